@@ -1,0 +1,40 @@
+"""The route table's shape, and what every thin handler needs from a request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from hub.context import HUB, Hub
+from hub.http import bearer_claims
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One REST operation: what serves it and what the OpenAPI document says of it."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    auth: bool = True
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+
+
+def hub_of(request: web.Request) -> Hub:
+    return request.app[HUB]
+
+
+def user_id_of(request: web.Request) -> str:
+    """The authenticated caller (401 problem when the bearer token is bad)."""
+    return bearer_claims(request, hub_of(request).tokens).user_id

@@ -1,0 +1,1 @@
+"""A realtime messaging hub for freelance marketplaces. Start at ``hub.app.create_app``."""

@@ -1,0 +1,112 @@
+"""Request bodies and response shapes of auth, users and admin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from storage.records import UserRecord
+
+
+def _normalise_email(value: str) -> str:
+    value = value.strip().lower()
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or " " in value:
+        raise ValueError("not a valid email address")
+    return value
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_normalise_email)]
+Password = Annotated[str, Field(min_length=8, max_length=256)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+HttpUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")]
+Role = Literal["client", "freelancer", "admin"]
+
+
+class Body(BaseModel):
+    """Strict request body: unknown fields are rejected, types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RegisterRequest(Body):
+    email: Email
+    password: Password
+    display_name: DisplayName
+    role: Literal["client", "freelancer"]
+
+
+class LoginRequest(Body):
+    email: Annotated[str, Field(max_length=254)]
+    password: Annotated[str, Field(max_length=256)]
+
+
+class RefreshRequest(Body):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class LogoutRequest(Body):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class ProfileUpdate(Body):
+    """Only the fields sent change; ``avatar_url: null`` clears the avatar."""
+
+    # A default of None with a non-optional type: omitting is fine, sending null is not.
+    display_name: DisplayName = None  # type: ignore[assignment]
+    headline: Annotated[str, Field(max_length=160)] = None  # type: ignore[assignment]
+    avatar_url: HttpUrl | None = None
+    skills: Annotated[list[Skill], Field(max_length=50)] = None  # type: ignore[assignment]
+
+
+class RoleUpdate(Body):
+    role: Role
+
+
+class PublicUser(BaseModel):
+    id: str
+    display_name: str
+    role: str
+    headline: str
+    avatar_url: str | None
+    skills: list[str]
+    created_at: str
+
+    @classmethod
+    def of(cls, user: UserRecord) -> "PublicUser":
+        return cls(
+            id=user.id, display_name=user.display_name, role=user.role,
+            headline=user.headline, avatar_url=user.avatar_url, skills=user.skills,
+            created_at=user.created_at,
+        )
+
+
+class PrivateUser(PublicUser):
+    """What a user sees of themselves."""
+
+    email: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, user: UserRecord) -> "PrivateUser":
+        return cls(**PublicUser.of(user).model_dump(), email=user.email, updated_at=user.updated_at)
+
+
+class AuthResult(BaseModel):
+    user: PrivateUser
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+class BlockEntry(BaseModel):
+    user_id: str
+    created_at: str
+
+
+class BlockList(BaseModel):
+    items: list[BlockEntry]
+    next_cursor: str | None = None

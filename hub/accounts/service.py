@@ -1,0 +1,144 @@
+"""Registration, login, token rotation, profiles, blocks and roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage import DuplicateError, Store
+from storage.records import BlockRecord, RefreshTokenRecord, UserRecord
+
+from ..clock import iso, new_id, now_iso, utc_now
+from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from ..passwords import Passwords
+from ..tokens import TokenIssuer, hash_refresh_token, new_refresh_token
+from .models import (
+    AuthResult, BlockEntry, LoginRequest, PrivateUser, ProfileUpdate, PublicUser,
+    RegisterRequest,
+)
+
+
+class AccountService:
+    """The account rules, shared by REST, Socket.IO and the CLI."""
+
+    def __init__(
+        self, store: Store, tokens: TokenIssuer, passwords: Passwords, refresh_ttl_s: int
+    ) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.passwords = passwords
+        self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
+
+    async def register(self, request: RegisterRequest) -> AuthResult:
+        user = await self._create_user(
+            request.email, request.password, request.display_name, request.role
+        )
+        return await self._sign_in(user, family_id=new_id())
+
+    async def login(self, request: LoginRequest) -> AuthResult:
+        user = await self.store.users.get_by_email(request.email.strip().lower())
+        valid = await self.passwords.verify(user.password_hash if user else None, request.password)
+        if user is None or not valid:
+            raise Unauthorized("Wrong email or password")
+        return await self._sign_in(user, family_id=new_id())
+
+    async def refresh(self, refresh_token: str) -> AuthResult:
+        """Rotate a refresh token. Presenting a rotated one revokes its family."""
+        record = await self.store.refresh_tokens.get(hash_refresh_token(refresh_token))
+        now = now_iso()
+        if record is None or record.revoked_at is not None or record.expires_at <= now:
+            raise Unauthorized("Invalid refresh token")
+        if not await self.store.refresh_tokens.mark_used(record.token_hash, now):
+            await self.store.refresh_tokens.revoke_family(record.family_id, now)
+            raise Unauthorized("Refresh token reused: every session of this login is revoked")
+        user = await self.store.users.get(record.user_id)
+        if user is None:
+            raise Unauthorized("Invalid refresh token")
+        return await self._sign_in(user, family_id=record.family_id)
+
+    async def logout(self, refresh_token: str) -> None:
+        record = await self.store.refresh_tokens.get(hash_refresh_token(refresh_token))
+        if record is not None:
+            await self.store.refresh_tokens.revoke_family(record.family_id, now_iso())
+
+    async def me(self, user_id: str) -> PrivateUser:
+        return PrivateUser.of(await self._existing(user_id))
+
+    async def profile(self, user_id: str) -> PublicUser:
+        return PublicUser.of(await self._existing(user_id))
+
+    async def update_profile(self, user_id: str, update: ProfileUpdate) -> PrivateUser:
+        changes = update.model_dump(exclude_unset=True)
+        changes["updated_at"] = now_iso()
+        user = await self.store.users.update(user_id, changes)
+        if user is None:
+            raise NotFound("User not found")
+        return PrivateUser.of(user)
+
+    async def block(self, blocker_id: str, blocked_id: str) -> BlockEntry:
+        if blocker_id == blocked_id:
+            raise ValidationFailed.field("id", "You cannot block yourself")
+        await self._existing(blocked_id)
+        block = BlockRecord(blocker_id, blocked_id, now_iso())
+        await self.store.blocks.add(block)
+        return BlockEntry(user_id=blocked_id, created_at=block.created_at)
+
+    async def unblock(self, blocker_id: str, blocked_id: str) -> None:
+        if not await self.store.blocks.remove(blocker_id, blocked_id):
+            raise NotFound("This user is not blocked")
+
+    async def blocked_users(self, blocker_id: str) -> list[BlockEntry]:
+        blocks = await self.store.blocks.list_by_blocker(blocker_id)
+        return [BlockEntry(user_id=b.blocked_id, created_at=b.created_at) for b in blocks]
+
+    async def is_blocked_between(self, user_a: str, user_b: str) -> bool:
+        return await self.store.blocks.exists_between(user_a, user_b)
+
+    async def set_role(self, user_id: str, role: str) -> PrivateUser:
+        user = await self.store.users.update(user_id, {"role": role, "updated_at": now_iso()})
+        if user is None:
+            raise NotFound("User not found")
+        return PrivateUser.of(user)
+
+    async def create_admin(self, email: str, password: str) -> tuple[PrivateUser, bool]:
+        """Create an admin, or promote an existing user. True when created."""
+        existing = await self.store.users.get_by_email(email)
+        if existing is not None:
+            return await self.set_role(existing.id, "admin"), False
+        user = await self._create_user(email, password, email.split("@")[0], "admin")
+        return PrivateUser.of(user), True
+
+    async def _create_user(
+        self, email: str, password: str, display_name: str, role: str
+    ) -> UserRecord:
+        now = now_iso()
+        user = UserRecord(
+            id=new_id(), email=email, password_hash=await self.passwords.hash(password),
+            display_name=display_name, role=role, created_at=now, updated_at=now,
+        )
+        try:
+            await self.store.users.create(user)
+        except DuplicateError as exc:
+            raise Conflict("This email is already registered") from exc
+        return user
+
+    async def _sign_in(self, user: UserRecord, family_id: str) -> AuthResult:
+        refresh_token = new_refresh_token()
+        now = utc_now()
+        await self.store.refresh_tokens.create(
+            RefreshTokenRecord(
+                token_hash=hash_refresh_token(refresh_token), family_id=family_id,
+                user_id=user.id, created_at=iso(now), expires_at=iso(now + self.refresh_ttl),
+            )
+        )
+        return AuthResult(
+            user=PrivateUser.of(user),
+            access_token=self.tokens.issue(user.id, user.role),
+            refresh_token=refresh_token,
+            expires_in=self.tokens.ttl_s,
+        )
+
+    async def _existing(self, user_id: str) -> UserRecord:
+        user = await self.store.users.get(user_id)
+        if user is None:
+            raise NotFound("User not found")
+        return user

@@ -1,0 +1,50 @@
+"""The app factory: one aiohttp app with python-socketio attached, no globals."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from handlers import setup_routes
+from storage import Store
+
+from .config import Settings
+from .context import HUB, build_hub
+from .http import (
+    cors_middleware, problem_middleware, request_id_middleware, security_headers_middleware,
+)
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> web.Application:
+    """Build the hub's aiohttp application. ``store`` overrides the configured engine."""
+    settings = settings or Settings()
+    hub = build_hub(settings, store)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[
+            request_id_middleware,
+            security_headers_middleware(settings.env == "production"),
+            cors_middleware(settings.cors_origins),
+            problem_middleware,
+        ],
+    )
+    app[HUB] = hub
+    hub.sio.attach(app)
+    setup_routes(app)
+    app.on_startup.append(_open_store)
+    app.on_cleanup.append(_close_store)
+    return app
+
+
+async def _open_store(app: web.Application) -> None:
+    hub = app[HUB]
+    hub.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await hub.store.open()
+    log.info("hub started", extra={"fields": {"settings": hub.settings.redacted()}})
+
+
+async def _close_store(app: web.Application) -> None:
+    await app[HUB].store.close()

@@ -1,0 +1,112 @@
+"""Settings, read from ``HUB_*`` environment variables (and an optional ``.env``)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+DEV_SECRET_FILE = "jwt-dev-secret"
+
+
+class Settings(BaseSettings):
+    """Every knob of the hub. Field ``x`` is read from ``HUB_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    env: Literal["development", "production"] = "development"
+    host: str = "0.0.0.0"
+    port: int = 8080
+    log_level: str = "INFO"
+
+    data_dir: Path = Path("data")
+    database_url: str = "sqlite:///data/hub.db"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    mongodb_write_concern: str = "majority"
+    redis_url: str | None = None
+
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    access_token_ttl_s: int = Field(900, ge=5)
+    refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=60)
+
+    password_hash_time_cost: int = Field(3, ge=1)
+    password_hash_memory_kib: int = Field(65536, ge=8)
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+
+    edit_window_s: int = Field(900, ge=0)
+    max_text_length: int = Field(4000, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with sqlite:///, mongodb:// or mongodb+srv://")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> "Settings":
+        if self.env == "production":
+            if self.jwt_algorithm == "HS256" and self.jwt_secret is None:
+                raise ValueError("HUB_JWT_SECRET is required when HUB_ENV=production")
+            if "*" in self.cors_origins:
+                raise ValueError("HUB_CORS_ORIGINS must list origins, not '*', in production")
+        if self.jwt_algorithm == "RS256" and not (
+            self.jwt_private_key_file and self.jwt_public_key_file
+        ):
+            raise ValueError("RS256 needs HUB_JWT_PRIVATE_KEY_FILE and HUB_JWT_PUBLIC_KEY_FILE")
+        return self
+
+    @property
+    def uses_mongodb(self) -> bool:
+        return self.database_url.startswith(("mongodb://", "mongodb+srv://"))
+
+    def sqlite_path(self) -> Path:
+        """The database file of a ``sqlite:///`` URL (four slashes: absolute)."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def ensure_jwt_secret(self) -> None:
+        """In development, generate a secret once and keep it in the data directory."""
+        if self.jwt_secret is not None or self.jwt_algorithm != "HS256":
+            return
+        path = self.data_dir / DEV_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        log.warning("HUB_JWT_SECRET is not set: using the development secret in %s", path)
+        self.jwt_secret = SecretStr(path.read_text().strip())
+
+    def redacted(self) -> dict[str, object]:
+        """The effective settings for the startup log, with secrets hidden."""
+        shown = self.model_dump(mode="json")
+        shown["jwt_secret"] = "**********" if self.jwt_secret else None
+        for key in ("database_url", "redis_url"):
+            shown[key] = _redact_url(shown[key])
+        return shown
+
+
+def _redact_url(url: str | None) -> str | None:
+    if not url or "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

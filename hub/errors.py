@@ -1,0 +1,105 @@
+"""Domain errors. Each carries a contract error code; REST maps it to a status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+STATUS_BY_CODE = {
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "validation_failed": 422,
+    "conflict": 409,
+    "rate_limited": 429,
+    "edit_window_closed": 409,
+    "unavailable": 503,
+    "internal": 500,
+    "insufficient_funds": 402,
+    "invalid_state": 409,
+    "idempotency_mismatch": 422,
+    "malformed_request": 400,
+    "payload_too_large": 413,
+    "method_not_allowed": 405,
+}
+
+
+class HubError(Exception):
+    """An error a client is told about: ``code`` is from the wire contract."""
+
+    code = "internal"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def status(self) -> int:
+        return STATUS_BY_CODE[self.code]
+
+    def to_ack_error(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return error
+
+
+class Unauthorized(HubError):
+    code = "unauthorized"
+
+
+class Forbidden(HubError):
+    code = "forbidden"
+
+
+class NotFound(HubError):
+    code = "not_found"
+
+
+class Conflict(HubError):
+    code = "conflict"
+
+
+class ValidationFailed(HubError):
+    code = "validation_failed"
+
+    @classmethod
+    def from_pydantic(cls, exc: ValidationError) -> "ValidationFailed":
+        fields = [
+            {
+                "field": ".".join(str(part) for part in err["loc"]) or "body",
+                "message": err["msg"],
+            }
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        return cls("Invalid request", {"fields": fields})
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "ValidationFailed":
+        return cls(message, {"fields": [{"field": field, "message": message}]})
+
+
+class RateLimited(HubError):
+    code = "rate_limited"
+
+    def __init__(self, retry_after_ms: int) -> None:
+        super().__init__("Too many requests", {"retry_after_ms": retry_after_ms})
+        self.retry_after_ms = retry_after_ms
+
+
+class Unavailable(HubError):
+    code = "unavailable"
+
+
+class InvalidState(HubError):
+    code = "invalid_state"
+
+
+class EditWindowClosed(HubError):
+    code = "edit_window_closed"
+
+
+class MalformedRequest(HubError):
+    code = "malformed_request"

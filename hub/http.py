@@ -1,0 +1,176 @@
+"""The REST plumbing: middlewares, JSON in and out, problem+json, bearer auth."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from .errors import STATUS_BY_CODE, HubError, MalformedRequest, Unauthorized, ValidationFailed
+from .logs import request_id_var
+from .tokens import AccessClaims, TokenIssuer
+
+log = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+PROBLEM_TYPE = "application/problem+json"
+TITLES = {
+    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
+    404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
+    413: "Payload Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
+    500: "Internal Server Error", 503: "Service Unavailable",
+}
+CODE_BY_STATUS = {
+    400: "malformed_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    422: "validation_failed", 429: "rate_limited", 503: "unavailable",
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
+    "img-src 'self' data: https:; media-src 'self' blob:; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    return web.Response(
+        body=orjson.dumps(data), status=status, content_type="application/json", headers=headers
+    )
+
+
+def problem(request: web.Request, status: int, detail: str, code: str | None = None,
+            details: dict[str, Any] | None = None) -> web.Response:
+    """An RFC 7807 problem document."""
+    code = code or CODE_BY_STATUS.get(status, "internal")
+    body: dict[str, Any] = {
+        "type": f"https://hub.dev/problems/{code.replace('_', '-')}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        "code": code,
+    }
+    if details is not None:
+        body["details"] = details
+    return web.Response(body=orjson.dumps(body), status=status, content_type=PROBLEM_TYPE)
+
+
+async def read_body(request: web.Request, model: type[ModelT]) -> ModelT:
+    """Parse and validate a JSON body: 400 when it is not JSON, 422 when it is wrong."""
+    raw = await request.read()
+    try:
+        data = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRequest(f"Body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed.field("body", "Body must be a JSON object")
+    return validate(model, data)
+
+
+def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
+    return validate(model, dict(request.query))
+
+
+def validate(model: type[ModelT], data: Any) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed.from_pydantic(exc) from exc
+
+
+def bearer_claims(request: web.Request, tokens: TokenIssuer) -> AccessClaims:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send 'Authorization: Bearer <access token>'")
+    return tokens.verify(token.strip())
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-ID", "")
+    request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
+    token = request_id_var.set(request_id)
+    try:
+        response = await handler(request)
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error leaves as problem+json; internals never leak."""
+    try:
+        return await handler(request)
+    except HubError as exc:
+        response = problem(request, exc.status, exc.message, exc.code, exc.details)
+        if exc.code == "rate_limited":
+            response.headers["Retry-After"] = str(max(1, -(-exc.details["retry_after_ms"] // 1000)))
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = problem(request, exc.status, exc.reason or TITLES.get(exc.status, "Error"))
+        if exc.status == 405 and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(request, 500, "Something went wrong on our side", "internal")
+
+
+def security_headers_middleware(production: bool) -> Any:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        response.headers.update(SECURITY_HEADERS)
+        if production:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
+
+    return middleware
+
+
+def cors_middleware(allowed_origins: list[str]) -> Any:
+    """CORS for the listed origins only; preflights answered here."""
+    allowed = set(allowed_origins)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        permitted = origin is not None and (origin in allowed or "*" in allowed)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if not permitted:
+                raise web.HTTPForbidden(reason="Origin not allowed")
+            response: web.StreamResponse = web.Response(status=204)
+            response.headers.update({
+                "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, "
+                "Idempotency-Key, X-Request-ID",
+                "Access-Control-Max-Age": "600",
+            })
+        else:
+            response = await handler(request)
+        if permitted:
+            response.headers["Access-Control-Allow-Origin"] = origin  # type: ignore[assignment]
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Expose-Headers"] = (
+                "X-Request-ID, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+                "X-RateLimit-Reset"
+            )
+        return response
+
+    return middleware

@@ -1,0 +1,140 @@
+"""The base of every namespace: token check on connect, typed events, acks."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import socketio
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import HubError, Unauthorized, ValidationFailed
+from ..http import validate
+
+if TYPE_CHECKING:
+    from ..context import Hub
+
+log = logging.getLogger(__name__)
+
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[Any]])
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent an event: the socket and its authenticated user."""
+
+    sid: str
+    user_id: str
+
+
+class AuthRefused(socketio.exceptions.ConnectionRefusedError):
+    """Refuses a connect with ``{code: "unauthorized", message}`` (also under
+    ``data``, where the JavaScript client exposes it as ``err.data``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        error = {"code": "unauthorized", "message": message}
+        self.error_args = {**error, "data": error}
+
+
+class AuthRefresh(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    token: str = Field(min_length=1, max_length=8192)
+
+
+def event(name: str, payload: type[BaseModel] | None = None) -> Callable[[HandlerT], HandlerT]:
+    """Declare a method as the handler of client event ``name``.
+
+    The handler is called as ``handler(caller, payload)`` with the payload
+    validated against ``payload``; what it returns becomes the ack's ``data``.
+    """
+
+    def mark(handler: HandlerT) -> HandlerT:
+        handler.__hub_event__ = (name, payload)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+class HubNamespace(socketio.AsyncNamespace):
+    """Authenticates every connection and turns events into ``{ok, data|error}`` acks."""
+
+    def __init__(self, namespace: str, hub: "Hub") -> None:
+        super().__init__(namespace)
+        self.hub = hub
+        self.sockets: dict[str, tuple[str, str]] = {}  # sid -> (user id, engine.io sid)
+        self._events = {
+            method.__hub_event__[0]: (method, method.__hub_event__[1])
+            for _, method in inspect.getmembers(self, inspect.ismethod)
+            if hasattr(method, "__hub_event__")
+        }
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            claims = self.hub.tokens.verify(token)
+        except Unauthorized as exc:
+            raise AuthRefused(exc.message) from exc
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        existing = self.hub.connections.get(eio_sid)
+        if existing is not None and existing.user_id != claims.user_id:
+            raise AuthRefused("This connection belongs to another user")
+        self.sockets[sid] = (claims.user_id, eio_sid)
+        self.hub.connections.attach(eio_sid, self.namespace, sid, claims.user_id, claims.expires_at)
+        await self.on_user_connected(Caller(sid, claims.user_id))
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        socket = self.sockets.pop(sid, None)
+        if socket is not None:
+            user_id, eio_sid = socket
+            self.hub.connections.detach(eio_sid, self.namespace)
+            await self.on_user_disconnected(Caller(sid, user_id))
+
+    async def on_user_connected(self, caller: Caller) -> None:
+        """Hook for subclasses: the socket is authenticated and connected."""
+
+    async def on_user_disconnected(self, caller: Caller) -> None:
+        """Hook for subclasses: the socket has gone."""
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, data = args[0], args[1:]
+        try:
+            result = await self._dispatch(event, sid, data)
+        except HubError as exc:
+            return {"ok": False, "error": exc.to_ack_error()}
+        except Exception:
+            log.exception("event %s on %s failed", event, self.namespace)
+            return {"ok": False, "error": {"code": "internal", "message": "Internal error"}}
+        return {"ok": True, "data": result}
+
+    async def _dispatch(self, event: str, sid: str, data: tuple[Any, ...]) -> Any:
+        socket = self.sockets.get(sid)
+        if socket is None:
+            raise Unauthorized("Not authenticated")
+        user_id = socket[0]
+        entry = self._events.get(event)
+        if entry is None:
+            raise ValidationFailed.field("event", f"Unknown event {event!r} on {self.namespace}")
+        handler, model = entry
+        if len(data) > 1:
+            raise ValidationFailed.field("payload", "Send one payload object")
+        payload = data[0] if data else {}
+        if model is not None:
+            if not isinstance(payload, dict):
+                raise ValidationFailed.field("payload", "Payload must be an object")
+            payload = validate(model, payload)
+        return await handler(Caller(sid, user_id), payload)
+
+    @event("auth:refresh", AuthRefresh)
+    async def auth_refresh(self, caller: Caller, payload: AuthRefresh) -> dict[str, Any]:
+        """Swap in a fresh access token so the connection outlives the old one."""
+        claims = self.hub.tokens.verify(payload.token)
+        if claims.user_id != caller.user_id:
+            raise Unauthorized("The token belongs to another user")
+        self.hub.connections.extend(self.sockets[caller.sid][1], claims.expires_at)
+        return {"expires_at": claims.expires_at}

@@ -1,0 +1,24 @@
+"""The python-socketio server attached to the aiohttp app."""
+
+from __future__ import annotations
+
+import logging
+
+import socketio
+
+from ..config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+    # None lets only same-origin browsers in; clients without an Origin header
+    # (mobile apps, servers) are never affected.
+    origins = settings.cors_origins or None
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origins,
+        max_http_buffer_size=settings.max_body_bytes,
+        logger=False,
+        engineio_logger=False,
+    )

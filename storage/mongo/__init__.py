@@ -1,0 +1,45 @@
+"""The server engine: MongoDB through PyMongo's async API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoUserStore
+
+
+class MongoStore:
+    """Every store on one MongoDB database.
+
+    Takes an already-made async database so tests can hand in a double; use
+    ``from_url`` to connect to a real server.
+    """
+
+    def __init__(self, database: Any, client: AsyncMongoClient[Any] | None = None) -> None:
+        self.database = database
+        self.client = client
+        self.users = MongoUserStore(database["users"])
+        self.refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
+        self.blocks = MongoBlockStore(database["blocks"])
+
+    @classmethod
+    def from_url(cls, url: str, write_concern: str | None = "majority") -> MongoStore:
+        w: str | int = write_concern or "majority"
+        # "1" as a string would name a tag set, not a node count.
+        if isinstance(w, str) and w.isdigit():
+            w = int(w)
+        client: AsyncMongoClient[Any] = AsyncMongoClient(url, tz_aware=True, w=w)
+        return cls(client.get_default_database(default="hub"), client)
+
+    async def open(self) -> None:
+        await self.users.create_indexes()
+        await self.refresh_tokens.create_indexes()
+        await self.blocks.create_indexes()
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+
+    async def ping(self) -> None:
+        await self.database.command("ping")

@@ -1,0 +1,153 @@
+"""Users, refresh tokens and blocks on MongoDB."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from ..errors import DuplicateError
+from ..records import BlockRecord, RefreshTokenRecord, UserRecord
+
+_USER_FIELDS = {f.name for f in fields(UserRecord)}
+
+
+def _user(doc: dict[str, Any] | None) -> UserRecord | None:
+    if doc is None:
+        return None
+    data = dict(doc)
+    data["id"] = data.pop("_id")
+    return UserRecord(**data)
+
+
+def _token(doc: dict[str, Any] | None) -> RefreshTokenRecord | None:
+    if doc is None:
+        return None
+    data = dict(doc)
+    data["token_hash"] = data.pop("_id")
+    return RefreshTokenRecord(**data)
+
+
+class MongoUserStore:
+    """Users keyed by ``_id`` = user id, unique on email."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index("email", unique=True)
+
+    async def create(self, user: UserRecord) -> None:
+        doc = asdict(user)
+        doc["_id"] = doc.pop("id")
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+
+    async def get(self, user_id: str) -> UserRecord | None:
+        return _user(await self.collection.find_one({"_id": user_id}))
+
+    async def get_by_email(self, email: str) -> UserRecord | None:
+        return _user(await self.collection.find_one({"email": email}))
+
+    async def get_many(self, user_ids: list[str]) -> list[UserRecord]:
+        if not user_ids:
+            return []
+        docs = await self.collection.find({"_id": {"$in": list(user_ids)}}).to_list(None)
+        return [_user(doc) for doc in docs]  # type: ignore[misc]
+
+    async def update(self, user_id: str, changes: dict[str, Any]) -> UserRecord | None:
+        unknown = set(changes) - _USER_FIELDS | ({"id"} & set(changes))
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        if not changes:
+            return await self.get(user_id)
+        try:
+            doc = await self.collection.find_one_and_update(
+                {"_id": user_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+        return _user(doc)
+
+
+class MongoRefreshTokenStore:
+    """Refresh tokens keyed by ``_id`` = token hash."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index("family_id")
+
+    async def create(self, token: RefreshTokenRecord) -> None:
+        doc = asdict(token)
+        doc["_id"] = doc.pop("token_hash")
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+
+    async def get(self, token_hash: str) -> RefreshTokenRecord | None:
+        return _token(await self.collection.find_one({"_id": token_hash}))
+
+    async def mark_used(self, token_hash: str, used_at: str) -> bool:
+        # The used_at filter makes check-and-set one server-side step, so two
+        # concurrent refreshes cannot both win.
+        result = await self.collection.update_one(
+            {"_id": token_hash, "used_at": None}, {"$set": {"used_at": used_at}}
+        )
+        return result.modified_count == 1
+
+    async def revoke_family(self, family_id: str, revoked_at: str) -> None:
+        await self.collection.update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}}
+        )
+
+
+class MongoBlockStore:
+    """Blocks, unique on (blocker_id, blocked_id)."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index(
+            [("blocker_id", ASCENDING), ("blocked_id", ASCENDING)], unique=True
+        )
+        await self.collection.create_index("blocked_id")
+
+    async def add(self, block: BlockRecord) -> None:
+        try:
+            await self.collection.insert_one(asdict(block))
+        except DuplicateKeyError:
+            pass  # already blocked: the first block's created_at stands
+
+    async def remove(self, blocker_id: str, blocked_id: str) -> bool:
+        result = await self.collection.delete_one(
+            {"blocker_id": blocker_id, "blocked_id": blocked_id}
+        )
+        return result.deleted_count == 1
+
+    async def exists_between(self, user_a: str, user_b: str) -> bool:
+        doc = await self.collection.find_one(
+            {"$or": [
+                {"blocker_id": user_a, "blocked_id": user_b},
+                {"blocker_id": user_b, "blocked_id": user_a},
+            ]}
+        )
+        return doc is not None
+
+    async def list_by_blocker(self, blocker_id: str) -> list[BlockRecord]:
+        cursor = self.collection.find({"blocker_id": blocker_id}).sort("created_at", ASCENDING)
+        return [
+            BlockRecord(
+                blocker_id=doc["blocker_id"],
+                blocked_id=doc["blocked_id"],
+                created_at=doc["created_at"],
+            )
+            async for doc in cursor
+        ]

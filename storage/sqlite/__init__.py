@@ -1,0 +1,27 @@
+"""The embedded engine: SQLite through aiosqlite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .accounts import SqliteBlockStore, SqliteRefreshTokenStore, SqliteUserStore
+from .database import Database
+
+
+class SqliteStore:
+    """Every store on one SQLite file."""
+
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+        self.db = Database(path, synchronous)
+        self.users = SqliteUserStore(self.db)
+        self.refresh_tokens = SqliteRefreshTokenStore(self.db)
+        self.blocks = SqliteBlockStore(self.db)
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def ping(self) -> None:
+        await self.db.fetch_one("SELECT 1")

@@ -1,0 +1,112 @@
+"""Shared fixtures: a real hub on a real TCP port, real clients, real stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import socketio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from engines import drop_store, make_store
+from hub.app import create_app
+from hub.config import Settings
+
+TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for tests: files under tmp_path, cheap password hashing."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": f"sqlite:///{tmp_path}/hub.db",
+        "jwt_secret": TEST_JWT_SECRET,
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 1024,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def store_engine() -> str:
+    """The engine the app runs on; parametrize it indirectly to cover both."""
+    return "sqlite"
+
+
+@pytest_asyncio.fixture
+async def app(settings: Settings, store_engine: str, tmp_path: Path) -> AsyncIterator[web.Application]:
+    store = make_store(store_engine, tmp_path)
+    yield create_app(settings, store=store)
+    if store_engine == "mongo":
+        await drop_store(store)
+
+
+@pytest_asyncio.fixture
+async def server(app: web.Application, aiohttp_server: Any) -> TestServer:
+    """The hub listening on a free loopback port."""
+    return await aiohttp_server(app)
+
+
+@pytest_asyncio.fixture
+async def http(server: TestServer, aiohttp_client: Any) -> TestClient:
+    return await aiohttp_client(server)
+
+
+class Api:
+    """Small REST helpers over the test client."""
+
+    def __init__(self, http: TestClient) -> None:
+        self.http = http
+        self._count = 0
+
+    async def register(self, name: str | None = None, role: str = "client") -> dict[str, Any]:
+        self._count += 1
+        name = name or f"user{self._count}"
+        response = await self.http.post("/api/v1/auth/register", json={
+            "email": f"{name}@example.com", "password": "correct horse", "display_name": name,
+            "role": role,
+        })
+        assert response.status == 201, await response.text()
+        return await response.json()
+
+    @staticmethod
+    def auth(account: dict[str, Any]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {account['access_token']}"}
+
+
+@pytest.fixture
+def api(http: TestClient) -> Api:
+    return Api(http)
+
+
+SocketFactory = Callable[..., Awaitable[socketio.AsyncClient]]
+
+
+@pytest_asyncio.fixture
+async def connect(server: TestServer) -> AsyncIterator[SocketFactory]:
+    """``await connect(token, namespaces=[...])``: a connected python-socketio client."""
+    clients: list[socketio.AsyncClient] = []
+
+    async def factory(token: str | None, namespaces: list[str], **kwargs: Any) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False)
+        clients.append(client)
+        auth = {"token": token} if token is not None else None
+        await client.connect(
+            str(server.make_url("/")), namespaces=namespaces, auth=auth,
+            transports=["websocket"], wait_timeout=5, **kwargs,
+        )
+        return client
+
+    yield factory
+    for client in clients:
+        await client.disconnect()
