@@ -39,10 +39,11 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from .app import create_app
 
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     web.run_app(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         access_log=None,
         print=None,
     )

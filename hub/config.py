@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     edit_window_s: int = Field(900, ge=0)
     max_text_length: int = Field(4000, ge=1)
 
+    @field_validator("jwt_secret", "redis_url", "jwt_private_key_file", "jwt_public_key_file",
+                     mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -154,7 +154,10 @@ def cors_middleware(allowed_origins: list[str]) -> Any:
         permitted = origin is not None and (origin in allowed or "*" in allowed)
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             if not permitted:
-                raise web.HTTPForbidden(reason="Origin not allowed")
+                # Returned, not raised: this middleware sits outside problem_middleware,
+                # so a raised HTTPForbidden would leave as text/plain without the
+                # security headers or X-Request-ID.
+                return problem(request, 403, "Origin not allowed", "forbidden")
             response: web.StreamResponse = web.Response(status=204)
             response.headers.update({
                 "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",

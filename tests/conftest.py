@@ -93,8 +93,12 @@ SocketFactory = Callable[..., Awaitable[socketio.AsyncClient]]
 
 
 @pytest_asyncio.fixture
-async def connect(server: TestServer) -> AsyncIterator[SocketFactory]:
-    """``await connect(token, namespaces=[...])``: a connected python-socketio client."""
+async def connect(server: TestServer, http: TestClient) -> AsyncIterator[SocketFactory]:
+    """``await connect(token, namespaces=[...])``: a connected python-socketio client.
+
+    Depends on ``http`` so that its clients disconnect before the test client
+    closes the server (a client left connected to a closed server hangs).
+    """
     clients: list[socketio.AsyncClient] = []
 
     async def factory(token: str | None, namespaces: list[str], **kwargs: Any) -> socketio.AsyncClient:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .accounts import SqliteBlockStore, SqliteRefreshTokenStore, SqliteUserStore
+from .conversations import SqliteConversationStore, SqliteIdempotencyStore, SqliteMessageStore
 from .database import Database
 
 
@@ -16,6 +17,9 @@ class SqliteStore:
         self.users = SqliteUserStore(self.db)
         self.refresh_tokens = SqliteRefreshTokenStore(self.db)
         self.blocks = SqliteBlockStore(self.db)
+        self.conversations = SqliteConversationStore(self.db)
+        self.messages = SqliteMessageStore(self.db)
+        self.idempotency = SqliteIdempotencyStore(self.db)
 
     async def open(self) -> None:
         await self.db.open()

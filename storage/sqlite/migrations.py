@@ -38,4 +38,58 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX blocks_blocked ON blocks(blocked_id);
     """,
+    # 2: conversations, memberships, messages (+ full-text index), idempotency keys
+    """
+    CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        title TEXT,
+        context TEXT,
+        created_by TEXT NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        last_activity_at TEXT NOT NULL,
+        direct_key TEXT UNIQUE,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        last_message TEXT
+    );
+    CREATE TABLE memberships (
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        user_id TEXT NOT NULL REFERENCES users(id),
+        joined_at TEXT NOT NULL,
+        read_seq INTEGER NOT NULL DEFAULT 0,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        archived INTEGER NOT NULL DEFAULT 0,
+        muted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conversation_id, user_id)
+    );
+    CREATE INDEX memberships_user ON memberships(user_id);
+    CREATE TABLE messages (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        seq INTEGER NOT NULL,
+        sender_id TEXT NOT NULL REFERENCES users(id),
+        client_msg_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        attachments TEXT NOT NULL DEFAULT '[]',
+        reply_to TEXT,
+        created_at TEXT NOT NULL,
+        edited_at TEXT,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (conversation_id, seq),
+        UNIQUE (sender_id, client_msg_id)
+    );
+    CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='rowid');
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text); END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text); END;
+    CREATE TABLE idempotency_keys (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    """,
 ]
