@@ -13,7 +13,13 @@ from hub.accounts.models import (
     PublicUser, RefreshRequest, RegisterRequest, RoleUpdate,
 )
 
-from . import admin, auth, health, users
+from hub.conversations.models import (
+    Conversation, ConversationListQuery, ConversationPage, CreateConversation, DeletedMessage,
+    HistoryQuery, Message, MessagePage, ReadState, RestAddParticipants, RestEditMessage,
+    RestMarkRead, RestSendMessage, RestUpdateConversation, SearchPage, SearchQuery, UnreadCounts,
+)
+
+from . import admin, auth, conversations, health, users
 from .openapi import API_PREFIX, build_openapi, openapi_handler
 from .routing import Route
 
@@ -40,6 +46,42 @@ ROUTES: list[Route] = [
     Route("DELETE", "/users/{id}/block", users.unblock, "Unblock a user", "users", status=204),
     Route("PATCH", "/admin/users/{id}", admin.set_role, "Change a user's role (admin)", "admin",
           body=RoleUpdate, response=PrivateUser, errors=(403,)),
+    Route("GET", "/conversations", conversations.list_conversations,
+          "The caller's conversations, latest activity first", "conversations",
+          query=ConversationListQuery, response=ConversationPage),
+    Route("POST", "/conversations", conversations.create_conversation,
+          "Create a conversation (a direct one is returned if it exists)", "conversations",
+          body=CreateConversation, response=Conversation, status=201, errors=(403,)),
+    Route("GET", "/conversations/{id}", conversations.get_conversation, "One conversation",
+          "conversations", response=Conversation, errors=(403,)),
+    Route("PATCH", "/conversations/{id}", conversations.update_conversation,
+          "Change the title or the caller's pinned/archived/muted", "conversations",
+          body=RestUpdateConversation, response=Conversation, errors=(403,)),
+    Route("POST", "/conversations/{id}/participants", conversations.add_participants,
+          "Add participants (group)", "conversations", body=RestAddParticipants,
+          response=Conversation, errors=(403,)),
+    Route("DELETE", "/conversations/{id}/participants/{user_id}",
+          conversations.remove_participant, "Remove a participant (self or creator; group)",
+          "conversations", response=Conversation, errors=(403,)),
+    Route("GET", "/conversations/{id}/messages", conversations.list_messages,
+          "Message history, ascending seq", "messages", query=HistoryQuery,
+          response=MessagePage, errors=(403,)),
+    Route("POST", "/conversations/{id}/messages", conversations.send_message,
+          "Send a message (Idempotency-Key supported)", "messages", body=RestSendMessage,
+          response=Message, status=201, errors=(403,), idempotent=True),
+    Route("POST", "/conversations/{id}/read", conversations.mark_read,
+          "Move the caller's read marker forward", "messages", body=RestMarkRead,
+          response=ReadState, errors=(403,)),
+    Route("GET", "/messages/unread-count", conversations.unread_count,
+          "Unread messages per conversation and in total", "messages", response=UnreadCounts),
+    Route("GET", "/messages/search", conversations.search_messages,
+          "Full-text search in the caller's conversations", "messages", query=SearchQuery,
+          response=SearchPage, errors=(403,)),
+    Route("PATCH", "/messages/{id}", conversations.edit_message,
+          "Edit a message (sender, within the edit window)", "messages", body=RestEditMessage,
+          response=Message, errors=(403, 409)),
+    Route("DELETE", "/messages/{id}", conversations.delete_message,
+          "Soft-delete a message (sender)", "messages", response=DeletedMessage, errors=(403, 409)),
 ]
 
 UNVERSIONED = ("/healthz", "/readyz")

@@ -87,6 +87,13 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in _PATH_PARAM.findall(route.path)
     ]
+    if route.idempotent:
+        params.append({
+            "name": "Idempotency-Key", "in": "header", "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "Same key and body replay the first response; "
+            "another body is 422 idempotency_mismatch",
+        })
     if route.query:
         schema = route.query.model_json_schema()
         for name, prop in schema.get("properties", {}).items():

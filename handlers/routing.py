@@ -29,6 +29,7 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
+    idempotent: bool = False  # accepts an Idempotency-Key header
 
 
 def hub_of(request: web.Request) -> Hub:

@@ -11,6 +11,7 @@ from storage import Store
 
 from .config import Settings
 from .context import HUB, build_hub
+from .conversations.namespace import ConversationsNamespace
 from .http import (
     cors_middleware, problem_middleware, request_id_middleware, security_headers_middleware,
 )
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app[HUB] = hub
     hub.sio.attach(app)
+    hub.sio.register_namespace(ConversationsNamespace(hub))
     setup_routes(app)
     app.on_startup.append(_open_store)
     app.on_cleanup.append(_close_store)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     edit_window_s: int = Field(900, ge=0)
     max_text_length: int = Field(4000, ge=1)
+    max_group_size: int = Field(256, ge=2)
+    typing_expires_ms: int = Field(6000, ge=100)
 
     @field_validator("jwt_secret", "redis_url", "jwt_private_key_file", "jwt_public_key_file",
                      mode="before")

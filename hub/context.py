@@ -11,6 +11,9 @@ from storage import Store, create_store
 
 from .accounts import AccountService
 from .config import Settings
+from .conversations import ConversationLimits, ConversationService
+from .conversations.events import ConversationEvents
+from .idempotency import Idempotency
 from .passwords import Passwords
 from .realtime.connections import ConnectionRegistry
 from .realtime.server import create_socket_server
@@ -25,7 +28,9 @@ class Hub:
     store: Store
     tokens: TokenIssuer
     accounts: AccountService
+    conversations: ConversationService
     sio: socketio.AsyncServer
+    idempotency: Idempotency
     connections: ConnectionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -47,4 +52,9 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     tokens = TokenIssuer(settings)
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     accounts = AccountService(store, tokens, passwords, settings.refresh_token_ttl_s)
-    return Hub(settings, store, tokens, accounts, create_socket_server(settings))
+    sio = create_socket_server(settings)
+    conversations = ConversationService(store, ConversationEvents(sio), ConversationLimits(
+        max_text_length=settings.max_text_length, max_group_size=settings.max_group_size,
+        edit_window_s=settings.edit_window_s, typing_expires_ms=settings.typing_expires_ms,
+    ))
+    return Hub(settings, store, tokens, accounts, conversations, sio, Idempotency(store.idempotency))

@@ -103,3 +103,7 @@ class EditWindowClosed(HubError):
 
 class MalformedRequest(HubError):
     code = "malformed_request"
+
+
+class IdempotencyMismatch(HubError):
+    code = "idempotency_mismatch"

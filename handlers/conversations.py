@@ -1,0 +1,116 @@
+"""REST mirror of /conversations: same service, same events."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.conversations.models import (
+    AddParticipants, ConversationListQuery, CreateConversation, EditMessage, History,
+    HistoryQuery, ListConversations, MarkRead, RemoveParticipant, RestAddParticipants,
+    RestEditMessage, RestMarkRead,
+    RestSendMessage, RestUpdateConversation, SearchQuery, SendMessage, UpdateConversation,
+)
+from hub.clock import new_id
+from hub.http import json_response, read_body, read_query, validate
+
+from .routing import hub_of, user_id_of
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, ConversationListQuery)
+    page = await hub_of(request).conversations.list_conversations(
+        caller, ListConversations(**query.model_dump()))
+    return json_response(page)
+
+
+async def create_conversation(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, CreateConversation)
+    return json_response(await hub_of(request).conversations.create(caller, body), status=201)
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    return json_response(await hub_of(request).conversations.get(caller, request.match_info["id"]))
+
+
+async def update_conversation(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, RestUpdateConversation)
+    update = UpdateConversation(conversation_id=request.match_info["id"], **body.model_dump())
+    return json_response(await hub_of(request).conversations.update(caller, update))
+
+
+async def add_participants(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    raw = await read_body(request, RestAddParticipants)
+    payload = AddParticipants(conversation_id=request.match_info["id"], user_ids=raw.user_ids)
+    return json_response(await hub_of(request).conversations.add_participants(caller, payload))
+
+
+async def remove_participant(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    payload = validate(RemoveParticipant, {"conversation_id": request.match_info["id"],
+                                           "user_id": request.match_info["user_id"]})
+    return json_response(await hub_of(request).conversations.remove_participant(caller, payload))
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, HistoryQuery)
+    history = History(conversation_id=request.match_info["id"], **query.model_dump())
+    return json_response(await hub_of(request).conversations.history(caller, history))
+
+
+async def send_message(request: web.Request) -> web.Response:
+    """``Idempotency-Key`` doubles as the client_msg_id when the body has none."""
+    caller = user_id_of(request)
+    body = await read_body(request, RestSendMessage)
+    key = request.headers.get("Idempotency-Key")
+    hub = hub_of(request)
+    payload = validate(SendMessage, {
+        **body.model_dump(exclude={"client_msg_id"}),
+        "conversation_id": request.match_info["id"],
+        "client_msg_id": body.client_msg_id or key or new_id(),
+    })
+
+    async def send() -> tuple[int, object]:
+        return 201, await hub.conversations.send(caller, payload)
+
+    status, response = await hub.idempotency.run(
+        caller, "message:send", key, {"path": request.path, **body.model_dump()}, send)
+    return json_response(response, status=status)
+
+
+async def edit_message(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, RestEditMessage)
+    payload = EditMessage(message_id=request.match_info["id"], text=body.text)
+    return json_response(await hub_of(request).conversations.edit(caller, payload))
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    return json_response(
+        await hub_of(request).conversations.delete(caller, request.match_info["id"]))
+
+
+async def mark_read(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, RestMarkRead)
+    payload = MarkRead(conversation_id=request.match_info["id"], seq=body.seq)
+    return json_response(await hub_of(request).conversations.mark_read(caller, payload))
+
+
+async def unread_count(request: web.Request) -> web.Response:
+    return json_response(await hub_of(request).conversations.unread_counts(user_id_of(request)))
+
+
+async def search_messages(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, SearchQuery)
+    page = await hub_of(request).conversations.search(
+        caller, query.q, query.conversation_id, query.cursor, query.limit)
+    return json_response(page)
+

@@ -1,0 +1,228 @@
+"""Payloads of /conversations events and REST bodies, and the shapes sent back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..accounts.models import Body, HttpUrl
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Seq = Annotated[int, Field(ge=0, le=2**53)]
+Limit = Annotated[int, Field(ge=1, le=100)]
+# A hard cap before the configurable text limit is checked, so huge strings fail fast.
+RawText = Annotated[str, Field(max_length=100_000)]
+
+
+class ContextRef(Body):
+    type: Literal["job", "bid", "networking_session"]
+    id: Id
+
+
+class Attachment(Body):
+    url: HttpUrl
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    size: Annotated[int, Field(ge=0, le=10**12)]
+    mime: Annotated[str, Field(min_length=1, max_length=127)]
+
+
+class CreateConversation(Body):
+    participant_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+    type: Literal["direct", "group"] | None = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    context: ContextRef | None = None
+
+
+class ListConversations(Body):
+    cursor: Annotated[str, Field(max_length=200)] | None = None
+    limit: Limit = 20
+    archived: bool | None = None
+
+
+class ConversationRef(Body):
+    conversation_id: Id
+
+
+class UpdateConversation(Body):
+    conversation_id: Id
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    pinned: bool | None = None
+    archived: bool | None = None
+    muted: bool | None = None
+
+
+class AddParticipants(Body):
+    conversation_id: Id
+    user_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+
+
+class RemoveParticipant(Body):
+    conversation_id: Id
+    user_id: Id
+
+
+class SendMessage(Body):
+    conversation_id: Id
+    client_msg_id: Id
+    text: RawText
+    attachments: Annotated[list[Attachment], Field(max_length=10)] = []
+    reply_to: Id | None = None
+
+
+class EditMessage(Body):
+    message_id: Id
+    text: RawText
+
+
+class DeleteMessage(Body):
+    message_id: Id
+
+
+class History(Body):
+    conversation_id: Id
+    before_seq: Seq | None = None
+    after_seq: Seq | None = None
+    limit: Limit = 50
+
+
+class MarkRead(Body):
+    conversation_id: Id
+    seq: Seq
+
+
+class Typing(Body):
+    conversation_id: Id
+    typing: bool
+
+
+class SyncCursor(Body):
+    conversation_id: Id
+    after_seq: Seq
+
+
+class Sync(Body):
+    cursors: Annotated[list[SyncCursor], Field(min_length=1, max_length=500)]
+    limit: Limit = 100
+
+
+class Query(BaseModel):
+    """Query strings: values arrive as text and are coerced; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConversationListQuery(Query):
+    cursor: Annotated[str, Field(max_length=200)] | None = None
+    limit: Limit = 20
+    archived: bool | None = None
+
+
+class HistoryQuery(Query):
+    before_seq: Seq | None = None
+    after_seq: Seq | None = None
+    limit: Limit = 50
+
+
+class SearchQuery(Query):
+    q: Annotated[str, Field(min_length=1, max_length=200)]
+    conversation_id: Id | None = None
+    cursor: Annotated[str, Field(max_length=20)] | None = None
+    limit: Limit = 20
+
+
+class RestSendMessage(Body):
+    """POST /conversations/{id}/messages; ``client_msg_id`` defaults to the Idempotency-Key."""
+
+    client_msg_id: Id | None = None
+    text: RawText
+    attachments: Annotated[list[Attachment], Field(max_length=10)] = []
+    reply_to: Id | None = None
+
+
+class RestUpdateConversation(Body):
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    pinned: bool | None = None
+    archived: bool | None = None
+    muted: bool | None = None
+
+
+class RestAddParticipants(Body):
+    user_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+
+
+class RestEditMessage(Body):
+    text: RawText
+
+
+class RestMarkRead(Body):
+    seq: Seq
+
+
+# Shapes sent to clients (documented in OpenAPI; views build them as plain dicts).
+
+
+class Message(BaseModel):
+    id: str
+    conversation_id: str
+    seq: int
+    sender_id: str
+    client_msg_id: str
+    text: str
+    attachments: list[dict[str, Any]]
+    reply_to: str | None
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+
+
+class Conversation(BaseModel):
+    id: str
+    type: Literal["direct", "group"]
+    participant_ids: list[str]
+    title: str | None
+    context: dict[str, str] | None
+    created_by: str
+    created_at: str
+    last_message: Message | None
+    last_seq: int
+    read_seq: int
+    unread_count: int
+    pinned: bool
+    archived: bool
+    muted: bool
+
+
+class ConversationPage(BaseModel):
+    items: list[Conversation]
+    next_cursor: str | None
+
+
+class MessagePage(BaseModel):
+    items: list[Message]
+    has_more: bool
+
+
+class ReadState(BaseModel):
+    conversation_id: str
+    read_seq: int
+    unread_count: int
+
+
+class UnreadCounts(BaseModel):
+    total: int
+    conversations: dict[str, int]
+
+
+class SearchHit(BaseModel):
+    message: Message
+    highlight: str
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+class DeletedMessage(BaseModel):
+    message_id: str

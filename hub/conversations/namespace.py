@@ -1,0 +1,84 @@
+"""The /conversations namespace: thin event handlers over ConversationService."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..realtime import Caller, HubNamespace, event
+from .events import NAMESPACE, user_room
+from .models import (
+    AddParticipants, ConversationRef, CreateConversation, DeleteMessage, EditMessage, History,
+    ListConversations, MarkRead, RemoveParticipant, SendMessage, Sync, Typing, UpdateConversation,
+)
+
+if TYPE_CHECKING:
+    from ..context import Hub
+
+Result = dict[str, Any]
+
+
+class ConversationsNamespace(HubNamespace):
+    """Each socket joins its user's room, which is where conversation events go."""
+
+    def __init__(self, hub: "Hub") -> None:
+        super().__init__(NAMESPACE, hub)
+        self.service = hub.conversations
+
+    async def on_user_connected(self, caller: Caller) -> None:
+        await self.enter_room(caller.sid, user_room(caller.user_id))
+
+    async def on_user_disconnected(self, caller: Caller) -> None:
+        if not any(user == caller.user_id for user, _ in self.sockets.values()):
+            await self.service.stop_typing_everywhere(caller.user_id)
+
+    @event("conversation:create", CreateConversation)
+    async def create(self, caller: Caller, payload: CreateConversation) -> Result:
+        return await self.service.create(caller.user_id, payload, caller.sid)
+
+    @event("conversation:list", ListConversations)
+    async def list_conversations(self, caller: Caller, payload: ListConversations) -> Result:
+        return await self.service.list_conversations(caller.user_id, payload)
+
+    @event("conversation:get", ConversationRef)
+    async def get(self, caller: Caller, payload: ConversationRef) -> Result:
+        return await self.service.get(caller.user_id, payload.conversation_id)
+
+    @event("conversation:update", UpdateConversation)
+    async def update(self, caller: Caller, payload: UpdateConversation) -> Result:
+        return await self.service.update(caller.user_id, payload, caller.sid)
+
+    @event("conversation:add_participants", AddParticipants)
+    async def add_participants(self, caller: Caller, payload: AddParticipants) -> Result:
+        return await self.service.add_participants(caller.user_id, payload, caller.sid)
+
+    @event("conversation:remove_participant", RemoveParticipant)
+    async def remove_participant(self, caller: Caller, payload: RemoveParticipant) -> Result:
+        return await self.service.remove_participant(caller.user_id, payload, caller.sid)
+
+    @event("message:send", SendMessage)
+    async def send(self, caller: Caller, payload: SendMessage) -> Result:
+        return await self.service.send(caller.user_id, payload, caller.sid)
+
+    @event("message:edit", EditMessage)
+    async def edit(self, caller: Caller, payload: EditMessage) -> Result:
+        return await self.service.edit(caller.user_id, payload, caller.sid)
+
+    @event("message:delete", DeleteMessage)
+    async def delete(self, caller: Caller, payload: DeleteMessage) -> Result:
+        return await self.service.delete(caller.user_id, payload.message_id, caller.sid)
+
+    @event("message:history", History)
+    async def history(self, caller: Caller, payload: History) -> Result:
+        return await self.service.history(caller.user_id, payload)
+
+    @event("message:read", MarkRead)
+    async def read(self, caller: Caller, payload: MarkRead) -> Result:
+        return await self.service.mark_read(caller.user_id, payload, caller.sid)
+
+    @event("typing", Typing)
+    async def typing(self, caller: Caller, payload: Typing) -> Result:
+        return await self.service.typing(caller.user_id, payload, caller.sid)
+
+    @event("sync", Sync)
+    async def sync(self, caller: Caller, payload: Sync) -> Result:
+        return await self.service.sync(caller.user_id, payload)

@@ -1,0 +1,364 @@
+"""Conversations and messages: the rules behind both /conversations and REST."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from storage import Store
+from storage.records import ConversationRecord, MembershipRecord, MessageRecord
+
+from ..clock import new_id, now_iso, parse_iso, utc_now
+from ..errors import EditWindowClosed, Forbidden, InvalidState, NotFound, ValidationFailed
+from .events import ConversationEvents
+from .models import (
+    AddParticipants, CreateConversation, EditMessage, History, ListConversations, MarkRead,
+    RemoveParticipant, SendMessage, Sync, Typing, UpdateConversation,
+)
+from .typing_state import TypingTracker
+from .views import conversation_view, message_view
+
+
+@dataclass(frozen=True)
+class ConversationLimits:
+    max_text_length: int = 4000
+    max_group_size: int = 256
+    edit_window_s: int = 900
+    typing_expires_ms: int = 6000
+
+
+class ConversationService:
+    """Owns membership checks, seq ordering, edits, read markers and fan-out.
+
+    ``origin_sid`` is the socket that made the call (None for REST): it gets
+    its result as the ack and is left out of the broadcast.
+    """
+
+    def __init__(self, store: Store, events: ConversationEvents, limits: ConversationLimits) -> None:
+        self.store = store
+        self.events = events
+        self.limits = limits
+        self.typing_state = TypingTracker(self._typing_expired)
+        # Held from seq allocation until the broadcast is handed over, so each
+        # socket sees a conversation's messages in seq order.
+        self._send_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # Conversations
+
+    async def create(self, user_id: str, request: CreateConversation,
+                     origin_sid: str | None = None) -> dict[str, Any]:
+        others = list(dict.fromkeys(p for p in request.participant_ids if p != user_id))
+        if not others:
+            raise ValidationFailed.field("participant_ids", "Name at least one other user")
+        kind = request.type or ("direct" if len(others) == 1 else "group")
+        if kind == "direct" and len(others) != 1:
+            raise ValidationFailed.field("participant_ids", "A direct conversation has one other user")
+        if len(others) + 1 > self.limits.max_group_size:
+            raise ValidationFailed.field(
+                "participant_ids", f"At most {self.limits.max_group_size} participants")
+        await self._require_users(others, "participant_ids")
+        if kind == "direct" and await self.store.blocks.exists_between(user_id, others[0]):
+            raise Forbidden("You cannot start a conversation with this user")
+        now = now_iso()
+        record = ConversationRecord(
+            id=new_id(), type=kind, created_by=user_id, created_at=now, last_activity_at=now,
+            title=request.title, context=request.context.model_dump() if request.context else None,
+            direct_key=":".join(sorted([user_id, others[0]])) if kind == "direct" else None,
+        )
+        members = [MembershipRecord(record.id, uid, now) for uid in [user_id, *others]]
+        record, created = await self.store.conversations.create(record, members)
+        if created:
+            for member in [user_id, *others]:
+                await self.events.to_users(
+                    "conversation:created", await self._view(record, member), [member], origin_sid)
+        return await self._view(record, user_id)
+
+    async def list_conversations(self, user_id: str, request: ListConversations) -> dict[str, Any]:
+        before = _decode_cursor(request.cursor) if request.cursor else None
+        rows = await self.store.conversations.list_for_user(
+            user_id, archived=request.archived, before=before, limit=request.limit + 1)
+        page = rows[: request.limit]
+        items = [await self._view(conv, user_id, membership) for conv, membership in page]
+        next_cursor = None
+        if len(rows) > request.limit:
+            last = page[-1][0]
+            next_cursor = _encode_cursor(last.last_activity_at, last.id)
+        return {"items": items, "next_cursor": next_cursor}
+
+    async def get(self, user_id: str, conversation_id: str) -> dict[str, Any]:
+        conversation, membership = await self._member(user_id, conversation_id)
+        return await self._view(conversation, user_id, membership)
+
+    async def update(self, user_id: str, request: UpdateConversation,
+                     origin_sid: str | None = None) -> dict[str, Any]:
+        conversation, _ = await self._member(user_id, request.conversation_id)
+        own = request.model_dump(include={"pinned", "archived", "muted"}, exclude_none=True)
+        if own:
+            await self.store.conversations.update_membership(conversation.id, user_id, own)
+        if request.title is not None and request.title != conversation.title:
+            conversation = await self.store.conversations.update(
+                conversation.id, {"title": request.title}) or conversation
+            await self._broadcast_updated(conversation, origin_sid)
+        elif own:
+            await self.events.to_users("conversation:updated",
+                                       await self._view(conversation, user_id), [user_id], origin_sid)
+        return await self._view(conversation, user_id)
+
+    async def add_participants(self, user_id: str, request: AddParticipants,
+                               origin_sid: str | None = None) -> dict[str, Any]:
+        conversation, _ = await self._member(user_id, request.conversation_id)
+        self._require_group(conversation)
+        current = await self.store.conversations.member_ids(conversation.id)
+        new = [uid for uid in dict.fromkeys(request.user_ids) if uid not in current]
+        if len(current) + len(new) > self.limits.max_group_size:
+            raise ValidationFailed.field(
+                "user_ids", f"At most {self.limits.max_group_size} participants")
+        await self._require_users(new, "user_ids")
+        now = now_iso()
+        await self.store.conversations.add_members(
+            [MembershipRecord(conversation.id, uid, now) for uid in new])
+        for member in new:
+            await self.events.to_users(
+                "conversation:created", await self._view(conversation, member), [member])
+        await self._broadcast_updated(conversation, origin_sid, skip=set(new))
+        return await self._view(conversation, user_id)
+
+    async def remove_participant(self, user_id: str, request: RemoveParticipant,
+                                 origin_sid: str | None = None) -> dict[str, Any]:
+        conversation, _ = await self._member(user_id, request.conversation_id)
+        self._require_group(conversation)
+        if request.user_id != user_id and user_id != conversation.created_by:
+            raise Forbidden("Only the creator can remove someone else")
+        if not await self.store.conversations.remove_member(conversation.id, request.user_id):
+            raise NotFound("Not a participant")
+        self.typing_state.stop(conversation.id, request.user_id)
+        await self.events.to_users(
+            "conversation:removed", {"conversation_id": conversation.id, "user_id": request.user_id},
+            [request.user_id], origin_sid)
+        await self._broadcast_updated(conversation, origin_sid)
+        if request.user_id == user_id:  # no longer a member: no personal state left
+            conversation = await self.store.conversations.get(conversation.id) or conversation
+            members = await self.store.conversations.member_ids(conversation.id)
+            return conversation_view(conversation, MembershipRecord(conversation.id, user_id, ""),
+                                     members, 0)
+        return await self._view(conversation, user_id)
+
+    # Messages
+
+    async def send(self, user_id: str, request: SendMessage,
+                   origin_sid: str | None = None) -> dict[str, Any]:
+        conversation, _ = await self._member(user_id, request.conversation_id)
+        text = self._clean_text(request.text)
+        if conversation.type == "direct":
+            other = conversation.direct_key.replace(user_id, "").strip(":")  # type: ignore[union-attr]
+            if await self.store.blocks.exists_between(user_id, other):
+                raise Forbidden("You cannot message this user")
+        if request.reply_to is not None:
+            replied = await self.store.messages.get(request.reply_to)
+            if replied is None or replied.conversation_id != conversation.id:
+                raise ValidationFailed.field("reply_to", "No such message in this conversation")
+        record = MessageRecord(
+            id=new_id(), conversation_id=conversation.id, sender_id=user_id,
+            client_msg_id=request.client_msg_id, text=text, created_at=now_iso(),
+            attachments=[a.model_dump() for a in request.attachments], reply_to=request.reply_to,
+        )
+        async with self._send_locks[conversation.id]:
+            message, created = await self.store.messages.append(record)
+            if message.conversation_id != conversation.id:
+                raise ValidationFailed.field(
+                    "client_msg_id", "This client_msg_id was used in another conversation")
+            view = message_view(message)
+            if created:
+                self.typing_state.stop(conversation.id, user_id)
+                members = await self.store.conversations.member_ids(conversation.id)
+                await self.events.to_users("message:new", view, members, origin_sid)
+        return view
+
+    async def edit(self, user_id: str, request: EditMessage,
+                   origin_sid: str | None = None) -> dict[str, Any]:
+        message = await self._own_message(user_id, request.message_id)
+        if utc_now() - parse_iso(message.created_at) > timedelta(seconds=self.limits.edit_window_s):
+            raise EditWindowClosed("The edit window for this message has closed")
+        updated = await self.store.messages.update(
+            message.id, {"text": self._clean_text(request.text), "edited_at": now_iso()})
+        view = message_view(updated)  # type: ignore[arg-type]
+        members = await self.store.conversations.member_ids(message.conversation_id)
+        await self.events.to_users("message:edit", view, members, origin_sid)
+        return view
+
+    async def delete(self, user_id: str, message_id: str,
+                     origin_sid: str | None = None) -> dict[str, Any]:
+        message = await self._own_message(user_id, message_id)
+        await self.store.messages.update(
+            message.id, {"text": "", "attachments": [], "deleted": True, "edited_at": now_iso()})
+        members = await self.store.conversations.member_ids(message.conversation_id)
+        await self.events.to_users(
+            "message:delete",
+            {"conversation_id": message.conversation_id, "message_id": message.id, "seq": message.seq},
+            members, origin_sid)
+        return {"message_id": message.id}
+
+    async def history(self, user_id: str, request: History) -> dict[str, Any]:
+        await self._member(user_id, request.conversation_id)
+        return await self._page(request.conversation_id, request.after_seq, request.before_seq,
+                                request.limit)
+
+    async def sync(self, user_id: str, request: Sync) -> dict[str, Any]:
+        items = []
+        for cursor in request.cursors:
+            await self._member(user_id, cursor.conversation_id)
+            page = await self._page(cursor.conversation_id, cursor.after_seq, None, request.limit)
+            items.append({"conversation_id": cursor.conversation_id,
+                          "messages": page["items"], "has_more": page["has_more"]})
+        return {"items": items}
+
+    async def mark_read(self, user_id: str, request: MarkRead,
+                        origin_sid: str | None = None) -> dict[str, Any]:
+        conversation, membership = await self._member(user_id, request.conversation_id)
+        seq = min(request.seq, conversation.last_seq)
+        read_seq = await self.store.conversations.advance_read(conversation.id, user_id, seq)
+        if read_seq > membership.read_seq:
+            members = await self.store.conversations.member_ids(conversation.id)
+            await self.events.to_users(
+                "message:read",
+                {"conversation_id": conversation.id, "user_id": user_id, "seq": read_seq,
+                 "read_at": now_iso()},
+                members, origin_sid)
+        unread = await self.store.messages.count_unread(conversation.id, user_id, read_seq)
+        return {"conversation_id": conversation.id, "read_seq": read_seq, "unread_count": unread}
+
+    async def unread_counts(self, user_id: str) -> dict[str, Any]:
+        counts = {}
+        for membership in await self.store.conversations.memberships_of(user_id):
+            counts[membership.conversation_id] = await self.store.messages.count_unread(
+                membership.conversation_id, user_id, membership.read_seq)
+        return {"total": sum(counts.values()), "conversations": counts}
+
+    async def search(self, user_id: str, query: str, conversation_id: str | None,
+                     cursor: str | None, limit: int) -> dict[str, Any]:
+        if conversation_id is not None:
+            await self._member(user_id, conversation_id)
+        offset = _decode_offset(cursor)
+        hits = await self.store.messages.search(
+            user_id, query, conversation_id=conversation_id, offset=offset, limit=limit + 1)
+        items = [{"message": message_view(m), "highlight": h} for m, h in hits[:limit]]
+        next_cursor = str(offset + limit) if len(hits) > limit else None
+        return {"items": items, "next_cursor": next_cursor}
+
+    # Typing
+
+    async def typing(self, user_id: str, request: Typing, origin_sid: str | None = None) -> dict[str, Any]:
+        conversation, _ = await self._member(user_id, request.conversation_id)
+        expires_ms = self.limits.typing_expires_ms
+        if request.typing:
+            self.typing_state.start(conversation.id, user_id, expires_ms / 1000)
+        elif not self.typing_state.stop(conversation.id, user_id):
+            return {}
+        await self._emit_typing(conversation.id, user_id, request.typing)
+        return {}
+
+    async def stop_typing_everywhere(self, user_id: str) -> None:
+        """The user's last socket left: end their typing indicators now."""
+        for conversation_id in self.typing_state.conversations_of(user_id):
+            if self.typing_state.stop(conversation_id, user_id):
+                await self._emit_typing(conversation_id, user_id, False)
+
+    async def _typing_expired(self, conversation_id: str, user_id: str) -> None:
+        await self._emit_typing(conversation_id, user_id, False)
+
+    async def _emit_typing(self, conversation_id: str, user_id: str, typing: bool) -> None:
+        members = await self.store.conversations.member_ids(conversation_id)
+        await self.events.to_users(
+            "typing",
+            {"conversation_id": conversation_id, "user_id": user_id, "typing": typing,
+             "expires_in_ms": self.limits.typing_expires_ms},
+            [m for m in members if m != user_id])
+
+    # Helpers
+
+    async def _member(self, user_id: str, conversation_id: str) -> tuple[ConversationRecord, MembershipRecord]:
+        conversation = await self.store.conversations.get(conversation_id)
+        if conversation is None:
+            raise NotFound("No such conversation")
+        membership = await self.store.conversations.membership(conversation_id, user_id)
+        if membership is None:
+            raise Forbidden("You are not a participant of this conversation")
+        return conversation, membership
+
+    async def _own_message(self, user_id: str, message_id: str) -> MessageRecord:
+        message = await self.store.messages.get(message_id)
+        if message is None:
+            raise NotFound("No such message")
+        await self._member(user_id, message.conversation_id)
+        if message.sender_id != user_id:
+            raise Forbidden("Only the sender can change a message")
+        if message.deleted:
+            raise InvalidState("This message was deleted")
+        return message
+
+    async def _view(self, conversation: ConversationRecord, user_id: str,
+                    membership: MembershipRecord | None = None) -> dict[str, Any]:
+        membership = membership or await self.store.conversations.membership(conversation.id, user_id)
+        assert membership is not None
+        members = await self.store.conversations.member_ids(conversation.id)
+        unread = await self.store.messages.count_unread(conversation.id, user_id, membership.read_seq)
+        return conversation_view(conversation, membership, members, unread)
+
+    async def _broadcast_updated(self, conversation: ConversationRecord, origin_sid: str | None,
+                                 skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        conversation = await self.store.conversations.get(conversation.id) or conversation
+        for member in await self.store.conversations.member_ids(conversation.id):
+            if member not in skip:
+                await self.events.to_users(
+                    "conversation:updated", await self._view(conversation, member), [member], origin_sid)
+
+    async def _page(self, conversation_id: str, after_seq: int | None, before_seq: int | None,
+                    limit: int) -> dict[str, Any]:
+        rows = await self.store.messages.range(
+            conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit + 1)
+        has_more = len(rows) > limit
+        if has_more:
+            rows = rows[:limit] if after_seq is not None else rows[1:]
+        return {"items": [message_view(m) for m in rows], "has_more": has_more}
+
+    async def _require_users(self, user_ids: list[str], field: str) -> None:
+        found = {u.id for u in await self.store.users.get_many(user_ids)}
+        missing = [uid for uid in user_ids if uid not in found]
+        if missing:
+            raise ValidationFailed.field(field, f"Unknown users: {', '.join(missing[:5])}")
+
+    @staticmethod
+    def _require_group(conversation: ConversationRecord) -> None:
+        if conversation.type != "group":
+            raise ValidationFailed.field("conversation_id", "Only group conversations change members")
+
+    def _clean_text(self, text: str) -> str:
+        text = text.strip()
+        if not 1 <= len(text) <= self.limits.max_text_length:
+            raise ValidationFailed.field(
+                "text", f"Text must be 1..{self.limits.max_text_length} characters after trimming")
+        return text
+
+
+def _encode_cursor(at: str, conversation_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{at}|{conversation_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        at, conversation_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed.field("cursor", "Invalid cursor") from exc
+    return at, conversation_id
+
+
+def _decode_offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise ValidationFailed.field("cursor", "Invalid cursor")
+    return int(cursor)
