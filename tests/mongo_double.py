@@ -64,6 +64,9 @@ class AsyncMongomockCursor:
                 break
         return docs
 
+    async def close(self) -> None:
+        self._cursor.close()
+
 
 class _AsyncIterable:
     def __init__(self, docs: Any) -> None:
@@ -138,6 +141,9 @@ class AsyncMongomockCollection:
 
 class AsyncMongomockDatabase:
     """A mongomock database shaped like PyMongo's ``AsyncDatabase``."""
+
+    # Lets the engine pick its fallbacks for what mongomock lacks ($text search).
+    IS_TEST_DOUBLE = True
 
     def __init__(self, name: str = "hub", client: mongomock.MongoClient | None = None) -> None:
         self._database = (client or mongomock.MongoClient()).get_database(name)

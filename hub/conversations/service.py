@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import html
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -245,7 +246,7 @@ class ConversationService:
         offset = _decode_offset(cursor)
         hits = await self.store.messages.search(
             user_id, query, conversation_id=conversation_id, offset=offset, limit=limit + 1)
-        items = [{"message": message_view(m), "highlight": h} for m, h in hits[:limit]]
+        items = [{"message": message_view(m), "highlight": _safe_highlight(h)} for m, h in hits[:limit]]
         next_cursor = str(offset + limit) if len(hits) > limit else None
         return {"items": items, "next_cursor": next_cursor}
 
@@ -354,6 +355,12 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed.field("cursor", "Invalid cursor") from exc
     return at, conversation_id
+
+
+def _safe_highlight(highlight: str) -> str:
+    """HTML-escape an excerpt but keep its ``<mark>`` tags, so clients can render it."""
+    escaped = html.escape(highlight, quote=False)
+    return escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
 
 
 def _decode_offset(cursor: str | None) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoUserStore
+from .conversations import MongoConversationStore, MongoIdempotencyStore, MongoMessageStore
 
 
 class MongoStore:
@@ -22,6 +23,12 @@ class MongoStore:
         self.users = MongoUserStore(database["users"])
         self.refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
         self.blocks = MongoBlockStore(database["blocks"])
+        self.conversations = MongoConversationStore(database["conversations"], database["memberships"])
+        self.messages = MongoMessageStore(
+            database["messages"], database["message_keys"], database["conversations"],
+            database["memberships"], text_search=not _is_test_double(database),
+        )
+        self.idempotency = MongoIdempotencyStore(database["idempotency_keys"])
 
     @classmethod
     def from_url(cls, url: str, write_concern: str | None = "majority") -> MongoStore:
@@ -36,6 +43,9 @@ class MongoStore:
         await self.users.create_indexes()
         await self.refresh_tokens.create_indexes()
         await self.blocks.create_indexes()
+        await self.conversations.create_indexes()
+        await self.messages.create_indexes()
+        await self.idempotency.create_indexes()
 
     async def close(self) -> None:
         if self.client is not None:
@@ -43,3 +53,12 @@ class MongoStore:
 
     async def ping(self) -> None:
         await self.database.command("ping")
+
+
+def _is_test_double(database: Any) -> bool:
+    """True for the mongomock test double (``tests/mongo_double.py``), which has no ``$text``.
+
+    Looked up on the class: a real ``AsyncDatabase`` turns unknown attributes
+    into collections.
+    """
+    return getattr(type(database), "IS_TEST_DOUBLE", False) is True
