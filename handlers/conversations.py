@@ -38,14 +38,16 @@ async def get_conversation(request: web.Request) -> web.Response:
 async def update_conversation(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestUpdateConversation)
-    update = UpdateConversation(conversation_id=request.match_info["id"], **body.model_dump())
+    update = validate(UpdateConversation,
+                      {"conversation_id": request.match_info["id"], **body.model_dump()})
     return json_response(await hub_of(request).conversations.update(caller, update))
 
 
 async def add_participants(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     raw = await read_body(request, RestAddParticipants)
-    payload = AddParticipants(conversation_id=request.match_info["id"], user_ids=raw.user_ids)
+    payload = validate(AddParticipants,
+                       {"conversation_id": request.match_info["id"], "user_ids": raw.user_ids})
     return json_response(await hub_of(request).conversations.add_participants(caller, payload))
 
 
@@ -59,7 +61,7 @@ async def remove_participant(request: web.Request) -> web.Response:
 async def list_messages(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, HistoryQuery)
-    history = History(conversation_id=request.match_info["id"], **query.model_dump())
+    history = validate(History, {"conversation_id": request.match_info["id"], **query.model_dump()})
     return json_response(await hub_of(request).conversations.history(caller, history))
 
 
@@ -86,7 +88,7 @@ async def send_message(request: web.Request) -> web.Response:
 async def edit_message(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestEditMessage)
-    payload = EditMessage(message_id=request.match_info["id"], text=body.text)
+    payload = validate(EditMessage, {"message_id": request.match_info["id"], "text": body.text})
     return json_response(await hub_of(request).conversations.edit(caller, payload))
 
 
@@ -99,7 +101,7 @@ async def delete_message(request: web.Request) -> web.Response:
 async def mark_read(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestMarkRead)
-    payload = MarkRead(conversation_id=request.match_info["id"], seq=body.seq)
+    payload = validate(MarkRead, {"conversation_id": request.match_info["id"], "seq": body.seq})
     return json_response(await hub_of(request).conversations.mark_read(caller, payload))
 
 
