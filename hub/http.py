@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from typing import Any, TypeVar
 
 import orjson
@@ -16,6 +17,7 @@ from .logs import request_id_var
 from .tokens import AccessClaims, TokenIssuer
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("hub.access")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -102,9 +104,13 @@ async def request_id_middleware(request: web.Request, handler: Any) -> web.Strea
     incoming = request.headers.get("X-Request-ID", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
     token = request_id_var.set(request_id)
+    started = time.perf_counter()
     try:
         response = await handler(request)
         response.headers["X-Request-ID"] = request_id
+        access_log.info("%s %s %s", request.method, request.path, response.status, extra={
+            "fields": {"method": request.method, "path": request.path, "status": response.status,
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
         return response
     finally:
         request_id_var.reset(token)
