@@ -36,17 +36,16 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     hub.sio.attach(app)
     hub.sio.register_namespace(ConversationsNamespace(hub))
     setup_routes(app)
-    app.on_startup.append(_open_store)
-    app.on_cleanup.append(_close_store)
+    app.on_startup.append(_start)
+    app.on_cleanup.append(_stop)
     return app
 
 
-async def _open_store(app: web.Application) -> None:
+async def _start(app: web.Application) -> None:
     hub = app[HUB]
-    hub.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await hub.store.open()
+    await hub.start()
     log.info("hub started", extra={"fields": {"settings": hub.settings.redacted()}})
 
 
-async def _close_store(app: web.Application) -> None:
-    await app[HUB].store.close()
+async def _stop(app: web.Application) -> None:
+    await app[HUB].stop()

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import socketio
 from aiohttp import web
+from redis.asyncio import Redis
 
 from storage import Store, create_store
 
 from .accounts import AccountService
+from .cluster.bus import LocalMessageBus, MessageBus, RedisMessageBus
+from .cluster.redis import HubRedisManager, create_redis
 from .config import Settings
 from .conversations import ConversationLimits, ConversationService
 from .conversations.events import ConversationEvents
 from .idempotency import Idempotency
+from .metrics import Metrics, TimedStore
 from .passwords import Passwords
 from .realtime.connections import ConnectionRegistry
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,15 +33,29 @@ class Hub:
 
     settings: Settings
     store: Store
+    metrics: Metrics
+    redis: Redis | None
+    sio: socketio.AsyncServer
     tokens: TokenIssuer
     accounts: AccountService
+    bus: MessageBus
     conversations: ConversationService
-    sio: socketio.AsyncServer
     idempotency: Idempotency
     connections: ConnectionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self.connections = ConnectionRegistry(self._disconnect_expired)
+
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.open()
+        await self.bus.start()
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.store.close()
 
     async def _disconnect_expired(self, eio_sid: str, sids: dict[str, str]) -> None:
         for namespace, sid in sids.items():
@@ -46,15 +67,29 @@ HUB = web.AppKey("hub", Hub)
 
 
 def build_hub(settings: Settings, store: Store | None = None) -> Hub:
-    """Wire the domain services; the store is opened later, at startup."""
+    """Wire the services; nothing connects until ``Hub.start``."""
     settings.ensure_jwt_secret()
-    store = store or create_store(settings)
+    metrics = Metrics()
+    store = TimedStore(store or create_store(settings), metrics)  # type: ignore[assignment]
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    manager = (HubRedisManager(settings.redis_url, metrics.redis_publish_failures.inc)
+               if settings.redis_url else None)
+    sio = create_socket_server(settings, manager)
+    events = ConversationEvents(sio)
+    bus: MessageBus
+    if redis is not None:
+        bus = RedisMessageBus(redis, create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
+                              store, events, on_publish_error=metrics.redis_publish_failures.inc)
+    else:
+        bus = LocalMessageBus(events)
     tokens = TokenIssuer(settings)
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
-    accounts = AccountService(store, tokens, passwords, settings.refresh_token_ttl_s)
-    sio = create_socket_server(settings)
-    conversations = ConversationService(store, ConversationEvents(sio), ConversationLimits(
+    conversations = ConversationService(store, events, bus, ConversationLimits(
         max_text_length=settings.max_text_length, max_group_size=settings.max_group_size,
         edit_window_s=settings.edit_window_s, typing_expires_ms=settings.typing_expires_ms,
     ))
-    return Hub(settings, store, tokens, accounts, conversations, sio, Idempotency(store.idempotency))
+    return Hub(
+        settings=settings, store=store, metrics=metrics, redis=redis, sio=sio, tokens=tokens,
+        accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s),
+        bus=bus, conversations=conversations, idempotency=Idempotency(store.idempotency),
+    )

@@ -27,3 +27,12 @@ class ConversationEvents:
         rooms = [user_room(user_id) for user_id in user_ids]
         if rooms:
             await self.sio.emit(event, data, to=rooms, namespace=NAMESPACE, skip_sid=skip_sid)
+
+    async def to_local_users(
+        self, event: str, data: Any, user_ids: Iterable[str], skip_sid: str | None = None
+    ) -> None:
+        """Like ``to_users`` but only to sockets of this process (no Redis relay)."""
+        rooms = [user_room(user_id) for user_id in user_ids]
+        if rooms:
+            await self.sio.emit(event, data, to=rooms, namespace=NAMESPACE, skip_sid=skip_sid,
+                                ignore_queue=True)

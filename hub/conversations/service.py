@@ -8,13 +8,17 @@ import html
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage import Store
+
+if TYPE_CHECKING:
+    from ..cluster.bus import MessageBus
 from storage.records import ConversationRecord, MembershipRecord, MessageRecord
 
 from ..clock import new_id, now_iso, parse_iso, utc_now
 from ..errors import EditWindowClosed, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..cluster.sequencer import Delivery
 from .events import ConversationEvents
 from .models import (
     AddParticipants, CreateConversation, EditMessage, History, ListConversations, MarkRead,
@@ -39,9 +43,11 @@ class ConversationService:
     its result as the ack and is left out of the broadcast.
     """
 
-    def __init__(self, store: Store, events: ConversationEvents, limits: ConversationLimits) -> None:
+    def __init__(self, store: Store, events: ConversationEvents, bus: MessageBus,
+                 limits: ConversationLimits) -> None:
         self.store = store
         self.events = events
+        self.bus = bus
         self.limits = limits
         self.typing_state = TypingTracker(self._typing_expired)
         # Held from seq allocation until the broadcast is handed over, so each
@@ -176,7 +182,8 @@ class ConversationService:
             if created:
                 self.typing_state.stop(conversation.id, user_id)
                 members = await self.store.conversations.member_ids(conversation.id)
-                await self.events.to_users("message:new", view, members, origin_sid)
+                await self.bus.publish(Delivery(conversation.id, message.seq, view, members,
+                                                origin_sid))
         return view
 
     async def edit(self, user_id: str, request: EditMessage,

@@ -11,12 +11,15 @@ from ..config import Settings
 log = logging.getLogger(__name__)
 
 
-def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+def create_socket_server(
+    settings: Settings, manager: socketio.AsyncManager | None = None
+) -> socketio.AsyncServer:
     # None lets only same-origin browsers in; clients without an Origin header
     # (mobile apps, servers) are never affected.
     origins = settings.cors_origins or None
     return socketio.AsyncServer(
         async_mode="aiohttp",
+        client_manager=manager,
         cors_allowed_origins=origins,
         max_http_buffer_size=settings.max_body_bytes,
         logger=False,

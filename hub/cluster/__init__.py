@@ -1,0 +1,1 @@
+"""Running several hub processes as one: Redis pub/sub, ordered delivery, heartbeats."""

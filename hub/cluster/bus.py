@@ -1,0 +1,114 @@
+"""How ``message:new`` reaches sockets: directly in one process, via Redis in many."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+import orjson
+from redis.asyncio import Redis
+
+from storage import Store
+
+from ..conversations.events import ConversationEvents
+from ..conversations.views import message_view
+from .sequencer import Delivery, Sequencer
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hub:message-new"
+
+
+class MessageBus(Protocol):
+    async def publish(self, delivery: Delivery) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class LocalMessageBus:
+    """One process: the sender already holds the conversation's send lock, so
+    emitting right away keeps seq order."""
+
+    def __init__(self, events: ConversationEvents) -> None:
+        self.events = events
+
+    async def publish(self, delivery: Delivery) -> None:
+        await self.events.to_users("message:new", delivery.message, delivery.user_ids,
+                                   delivery.skip_sid)
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
+class RedisMessageBus:
+    """Many processes: every process (the sender's too) receives each message
+    over Redis pub/sub and hands it to its own sockets through a Sequencer,
+    so order and gaps are mended on the receiving side."""
+
+    def __init__(self, redis: Redis, listener: Redis, store: Store, events: ConversationEvents,
+                 gap_timeout_s: float = 0.5, on_publish_error: Any = None) -> None:
+        self.redis = redis
+        self.listener = listener
+        self.store = store
+        self.events = events
+        self.sequencer = Sequencer(self._deliver_locally, self._fill, gap_timeout_s)
+        self._on_publish_error = on_publish_error
+        self._task: asyncio.Task[None] | None = None
+
+    async def publish(self, delivery: Delivery) -> None:
+        payload = orjson.dumps({
+            "conversation_id": delivery.conversation_id, "seq": delivery.seq,
+            "message": delivery.message, "user_ids": delivery.user_ids,
+            "skip_sid": delivery.skip_sid,
+        })
+        try:
+            await self.redis.publish(CHANNEL, payload)
+        except Exception as exc:  # Redis down: the store has it; serve our own sockets
+            log.warning("cannot publish message %s/%s: %s",
+                        delivery.conversation_id, delivery.seq, exc)
+            if self._on_publish_error:
+                self._on_publish_error()
+            await self.sequencer.push(delivery)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="message-bus")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.listener.aclose()
+
+    async def _listen(self) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                async with self.listener.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    backoff = 0.2
+                    async for item in pubsub.listen():
+                        if item.get("type") == "message":
+                            await self.sequencer.push(Delivery(**orjson.loads(item["data"])))
+                            self.sequencer.forget_idle(600)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("message bus lost Redis (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _deliver_locally(self, delivery: Delivery) -> None:
+        await self.events.to_local_users("message:new", delivery.message, delivery.user_ids,
+                                         delivery.skip_sid)
+
+    async def _fill(self, conversation_id: str, after_seq: int, before_seq: int) -> list[Delivery]:
+        messages = await self.store.messages.range(
+            conversation_id, after_seq=after_seq, before_seq=before_seq, limit=100)
+        members = await self.store.conversations.member_ids(conversation_id)
+        return [Delivery(conversation_id, m.seq, message_view(m), members) for m in messages]

@@ -1,0 +1,48 @@
+"""Redis connections for scale-out: the shared client and the Socket.IO manager."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+SOCKETIO_CHANNEL = "hub:socketio"
+
+
+def create_redis(url: str, *, blocking_reads: bool = False) -> Redis:
+    """A client that fails fast while Redis is down instead of hanging callers.
+
+    ``blocking_reads`` is for pub/sub listeners, which wait on a socket for as
+    long as the channel is quiet and so must have no read timeout.
+    """
+    return Redis.from_url(url, socket_connect_timeout=1.0,
+                          socket_timeout=None if blocking_reads else 2.0,
+                          health_check_interval=5 if blocking_reads else 0)
+
+
+class HubRedisManager(socketio.AsyncRedisManager):
+    """python-socketio's Redis manager, publishing once and counting failures
+    instead of retrying: while Redis is down the store stays the source of
+    truth and clients mend gaps with ``sync``."""
+
+    def __init__(self, url: str, on_publish_error: Callable[[], None] | None = None) -> None:
+        super().__init__(url, channel=SOCKETIO_CHANNEL,
+                         redis_options={"socket_connect_timeout": 1.0, "health_check_interval": 5})
+        self._on_publish_error = on_publish_error
+
+    async def _publish(self, data: Any) -> Any:
+        try:
+            if not self.connected:
+                self._redis_connect()
+            return await self.redis.publish(self.channel, self.json.dumps(data))
+        except Exception as exc:
+            self.connected = False
+            log.warning("cannot publish to Redis: %s", exc)
+            if self._on_publish_error:
+                self._on_publish_error()
+            return None

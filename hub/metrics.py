@@ -1,0 +1,70 @@
+"""Prometheus metrics, one registry per app (no process-global state)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.sockets = Gauge("hub_connected_sockets", "Connected sockets", ["namespace"],
+                             registry=self.registry)
+        self.events = Counter("hub_events_total", "Client events handled",
+                              ["namespace", "event"], registry=self.registry)
+        self.event_errors = Counter("hub_event_errors_total", "Client events answered with an error",
+                                    ["namespace", "event", "code"], registry=self.registry)
+        self.ack_latency = Histogram("hub_ack_latency_seconds", "Time from event to ack",
+                                     ["event"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.store_latency = Histogram("hub_store_latency_seconds", "Store call latency",
+                                       ["operation"], buckets=LATENCY_BUCKETS,
+                                       registry=self.registry)
+        self.redis_publish_failures = Counter("hub_redis_publish_failures_total",
+                                              "Publishes to Redis that failed",
+                                              registry=self.registry)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class TimedStore:
+    """Wraps every store's coroutine methods to observe their latency."""
+
+    def __init__(self, store: Any, metrics: Metrics) -> None:
+        self._store = store
+        for name in ("users", "refresh_tokens", "blocks", "conversations", "messages",
+                     "idempotency"):
+            setattr(self, name, _TimedPart(getattr(store, name), name, metrics))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class _TimedPart:
+    def __init__(self, part: Any, prefix: str, metrics: Metrics) -> None:
+        self._part = part
+        self._prefix = prefix
+        self._metrics = metrics
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._part, name)
+        if not callable(method):
+            return method
+        histogram = self._metrics.store_latency.labels(f"{self._prefix}.{name}")
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                histogram.observe(time.perf_counter() - started)
+
+        setattr(self, name, timed)  # built once per method, then found directly
+        return timed
+
+
