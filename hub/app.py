@@ -12,6 +12,7 @@ from storage import Store
 from .config import Settings
 from .context import HUB, build_hub
 from .conversations.namespace import ConversationsNamespace
+from .presence.namespace import PresenceNamespace
 from .http import (
     cors_middleware, problem_middleware, request_id_middleware, security_headers_middleware,
 )
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app[HUB] = hub
     hub.sio.attach(app)
     hub.sio.register_namespace(ConversationsNamespace(hub))
+    hub.sio.register_namespace(PresenceNamespace(hub))
     setup_routes(app)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)

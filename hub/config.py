@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     max_group_size: int = Field(256, ge=2)
     typing_expires_ms: int = Field(6000, ge=100)
 
+    presence_grace_s: float = Field(5.0, ge=0)
+    presence_process_timeout_s: float = Field(30.0, gt=0)
+    presence_sweep_interval_s: float = Field(1.0, gt=0)
+    message_gap_timeout_s: float = Field(0.5, gt=0)
+
     @field_validator("jwt_secret", "redis_url", "jwt_private_key_file", "jwt_public_key_file",
                      mode="before")
     @classmethod

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from dataclasses import dataclass, field
 
 import socketio
@@ -20,6 +23,8 @@ from .conversations.events import ConversationEvents
 from .idempotency import Idempotency
 from .metrics import Metrics, TimedStore
 from .passwords import Passwords
+from .presence import PresenceService
+from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
 from .realtime.connections import ConnectionRegistry
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
@@ -40,6 +45,7 @@ class Hub:
     accounts: AccountService
     bus: MessageBus
     conversations: ConversationService
+    presence: PresenceService
     idempotency: Idempotency
     connections: ConnectionRegistry = field(init=False)
 
@@ -50,8 +56,10 @@ class Hub:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         await self.bus.start()
+        await self.presence.start()
 
     async def stop(self) -> None:
+        await self.presence.stop()
         await self.bus.stop()
         if self.redis is not None:
             await self.redis.aclose()
@@ -77,11 +85,15 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     sio = create_socket_server(settings, manager)
     events = ConversationEvents(sio)
     bus: MessageBus
+    presence_backend: PresenceBackend
     if redis is not None:
         bus = RedisMessageBus(redis, create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
-                              store, events, on_publish_error=metrics.redis_publish_failures.inc)
+                              store, events, settings.message_gap_timeout_s,
+                              on_publish_error=metrics.redis_publish_failures.inc)
+        presence_backend = RedisPresence(redis, process_id(), settings.presence_process_timeout_s)
     else:
         bus = LocalMessageBus(events)
+        presence_backend = MemoryPresence()
     tokens = TokenIssuer(settings)
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     conversations = ConversationService(store, events, bus, ConversationLimits(
@@ -92,4 +104,11 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         settings=settings, store=store, metrics=metrics, redis=redis, sio=sio, tokens=tokens,
         accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s),
         bus=bus, conversations=conversations, idempotency=Idempotency(store.idempotency),
+        presence=PresenceService(store, presence_backend, sio, settings.presence_grace_s,
+                                 settings.presence_sweep_interval_s),
     )
+
+
+def process_id() -> str:
+    """Names this process in shared state (presence heartbeats)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"

@@ -14,13 +14,15 @@ pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indire
 
 
 class Recorder:
-    """Collects every server event a client receives on /conversations."""
+    """Collects every server event a client receives on one namespace."""
+
+    namespace = NS
 
     def __init__(self, client: socketio.AsyncClient) -> None:
         self.client = client
         self.events: defaultdict[str, list[Any]] = defaultdict(list)
         self._changed = asyncio.Condition()
-        client.on("*", self._record, namespace=NS)
+        client.on("*", self._record, namespace=self.namespace)
 
     async def _record(self, event: str, data: Any) -> None:
         async with self._changed:
@@ -34,7 +36,7 @@ class Recorder:
         return self.events[event]
 
     async def call(self, event: str, payload: Any) -> Any:
-        return await self.client.call(event, payload, namespace=NS, timeout=10)
+        return await self.client.call(event, payload, namespace=self.namespace, timeout=10)
 
     async def ok(self, event: str, payload: Any) -> Any:
         ack = await self.call(event, payload)

@@ -1,0 +1,50 @@
+"""The /presence namespace."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ValidationFailed
+from ..realtime import Caller, HubNamespace, event
+from .models import SetStatus, UserIds
+from .service import NAMESPACE, watchers_room
+
+if TYPE_CHECKING:
+    from ..context import Hub
+
+MAX_SUBSCRIPTIONS_PER_SOCKET = 2000
+
+
+class PresenceNamespace(HubNamespace):
+    """A socket here makes its user online; subscriptions are rooms per watched user."""
+
+    def __init__(self, hub: "Hub") -> None:
+        super().__init__(NAMESPACE, hub)
+        self.service = hub.presence
+
+    async def on_user_connected(self, caller: Caller) -> None:
+        await self.service.connected(caller.user_id, caller.sid)
+
+    async def on_user_disconnected(self, caller: Caller) -> None:
+        await self.service.disconnected(caller.user_id, caller.sid)
+
+    @event("presence:subscribe", UserIds)
+    async def subscribe(self, caller: Caller, payload: UserIds) -> dict[str, Any]:
+        user_ids = list(dict.fromkeys(payload.user_ids))
+        already = len(self.rooms(caller.sid)) - 1  # every socket is in its own sid room
+        if already + len(user_ids) > MAX_SUBSCRIPTIONS_PER_SOCKET:
+            raise ValidationFailed.field(
+                "user_ids", f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket")
+        for user_id in user_ids:
+            await self.enter_room(caller.sid, watchers_room(user_id))
+        return {"items": await self.service.states(user_ids)}
+
+    @event("presence:unsubscribe", UserIds)
+    async def unsubscribe(self, caller: Caller, payload: UserIds) -> dict[str, Any]:
+        for user_id in payload.user_ids:
+            await self.leave_room(caller.sid, watchers_room(user_id))
+        return {}
+
+    @event("presence:set", SetStatus)
+    async def set_status(self, caller: Caller, payload: SetStatus) -> dict[str, Any]:
+        return await self.service.set_status(caller.user_id, payload.status)

@@ -1,0 +1,94 @@
+"""Presence: who is online, told only to those who subscribed to them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+
+from storage import Store
+
+from .backends import OFFLINE, PresenceBackend
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/presence"
+
+
+def watchers_room(user_id: str) -> str:
+    return f"presence:{user_id}"
+
+
+class PresenceService:
+    """Tracks /presence sockets through a backend and emits ``presence`` to the
+    room of each user's subscribers (never to everyone)."""
+
+    def __init__(self, store: Store, backend: PresenceBackend, sio: socketio.AsyncServer,
+                 grace_s: float, sweep_interval_s: float) -> None:
+        self.store = store
+        self.backend = backend
+        self.sio = sio
+        self.grace_s = grace_s
+        self.sweep_interval_s = sweep_interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._sweep_forever(), name="presence-sweeper")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._quietly(self.backend.leave())
+
+    async def connected(self, user_id: str, sid: str) -> None:
+        if await self._quietly(self.backend.connected(user_id, sid)):
+            await self._announce(user_id, "online")
+
+    async def disconnected(self, user_id: str, sid: str) -> None:
+        await self._quietly(self.backend.disconnected(user_id, sid, self.grace_s))
+
+    async def set_status(self, user_id: str, status: str) -> dict[str, Any]:
+        if await self.backend.set_status(user_id, status):
+            await self._announce(user_id, status)
+        return (await self.states([user_id]))[0]
+
+    async def states(self, user_ids: list[str]) -> list[dict[str, Any]]:
+        statuses = await self.backend.statuses(user_ids)
+        seen = {u.id: u.last_seen_at for u in await self.store.users.get_many(user_ids)}
+        return [{"user_id": uid, "status": statuses[uid], "last_seen_at": seen.get(uid)}
+                for uid in user_ids]
+
+    async def sweep_once(self) -> None:
+        await self.backend.heartbeat()
+        for user_id, last_seen_at in await self.backend.sweep():
+            await self.store.users.update(user_id, {"last_seen_at": last_seen_at})
+            await self._emit({"user_id": user_id, "status": OFFLINE, "last_seen_at": last_seen_at})
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval_s)
+            try:
+                await self.sweep_once()
+            except Exception as exc:  # Redis or the store away: try again next tick
+                log.warning("presence sweep failed: %s", exc)
+
+    async def _announce(self, user_id: str, status: str) -> None:
+        user = await self.store.users.get(user_id)
+        await self._emit({"user_id": user_id, "status": status,
+                          "last_seen_at": user.last_seen_at if user else None})
+
+    async def _emit(self, state: dict[str, Any]) -> None:
+        await self.sio.emit("presence", state, to=watchers_room(state["user_id"]),
+                            namespace=NAMESPACE)
+
+    @staticmethod
+    async def _quietly(call: Any) -> Any:
+        """Connects and disconnects must not fail because Redis is down."""
+        try:
+            return await call
+        except Exception as exc:
+            log.warning("presence backend unavailable: %s", exc)
+            return None
