@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 
 from aiohttp import web
 
@@ -12,20 +14,29 @@ from .routing import hub_of
 
 log = logging.getLogger(__name__)
 
+PROBE_TIMEOUT_S = 1.0
+
 
 async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """200 when storage (and Redis, once configured) answers; 503 degraded otherwise."""
-    checks = {"storage": "ok"}
-    try:
-        await hub_of(request).store.ping()
-    except Exception as exc:  # any failure means not ready, whatever the engine
-        log.warning("storage not ready: %s", exc)
-        checks["storage"] = "unavailable"
+    """200 when storage (and Redis, when configured) answers; 503 degraded otherwise."""
+    hub = hub_of(request)
+    checks = {"storage": await _check("storage", hub.store.ping())}
+    if hub.redis is not None:
+        checks["redis"] = await _check("redis", hub.redis.ping())
     ready = all(state == "ok" for state in checks.values())
     return json_response(
         {"status": "ok" if ready else "degraded", "checks": checks}, status=200 if ready else 503
     )
+
+
+async def _check(name: str, probe: Awaitable[object]) -> str:
+    try:
+        await asyncio.wait_for(probe, PROBE_TIMEOUT_S)
+    except Exception as exc:  # any failure means not ready, whatever the engine
+        log.warning("%s not ready: %s", name, exc)
+        return "unavailable"
+    return "ok"

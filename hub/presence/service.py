@@ -68,12 +68,12 @@ class PresenceService:
             await self._emit({"user_id": user_id, "status": OFFLINE, "last_seen_at": last_seen_at})
 
     async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.sweep_interval_s)
+        while True:  # sweep first: the heartbeat registers this process at once
             try:
                 await self.sweep_once()
             except Exception as exc:  # Redis or the store away: try again next tick
                 log.warning("presence sweep failed: %s", exc)
+            await asyncio.sleep(self.sweep_interval_s)
 
     async def _announce(self, user_id: str, status: str) -> None:
         user = await self.store.users.get(user_id)
