@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from aiohttp import web
 
 from hub.conversations.models import (
@@ -74,7 +76,7 @@ async def send_message(request: web.Request) -> web.Response:
     payload = validate(SendMessage, {
         **body.model_dump(exclude={"client_msg_id"}),
         "conversation_id": request.match_info["id"],
-        "client_msg_id": body.client_msg_id or key or new_id(),
+        "client_msg_id": body.client_msg_id or _client_msg_id_for(key) or new_id(),
     })
 
     async def send() -> tuple[int, object]:
@@ -83,6 +85,14 @@ async def send_message(request: web.Request) -> web.Response:
     status, response = await hub.idempotency.run(
         caller, "message:send", key, {"path": request.path, **body.model_dump()}, send)
     return json_response(response, status=status)
+
+
+def _client_msg_id_for(key: str | None) -> str | None:
+    """The key itself when it fits a client_msg_id (64 characters); a digest of it
+    otherwise, since an Idempotency-Key may be up to 255 characters long."""
+    if not key or len(key) <= 64:
+        return key
+    return "idem-" + hashlib.sha256(key.encode()).hexdigest()[:59]
 
 
 async def edit_message(request: web.Request) -> web.Response:

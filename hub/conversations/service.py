@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 from storage.records import ConversationRecord, MembershipRecord, MessageRecord
 
 from ..clock import new_id, now_iso, parse_iso, utc_now
-from ..errors import EditWindowClosed, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..errors import Conflict, EditWindowClosed, Forbidden, NotFound, ValidationFailed
 from ..cluster.sequencer import Delivery
 from .events import ConversationEvents
 from .models import (
@@ -142,7 +142,9 @@ class ConversationService:
             raise Forbidden("Only the creator can remove someone else")
         if not await self.store.conversations.remove_member(conversation.id, request.user_id):
             raise NotFound("Not a participant")
-        self.typing_state.stop(conversation.id, request.user_id)
+        if self.typing_state.stop(conversation.id, request.user_id):
+            # Nothing would ever end the indicator for the others otherwise.
+            await self._emit_typing(conversation.id, request.user_id, False)
         await self.events.to_users(
             "conversation:removed", {"conversation_id": conversation.id, "user_id": request.user_id},
             [request.user_id], origin_sid)
@@ -173,6 +175,7 @@ class ConversationService:
             client_msg_id=request.client_msg_id, text=text, created_at=now_iso(),
             attachments=[a.model_dump() for a in request.attachments], reply_to=request.reply_to,
         )
+        stopped_typing = False
         async with self._send_locks[conversation.id]:
             message, created = await self.store.messages.append(record)
             if message.conversation_id != conversation.id:
@@ -180,10 +183,12 @@ class ConversationService:
                     "client_msg_id", "This client_msg_id was used in another conversation")
             view = message_view(message)
             if created:
-                self.typing_state.stop(conversation.id, user_id)
+                stopped_typing = self.typing_state.stop(conversation.id, user_id)
                 members = await self.store.conversations.member_ids(conversation.id)
                 await self.bus.publish(Delivery(conversation.id, message.seq, view, members,
                                                 origin_sid))
+        if stopped_typing:  # the message ends the sender's indicator: the others are told
+            await self._emit_typing(conversation.id, user_id, False)
         return view
 
     async def edit(self, user_id: str, request: EditMessage,
@@ -305,7 +310,7 @@ class ConversationService:
         if message.sender_id != user_id:
             raise Forbidden("Only the sender can change a message")
         if message.deleted:
-            raise InvalidState("This message was deleted")
+            raise Conflict("This message was deleted")
         return message
 
     async def _view(self, conversation: ConversationRecord, user_id: str,
@@ -373,6 +378,7 @@ def _safe_highlight(highlight: str) -> str:
 def _decode_offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit():
+    # ASCII digits only ("²".isdigit() is true), and small enough for the database.
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 12:
         raise ValidationFailed.field("cursor", "Invalid cursor")
     return int(cursor)

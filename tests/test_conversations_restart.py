@@ -1,0 +1,202 @@
+"""An acked message is durable: it survives the real CLI server being SIGKILLed.
+
+``python -m hub serve`` runs as a subprocess on a SQLite file; a python-socketio
+client sends messages, each acked; the process is killed without a chance to
+flush or shut down, restarted on the same file, and everything acked is there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+NS = "/conversations"
+START_TIMEOUT_S = 20.0
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=5)
+SECRET = "conversations-restart-secret-that-is-long-enough-0123456789"
+COUNT = 20
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hub_env(tmp_path: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
+    env.update({
+        "HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db",
+        "HUB_DATA_DIR": str(tmp_path / "data"),
+        "HUB_JWT_SECRET": SECRET,
+        "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
+        "HUB_PASSWORD_HASH_TIME_COST": "1",
+        "HUB_ENV": "development",
+        "PYTHONPATH": str(ROOT),
+    })
+    return env
+
+
+class RunningHub:
+    def __init__(self, process: asyncio.subprocess.Process, base: str, log: Path) -> None:
+        self.process = process
+        self.base = base
+        self.log = log
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    async def kill(self) -> int:
+        """SIGKILL: no shutdown hooks, no flushing, no goodbye."""
+        self.process.send_signal(signal.SIGKILL)
+        return await asyncio.wait_for(self.process.wait(), 10)
+
+
+@asynccontextmanager
+async def running_hub(tmp_path: Path, env: dict[str, str], name: str) -> AsyncIterator[RunningHub]:
+    port = free_port()
+    log = tmp_path / f"{name}.log"
+    python = PYTHON if PYTHON.exists() else Path(sys.executable)
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            str(python), "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
+            cwd=tmp_path, env=env, stdout=sink, stderr=sink,
+        )
+    hub = RunningHub(process, f"http://127.0.0.1:{port}", log)
+    try:
+        await wait_until_healthy(hub)
+        yield hub
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def wait_until_healthy(hub: RunningHub) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
+        while time.monotonic() < deadline:
+            if hub.process.returncode is not None:
+                raise AssertionError(f"hub exited with {hub.process.returncode}:\n{hub.output()}")
+            try:
+                async with session.get(hub.url("/healthz")) as response:
+                    if response.status == 200:
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"hub not healthy after {START_TIMEOUT_S} s:\n{hub.output()}")
+
+
+async def rest(session: aiohttp.ClientSession, hub: RunningHub, method: str, path: str,
+               token: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+    headers = {**kwargs.pop("headers", {})}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    async with session.request(method, hub.url("/api/v1" + path), headers=headers,
+                               **kwargs) as response:
+        return response.status, await response.json(content_type=None)
+
+
+async def register(session: aiohttp.ClientSession, hub: RunningHub, name: str) -> dict[str, Any]:
+    status, body = await rest(session, hub, "POST", "/auth/register", json={
+        "email": f"{name}@example.com", "password": "correct horse", "display_name": name,
+        "role": "client"})
+    assert status == 201, body
+    return body
+
+
+@asynccontextmanager
+async def conversations_socket(hub: RunningHub, token: str) -> AsyncIterator[socketio.AsyncClient]:
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(hub.base, namespaces=[NS], auth={"token": token},
+                         transports=["websocket"], wait_timeout=5)
+    try:
+        yield client
+    finally:
+        try:
+            await asyncio.wait_for(client.disconnect(), 5)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def ok(client: socketio.AsyncClient, event: str, payload: dict[str, Any]) -> Any:
+    ack = await client.call(event, payload, namespace=NS, timeout=10)
+    assert ack["ok"] is True, (event, ack)
+    return ack["data"]
+
+
+async def test_acked_messages_survive_sigkill(tmp_path: Path) -> None:
+    env = hub_env(tmp_path)
+    async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
+        async with running_hub(tmp_path, env, "first") as hub:
+            ann, bob = await register(session, hub, "ann"), await register(session, hub, "bob")
+            async with conversations_socket(hub, ann["access_token"]) as client:
+                conversation = await ok(client, "conversation:create",
+                                        {"participant_ids": [bob["user"]["id"]]})
+                cid = conversation["id"]
+                acked = [
+                    await ok(client, "message:send", {
+                        "conversation_id": cid, "client_msg_id": f"m-{n}", "text": f"message {n}"})
+                    for n in range(1, COUNT + 1)
+                ]
+                assert [m["seq"] for m in acked] == list(range(1, COUNT + 1))
+                # A REST send with an Idempotency-Key, in a second conversation.
+                group = await ok(client, "conversation:create",
+                                 {"participant_ids": [bob["user"]["id"]], "type": "group"})
+                key = {"Idempotency-Key": "rest-once"}
+                status, by_rest = await rest(
+                    session, hub, "POST", f"/conversations/{group['id']}/messages",
+                    ann["access_token"], json={"text": "via rest"}, headers=key)
+                assert status == 201, by_rest
+                # Killed straight after the last ack: acked must already mean durable.
+                assert await hub.kill() == -signal.SIGKILL
+
+        async with running_hub(tmp_path, env, "second") as hub:
+            async with conversations_socket(hub, bob["access_token"]) as bobs:
+                history = await ok(bobs, "message:history",
+                                   {"conversation_id": cid, "after_seq": 0, "limit": 100})
+                assert history["has_more"] is False
+                assert history["items"] == acked
+                view = await ok(bobs, "conversation:get", {"conversation_id": cid})
+                assert view["last_seq"] == COUNT and view["last_message"] == acked[-1]
+                assert view["unread_count"] == COUNT
+
+            async with conversations_socket(hub, ann["access_token"]) as client:
+                for index in (0, 6, COUNT - 1):
+                    resent = await ok(client, "message:send", {
+                        "conversation_id": cid, "client_msg_id": f"m-{index + 1}",
+                        "text": f"message {index + 1}"})
+                    assert resent == acked[index]
+                following = await ok(client, "message:send", {
+                    "conversation_id": cid, "client_msg_id": "m-next", "text": "after restart"})
+                assert following["seq"] == COUNT + 1
+                history = await ok(client, "message:history", {"conversation_id": cid,
+                                                                "limit": 100})
+                assert [m["seq"] for m in history["items"]] == list(range(1, COUNT + 2))
+
+            status, replay = await rest(
+                session, hub, "POST", f"/conversations/{group['id']}/messages",
+                ann["access_token"], json={"text": "via rest"}, headers=key)
+            assert (status, replay) == (201, by_rest)
+            status, page = await rest(session, hub, "GET",
+                                      f"/conversations/{group['id']}/messages",
+                                      bob["access_token"])
+            assert status == 200 and page["items"] == [by_rest]
+            await hub.kill()
