@@ -21,7 +21,7 @@ from hub.conversations.models import (
 
 from . import admin, auth, conversations, health, users
 from .openapi import API_PREFIX, build_openapi, openapi_handler
-from .routing import Route
+from .routing import Route, hub_of
 
 ROUTES: list[Route] = [
     Route("GET", "/healthz", health.healthz, "Liveness", "health", auth=False),
@@ -86,6 +86,14 @@ ROUTES: list[Route] = [
 
 UNVERSIONED = ("/healthz", "/readyz")
 
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+async def prometheus_metrics(request: web.Request) -> web.Response:
+    """Prometheus exposition of this process's metrics (scraped, not part of the API)."""
+    return web.Response(body=hub_of(request).metrics.render(),
+                        headers={"Content-Type": PROMETHEUS_TEXT})
+
 
 def setup_routes(app: web.Application) -> None:
     for route in ROUTES:
@@ -94,3 +102,6 @@ def setup_routes(app: web.Application) -> None:
             app.router.add_route(route.method, route.path, route.handler)
     document = build_openapi(ROUTES, version="0.1.0")
     app.router.add_get(API_PREFIX + "/openapi.json", openapi_handler(document))
+    # Not in ROUTES: it is unversioned only, plain text, and for scrapers, not
+    # API clients, so it stays out of the OpenAPI document.
+    app.router.add_get("/metrics", prometheus_metrics)

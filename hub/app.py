@@ -14,8 +14,10 @@ from .context import HUB, build_hub
 from .conversations.namespace import ConversationsNamespace
 from .presence.namespace import PresenceNamespace
 from .http import (
-    cors_middleware, problem_middleware, request_id_middleware, security_headers_middleware,
+    cors_middleware, problem_middleware, rate_limit_middleware, request_id_middleware,
+    security_headers_middleware,
 )
+from .ratelimit import Limit
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +26,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """Build the hub's aiohttp application. ``store`` overrides the configured engine."""
     settings = settings or Settings()
     hub = build_hub(settings, store)
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        middlewares=[
-            request_id_middleware,
-            security_headers_middleware(settings.env == "production"),
-            cors_middleware(settings.cors_origins),
-            problem_middleware,
-        ],
-    )
+    middlewares = [
+        request_id_middleware,
+        security_headers_middleware(settings.env == "production"),
+        cors_middleware(settings.cors_origins),
+    ]
+    if hub.rate_limiter is not None:
+        # Right outside problem_middleware: it sees every handler error already
+        # turned into problem+json, so limited error responses get the headers too.
+        middlewares.append(rate_limit_middleware(
+            hub.rate_limiter, Limit.parse(settings.rate_limit_rest),
+            Limit.parse(settings.rate_limit_auth), hub.tokens))
+    middlewares.append(problem_middleware)
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[HUB] = hub
     hub.sio.attach(app)
     hub.sio.register_namespace(ConversationsNamespace(hub))

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .ratelimit import Limit
+
 log = logging.getLogger(__name__)
 
 DEV_SECRET_FILE = "jwt-dev-secret"
@@ -56,6 +58,16 @@ class Settings(BaseSettings):
     presence_sweep_interval_s: float = Field(1.0, gt=0)
     message_gap_timeout_s: float = Field(0.5, gt=0)
 
+    # Token buckets, "<count>/<period>" ("30/5s": 30 at once, refilled over 5 s).
+    # "off" disables every limit (load tests). Sockets: per user; REST: per user
+    # when the bearer token is valid, else per client IP; auth: per client IP on
+    # POST /auth/login, /auth/register and /auth/refresh.
+    rate_limits: Literal["on", "off"] = "on"
+    rate_limit_message_send: str = "30/5s"
+    rate_limit_typing: str = "20/10s"
+    rate_limit_rest: str = "600/1m"
+    rate_limit_auth: str = "20/1m"
+
     @field_validator("jwt_secret", "redis_url", "jwt_private_key_file", "jwt_public_key_file",
                      mode="before")
     @classmethod
@@ -68,6 +80,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("rate_limit_message_send", "rate_limit_typing", "rate_limit_rest",
+                     "rate_limit_auth")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        Limit.parse(value)  # a bad limit is a settings error at startup
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

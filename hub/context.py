@@ -25,6 +25,7 @@ from .metrics import Metrics, TimedStore
 from .passwords import Passwords
 from .presence import PresenceService
 from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
+from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
@@ -47,6 +48,7 @@ class Hub:
     conversations: ConversationService
     presence: PresenceService
     idempotency: Idempotency
+    rate_limiter: RateLimiter | None = None  # None when HUB_RATE_LIMITS=off
     connections: ConnectionRegistry = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +57,11 @@ class Hub:
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
+        if not self.sio.manager_initialized:
+            # Subscribe to Redis now, not at the first client: events published
+            # by other processes in between would otherwise be missed.
+            self.sio.manager_initialized = True
+            self.sio.manager.initialize()
         await self.bus.start()
         await self.presence.start()
 
@@ -94,6 +101,9 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     else:
         bus = LocalMessageBus(events)
         presence_backend = MemoryPresence()
+    rate_limiter: RateLimiter | None = None
+    if settings.rate_limits == "on":
+        rate_limiter = RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter()
     tokens = TokenIssuer(settings)
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     conversations = ConversationService(store, events, bus, ConversationLimits(
@@ -104,6 +114,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         settings=settings, store=store, metrics=metrics, redis=redis, sio=sio, tokens=tokens,
         accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s),
         bus=bus, conversations=conversations, idempotency=Idempotency(store.idempotency),
+        rate_limiter=rate_limiter,
         presence=PresenceService(store, presence_backend, sio, settings.presence_grace_s,
                                  settings.presence_sweep_interval_s),
     )

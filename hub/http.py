@@ -12,8 +12,11 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .errors import STATUS_BY_CODE, HubError, MalformedRequest, Unauthorized, ValidationFailed
+from .errors import (
+    STATUS_BY_CODE, HubError, MalformedRequest, RateLimited, Unauthorized, ValidationFailed,
+)
 from .logs import request_id_var
+from .ratelimit import Decision, Limit, RateLimiter
 from .tokens import AccessClaims, TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,15 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+API_PREFIX = "/api/v1"
+# Never rate limited: probes and the API description (plus everything outside
+# /api/v1: /healthz, /readyz, /metrics, /socket.io/).
+UNLIMITED_PATHS = frozenset({API_PREFIX + "/healthz", API_PREFIX + "/readyz",
+                             API_PREFIX + "/openapi.json"})
+# Limited per client IP by the auth limit instead of the general REST limit.
+AUTH_PATHS = frozenset({API_PREFIX + "/auth/login", API_PREFIX + "/auth/register",
+                        API_PREFIX + "/auth/refresh"})
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -116,16 +128,21 @@ async def request_id_middleware(request: web.Request, handler: Any) -> web.Strea
         request_id_var.reset(token)
 
 
+def error_response(request: web.Request, exc: HubError) -> web.Response:
+    """The problem+json answer to a domain error (429s carry ``Retry-After``)."""
+    response = problem(request, exc.status, exc.message, exc.code, exc.details)
+    if exc.code == "rate_limited" and exc.details is not None:
+        response.headers["Retry-After"] = str(max(1, -(-exc.details["retry_after_ms"] // 1000)))
+    return response
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Every error leaves as problem+json; internals never leak."""
     try:
         return await handler(request)
     except HubError as exc:
-        response = problem(request, exc.status, exc.message, exc.code, exc.details)
-        if exc.code == "rate_limited":
-            response.headers["Retry-After"] = str(max(1, -(-exc.details["retry_after_ms"] // 1000)))
-        return response
+        return error_response(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -136,6 +153,57 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem(request, 500, "Something went wrong on our side", "internal")
+
+
+def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit,
+                          tokens: TokenIssuer) -> Any:
+    """Token buckets on ``/api/v1``: ``auth`` per client IP on the auth POSTs,
+    ``rest`` per user (valid bearer token) or per client IP on everything else.
+
+    Sits just outside ``problem_middleware``, so every limited response, error
+    or not, leaves with ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``
+    (seconds until the bucket is full again); a refusal is a 429 problem with
+    ``Retry-After``. The client IP is the peer address: behind a reverse proxy
+    every anonymous client shares the proxy's bucket.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        path = request.path
+        if not path.startswith(API_PREFIX + "/") or path in UNLIMITED_PATHS:
+            return await handler(request)
+        if request.method == "POST" and path in AUTH_PATHS:
+            key, limit = f"rl:auth:{request.remote or 'unknown'}", auth
+        else:
+            key, limit = f"rl:rest:{_rest_identity(request, tokens)}", rest
+        try:
+            decision = await limiter.hit(key, limit)
+        except Exception:  # a limiter bug must not take the API down
+            log.exception("rate limiter failed on %s %s", request.method, path)
+            decision = Decision.fail_open(limit)
+        if decision.allowed:
+            response = await handler(request)
+        else:
+            response = error_response(request, RateLimited(decision.retry_after_ms))
+        if not response.prepared:
+            response.headers["X-RateLimit-Limit"] = str(decision.limit)
+            response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
+            response.headers["X-RateLimit-Reset"] = str(decision.reset_s)
+        return response
+
+    return middleware
+
+
+def _rest_identity(request: web.Request, tokens: TokenIssuer) -> str:
+    """The user of a valid bearer token, else the client IP (a bad token is the
+    handler's 401 to give, not ours)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            return "user:" + tokens.verify(token.strip()).user_id
+        except Unauthorized:
+            pass
+    return f"ip:{request.remote or 'unknown'}"
 
 
 def security_headers_middleware(production: bool) -> Any:

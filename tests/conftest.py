@@ -20,13 +20,15 @@ TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings for tests: files under tmp_path, cheap password hashing."""
+    """Settings for tests: files under tmp_path, cheap password hashing, and
+    rate limits off (tests send bursts) unless a caller turns them on."""
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "database_url": f"sqlite:///{tmp_path}/hub.db",
         "jwt_secret": TEST_JWT_SECRET,
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 1024,
+        "rate_limits": "off",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -11,8 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import socketio
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import HubError, Unauthorized, ValidationFailed
+from ..errors import HubError, RateLimited, Unauthorized, ValidationFailed
 from ..http import validate
+from ..ratelimit import Limit
 
 if TYPE_CHECKING:
     from ..context import Hub
@@ -71,6 +73,14 @@ class HubNamespace(socketio.AsyncNamespace):
             for _, method in inspect.getmembers(self, inspect.ismethod)
             if hasattr(method, "__hub_event__")
         }
+        # Per-user token buckets of the events that have one (shared by the
+        # user's sockets, and by every node when the limiter is Redis-backed).
+        self._limits: dict[str, Limit] = {}
+        if hub.rate_limiter is not None:
+            self._limits = {
+                "message:send": Limit.parse(hub.settings.rate_limit_message_send),
+                "typing": Limit.parse(hub.settings.rate_limit_typing),
+            }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -83,12 +93,14 @@ class HubNamespace(socketio.AsyncNamespace):
         if existing is not None and existing.user_id != claims.user_id:
             raise AuthRefused("This connection belongs to another user")
         self.sockets[sid] = (claims.user_id, eio_sid)
+        self.hub.metrics.sockets.labels(self.namespace).inc()
         self.hub.connections.attach(eio_sid, self.namespace, sid, claims.user_id, claims.expires_at)
         await self.on_user_connected(Caller(sid, claims.user_id))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         socket = self.sockets.pop(sid, None)
         if socket is not None:
+            self.hub.metrics.sockets.labels(self.namespace).dec()
             user_id, eio_sid = socket
             self.hub.connections.detach(eio_sid, self.namespace)
             await self.on_user_disconnected(Caller(sid, user_id))
@@ -103,6 +115,19 @@ class HubNamespace(socketio.AsyncNamespace):
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid, data = args[0], args[1:]
+        started = time.perf_counter()
+        ack = await self._ack(event, sid, data)
+        # Only declared event names become label values: anything a client
+        # invents is "unknown", so clients cannot grow the metric series.
+        label = event if event in self._events else "unknown"
+        metrics = self.hub.metrics
+        metrics.events.labels(self.namespace, label).inc()
+        if not ack["ok"]:
+            metrics.event_errors.labels(self.namespace, label, ack["error"]["code"]).inc()
+        metrics.ack_latency.labels(label).observe(time.perf_counter() - started)
+        return ack
+
+    async def _ack(self, event: str, sid: str, data: tuple[Any, ...]) -> dict[str, Any]:
         try:
             result = await self._dispatch(event, sid, data)
         except HubError as exc:
@@ -121,6 +146,11 @@ class HubNamespace(socketio.AsyncNamespace):
         if entry is None:
             raise ValidationFailed.field("event", f"Unknown event {event!r} on {self.namespace}")
         handler, model = entry
+        limit = self._limits.get(event)
+        if limit is not None and self.hub.rate_limiter is not None:
+            decision = await self.hub.rate_limiter.hit(f"rl:{event}:{user_id}", limit)
+            if not decision.allowed:
+                raise RateLimited(decision.retry_after_ms)
         if len(data) > 1:
             raise ValidationFailed.field("payload", "Send one payload object")
         payload = data[0] if data else {}
