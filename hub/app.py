@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     hub.sio.register_namespace(PresenceNamespace(hub))
     setup_routes(app)
     app.on_startup.append(_start)
+    app.on_shutdown.append(_shut_down_sockets)
     app.on_cleanup.append(_stop)
     return app
 
@@ -53,6 +54,11 @@ async def _start(app: web.Application) -> None:
     hub = app[HUB]
     await hub.start()
     log.info("hub started", extra={"fields": {"settings": hub.settings.redacted()}})
+
+
+async def _shut_down_sockets(app: web.Application) -> None:
+    # aiohttp has stopped listening by now (SIGTERM -> GracefulExit).
+    await app[HUB].shut_down_sockets()
 
 
 async def _stop(app: web.Application) -> None:

@@ -27,6 +27,7 @@ from .presence import PresenceService
 from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
 from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
+from .realtime.drain import Drain
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
 
@@ -50,6 +51,7 @@ class Hub:
     idempotency: Idempotency
     rate_limiter: RateLimiter | None = None  # None when HUB_RATE_LIMITS=off
     connections: ConnectionRegistry = field(init=False)
+    drain: Drain = field(default_factory=Drain)
 
     def __post_init__(self) -> None:
         self.connections = ConnectionRegistry(self._disconnect_expired)
@@ -64,6 +66,13 @@ class Hub:
             self.sio.manager.initialize()
         await self.bus.start()
         await self.presence.start()
+
+    async def shut_down_sockets(self, timeout_s: float = 10.0) -> None:
+        """Finish the acks in flight, then close every socket so clients
+        reconnect elsewhere (their presence follows the usual grace period)."""
+        await self.drain.start(timeout_s)
+        if self.sio.eio.sockets:  # engine.io's disconnect-all fails on an empty set
+            await self.sio.eio.disconnect()
 
     async def stop(self) -> None:
         await self.presence.stop()

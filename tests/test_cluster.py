@@ -228,3 +228,17 @@ async def _until(predicate: Any, timeout: float = 5.0) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+async def test_sigterm_closes_sockets_and_survivors_mark_users_offline(cluster: Cluster) -> None:
+    a, b, _ = cluster.hubs
+    ann, bob = await cluster.register("ann"), await cluster.register("bob")
+    watcher = await cluster.connect(b, bob, (PRESENCE,))
+    states: list[Any] = []
+    watcher.on("presence", states.append, namespace=PRESENCE)
+    await watcher.call("presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE)
+    leaving = await cluster.connect(a, ann, (PRESENCE,))
+    await _until(lambda: states and states[-1]["status"] == "online")
+    assert await a.stop() == 0
+    await _until(lambda: not leaving.connected)
+    await _until(lambda: states[-1]["status"] == "offline", timeout=5)

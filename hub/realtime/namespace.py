@@ -115,8 +115,15 @@ class HubNamespace(socketio.AsyncNamespace):
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid, data = args[0], args[1:]
+        if self.hub.drain.draining:
+            return {"ok": False, "error": {"code": "unavailable",
+                                           "message": "Server is restarting; retry after reconnecting"}}
         started = time.perf_counter()
-        ack = await self._ack(event, sid, data)
+        self.hub.drain.enter()
+        try:
+            ack = await self._ack(event, sid, data)
+        finally:
+            self.hub.drain.leave()
         # Only declared event names become label values: anything a client
         # invents is "unknown", so clients cannot grow the metric series.
         label = event if event in self._events else "unknown"
