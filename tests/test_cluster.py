@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ CLUSTER_SETTINGS = {
     "presence_process_timeout_s": PROCESS_TIMEOUT_S,
     "presence_sweep_interval_s": 0.2,
     "message_gap_timeout_s": 0.3,
+    "typing_expires_ms": 600,
     "rate_limits": "off",
 }
 
@@ -73,17 +74,24 @@ async def wait_for_subscribers(redis_url: str, count: int) -> None:
         await client.aclose()
 
 
-@pytest_asyncio.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+@asynccontextmanager
+async def running_cluster(tmp_path: Path, size: int, **settings: Any) -> AsyncIterator[Cluster]:
+    """``size`` hub processes sharing one redis-server and one SQLite file."""
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(running_redis(tmp_path))
-        env = hub_env(tmp_path, redis_url=redis.url, **CLUSTER_SETTINGS)
+        env = hub_env(tmp_path, redis_url=redis.url, **{**CLUSTER_SETTINGS, **settings})
         hubs = [await stack.enter_async_context(running_hub(tmp_path, env, f"hub{i}"))
-                for i in range(3)]
-        await wait_for_subscribers(redis.url, 3)
+                for i in range(size)]
+        await wait_for_subscribers(redis.url, size)
         result = Cluster(redis, hubs)
         yield result
         await result.close()
+
+
+@pytest_asyncio.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    async with running_cluster(tmp_path, 3) as result:
+        yield result
 
 
 async def conversation_of(cluster: Cluster, owner: Recorder, others: list[dict[str, Any]]) -> str:
@@ -120,6 +128,9 @@ async def test_messages_presence_and_typing_cross_processes(cluster: Cluster) ->
     for receiver in (bob_b, cat_c):
         typing = (await receiver.wait_for("typing"))[0]
         assert typing["user_id"] == ann["user"]["id"] and typing["typing"] is True
+    for receiver in (bob_b, cat_c):  # not refreshed: expires for everyone, on every process
+        expired = (await receiver.wait_for("typing", 2, timeout=3))[1]
+        assert expired["typing"] is False and expired["expires_in_ms"] == 600
 
     presence_events: dict[str, list[Any]] = {"bob": [], "cat": []}
     bob_b.client.on("presence", presence_events["bob"].append, namespace=PRESENCE)
@@ -242,3 +253,21 @@ async def test_sigterm_closes_sockets_and_survivors_mark_users_offline(cluster: 
     assert await a.stop() == 0
     await _until(lambda: not leaving.connected)
     await _until(lambda: states[-1]["status"] == "offline", timeout=5)
+
+
+async def test_rate_limits_hold_across_processes(tmp_path: Path) -> None:
+    async with running_cluster(tmp_path, 2, rate_limits="on",
+                               rate_limit_message_send="5/60s") as cluster:
+        a, b = cluster.hubs
+        ann, bob = await cluster.register("ann"), await cluster.register("bob")
+        on_a = Recorder(await cluster.connect(a, ann))
+        on_b = Recorder(await cluster.connect(b, ann))
+        conversation_id = await conversation_of(cluster, on_a, [bob])
+        acks = []
+        for n in range(6):
+            device = on_a if n % 2 == 0 else on_b
+            acks.append(await device.call("message:send", {
+                "conversation_id": conversation_id, "client_msg_id": f"m{n}", "text": "hi"}))
+        assert [ack["ok"] for ack in acks] == [True] * 5 + [False]
+        assert acks[5]["error"]["code"] == "rate_limited"
+        assert acks[5]["error"]["details"]["retry_after_ms"] > 0
