@@ -15,7 +15,7 @@ import socketio
 from redis.asyncio import Redis
 
 from processes import RedisServer, RunningHub, hub_env, running_hub, running_redis
-from test_conversations_delivery import Recorder
+from recorder import Recorder
 
 CONV = "/conversations"
 PRESENCE = "/presence"

@@ -3,45 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from typing import Any
 
 import pytest
-import socketio
+
+from recorder import Recorder
 
 NS = "/conversations"
 pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indirect=True)
-
-
-class Recorder:
-    """Collects every server event a client receives on one namespace."""
-
-    namespace = NS
-
-    def __init__(self, client: socketio.AsyncClient) -> None:
-        self.client = client
-        self.events: defaultdict[str, list[Any]] = defaultdict(list)
-        self._changed = asyncio.Condition()
-        client.on("*", self._record, namespace=self.namespace)
-
-    async def _record(self, event: str, data: Any) -> None:
-        async with self._changed:
-            self.events[event].append(data)
-            self._changed.notify_all()
-
-    async def wait_for(self, event: str, count: int = 1, timeout: float = 5) -> list[Any]:
-        async with self._changed:
-            await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self.events[event]) >= count), timeout)
-        return self.events[event]
-
-    async def call(self, event: str, payload: Any) -> Any:
-        return await self.client.call(event, payload, namespace=self.namespace, timeout=10)
-
-    async def ok(self, event: str, payload: Any) -> Any:
-        ack = await self.call(event, payload)
-        assert ack["ok"], ack
-        return ack["data"]
 
 
 @pytest.fixture

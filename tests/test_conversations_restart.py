@@ -8,11 +8,7 @@ flush or shut down, restarted on the same file, and everything acked is there.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,87 +17,12 @@ from typing import Any
 import aiohttp
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = ROOT / ".venv" / "bin" / "python"
+from processes import RunningHub, hub_env, running_hub
+
 NS = "/conversations"
-START_TIMEOUT_S = 20.0
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=5)
 SECRET = "conversations-restart-secret-that-is-long-enough-0123456789"
 COUNT = 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def hub_env(tmp_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
-    env.update({
-        "HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db",
-        "HUB_DATA_DIR": str(tmp_path / "data"),
-        "HUB_JWT_SECRET": SECRET,
-        "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
-        "HUB_PASSWORD_HASH_TIME_COST": "1",
-        "HUB_ENV": "development",
-        "PYTHONPATH": str(ROOT),
-    })
-    return env
-
-
-class RunningHub:
-    def __init__(self, process: asyncio.subprocess.Process, base: str, log: Path) -> None:
-        self.process = process
-        self.base = base
-        self.log = log
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    async def kill(self) -> int:
-        """SIGKILL: no shutdown hooks, no flushing, no goodbye."""
-        self.process.send_signal(signal.SIGKILL)
-        return await asyncio.wait_for(self.process.wait(), 10)
-
-
-@asynccontextmanager
-async def running_hub(tmp_path: Path, env: dict[str, str], name: str) -> AsyncIterator[RunningHub]:
-    port = free_port()
-    log = tmp_path / f"{name}.log"
-    python = PYTHON if PYTHON.exists() else Path(sys.executable)
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            str(python), "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
-            cwd=tmp_path, env=env, stdout=sink, stderr=sink,
-        )
-    hub = RunningHub(process, f"http://127.0.0.1:{port}", log)
-    try:
-        await wait_until_healthy(hub)
-        yield hub
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def wait_until_healthy(hub: RunningHub) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
-        while time.monotonic() < deadline:
-            if hub.process.returncode is not None:
-                raise AssertionError(f"hub exited with {hub.process.returncode}:\n{hub.output()}")
-            try:
-                async with session.get(hub.url("/healthz")) as response:
-                    if response.status == 200:
-                        return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"hub not healthy after {START_TIMEOUT_S} s:\n{hub.output()}")
 
 
 async def rest(session: aiohttp.ClientSession, hub: RunningHub, method: str, path: str,
@@ -143,7 +64,7 @@ async def ok(client: socketio.AsyncClient, event: str, payload: dict[str, Any]) 
 
 
 async def test_acked_messages_survive_sigkill(tmp_path: Path) -> None:
-    env = hub_env(tmp_path)
+    env = hub_env(tmp_path, jwt_secret=SECRET)
     async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
         async with running_hub(tmp_path, env, "first") as hub:
             ann, bob = await register(session, hub, "ann"), await register(session, hub, "bob")
@@ -166,7 +87,8 @@ async def test_acked_messages_survive_sigkill(tmp_path: Path) -> None:
                     ann["access_token"], json={"text": "via rest"}, headers=key)
                 assert status == 201, by_rest
                 # Killed straight after the last ack: acked must already mean durable.
-                assert await hub.kill() == -signal.SIGKILL
+                await hub.kill()
+                assert hub.process.returncode == -signal.SIGKILL
 
         async with running_hub(tmp_path, env, "second") as hub:
             async with conversations_socket(hub, bob["access_token"]) as bobs:

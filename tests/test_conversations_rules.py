@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import socketio
 
 from conftest import make_settings
 from hub.conversations.namespace import ConversationsNamespace
+from recorder import Recorder
 
 NS = "/conversations"
 API = "/api/v1"
@@ -31,46 +30,6 @@ def with_settings(**overrides: Any) -> Any:
 @pytest.fixture
 def settings(request, tmp_path):  # type: ignore[no-untyped-def]
     return make_settings(tmp_path, **getattr(request, "param", {}))
-
-
-class Recorder:
-    """Collects every server event a client receives on /conversations."""
-
-    def __init__(self, client: socketio.AsyncClient) -> None:
-        self.client = client
-        self.events: defaultdict[str, list[Any]] = defaultdict(list)
-        self.stamps: defaultdict[str, list[float]] = defaultdict(list)
-        self._changed = asyncio.Condition()
-        client.on("*", self._record, namespace=NS)
-
-    async def _record(self, event: str, data: Any) -> None:
-        async with self._changed:
-            self.events[event].append(data)
-            self.stamps[event].append(asyncio.get_running_loop().time())
-            self._changed.notify_all()
-
-    async def wait_for(self, event: str, count: int = 1, timeout: float = 5) -> list[Any]:
-        async with self._changed:
-            await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self.events[event]) >= count), timeout)
-        return self.events[event]
-
-    async def call(self, event: str, payload: Any) -> Any:
-        return await self.client.call(event, payload, namespace=NS, timeout=10)
-
-    async def ok(self, event: str, payload: Any) -> Any:
-        ack = await self.call(event, payload)
-        assert ack["ok"] is True, (event, payload, ack)
-        return ack["data"]
-
-    async def error(self, event: str, payload: Any, code: str) -> dict[str, Any]:
-        ack = await self.call(event, payload)
-        assert ack["ok"] is False and ack["error"]["code"] == code, (event, payload, ack)
-        return ack["error"]
-
-    def clear(self) -> None:
-        self.events.clear()
-        self.stamps.clear()
 
 
 class User:

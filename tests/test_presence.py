@@ -11,13 +11,9 @@ import pytest_asyncio
 
 from conftest import make_settings
 from processes import running_redis
-from test_conversations_delivery import Recorder
+from recorder import Recorder
 
 NS = "/presence"
-
-
-class PresenceClient(Recorder):
-    namespace = NS
 
 
 @pytest_asyncio.fixture(params=["memory", "redis"])
@@ -32,7 +28,7 @@ async def settings(request: pytest.FixtureRequest, tmp_path: Path):  # type: ign
 
 async def watcher_and_target(api, connect):  # type: ignore[no-untyped-def]
     watcher, target = await api.register("watcher"), await api.register("target")
-    client = PresenceClient(await connect(watcher["access_token"], [NS]))
+    client = Recorder(await connect(watcher["access_token"], [NS]), NS)
     return client, target
 
 
@@ -84,7 +80,7 @@ async def test_online_while_any_socket_is_connected(api, connect):
 
 async def test_only_subscribers_hear_and_unsubscribe_stops_it(api, connect):
     watcher, target = await watcher_and_target(api, connect)
-    bystander = PresenceClient(await connect((await api.register("by"))["access_token"], [NS]))
+    bystander = Recorder(await connect((await api.register("by"))["access_token"], [NS]), NS)
     target_id = target["user"]["id"]
     await watcher.ok("presence:subscribe", {"user_ids": [target_id]})
     await connect(target["access_token"], [NS])
