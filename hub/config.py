@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     typing_expires_ms: int = Field(6000, ge=100)
 
     presence_grace_s: float = Field(5.0, ge=0)
-    presence_process_timeout_s: float = Field(30.0, gt=0)
+    presence_process_timeout_s: float = Field(25.0, gt=0)  # + one sweep: within 30 s
     presence_sweep_interval_s: float = Field(1.0, gt=0)
     message_gap_timeout_s: float = Field(0.5, gt=0)
 

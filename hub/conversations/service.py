@@ -125,6 +125,8 @@ class ConversationService:
             raise ValidationFailed.field(
                 "user_ids", f"At most {self.limits.max_group_size} participants")
         await self._require_users(new, "user_ids")
+        if not new:
+            return await self._view(conversation, user_id)
         now = now_iso()
         await self.store.conversations.add_members(
             [MembershipRecord(conversation.id, uid, now) for uid in new])

@@ -8,7 +8,11 @@ from typing import Any
 
 import socketio
 
+from redis.exceptions import RedisError
+
 from storage import Store
+
+from ..errors import Unavailable
 
 from .backends import OFFLINE, PresenceBackend
 
@@ -51,12 +55,12 @@ class PresenceService:
         await self._quietly(self.backend.disconnected(user_id, sid, self.grace_s))
 
     async def set_status(self, user_id: str, status: str) -> dict[str, Any]:
-        if await self.backend.set_status(user_id, status):
+        if await self._required(self.backend.set_status(user_id, status)):
             await self._announce(user_id, status)
         return (await self.states([user_id]))[0]
 
     async def states(self, user_ids: list[str]) -> list[dict[str, Any]]:
-        statuses = await self.backend.statuses(user_ids)
+        statuses = await self._required(self.backend.statuses(user_ids))
         seen = {u.id: u.last_seen_at for u in await self.store.users.get_many(user_ids)}
         return [{"user_id": uid, "status": statuses[uid], "last_seen_at": seen.get(uid)}
                 for uid in user_ids]
@@ -83,6 +87,14 @@ class PresenceService:
     async def _emit(self, state: dict[str, Any]) -> None:
         await self.sio.emit("presence", state, to=watchers_room(state["user_id"]),
                             namespace=NAMESPACE)
+
+    @staticmethod
+    async def _required(call: Any) -> Any:
+        """A caller waiting for an answer is told the backend is away."""
+        try:
+            return await call
+        except RedisError as exc:
+            raise Unavailable("Presence is temporarily unavailable") from exc
 
     @staticmethod
     async def _quietly(call: Any) -> Any:
