@@ -42,12 +42,22 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     web.run_app(
         create_app(settings),
+        loop=_event_loop(),
         host=settings.host,
         port=settings.port,
         access_log=None,
         print=None,
     )
     return 0
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where available: measurably less CPU per fan-out delivery."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 async def _create_admin(settings: Settings, email: str, password: str) -> int:

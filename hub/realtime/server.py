@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 import socketio
 
 from ..config import Settings
-
-log = logging.getLogger(__name__)
+from .codec import OrjsonCodec
 
 
 def create_socket_server(
@@ -22,6 +19,7 @@ def create_socket_server(
         client_manager=manager,
         cors_allowed_origins=origins,
         max_http_buffer_size=settings.max_body_bytes,
+        json=OrjsonCodec,
         logger=False,
         engineio_logger=False,
     )
