@@ -58,6 +58,11 @@ class ConversationStore(Protocol):
 
     async def update(self, conversation_id: str, changes: dict[str, Any]) -> ConversationRecord | None: ...
 
+    async def get_for_member(
+        self, conversation_id: str, user_id: str
+    ) -> tuple[ConversationRecord | None, MembershipRecord | None]:
+        """The conversation and the user's membership in it, in one read."""
+
     async def member_ids(self, conversation_id: str) -> list[str]: ...
 
     async def membership(self, conversation_id: str, user_id: str) -> MembershipRecord | None: ...

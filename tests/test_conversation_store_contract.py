@@ -163,6 +163,18 @@ async def test_membership_and_update_membership(store: Store) -> None:
         await store.conversations.update_membership("g1", "u1", {"user_id": "u3"})
 
 
+async def test_get_for_member_reads_conversation_and_membership_together(store: Store) -> None:
+    await add_users(store)
+    await new_group(store, "g1", "u1", "u2")
+    conversation, membership = await store.conversations.get_for_member("g1", "u2")
+    assert conversation is not None and conversation.id == "g1"
+    assert membership is not None and (membership.user_id, membership.read_seq) == ("u2", 0)
+    outsider_view = await store.conversations.get_for_member("g1", "u3")
+    assert outsider_view[0] is not None and outsider_view[0].id == "g1"
+    assert outsider_view[1] is None
+    assert await store.conversations.get_for_member("nope", "u1") == (None, None)
+
+
 async def test_add_members_leaves_existing_members_as_they_are(store: Store) -> None:
     await add_users(store)
     await new_group(store, "g1", "u1", "u2")

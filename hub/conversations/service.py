@@ -296,10 +296,10 @@ class ConversationService:
     # Helpers
 
     async def _member(self, user_id: str, conversation_id: str) -> tuple[ConversationRecord, MembershipRecord]:
-        conversation = await self.store.conversations.get(conversation_id)
+        conversation, membership = await self.store.conversations.get_for_member(
+            conversation_id, user_id)
         if conversation is None:
             raise NotFound("No such conversation")
-        membership = await self.store.conversations.membership(conversation_id, user_id)
         if membership is None:
             raise Forbidden("You are not a participant of this conversation")
         return conversation, membership

@@ -132,6 +132,14 @@ class MongoConversationStore:
         )
         return _conversation(doc)
 
+    async def get_for_member(
+        self, conversation_id: str, user_id: str
+    ) -> tuple[ConversationRecord | None, MembershipRecord | None]:
+        conversation = await self.get(conversation_id)
+        if conversation is None:
+            return None, None
+        return conversation, await self.membership(conversation_id, user_id)
+
     async def member_ids(self, conversation_id: str) -> list[str]:
         cursor = self.memberships.find({"conversation_id": conversation_id}).sort(
             [("joined_at", ASCENDING), ("user_id", ASCENDING)]

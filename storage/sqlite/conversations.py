@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import asdict, fields
 from typing import Any
 
+from ..errors import StorageError
 from ..records import ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord
 from .database import Database
 
@@ -51,6 +52,14 @@ def _check_changes(record_type: type, changes: dict[str, Any], frozen: set[str])
 
 
 _CONVERSATION_COLUMNS = _columns(ConversationRecord)
+# The conversation row gives the next seq; a trigger (migration) advances it.
+_APPEND_SQL = (
+    "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, attachments,"
+    " reply_to, created_at, edited_at, deleted)"
+    " SELECT :id, :conversation_id, last_seq + 1, :sender_id, :client_msg_id, :text, :attachments,"
+    " :reply_to, :created_at, :edited_at, :deleted FROM conversations WHERE id = :conversation_id"
+    " RETURNING seq"
+)
 _MEMBERSHIP_COLUMNS = _columns(MembershipRecord)
 _MESSAGE_COLUMNS = _columns(MessageRecord)
 
@@ -94,6 +103,23 @@ class SqliteConversationStore:
                 {**_encode(changes), "_id": conversation_id},
             )
         return await self.get(conversation_id)
+
+    async def get_for_member(
+        self, conversation_id: str, user_id: str
+    ) -> tuple[ConversationRecord | None, MembershipRecord | None]:
+        member_cols = ", ".join(f"m.{name} AS m_{name}" for name in _MEMBERSHIP_COLUMNS)
+        row = await self.db.fetch_one(
+            f"SELECT c.*, {member_cols} FROM conversations c LEFT JOIN memberships m"
+            " ON m.conversation_id = c.id AND m.user_id = ? WHERE c.id = ?",
+            (user_id, conversation_id),
+        )
+        if row is None:
+            return None, None
+        conversation = ConversationRecord(
+            **{k: v for k, v in _decode(row).items() if k in _CONVERSATION_COLUMNS})
+        if row["m_user_id"] is None:
+            return conversation, None
+        return conversation, MembershipRecord(**_decode(row, "m_"))
 
     async def member_ids(self, conversation_id: str) -> list[str]:
         rows = await self.db.fetch_all(
@@ -183,24 +209,10 @@ class SqliteMessageStore:
         self.db = db
 
     async def append(self, message: MessageRecord) -> tuple[MessageRecord, bool]:
+        data = _encode(asdict(message))
+        del data["seq"]
         try:
-            async with self.db.transaction() as conn:
-                cursor = await conn.execute(
-                    "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?"
-                    " WHERE id = ? RETURNING last_seq",
-                    (message.created_at, message.conversation_id),
-                )
-                message.seq = (await cursor.fetchone())[0]
-                data = _encode(asdict(message))
-                await conn.execute(_insert_sql("messages", _MESSAGE_COLUMNS), data)
-                await conn.execute(
-                    "UPDATE conversations SET last_message = ? WHERE id = ?",
-                    (json.dumps(asdict(message)), message.conversation_id),
-                )
-                await conn.execute(
-                    "UPDATE memberships SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
-                    (message.seq, message.conversation_id, message.sender_id),
-                )
+            rows = await self.db.write_batched(_APPEND_SQL, data)
         except sqlite3.IntegrityError as exc:
             # The unique (sender_id, client_msg_id) index, not a prior read, decides.
             if "client_msg_id" not in str(exc):
@@ -209,6 +221,9 @@ class SqliteMessageStore:
             if original is None:
                 raise
             return original, False
+        if not rows:
+            raise StorageError(f"no conversation {message.conversation_id}")
+        message.seq = rows[0][0]
         return message, True
 
     async def _by_client_id(self, sender_id: str, client_msg_id: str) -> MessageRecord | None:

@@ -28,6 +28,8 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._batch: list[tuple[str, Params, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +56,8 @@ class Database:
                 await conn.execute(f"PRAGMA user_version={number}")
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -84,13 +88,46 @@ class Database:
         except sqlite3.IntegrityError as exc:
             raise _translate(exc) from exc
 
+    async def write_batched(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One statement, committed together with the others queued meanwhile
+        (group commit: one fsync for the lot). Returns its rows (RETURNING).
+
+        Each statement is atomic on its own: a failing one (say, a unique
+        index) is undone by SQLite and raised to its caller alone.
+        """
+        done: asyncio.Future[list[sqlite3.Row]] = asyncio.get_running_loop().create_future()
+        self._batch.append((sql, params, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_batches())
+        return await done
+
+    async def _flush_batches(self) -> None:
+        while self._batch:
+            batch, self._batch = self._batch, []
+            outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+            try:
+                async with self.transaction() as conn:
+                    for sql, params, done in batch:
+                        try:
+                            outcomes.append((done, await conn.execute_fetchall(sql, params), None))
+                        except sqlite3.Error as exc:
+                            outcomes.append((done, None, exc))
+            except Exception as exc:  # the commit itself failed: nobody is durable
+                outcomes = [(done, None, exc) for _, _, done in batch]
+            for done, rows, error in outcomes:
+                if done.done():
+                    continue
+                if error is not None:
+                    done.set_exception(error)
+                else:
+                    done.set_result(list(rows))
+
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        cursor = await self._require(self._reader).execute(sql, params)
-        return await cursor.fetchone()
+        rows = await self._require(self._reader).execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        cursor = await self._require(self._reader).execute(sql, params)
-        return list(await cursor.fetchall())
+        return list(await self._require(self._reader).execute_fetchall(sql, params))
 
     @staticmethod
     def _require(conn: aiosqlite.Connection | None) -> aiosqlite.Connection:

@@ -92,4 +92,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (scope, key)
     );
     """,
+    # Appends become one INSERT (seq from the conversation row) whose trigger
+    # moves the conversation and the sender's read marker: one statement per
+    # message, so many can share one group commit.
+    """
+    CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END)) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq; END;
+    """,
 ]
