@@ -72,11 +72,13 @@ def _operation(route: Route) -> dict[str, Any]:
         "parameters": _parameters(route),
         "responses": _responses(route),
     }
+    if route.description:
+        operation["description"] = route.description
     if route.auth:
         operation["security"] = [{"bearer": []}]
     if route.body:
         operation["requestBody"] = {
-            "required": True,
+            "required": not route.body_optional,
             "content": {"application/json": {"schema": _ref(route.body)}},
         }
     return operation

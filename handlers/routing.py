@@ -30,6 +30,8 @@ class Route:
     status: int = 200
     errors: tuple[int, ...] = ()
     idempotent: bool = False  # accepts an Idempotency-Key header
+    body_optional: bool = False  # an empty body stands for {}
+    description: str | None = None  # longer OpenAPI text: states, rules, errors
 
 
 def hub_of(request: web.Request) -> Hub:

@@ -7,12 +7,15 @@ import logging
 from aiohttp import web
 
 from handlers import setup_routes
+from signaling import SignalingNamespace
 from storage import Store
 
 from .config import Settings
 from .context import HUB, build_hub
 from .conversations.namespace import ConversationsNamespace
+from .notifications.namespace import NotificationsNamespace
 from .presence.namespace import PresenceNamespace
+from .networking.namespace import NetworkingNamespace
 from .http import (
     cors_middleware, problem_middleware, rate_limit_middleware, request_id_middleware,
     security_headers_middleware,
@@ -43,6 +46,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     hub.sio.attach(app)
     hub.sio.register_namespace(ConversationsNamespace(hub))
     hub.sio.register_namespace(PresenceNamespace(hub))
+    hub.sio.register_namespace(NotificationsNamespace(hub))
+    hub.sio.register_namespace(SignalingNamespace(hub))
+    hub.sio.register_namespace(NetworkingNamespace(hub))
     setup_routes(app)
     app.on_startup.append(_start)
     app.on_shutdown.append(_shut_down_sockets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -28,9 +29,26 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+_last_ulid = (0, 0)
+_ulid_lock = threading.Lock()
+
+
 def new_id() -> str:
-    """A ULID: 26 characters, sortable by creation time, opaque to clients."""
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    """A ULID: 26 characters, sortable by creation time, opaque to clients.
+
+    Monotonic within a process: ids made in the same millisecond increase (the
+    random part is incremented), so lists ordered by id follow creation order.
+    """
+    global _last_ulid
+    with _ulid_lock:
+        ms = int(time.time() * 1000)
+        last_ms, last_random = _last_ulid
+        if ms <= last_ms and last_random < (1 << 80) - 1:
+            ms, random_part = last_ms, last_random + 1
+        else:
+            random_part = int.from_bytes(os.urandom(10), "big")
+        _last_ulid = (ms, random_part)
+    value = (ms << 80) | random_part
     chars = []
     for _ in range(26):
         value, digit = divmod(value, 32)

@@ -15,6 +15,7 @@ from .ratelimit import Limit
 log = logging.getLogger(__name__)
 
 DEV_SECRET_FILE = "jwt-dev-secret"
+DEV_WEBHOOK_SECRET_FILE = "payments-webhook-dev-secret"
 
 
 class Settings(BaseSettings):
@@ -68,8 +69,48 @@ class Settings(BaseSettings):
     rate_limit_rest: str = "600/1m"
     rate_limit_auth: str = "20/1m"
 
+    # Marketplace money. Currencies are ISO 4217 codes; the fee is in basis
+    # points of what a freelancer receives (1000 = 10%), rounded down.
+    currencies: Annotated[list[str], NoDecode] = ["USD", "EUR", "GBP"]
+    platform_fee_bps: int = Field(1000, ge=0, le=10_000)
+    payment_provider: Literal["sandbox"] = "sandbox"
+    # Signs and verifies POST /payments/webhook; required in production.
+    payments_webhook_secret: SecretStr | None = None
+    # How the sandbox provider reaches this hub for its webhooks (default
+    # http://127.0.0.1:<port>), and how long it waits before delivering one.
+    public_url: str | None = None
+    sandbox_webhook_delay_s: float = Field(0.2, ge=0, le=60)
+
+    # Video (docs/video.md). STUN/TURN URLs are comma-separated; TURN credentials
+    # are minted per user (TURN REST API) from the shared secret, valid turn_ttl_s.
+    call_ring_timeout_s: float = Field(30.0, gt=0, le=600)
+    stun_urls: Annotated[list[str], NoDecode] = []
+    turn_urls: Annotated[list[str], NoDecode] = []
+    turn_secret: SecretStr | None = None
+    turn_ttl_s: int = Field(3600, ge=60, le=86_400)
+    signal_max_candidates: int = Field(64, ge=1, le=10_000)  # per side and negotiation
+    echo_max_peers: int = Field(4, ge=0, le=1000)  # per process
+    echo_idle_timeout_s: float = Field(60.0, gt=0)
+    # Speed networking: a lobby "minute" (tests shorten it), the no-show window,
+    # and how often each process checks timers and retries matching.
+    networking_minute_s: float = Field(60.0, gt=0)
+    networking_no_show_s: float = Field(20.0, gt=0)
+    networking_tick_s: float = Field(0.5, gt=0, le=60)
+
+    @field_validator("stun_urls", "turn_urls", mode="before")
+    @classmethod
+    def _split_ice_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("turn_secret", mode="before")
+    @classmethod
+    def _blank_turn_secret(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("jwt_secret", "redis_url", "jwt_private_key_file", "jwt_public_key_file",
-                     mode="before")
+                     "payments_webhook_secret", "public_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -80,6 +121,32 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("currencies", mode="before")
+    @classmethod
+    def _split_currencies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [code.strip().upper() for code in value.split(",") if code.strip()]
+        return value
+
+    @field_validator("currencies")
+    @classmethod
+    def _iso_currencies(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one currency")
+        for code in value:
+            if len(code) != 3 or not code.isascii() or not code.isalpha() or not code.isupper():
+                raise ValueError(f"{code!r} is not an ISO 4217 code")
+        return list(dict.fromkeys(value))
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("rate_limits", mode="before")
     @classmethod
@@ -105,6 +172,8 @@ class Settings(BaseSettings):
         if self.env == "production":
             if self.jwt_algorithm == "HS256" and self.jwt_secret is None:
                 raise ValueError("HUB_JWT_SECRET is required when HUB_ENV=production")
+            if self.payments_webhook_secret is None:
+                raise ValueError("HUB_PAYMENTS_WEBHOOK_SECRET is required when HUB_ENV=production")
             if "*" in self.cors_origins:
                 raise ValueError("HUB_CORS_ORIGINS must list origins, not '*', in production")
         if self.jwt_algorithm == "RS256" and not (
@@ -133,10 +202,29 @@ class Settings(BaseSettings):
         log.warning("HUB_JWT_SECRET is not set: using the development secret in %s", path)
         self.jwt_secret = SecretStr(path.read_text().strip())
 
+    @property
+    def base_url(self) -> str:
+        """Where this hub can be reached from its own process (sandbox webhooks)."""
+        return self.public_url or f"http://127.0.0.1:{self.port}"
+
+    def ensure_webhook_secret(self) -> None:
+        """In development, generate a webhook secret once and keep it in the data directory."""
+        if self.payments_webhook_secret is not None:
+            return
+        path = self.data_dir / DEV_WEBHOOK_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        log.warning("HUB_PAYMENTS_WEBHOOK_SECRET is not set: using the development secret in %s",
+                    path)
+        self.payments_webhook_secret = SecretStr(path.read_text().strip())
+
     def redacted(self) -> dict[str, object]:
         """The effective settings for the startup log, with secrets hidden."""
         shown = self.model_dump(mode="json")
         shown["jwt_secret"] = "**********" if self.jwt_secret else None
+        shown["payments_webhook_secret"] = "**********" if self.payments_webhook_secret else None
         for key in ("database_url", "redis_url"):
             shown[key] = _redact_url(shown[key])
         return shown

@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import socketio
 from aiohttp import web
@@ -21,7 +22,12 @@ from .config import Settings
 from .conversations import ConversationLimits, ConversationService
 from .conversations.events import ConversationEvents
 from .idempotency import Idempotency
+from .marketplace import (
+    BidService, JobService, Market, MarketRules, MilestoneService, WalletService,
+)
 from .metrics import Metrics, TimedStore
+from .notifications import NotificationService
+from .payments import PaymentProvider, SandboxProvider
 from .passwords import Passwords
 from .presence import PresenceService
 from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
@@ -30,6 +36,12 @@ from .realtime.connections import ConnectionRegistry
 from .realtime.drain import Drain
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
+
+if TYPE_CHECKING:
+    from signaling.echo import EchoService
+    from signaling.service import SignalingService
+
+    from .networking import NetworkingService
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +61,19 @@ class Hub:
     conversations: ConversationService
     presence: PresenceService
     idempotency: Idempotency
+    notifications: NotificationService
+    payments: PaymentProvider
+    jobs: JobService
+    bids: BidService
+    milestones: MilestoneService
+    wallet: WalletService
     rate_limiter: RateLimiter | None = None  # None when HUB_RATE_LIMITS=off
     connections: ConnectionRegistry = field(init=False)
     drain: Drain = field(default_factory=Drain)
+    # Video (docs/video.md): calls, the echo check, speed networking; set by build_hub.
+    signaling: SignalingService = field(init=False)
+    echo: EchoService = field(init=False)
+    networking: NetworkingService = field(init=False)
 
     def __post_init__(self) -> None:
         self.connections = ConnectionRegistry(self._disconnect_expired)
@@ -66,6 +88,8 @@ class Hub:
             self.sio.manager.initialize()
         await self.bus.start()
         await self.presence.start()
+        await self.payments.start()
+        await self.networking.start()
 
     async def shut_down_sockets(self, timeout_s: float = 10.0) -> None:
         """Finish the acks in flight, then close every socket so clients
@@ -75,6 +99,10 @@ class Hub:
             await self.sio.eio.disconnect()
 
     async def stop(self) -> None:
+        await self.networking.stop()
+        await self.echo.close()
+        await self.signaling.close()
+        await self.payments.stop()
         await self.presence.stop()
         await self.bus.stop()
         if self.redis is not None:
@@ -93,6 +121,7 @@ HUB = web.AppKey("hub", Hub)
 def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     """Wire the services; nothing connects until ``Hub.start``."""
     settings.ensure_jwt_secret()
+    settings.ensure_webhook_secret()
     metrics = Metrics()
     store = TimedStore(store or create_store(settings), metrics)  # type: ignore[assignment]
     redis = create_redis(settings.redis_url) if settings.redis_url else None
@@ -119,14 +148,28 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         max_text_length=settings.max_text_length, max_group_size=settings.max_group_size,
         edit_window_s=settings.edit_window_s, typing_expires_ms=settings.typing_expires_ms,
     ))
-    return Hub(
+    notifications = NotificationService(store, sio)
+    market = Market(store, notifications, MarketRules(
+        currencies=tuple(settings.currencies), fee_bps=settings.platform_fee_bps))
+    webhook_secret = settings.payments_webhook_secret.get_secret_value()  # type: ignore[union-attr]
+    payments = SandboxProvider(settings.base_url, webhook_secret, settings.sandbox_webhook_delay_s)
+    jobs = JobService(market)
+    hub = Hub(
         settings=settings, store=store, metrics=metrics, redis=redis, sio=sio, tokens=tokens,
         accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s),
         bus=bus, conversations=conversations, idempotency=Idempotency(store.idempotency),
+        notifications=notifications, payments=payments, jobs=jobs,
+        bids=BidService(market, jobs, conversations), milestones=MilestoneService(market, jobs),
+        wallet=WalletService(market, payments, webhook_secret),
         rate_limiter=rate_limiter,
         presence=PresenceService(store, presence_backend, sio, settings.presence_grace_s,
                                  settings.presence_sweep_interval_s),
     )
+    from signaling.wiring import build_video  # signaling imports hub modules
+
+    hub.signaling, hub.echo, hub.networking = build_video(settings, store, redis, sio,
+                                                          conversations, notifications)
+    return hub
 
 
 def process_id() -> str:

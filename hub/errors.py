@@ -107,3 +107,7 @@ class MalformedRequest(HubError):
 
 class IdempotencyMismatch(HubError):
     code = "idempotency_mismatch"
+
+
+class InsufficientFunds(HubError):
+    code = "insufficient_funds"

@@ -92,6 +92,13 @@ async def read_body(request: web.Request, model: type[ModelT]) -> ModelT:
     return validate(model, data)
 
 
+async def read_optional_body(request: web.Request, model: type[ModelT]) -> ModelT:
+    """Like ``read_body``, but an empty body means ``{}`` (every field defaulted)."""
+    if not await request.read():
+        return validate(model, {})
+    return await read_body(request, model)
+
+
 def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
     return validate(model, dict(request.query))
 

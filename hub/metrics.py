@@ -38,7 +38,8 @@ class TimedStore:
     def __init__(self, store: Any, metrics: Metrics) -> None:
         self._store = store
         for name in ("users", "refresh_tokens", "blocks", "conversations", "messages",
-                     "idempotency"):
+                     "idempotency", "market", "ledger", "notifications",
+                     "networking"):
             setattr(self, name, _TimedPart(getattr(store, name), name, metrics))
 
     def __getattr__(self, name: str) -> Any:

@@ -7,3 +7,27 @@ class StorageError(Exception):
 
 class DuplicateError(StorageError):
     """A unique key (email, client message id, ...) already exists."""
+
+
+class ConditionFailed(StorageError):
+    """A conditional change did not apply: the row is gone or no longer in the
+    expected state (someone else changed it first)."""
+
+    def __init__(self, table: str, row_id: str) -> None:
+        super().__init__(f"{table} {row_id} is not in the expected state")
+        self.table = table
+        self.row_id = row_id
+
+
+class InsufficientBalance(StorageError):
+    """A posting would take a user's balance below zero."""
+
+    def __init__(self, owner_id: str, account: str, currency: str) -> None:
+        super().__init__(f"{owner_id} {account} {currency} would go below zero")
+        self.owner_id = owner_id
+        self.account = account
+        self.currency = currency
+
+
+class UnbalancedMovement(StorageError):
+    """A movement's postings do not sum to zero per currency."""

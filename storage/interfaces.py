@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .records import (
-    BlockRecord, ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord,
-    RefreshTokenRecord, UserRecord,
+    BalanceRecord, BidRecord, BlockRecord, ConversationRecord, DepositRecord, IdempotencyRecord,
+    JobQuery, JobRecord, LedgerEntryRecord, MembershipRecord, MessageRecord, MilestoneRecord,
+    NotificationRecord, PayoutRecord, RefreshTokenRecord, ReviewRecord, Transition, UserRecord,
 )
+from .records import LobbyRecord, NetworkingSessionRecord, SessionRatingRecord
 
 
 class UserStore(Protocol):
@@ -124,6 +126,146 @@ class IdempotencyStore(Protocol):
     async def put(self, record: IdempotencyRecord) -> bool:
         """Store a response; False if one is already stored for (scope, key)."""
 
+    async def reserve(self, record: IdempotencyRecord) -> bool:
+        """Claim (scope, key) with a pending record (``status`` 0, no body);
+        False if any record, pending or complete, already holds it."""
+
+    async def complete(self, scope: str, key: str, status: int, body: Any) -> None:
+        """Store the response on the pending record of (scope, key)."""
+
+    async def release(self, scope: str, key: str) -> None:
+        """Delete the pending record of (scope, key), if it is still pending."""
+
+    async def reclaim(self, scope: str, key: str, stale_before: str, record: IdempotencyRecord) -> bool:
+        """Replace a pending record created before ``stale_before`` (its request
+        died) with ``record``; True for the one caller that did."""
+
+
+class MarketStore(Protocol):
+    """Jobs, bids, milestones, reviews, deposits and payouts. Every write is a
+    ``Transition`` given to ``apply``, which also moves money atomically."""
+
+    async def apply(self, transition: Transition) -> None:
+        """Write everything in ``transition`` in one transaction, or nothing.
+
+        Raises DuplicateError (the event was processed already, or an insert
+        hits a unique key), ConditionFailed (a change's row is not as expected,
+        or an ``absent`` check found a row), InsufficientBalance, or
+        UnbalancedMovement."""
+
+    async def get_job(self, job_id: str) -> JobRecord | None: ...
+
+    async def search_jobs(self, query: JobQuery, *, before: str | None, limit: int) -> list[JobRecord]:
+        """Newest first (descending id), strictly before the id ``before``."""
+
+    async def get_bid(self, bid_id: str) -> BidRecord | None: ...
+
+    async def list_bids(self, job_id: str, *, freelancer_id: str | None = None,
+                        status: list[str] | None = None, after: str | None = None,
+                        limit: int = 100) -> list[BidRecord]:
+        """Oldest first (ascending id), strictly after the id ``after``."""
+
+    async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None: ...
+
+    async def list_milestones(self, job_id: str, *, after: str | None = None,
+                              limit: int = 100) -> list[MilestoneRecord]:
+        """Oldest first (ascending id), strictly after the id ``after``."""
+
+    async def list_reviews(self, subject_id: str, *, before: str | None,
+                           limit: int) -> list[ReviewRecord]:
+        """Reviews of ``subject_id``, newest first, strictly before ``before``."""
+
+    async def review_stats(self, subject_id: str) -> tuple[int, int]:
+        """(count, sum of ratings) of the reviews of ``subject_id``."""
+
+    async def get_deposit(self, deposit_id: str) -> DepositRecord | None: ...
+
+    async def get_payout(self, payout_id: str) -> PayoutRecord | None: ...
+
+
+class LedgerStore(Protocol):
+    """Balances and entries, written only through ``MarketStore.apply``."""
+
+    async def balances(self, owner_id: str) -> list[BalanceRecord]:
+        """Every account of ``owner_id``, by currency then account."""
+
+    async def entries(self, owner_id: str, *, before: str | None, limit: int) -> list[LedgerEntryRecord]:
+        """The owner's entries, newest first (descending id), before the id ``before``."""
+
+    async def entry_totals(self) -> dict[str, int]:
+        """The sum of every entry per currency: zero for each when the ledger balances."""
+
+    async def balance_totals(self) -> dict[str, int]:
+        """The sum of every account's balance per currency (zero as well)."""
+
+
+class NotificationStore(Protocol):
+    async def create(self, notification: NotificationRecord) -> None: ...
+
+    async def get(self, notification_id: str) -> NotificationRecord | None: ...
+
+    async def list(self, user_id: str, *, unread_only: bool, before: str | None,
+                   limit: int) -> list[NotificationRecord]:
+        """Newest first (descending id), strictly before the id ``before``."""
+
+    async def mark_read(self, notification_id: str, read_at: str) -> NotificationRecord | None:
+        """Set ``read_at`` unless already set; the record as it now is."""
+
+    async def mark_all_read(self, user_id: str, read_at: str) -> int:
+        """Mark every unread notification of the user read; how many were."""
+
+    async def unread_count(self, user_id: str) -> int: ...
+
+
+class NetworkingStore(Protocol):
+    """Speed-networking lobbies, sessions and ratings. Live queues are not here
+    (they are in memory or Redis); sessions are, so every state change of one
+    is a conditional write that exactly one caller wins, whatever the process."""
+
+    async def create_lobby(self, lobby: LobbyRecord) -> None: ...
+
+    async def get_lobby(self, lobby_id: str) -> LobbyRecord | None: ...
+
+    async def list_lobbies(self, *, duration: int | None, topic: str | None,
+                           before: str | None, limit: int) -> list[LobbyRecord]:
+        """Newest first (descending id), strictly before the id ``before``."""
+
+    async def lobbies_to_close(self, now: str) -> list[LobbyRecord]:
+        """Lobbies whose ``ends_at`` has passed and that are not closed yet."""
+
+    async def close_lobby(self, lobby_id: str, closed_at: str) -> bool:
+        """Set ``closed_at`` once; True for the one caller that did."""
+
+    async def create_session(self, session: NetworkingSessionRecord) -> None: ...
+
+    async def get_session(self, session_id: str) -> NetworkingSessionRecord | None: ...
+
+    async def end_session(self, session_id: str, reason: str, ended_at: str) -> bool:
+        """``active`` -> ``ended``; True for the one caller that did."""
+
+    async def mark_signaled(self, session_id: str, user_id: str, at: str) -> None:
+        """Record the first signal of a side (later ones change nothing)."""
+
+    async def mark_connected(self, session_id: str, at: str) -> bool:
+        """Set ``connected_at`` once; True for the one caller that did."""
+
+    async def set_conversation(self, session_id: str, conversation_id: str) -> None: ...
+
+    async def due_sessions(self, now: str, no_show_before: str) -> list[NetworkingSessionRecord]:
+        """Active sessions past ``ends_at``, or started before ``no_show_before``
+        with a side that has not signaled."""
+
+    async def active_sessions(self, lobby_id: str) -> list[NetworkingSessionRecord]: ...
+
+    async def add_rating(self, rating: SessionRatingRecord) -> None:
+        """Raises DuplicateError when the rater already rated the session."""
+
+    async def ratings(self, session_id: str) -> list[SessionRatingRecord]: ...
+
+    async def usage(self) -> list[dict[str, Any]]:
+        """Per lobby: ``{lobby_id, sessions, ratings, stars_total, connect_choices,
+        connections}`` (connections: sessions where both chose to connect)."""
+
 
 class Store(Protocol):
     """One engine's stores, plus its lifecycle."""
@@ -134,6 +276,10 @@ class Store(Protocol):
     conversations: ConversationStore
     messages: MessageStore
     idempotency: IdempotencyStore
+    market: MarketStore
+    ledger: LedgerStore
+    notifications: NotificationStore
+    networking: NetworkingStore
 
     async def open(self) -> None:
         """Connect and bring the schema (migrations, indexes) up to date."""

@@ -81,7 +81,8 @@ class MessageRecord:
 
 @dataclass(slots=True)
 class IdempotencyRecord:
-    """A stored response to replay for a repeated ``Idempotency-Key``."""
+    """A stored response to replay for a repeated ``Idempotency-Key``; while the
+    first request is still running it is a reservation: ``status`` 0, no body."""
 
     scope: str  # "<user id>:<operation>"
     key: str
@@ -89,3 +90,270 @@ class IdempotencyRecord:
     status: int
     body: Any
     created_at: str
+
+
+# Marketplace: jobs, bids, milestones, reviews, the wallet and its ledger.
+# Money is always an int in minor units; ``version`` counts the conditional
+# changes a row went through (see ``Change``).
+
+
+@dataclass(slots=True)
+class JobRecord:
+    id: str
+    owner_id: str
+    title: str
+    description: str
+    budget_min: int
+    budget_max: int
+    currency: str
+    type: str  # "fixed" | "hourly"
+    # draft | open | awarded | in_progress | completed | cancelled, or "deleted"
+    # (a deleted draft: kept, but never shown or found)
+    status: str
+    created_at: str
+    updated_at: str
+    skills: list[str] = field(default_factory=list)
+    published_at: str | None = None
+    awarded_bid_id: str | None = None
+    freelancer_id: str | None = None
+    version: int = 0
+
+
+@dataclass(slots=True)
+class BidRecord:
+    id: str
+    job_id: str
+    owner_id: str  # the job's owner, kept here for authorization without a join
+    freelancer_id: str
+    amount: int
+    currency: str
+    period_days: int
+    proposal: str
+    status: str  # pending | shortlisted | awarded | accepted | rejected | withdrawn | declined
+    created_at: str
+    updated_at: str
+    # "<job id>:<freelancer id>" while the bid is active, None after: unique,
+    # so a freelancer has at most one active bid per job.
+    active_key: str | None = None
+    conversation_id: str | None = None
+    version: int = 0
+
+
+@dataclass(slots=True)
+class MilestoneRecord:
+    id: str
+    job_id: str
+    owner_id: str
+    freelancer_id: str
+    amount: int
+    currency: str
+    description: str
+    status: str  # funded | release_requested | released | cancelled | disputed | resolved
+    held: int  # still in escrow
+    created_at: str
+    updated_at: str
+    released: int = 0  # gross amount released to the freelancer (fees included)
+    fee: int = 0  # platform fees taken from what was released
+    refunded: int = 0  # returned to the owner (cancel, resolution)
+    version: int = 0
+
+
+@dataclass(slots=True)
+class ReviewRecord:
+    id: str
+    job_id: str
+    author_id: str
+    subject_id: str
+    rating: int
+    comment: str
+    created_at: str
+
+
+@dataclass(slots=True)
+class DepositRecord:
+    id: str
+    user_id: str
+    amount: int
+    currency: str
+    payment_method: str
+    provider: str
+    status: str  # pending | succeeded | failed
+    created_at: str
+    updated_at: str
+    provider_ref: str | None = None
+    failure_reason: str | None = None
+    version: int = 0
+
+
+@dataclass(slots=True)
+class PayoutRecord:
+    id: str
+    user_id: str
+    amount: int
+    currency: str
+    destination: str
+    provider: str
+    status: str  # pending | paid | failed
+    created_at: str
+    updated_at: str
+    provider_ref: str | None = None
+    failure_reason: str | None = None
+    version: int = 0
+
+
+@dataclass(slots=True)
+class Posting:
+    """One side of a movement: ``amount`` (signed) into an account."""
+
+    owner_id: str  # a user id, "platform" or "provider:<name>"
+    account: str  # "available" | "held" (users), "fee" (platform), "external" (provider)
+    currency: str
+    amount: int
+    kind: str  # what it is, shown to the owner: "deposit", "milestone_release", ...
+
+
+@dataclass(slots=True)
+class MovementRecord:
+    """A balanced set of postings: per currency they sum to zero."""
+
+    id: str
+    kind: str
+    ref_type: str
+    ref_id: str
+    created_at: str
+    postings: list[Posting] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class LedgerEntryRecord:
+    id: str
+    movement_id: str
+    owner_id: str
+    account: str
+    currency: str
+    amount: int
+    kind: str
+    ref_type: str
+    ref_id: str
+    created_at: str
+
+
+@dataclass(slots=True)
+class BalanceRecord:
+    owner_id: str
+    account: str
+    currency: str
+    balance: int
+
+
+@dataclass(slots=True)
+class NotificationRecord:
+    id: str
+    user_id: str
+    type: str
+    data: dict[str, Any]
+    created_at: str
+    read_at: str | None = None
+
+
+@dataclass(slots=True)
+class Change:
+    """A conditional update of one row of ``table``: it applies only while every
+    field in ``expect`` has the given value (a list means any of those values).
+    Applying it also adds one to the row's ``version``."""
+
+    table: str
+    id: str
+    expect: dict[str, Any]
+    set: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class BulkChange:
+    """An update of every row of ``table`` matching ``where`` (values or lists),
+    except ``exclude_id``; no row matching is fine."""
+
+    table: str
+    where: dict[str, Any]
+    set: dict[str, Any]
+    exclude_id: str | None = None
+
+
+@dataclass(slots=True)
+class Transition:
+    """What ``MarketStore.apply`` writes as one atomic transaction.
+
+    In order: the ``event_id`` marker (a processed webhook event: a second
+    apply with it raises DuplicateError), the inserts, the ``absent`` checks
+    (no row of the table matches), the changes (ConditionFailed when one does
+    not match), the bulk changes, then the movement's postings (InsufficientBalance
+    when a user's ``available`` or ``held`` would go below zero) and entries.
+    Any failure writes nothing.
+    """
+
+    inserts: list[Any] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    bulk: list[BulkChange] = field(default_factory=list)
+    absent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    movement: MovementRecord | None = None
+    event_id: str | None = None
+
+
+@dataclass(slots=True)
+class JobQuery:
+    """Filters of a job search. Drafts are found only for their owner, ``viewer_id``;
+    deleted jobs never."""
+
+    viewer_id: str
+    q: str | None = None
+    status: str | None = None
+    skills: list[str] = field(default_factory=list)  # every one, case-insensitively
+    budget_min: int | None = None  # jobs whose budget_max is at least this
+    budget_max: int | None = None  # jobs whose budget_min is at most this
+    owner_id: str | None = None
+
+
+# Speed networking: lobbies, their one-to-one sessions and the ratings after them.
+
+
+@dataclass(slots=True)
+class LobbyRecord:
+    id: str
+    title: str
+    topic: str
+    duration_minutes: int  # 2 | 5: the length of each session
+    created_by: str
+    created_at: str
+    starts_at: str | None = None  # optional open window
+    ends_at: str | None = None
+    closed_at: str | None = None  # set once, when the window has passed
+
+
+@dataclass(slots=True)
+class NetworkingSessionRecord:
+    id: str
+    lobby_id: str
+    offerer_id: str
+    answerer_id: str
+    # The Engine.IO connection each side joined the lobby from: signals go only there.
+    offerer_conn: str
+    answerer_conn: str
+    started_at: str
+    ends_at: str
+    status: str = "active"  # active | ended
+    ended_at: str | None = None
+    end_reason: str | None = None  # time_up | peer_left | peer_no_show | lobby_closed
+    offerer_signaled_at: str | None = None
+    answerer_signaled_at: str | None = None
+    connected_at: str | None = None  # both rated with connect: true
+    conversation_id: str | None = None
+
+
+@dataclass(slots=True)
+class SessionRatingRecord:
+    session_id: str
+    rater_id: str
+    stars: int
+    connect: bool
+    created_at: str
+    note: str | None = None

@@ -8,6 +8,9 @@ from pymongo import AsyncMongoClient
 
 from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoUserStore
 from .conversations import MongoConversationStore, MongoIdempotencyStore, MongoMessageStore
+from .marketplace import MongoLedgerStore, MongoMarketStore
+from .notifications import MongoNotificationStore
+from .networking import MongoNetworkingStore
 
 
 class MongoStore:
@@ -29,6 +32,16 @@ class MongoStore:
             database["memberships"], text_search=not _is_test_double(database),
         )
         self.idempotency = MongoIdempotencyStore(database["idempotency_keys"])
+        # Multi-document transactions on a real server (they need a replica set);
+        # the test double has none (see MongoMarketStore.apply).
+        transactional = not _is_test_double(database)
+        self.market = MongoMarketStore(
+            database, (client or database.client) if transactional else None, transactional)
+        self.ledger = MongoLedgerStore(database)
+        self.notifications = MongoNotificationStore(database["notifications"])
+        self.networking = MongoNetworkingStore(
+            database["networking_lobbies"], database["networking_sessions"],
+            database["networking_ratings"])
 
     @classmethod
     def from_url(cls, url: str, write_concern: str | None = "majority") -> MongoStore:
@@ -46,6 +59,9 @@ class MongoStore:
         await self.conversations.create_indexes()
         await self.messages.create_indexes()
         await self.idempotency.create_indexes()
+        await self.market.create_indexes()
+        await self.notifications.create_indexes()
+        await self.networking.create_indexes()
 
     async def close(self) -> None:
         if self.client is not None:

@@ -500,3 +500,22 @@ class MongoIdempotencyStore:
         except DuplicateKeyError:
             return False
         return True
+
+    async def reserve(self, record: IdempotencyRecord) -> bool:
+        return await self.put(IdempotencyRecord(
+            record.scope, record.key, record.request_hash, 0, None, record.created_at))
+
+    async def complete(self, scope: str, key: str, status: int, body: Any) -> None:
+        await self.collection.update_one(
+            {"scope": scope, "key": key, "status": 0}, {"$set": {"status": status, "body": body}})
+
+    async def release(self, scope: str, key: str) -> None:
+        await self.collection.delete_one({"scope": scope, "key": key, "status": 0})
+
+    async def reclaim(self, scope: str, key: str, stale_before: str,
+                      record: IdempotencyRecord) -> bool:
+        # One conditional update: of two concurrent reclaimers only one matches.
+        result = await self.collection.update_one(
+            {"scope": scope, "key": key, "status": 0, "created_at": {"$lt": stale_before}},
+            {"$set": {"request_hash": record.request_hash, "created_at": record.created_at}})
+        return result.modified_count == 1

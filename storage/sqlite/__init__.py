@@ -7,6 +7,9 @@ from pathlib import Path
 from .accounts import SqliteBlockStore, SqliteRefreshTokenStore, SqliteUserStore
 from .conversations import SqliteConversationStore, SqliteIdempotencyStore, SqliteMessageStore
 from .database import Database
+from .marketplace import SqliteLedgerStore, SqliteMarketStore
+from .notifications import SqliteNotificationStore
+from .networking import SqliteNetworkingStore
 
 
 class SqliteStore:
@@ -20,6 +23,10 @@ class SqliteStore:
         self.conversations = SqliteConversationStore(self.db)
         self.messages = SqliteMessageStore(self.db)
         self.idempotency = SqliteIdempotencyStore(self.db)
+        self.market = SqliteMarketStore(self.db)
+        self.ledger = SqliteLedgerStore(self.db)
+        self.notifications = SqliteNotificationStore(self.db)
+        self.networking = SqliteNetworkingStore(self.db)
 
     async def open(self) -> None:
         await self.db.open()

@@ -332,3 +332,27 @@ class SqliteIdempotencyStore:
             _encode(asdict(record)),
         )
         return changed == 1
+
+    async def reserve(self, record: IdempotencyRecord) -> bool:
+        changed = await self.db.write(
+            "INSERT OR IGNORE INTO idempotency_keys (scope, key, request_hash, status, body,"
+            " created_at) VALUES (?, ?, ?, 0, 'null', ?)",
+            (record.scope, record.key, record.request_hash, record.created_at))
+        return changed == 1
+
+    async def complete(self, scope: str, key: str, status: int, body: Any) -> None:
+        await self.db.write(
+            "UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?"
+            " AND status = 0", (status, json.dumps(body), scope, key))
+
+    async def release(self, scope: str, key: str) -> None:
+        await self.db.write(
+            "DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status = 0", (scope, key))
+
+    async def reclaim(self, scope: str, key: str, stale_before: str,
+                      record: IdempotencyRecord) -> bool:
+        changed = await self.db.write(
+            "UPDATE idempotency_keys SET request_hash = ?, created_at = ?, body = 'null'"
+            " WHERE scope = ? AND key = ? AND status = 0 AND created_at < ?",
+            (record.request_hash, record.created_at, scope, key, stale_before))
+        return changed == 1

@@ -92,6 +92,190 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (scope, key)
     );
     """,
+    # 3: marketplace (jobs, bids, milestones, reviews), wallet (deposits, payouts,
+    # double-entry ledger), processed webhook events, notifications
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL REFERENCES users(id),
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        skills TEXT NOT NULL DEFAULT '[]',
+        budget_min INTEGER NOT NULL,
+        budget_max INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        published_at TEXT,
+        awarded_bid_id TEXT,
+        freelancer_id TEXT,
+        version INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX jobs_owner ON jobs(owner_id, id);
+    CREATE INDEX jobs_status ON jobs(status, id);
+    CREATE TABLE bids (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        owner_id TEXT NOT NULL REFERENCES users(id),
+        freelancer_id TEXT NOT NULL REFERENCES users(id),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        currency TEXT NOT NULL,
+        period_days INTEGER NOT NULL,
+        proposal TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        active_key TEXT UNIQUE,
+        conversation_id TEXT,
+        version INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX bids_job ON bids(job_id, id);
+    CREATE TABLE milestones (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        owner_id TEXT NOT NULL REFERENCES users(id),
+        freelancer_id TEXT NOT NULL REFERENCES users(id),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        currency TEXT NOT NULL,
+        description TEXT NOT NULL,
+        status TEXT NOT NULL,
+        held INTEGER NOT NULL CHECK (held >= 0),
+        released INTEGER NOT NULL DEFAULT 0,
+        fee INTEGER NOT NULL DEFAULT 0,
+        refunded INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0,
+        CHECK (held + released + refunded = amount)
+    );
+    CREATE INDEX milestones_job ON milestones(job_id, id);
+    CREATE TABLE reviews (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        author_id TEXT NOT NULL REFERENCES users(id),
+        subject_id TEXT NOT NULL REFERENCES users(id),
+        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+        comment TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (job_id, author_id)
+    );
+    CREATE INDEX reviews_subject ON reviews(subject_id, id);
+    CREATE TABLE deposits (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        currency TEXT NOT NULL,
+        payment_method TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        provider_ref TEXT,
+        failure_reason TEXT,
+        version INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE payouts (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        currency TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        provider_ref TEXT,
+        failure_reason TEXT,
+        version INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE ledger_accounts (
+        owner_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        balance INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (owner_id, currency, account),
+        CHECK (account NOT IN ('available', 'held') OR balance >= 0)
+    );
+    CREATE TABLE ledger_movements (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        ref_type TEXT NOT NULL,
+        ref_id TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE ledger_entries (
+        id TEXT PRIMARY KEY,
+        movement_id TEXT NOT NULL REFERENCES ledger_movements(id),
+        owner_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        ref_type TEXT NOT NULL,
+        ref_id TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX ledger_entries_owner ON ledger_entries(owner_id, id);
+    CREATE TABLE processed_events (
+        id TEXT PRIMARY KEY,
+        processed_at TEXT NOT NULL
+    );
+    CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        read_at TEXT
+    );
+    CREATE INDEX notifications_user ON notifications(user_id, id);
+    CREATE INDEX notifications_unread ON notifications(user_id) WHERE read_at IS NULL;
+    """,
+    # 4 (issue 6): speed-networking lobbies, sessions and ratings
+    """
+    CREATE TABLE networking_lobbies (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        duration_minutes INTEGER NOT NULL,
+        created_by TEXT NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        starts_at TEXT,
+        ends_at TEXT,
+        closed_at TEXT
+    );
+    CREATE INDEX networking_lobbies_open ON networking_lobbies(ends_at) WHERE closed_at IS NULL;
+    CREATE TABLE networking_sessions (
+        id TEXT PRIMARY KEY,
+        lobby_id TEXT NOT NULL REFERENCES networking_lobbies(id),
+        offerer_id TEXT NOT NULL REFERENCES users(id),
+        answerer_id TEXT NOT NULL REFERENCES users(id),
+        offerer_conn TEXT NOT NULL,
+        answerer_conn TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        ended_at TEXT,
+        end_reason TEXT,
+        offerer_signaled_at TEXT,
+        answerer_signaled_at TEXT,
+        connected_at TEXT,
+        conversation_id TEXT
+    );
+    CREATE INDEX networking_sessions_lobby ON networking_sessions(lobby_id);
+    CREATE INDEX networking_sessions_active ON networking_sessions(ends_at) WHERE status = 'active';
+    CREATE TABLE networking_ratings (
+        session_id TEXT NOT NULL REFERENCES networking_sessions(id),
+        rater_id TEXT NOT NULL REFERENCES users(id),
+        stars INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+        connect INTEGER NOT NULL,
+        note TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, rater_id)
+    );
+    """,
     # Appends become one INSERT (seq from the conversation row) whose trigger
     # moves the conversation and the sender's read marker: one statement per
     # message, so many can share one group commit.

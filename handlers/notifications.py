@@ -1,0 +1,31 @@
+"""The notification inbox (the same notifications arrive live on /notifications)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.http import json_response, read_query
+from hub.notifications.models import NotificationListQuery
+
+from .routing import hub_of, user_id_of
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, NotificationListQuery)
+    return json_response(await hub_of(request).notifications.list(
+        caller, query.unread_only, query.cursor, query.limit))
+
+
+async def read_notification(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    return json_response(
+        await hub_of(request).notifications.mark_read(caller, request.match_info["id"]))
+
+
+async def read_all_notifications(request: web.Request) -> web.Response:
+    return json_response(await hub_of(request).notifications.mark_all_read(user_id_of(request)))
+
+
+async def unread_notifications(request: web.Request) -> web.Response:
+    return json_response(await hub_of(request).notifications.unread_count(user_id_of(request)))

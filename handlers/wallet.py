@@ -1,0 +1,66 @@
+"""The wallet and the payment provider's webhook."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.http import json_response, read_body, read_query
+from hub.marketplace.models import CreateDeposit, CreatePayout, PageQuery
+from hub.payments import SIGNATURE_HEADER
+
+from .routing import hub_of, user_id_of
+
+
+async def get_wallet(request: web.Request) -> web.Response:
+    return json_response(await hub_of(request).wallet.balances(user_id_of(request)))
+
+
+async def get_ledger(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, PageQuery)
+    return json_response(await hub_of(request).wallet.ledger(caller, query.cursor, query.limit))
+
+
+async def create_deposit(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, CreateDeposit)
+    hub = hub_of(request)
+
+    async def create() -> tuple[int, object]:
+        return 202, await hub.wallet.create_deposit(caller, body)
+
+    status, response = await hub.idempotency.run(
+        caller, "deposit:create", request.headers.get("Idempotency-Key"),
+        {"path": request.path, **body.model_dump()}, create)
+    return json_response(response, status=status)
+
+
+async def get_deposit(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    return json_response(await hub_of(request).wallet.deposit(caller, request.match_info["id"]))
+
+
+async def create_payout(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, CreatePayout)
+    hub = hub_of(request)
+
+    async def create() -> tuple[int, object]:
+        return 202, await hub.wallet.create_payout(caller, body)
+
+    status, response = await hub.idempotency.run(
+        caller, "payout:create", request.headers.get("Idempotency-Key"),
+        {"path": request.path, **body.model_dump()}, create)
+    return json_response(response, status=status)
+
+
+async def get_payout(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    return json_response(await hub_of(request).wallet.payout(caller, request.match_info["id"]))
+
+
+async def payments_webhook(request: web.Request) -> web.Response:
+    """The signature covers the raw bytes, so the body is read raw, not parsed first."""
+    raw = await request.read()
+    ack = await hub_of(request).wallet.handle_webhook(raw, request.headers.get(SIGNATURE_HEADER))
+    return json_response(ack)

@@ -1,0 +1,154 @@
+"""Payloads of /networking events, REST bodies and queries, and the shapes sent back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..accounts.models import Body
+from ..clock import iso, parse_iso
+from ..conversations.models import Id
+
+Stars = Annotated[int, Field(ge=1, le=5)]
+Note = Annotated[str, Field(max_length=1000)]
+Iso = Annotated[str, Field(min_length=10, max_length=40)]
+
+
+def _iso(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        moment = parse_iso(value)
+    except ValueError as exc:
+        raise ValueError("must be an ISO 8601 time, like 2026-11-22T10:00:00.000Z") from exc
+    if moment.tzinfo is None:
+        raise ValueError("must carry a time zone (Z for UTC)")
+    return iso(moment)
+
+
+class CreateLobby(Body):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    topic: Annotated[str, Field(min_length=1, max_length=100)]
+    duration_minutes: Literal[2, 5]
+    starts_at: Iso | None = None
+    ends_at: Iso | None = None
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _times(cls, value: str | None) -> str | None:
+        return _iso(value)
+
+    @model_validator(mode="after")
+    def _window(self) -> "CreateLobby":
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class LobbyQuery(BaseModel):
+    """Query strings arrive as text: ``duration`` is parsed, not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid")
+    duration: Literal["2", "5"] | None = None
+    topic: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    cursor: Annotated[str, Field(max_length=64)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+
+
+class LobbyRef(Body):
+    lobby_id: Id
+
+
+class SessionRef(Body):
+    session_id: Id
+
+
+class Rating(Body):
+    stars: Stars
+    note: Note | None = None
+    connect: bool
+
+
+class RateSession(Rating):
+    session_id: Id
+
+
+# Response shapes (for the OpenAPI document).
+
+
+class Lobby(BaseModel):
+    id: str
+    title: str
+    topic: str
+    duration_minutes: int
+    starts_at: str | None
+    ends_at: str | None
+    status: Literal["scheduled", "open", "closed"]
+    created_by: str
+    created_at: str
+    waiting: int
+    active_sessions: int
+
+
+class LobbyPage(BaseModel):
+    items: list[Lobby]
+    next_cursor: str | None
+
+
+class MaskedPeer(BaseModel):
+    display_name: str
+    headline: str
+    avatar_url: str | None
+    user_id: str | None = Field(None, description="Only once both chose to connect")
+
+
+class RatingView(BaseModel):
+    session_id: str
+    stars: int
+    note: str | None
+    connect: bool
+    created_at: str
+    connected: bool
+    conversation_id: str | None
+
+
+class Session(BaseModel):
+    id: str
+    lobby_id: str
+    status: Literal["active", "ended"]
+    role: Literal["offerer", "answerer"]
+    polite: bool
+    peer: MaskedPeer
+    starts_at: str
+    ends_at: str
+    ended_at: str | None
+    end_reason: str | None
+    connected: bool
+    conversation_id: str | None
+    my_rating: RatingView | None
+
+
+class UsageRow(BaseModel):
+    sessions: int
+    ratings: int
+    average_rating: float | None
+    connections: int
+    connect_rate: float | None
+
+
+class LobbyUsage(UsageRow):
+    lobby_id: str
+    title: str
+    topic: str
+    duration_minutes: int
+
+
+class DurationUsage(UsageRow):
+    duration_minutes: int
+
+
+class Usage(BaseModel):
+    lobbies: list[LobbyUsage]
+    by_duration: list[DurationUsage]
+    total: UsageRow

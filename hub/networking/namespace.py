@@ -1,0 +1,54 @@
+"""The /networking namespace: thin event handlers over NetworkingService."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..realtime import Caller, HubNamespace, event
+from .models import LobbyRef, RateSession, SessionRef
+from .service import NAMESPACE, conn_room, lobby_room, user_room
+
+if TYPE_CHECKING:
+    from ..context import Hub
+
+Result = dict[str, Any]
+
+
+class NetworkingNamespace(HubNamespace):
+    """Sockets join their user's room (``networking:connected``) and their
+    connection's room (``match:found``, ``session:ended``); a joined lobby's room
+    carries ``lobby:update``."""
+
+    def __init__(self, hub: "Hub") -> None:
+        super().__init__(NAMESPACE, hub)
+        self.service = hub.networking
+
+    async def on_user_connected(self, caller: Caller) -> None:
+        await self.enter_room(caller.sid, user_room(caller.user_id))
+        await self.enter_room(caller.sid, conn_room(self.sockets[caller.sid][1]))
+
+    async def on_user_disconnected(self, caller: Caller) -> None:
+        await self.service.socket_gone(caller.user_id, caller.sid)
+
+    @event("lobby:join", LobbyRef)
+    async def join(self, caller: Caller, payload: LobbyRef) -> Result:
+        conn = self.sockets[caller.sid][1]
+        await self.enter_room(caller.sid, lobby_room(payload.lobby_id))
+        try:
+            return await self.service.join(caller.user_id, caller.sid, conn, payload.lobby_id)
+        except Exception:
+            await self.leave_room(caller.sid, lobby_room(payload.lobby_id))
+            raise
+
+    @event("lobby:leave", LobbyRef)
+    async def leave(self, caller: Caller, payload: LobbyRef) -> Result:
+        await self.leave_room(caller.sid, lobby_room(payload.lobby_id))
+        return await self.service.leave_lobby(caller.user_id, payload.lobby_id)
+
+    @event("session:leave", SessionRef)
+    async def leave_session(self, caller: Caller, payload: SessionRef) -> Result:
+        return await self.service.leave_session(caller.user_id, payload.session_id)
+
+    @event("session:rate", RateSession)
+    async def rate(self, caller: Caller, payload: RateSession) -> Result:
+        return await self.service.rate(caller.user_id, payload.session_id, payload)

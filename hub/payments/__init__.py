@@ -1,0 +1,8 @@
+"""Payment providers behind one interface, and the hub's webhook signature scheme."""
+
+from .provider import PaymentProvider, ProviderError
+from .sandbox import SandboxProvider
+from .signing import SIGNATURE_HEADER, TOLERANCE_S, sign, verify
+
+__all__ = ["PaymentProvider", "ProviderError", "SandboxProvider", "SIGNATURE_HEADER",
+           "TOLERANCE_S", "sign", "verify"]

@@ -1,0 +1,45 @@
+"""ICE servers for clients: configured STUN, and TURN with ephemeral credentials.
+
+TURN REST API (as coturn's ``use-auth-secret``): ``username = "<expiry unix>:<user_id>"``
+and ``credential = base64(HMAC-SHA1(secret, username))``; the TURN server checks the
+HMAC with the same shared secret and refuses the username once it has expired.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import time
+from typing import Any
+
+from hub.config import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_TTL_S = 86_400  # never hand out TURN credentials valid for more than a day
+
+
+def turn_credentials(secret: str, user_id: str, ttl_s: int, now: float | None = None) -> tuple[str, str]:
+    expiry = int(now if now is not None else time.time()) + min(ttl_s, MAX_TTL_S)
+    username = f"{expiry}:{user_id}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def ice_servers(settings: Settings, user_id: str, now: float | None = None) -> dict[str, Any]:
+    """``{ice_servers: [{urls, username?, credential?}], ttl}`` for one user."""
+    ttl = min(settings.turn_ttl_s, MAX_TTL_S)
+    servers: list[dict[str, Any]] = []
+    if settings.stun_urls:
+        servers.append({"urls": list(settings.stun_urls)})
+    if settings.turn_urls:
+        if settings.turn_secret is None:
+            log.warning("HUB_TURN_URLS is set without HUB_TURN_SECRET: TURN is not offered")
+        else:
+            username, credential = turn_credentials(
+                settings.turn_secret.get_secret_value(), user_id, ttl, now)
+            servers.append({"urls": list(settings.turn_urls), "username": username,
+                            "credential": credential})
+    return {"ice_servers": servers, "ttl": ttl}

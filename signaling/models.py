@@ -1,0 +1,94 @@
+"""Payloads of /signaling events and of the REST fallback."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from hub.accounts.models import Body
+from hub.conversations.models import Id
+
+MAX_SDP_BYTES = 64 * 1024
+# Checked after the pydantic model, so a too-long SDP is a clear validation_failed
+# on ``sdp``; this outer bound only keeps absurd strings from being parsed at all.
+RawSdp = Annotated[str, Field(min_length=1, max_length=4 * MAX_SDP_BYTES)]
+
+
+class Candidate(Body):
+    """An ICE candidate as ``RTCIceCandidate.toJSON()`` gives it."""
+
+    candidate: Annotated[str, Field(max_length=1024)]
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None  # noqa: N815 (WebRTC's name)
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None  # noqa: N815
+    usernameFragment: Annotated[str, Field(max_length=256)] | None = None  # noqa: N815
+
+
+class Target(Body):
+    """Exactly one of ``call_id`` or ``session_id``."""
+
+    call_id: Id | None = None
+    session_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Target":
+        if (self.call_id is None) == (self.session_id is None):
+            raise ValueError("send exactly one of call_id or session_id")
+        return self
+
+
+class Signal(Target):
+    type: Literal["offer", "answer", "candidate"]
+    sdp: RawSdp | None = None
+    candidate: Candidate | None = None
+    # The sender is always the socket's user: these are accepted and ignored,
+    # so a client that echoes a received signal back is not refused.
+    from_user_id: Any = Field(None, exclude=True)
+    from_: Any = Field(None, alias="from", exclude=True)
+
+    @model_validator(mode="after")
+    def _body_fits_type(self) -> "Signal":
+        if self.type == "candidate" and self.candidate is None:
+            raise ValueError("a candidate signal needs candidate")
+        if self.type != "candidate" and self.sdp is None:
+            raise ValueError(f"an {self.type} signal needs sdp")
+        return self
+
+
+class CallInvite(Body):
+    conversation_id: Id
+    media: Literal["audio", "video"]
+
+
+class CallRef(Body):
+    call_id: Id
+
+
+class EchoStart(Body):
+    sdp: RawSdp
+
+
+# REST fallback bodies: POST /live/signaling/offer|answer and /ice.
+
+
+class LiveSdp(Target):
+    sdp: RawSdp
+
+
+class LiveIce(Target):
+    candidate: Candidate
+
+
+class RelayAccepted(BaseModel):
+    """The REST fallback's answer: the signal was relayed (like the ``signal`` ack)."""
+
+
+class IceServer(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class IceServers(BaseModel):
+    ice_servers: list[IceServer]
+    ttl: int

@@ -1,0 +1,141 @@
+"""Helpers for the marketplace tests: a hub on a known port (so the sandbox
+provider's webhooks reach it over real HTTP), parties with REST calls and
+/notifications sockets, and signed webhook deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp.test_utils import TestClient
+
+from conftest import make_settings
+from hub.config import Settings
+from hub.payments import sign
+from recorder import Recorder
+
+API = "/api/v1"
+WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
+NOTIFICATIONS = "/notifications"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def market_settings(tmp_path: Path, webhook_delay: float = 0.05, **overrides: Any) -> Settings:
+    """The hub listens on ``port``, which is where its sandbox delivers webhooks
+    (``base_url`` is ``http://127.0.0.1:<port>``)."""
+    return make_settings(tmp_path, port=free_port(), payments_webhook_secret=WEBHOOK_SECRET,
+                         sandbox_webhook_delay_s=webhook_delay, **overrides)
+
+
+class Party:
+    """One account: REST calls as it, and its /notifications socket."""
+
+    def __init__(self, http: TestClient, connect: Any, account: dict[str, Any]) -> None:
+        self.http = http
+        self.connect_factory = connect
+        self.account = account
+        self.id: str = account["user"]["id"]
+        self.headers = {"Authorization": f"Bearer {account['access_token']}"}
+        self.inbox: Recorder | None = None
+
+    async def listen(self) -> Recorder:
+        client = await self.connect_factory(self.account["access_token"], [NOTIFICATIONS])
+        self.inbox = Recorder(client, NOTIFICATIONS)
+        return self.inbox
+
+    async def call(self, method: str, path: str, body: Any = None, *,
+                   headers: dict[str, str] | None = None,
+                   params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        response = await self.http.request(
+            method, API + path, json=body, params=params,
+            headers={**self.headers, **(headers or {})})
+        data = await response.json(content_type=None) if response.status != 204 else None
+        if response.status >= 400:
+            assert response.content_type == "application/problem+json", data
+            assert data["status"] == response.status, data
+        return response.status, data
+
+    async def ok(self, method: str, path: str, body: Any = None, status: int = 200,
+                 **kwargs: Any) -> Any:
+        code, data = await self.call(method, path, body, **kwargs)
+        assert code == status, (method, path, code, data)
+        return data
+
+    async def fails(self, method: str, path: str, body: Any = None, *, status: int, code: str,
+                    **kwargs: Any) -> Any:
+        got, data = await self.call(method, path, body, **kwargs)
+        assert (got, data["code"]) == (status, code), (method, path, got, data)
+        return data
+
+    async def notified(self, type: str, count: int = 1, timeout: float = 5) -> list[dict[str, Any]]:
+        """The ``notification`` events of ``type`` received so far, once there are ``count``."""
+        assert self.inbox is not None, "call listen() first"
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = [n for n in self.inbox.events["notification"] if n["type"] == type]
+            if len(found) >= count:
+                return found
+            left = deadline - asyncio.get_running_loop().time()
+            assert left > 0, (type, [n["type"] for n in self.inbox.events["notification"]])
+            try:
+                await self.inbox.wait_for("notification", len(self.inbox.events["notification"]) + 1,
+                                          timeout=left)
+            except asyncio.TimeoutError:
+                pass
+
+    async def balance(self, currency: str = "USD") -> tuple[int, int]:
+        wallet = await self.ok("GET", "/wallet")
+        found = [b for b in wallet["balances"] if b["currency"] == currency]
+        return (found[0]["available"], found[0]["held"]) if found else (0, 0)
+
+    async def ledger(self) -> list[dict[str, Any]]:
+        entries, cursor = [], None
+        while True:
+            page = await self.ok("GET", "/wallet/ledger",
+                                 params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+            entries.extend(page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return entries
+
+    async def deposit(self, amount: int, method: str = "pm_card_ok", currency: str = "USD",
+                      **kwargs: Any) -> dict[str, Any]:
+        """Deposit through the sandbox; the settled deposit once its webhook landed."""
+        pending = await self.ok("POST", "/wallet/deposits", {
+            "amount": amount, "currency": currency, "payment_method": method},
+            status=202, **kwargs)
+        assert pending["status"] == "pending"
+        return await eventually(lambda: self.ok("GET", f"/wallet/deposits/{pending['id']}"),
+                                lambda d: d["status"] != "pending")
+
+
+async def eventually(fetch: Callable[[], Awaitable[Any]], done: Callable[[Any], bool],
+                     timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout}s"
+        await asyncio.sleep(0.02)
+
+
+def signed(event: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
+           at: int | None = None) -> tuple[bytes, dict[str, str]]:
+    body = orjson.dumps(event)
+    return body, {"Content-Type": "application/json", "X-Hub-Signature": sign(secret, body, at)}
+
+
+async def post_webhook(http: TestClient, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    response = await http.post(API + "/payments/webhook", data=body, headers=headers)
+    return response.status, await response.json(content_type=None)
