@@ -48,8 +48,10 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 API_PREFIX = "/api/v1"
 # Never rate limited: probes and the API description (plus everything outside
 # /api/v1: /healthz, /readyz, /metrics, /socket.io/).
+# The payment webhook is the provider calling back, proven by its signature:
+# limiting it per IP would throttle every provider event through one bucket.
 UNLIMITED_PATHS = frozenset({API_PREFIX + "/healthz", API_PREFIX + "/readyz",
-                             API_PREFIX + "/openapi.json"})
+                             API_PREFIX + "/openapi.json", API_PREFIX + "/payments/webhook"})
 # Limited per client IP by the auth limit instead of the general REST limit.
 AUTH_PATHS = frozenset({API_PREFIX + "/auth/login", API_PREFIX + "/auth/register",
                         API_PREFIX + "/auth/refresh"})
