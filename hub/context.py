@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
 import socket
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -95,19 +97,27 @@ class Hub:
         """Finish the acks in flight, then close every socket so clients
         reconnect elsewhere (their presence follows the usual grace period)."""
         await self.drain.start(timeout_s)
-        if self.sio.eio.sockets:  # engine.io's disconnect-all fails on an empty set
-            await self.sio.eio.disconnect()
+        if not self.sio.eio.sockets:  # engine.io's disconnect-all fails on an empty set
+            return
+        try:
+            # engine.io waits for each socket's send queue to drain; a socket
+            # whose writer already died (its client left meanwhile) never
+            # drains, so the wait is bounded.
+            await asyncio.wait_for(self.sio.eio.disconnect(), timeout_s)
+        except asyncio.TimeoutError:
+            log.warning("shutdown: some sockets did not close within %.1fs", timeout_s)
 
     async def stop(self) -> None:
-        await self.networking.stop()
-        await self.echo.close()
-        await self.signaling.close()
-        await self.payments.stop()
-        await self.presence.stop()
-        await self.bus.stop()
+        steps: list[tuple[str, Awaitable[object]]] = [
+            ("networking", self.networking.stop()), ("echo", self.echo.close()),
+            ("signaling", self.signaling.close()), ("payments", self.payments.stop()),
+            ("presence", self.presence.stop()), ("message bus", self.bus.stop()),
+        ]
         if self.redis is not None:
-            await self.redis.aclose()
-        await self.store.close()
+            steps.append(("redis", self.redis.aclose()))
+        steps.append(("store", self.store.close()))
+        for name, step in steps:
+            await _finish_within(name, step, STOP_STEP_TIMEOUT_S)
 
     async def _disconnect_expired(self, eio_sid: str, sids: dict[str, str]) -> None:
         for namespace, sid in sids.items():
@@ -116,6 +126,20 @@ class Hub:
 
 
 HUB = web.AppKey("hub", Hub)
+STOP_STEP_TIMEOUT_S = 5.0
+
+
+async def _finish_within(name: str, step: Awaitable[object], timeout_s: float) -> None:
+    """Shutdown must end even if one part hangs (say, a Redis pub/sub close
+    stuck after a cancel); asyncio.wait, unlike wait_for, does not then wait
+    for the cancelled step to give up."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        task.cancel()
+        log.warning("shutdown: %s did not stop within %.0fs", name, timeout_s)
+    elif task.exception() is not None:
+        log.warning("shutdown: %s failed: %s", name, task.exception())
 
 
 def build_hub(settings: Settings, store: Store | None = None) -> Hub:
