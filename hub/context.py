@@ -97,15 +97,22 @@ class Hub:
         """Finish the acks in flight, then close every socket so clients
         reconnect elsewhere (their presence follows the usual grace period)."""
         await self.drain.start(timeout_s)
-        if not self.sio.eio.sockets:  # engine.io's disconnect-all fails on an empty set
+        eio = self.sio.eio
+        sockets = list(eio.sockets.values())
+        if not sockets:
             return
-        try:
-            # engine.io waits for each socket's send queue to drain; a socket
-            # whose writer already died (its client left meanwhile) never
-            # drains, so the wait is bounded.
-            await asyncio.wait_for(self.sio.eio.disconnect(), timeout_s)
-        except asyncio.TimeoutError:
-            log.warning("shutdown: some sockets did not close within %.1fs", timeout_s)
+        # engine.io waits for each socket's send queue to drain; a socket whose
+        # writer already died (its client left meanwhile) never drains, so the
+        # wait is bounded.
+        closing = [asyncio.ensure_future(s.close(reason=eio.reason.SERVER_DISCONNECT))
+                   for s in sockets]
+        _, pending = await asyncio.wait(closing, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        for closed in sockets:
+            eio.sockets.pop(closed.sid, None)
+        if pending:
+            log.warning("shutdown: %d sockets did not close within %.1fs", len(pending), timeout_s)
 
     async def stop(self) -> None:
         steps: list[tuple[str, Awaitable[object]]] = [
