@@ -34,6 +34,7 @@ from .networking import NETWORKING_ROUTES
 from .openapi import API_PREFIX, build_openapi, openapi_handler
 from .routing import Route, hub_of
 from .signaling import SIGNALING_ROUTES
+from .web_client import setup_web_routes
 
 JOB_STATES = ("States: draft -> open -> awarded -> in_progress -> completed; "
               "draft|open|awarded -> cancelled. ")
@@ -277,3 +278,5 @@ def setup_routes(app: web.Application) -> None:
     # Not in ROUTES: it is unversioned only, plain text, and for scrapers, not
     # API clients, so it stays out of the OpenAPI document.
     app.router.add_get("/metrics", prometheus_metrics)
+    # The browser client (web/): a page and its files, not API routes either.
+    setup_web_routes(app)

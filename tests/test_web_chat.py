@@ -1,0 +1,150 @@
+"""The web client in headless Chromium: two users chat through the page the hub serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from browser import PHONE, artifact, launch, require_browser
+from conftest import make_settings
+from hub.config import Settings
+
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path, presence_grace_s=0.3)
+
+
+async def test_page_and_bundle_are_served(http: Any) -> None:
+    page = await http.get("/")
+    assert page.status == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    html = await page.text()
+    assert "<script src=\"/static/socket.io.min.js\"" in html and "<script>" not in html
+    bundle = await http.get("/static/socket.io.min.js")
+    assert bundle.status == 200 and "javascript" in bundle.headers["Content-Type"]
+    assert (await http.get("/static/app.js")).status == 200
+    assert (await http.get("/static/../pyproject.toml")).status == 404
+    assert (await http.get("/static/nope.js")).status == 404
+
+
+async def test_bundle_missing_is_503(http: Any, monkeypatch: pytest.MonkeyPatch,
+                                     tmp_path: Path) -> None:
+    import handlers.web_client
+    monkeypatch.setattr(handlers.web_client, "SOCKET_IO_BUNDLE", tmp_path / "missing.js")
+    response = await http.get("/static/socket.io.min.js")
+    assert response.status == 503
+    assert "npm ci" in await response.text()
+
+
+async def sign_up(page: Any, base: str, name: str) -> str:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    await page.goto(base)
+    form = page.locator("#signup-form")
+    await form.get_by_label("Display name").fill(name)
+    await form.get_by_label("Email").fill(f"{name.lower()}@example.com")
+    await form.get_by_label("Password").fill("correct horse")
+    await form.get_by_role("button", name="Create account").click()
+    await page.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
+    return (await page.locator("#me-id").text_content() or "").strip()
+
+
+async def test_two_users_chat(server: TestServer) -> None:
+    require_browser()
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    base = str(server.make_url("/"))
+    async with async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            alice_ctx = await browser.new_context(viewport=PHONE)
+            bob_ctx = await browser.new_context(viewport=PHONE)
+            alice = await alice_ctx.new_page()
+            bob = await bob_ctx.new_page()
+            await sign_up(alice, base, "Alice")
+            bob_id = await sign_up(bob, base, "Bob")
+
+            # An ack error reaches the user.
+            await alice.get_by_label("Chat with user id").fill("no-such-user")
+            await alice.get_by_role("button", name="Start chat").click()
+            await expect(alice.locator("#error")).to_contain_text("validation_failed")
+            await alice.locator("#error-close").click()
+
+            # Alice starts a chat with Bob and writes first.
+            await alice.get_by_label("Chat with user id").fill(bob_id)
+            await alice.get_by_role("button", name="Start chat").click()
+            await expect(alice.locator("#conv-title")).to_have_text("Bob")
+            await expect(alice.locator("#conv-dot")).to_have_class("dot online")
+            await alice.locator("#composer-input").fill("Hi Bob, got a minute?")
+            await alice.locator("#composer-input").press("Enter")
+            await expect(alice.locator(".msg.mine .text")).to_have_text("Hi Bob, got a minute?")
+            await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓ Sent")
+
+            # Bob's list: the conversation, Alice online, one unread, the last message.
+            item = bob.locator("li.conv").first
+            await expect(item.locator(".name")).to_have_text("Alice")
+            await expect(item.locator(".badge")).to_have_text("1")
+            await expect(item.locator(".dot")).to_have_class("dot online")
+            await expect(item.locator(".last")).to_contain_text("Hi Bob, got a minute?")
+            await item.locator("button").click()
+            await expect(bob.locator(".msg .text")).to_have_text("Hi Bob, got a minute?")
+            # ... which marks it read: Alice sees the receipt, Bob's badge is gone.
+            await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
+
+            # Bob types: Alice sees it; Bob sends: the indicator goes away.
+            await bob.locator("#composer-input").press_sequentially("Sure, what", delay=30)
+            await expect(alice.locator("#typing")).to_have_text("Bob is typing…")
+            await bob.locator("#composer-input").press_sequentially(" is up?", delay=10)
+            await bob.locator("#composer-input").press("Enter")
+            await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Sure, what is up?")
+            await expect(alice.locator("#typing")).to_have_text("")
+            await expect(bob.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
+
+            # Alice edits, then deletes her message; Bob sees both.
+            await alice.locator(".msg.mine button.edit").click()
+            await alice.locator("#composer-input").fill("Hi Bob, got five minutes?")
+            await alice.locator("#composer-input").press("Enter")
+            first = bob.locator('.msg[data-seq="1"]')
+            await expect(first.locator(".text")).to_have_text("Hi Bob, got five minutes?")
+            await expect(first.locator(".edited")).to_have_text("edited")
+            await alice.locator(".msg.mine button.delete").click()
+            await expect(first.locator(".text")).to_have_text("message deleted")
+
+            # Alice's connection drops; Bob writes meanwhile; after the reconnect
+            # Alice's client resyncs (sync) and shows the message it missed.
+            await alice.evaluate("() => { const m = hubState.sockets.manager; "
+                                 "m.reconnection(false); m.engine.close(); }")
+            await expect(alice.locator("#status")).to_have_text("connection lost, reconnecting…")
+            await bob.locator("#composer-input").fill("Are you still there?")
+            await bob.locator("#composer-input").press("Enter")
+            await expect(bob.locator(".msg.mine .text").last).to_have_text("Are you still there?")
+            await alice.evaluate("() => { const m = hubState.sockets.manager; "
+                                 "m.reconnection(true); m.open(); }")
+            await expect(alice.locator("#status")).to_have_text("online")
+            await expect(alice.locator(".msg:not(.mine) .text").last).to_have_text(
+                "Are you still there?")
+            await expect(bob.locator(".msg.mine .receipt").last).to_have_text("✓✓ Read")
+
+            await alice.screenshot(path=str(artifact("web-chat-alice.png")), full_page=True)
+            await bob.screenshot(path=str(artifact("web-chat-bob.png")), full_page=True)
+
+            # Bob closes his page: Alice sees him go offline.
+            await bob.close()
+            await expect(alice.locator("#conv-dot")).to_have_class("dot offline")
+            await alice.goto(base + "#/conversations")
+            await expect(alice.locator("li.conv .dot")).to_have_class("dot offline")
+            await expect(alice.locator("li.conv .last")).to_contain_text("Bob: Are you still there?")
+            await alice.screenshot(path=str(artifact("web-chat-alice-bob-offline.png")),
+                                   full_page=True)
+            assert alice.errors == [] and bob.errors == []
+        finally:
+            await browser.close()
