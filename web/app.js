@@ -612,6 +612,9 @@
     });
     sock.on('networking:connected', act(async (e) => {
       const c = await emit(state.sockets.conv, 'conversation:get', { conversation_id: e.conversation_id });
+      // The peer was anonymous until now: load their profile before naming them.
+      await Promise.all(others(c).filter((id) => !(state.users.get(id) || {}).display_name)
+        .map(async (id) => state.users.set(id, await api('GET', '/users/' + encodeURIComponent(id)))));
       upsertConversation(c, !state.convs.has(c.id));
       const result = $('#session-result');
       result.replaceChildren(`You are connected with ${convTitle(c)}: `,
