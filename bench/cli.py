@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, DBs)")
     parser.add_argument("--quiet-wait", type=float, metavar="S",
                         help="seconds in all the run may spend waiting, before server runs, for "
-                        "other processes to leave the machine quiet (default 60, quick 0)")
+                        "other processes to leave the machine quiet (default 30, quick 0)")
     args = parser.parse_args(argv)
 
     sizes: Sizes = QUICK if args.quick else FULL
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(sizes, workdir, pin=pin, log=_log,
                   profile_dir=RESULTS if args.profile else None, kinds=kinds,
                   quiet_budget_s=args.quiet_wait if args.quiet_wait is not None
-                  else (0.0 if args.quick else 60.0))
+                  else (0.0 if args.quick else 30.0))
     started = time.time()
     command = "python -m bench" + ("".join(f" {a}" for a in (argv or sys.argv[1:])))
     _log(f"bench: {', '.join(scenarios)}{' (quick)' if args.quick else ''}; "

@@ -159,12 +159,17 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     storm = _get(results, "storm", "hub")
     if storm:
         seconds = storm.get("seconds_all_whole")
+        shown: Any = seconds
+        if seconds is None:  # some never became whole before the timeout
+            shown = (f"> {storm.get('timeout_s', 60):.0f} ({storm['whole']:,} whole by "
+                     f"{storm.get('seconds_last_whole') or 0:.1f} s)")
         row(f"(4) reconnect storm: s until all {storm['clients']:,} clients whole "
-            f"({storm['missed_each']} missed each)", "s",
-            seconds if seconds is not None else storm.get("seconds_last_whole"),
+            f"({storm['missed_each']} missed each)", "s", shown,
             target="< 10 s", met=seconds is not None and seconds < 10, lower_is_better=True)
-        bad = storm["lost"] + storm["doubled"] + storm["extra"] + storm["failed"]
-        row("(4) messages lost / doubled (clients failed)", "",
+        row("(4) reconnect storm: s until half / 90% of the clients whole", "s",
+            f"{storm.get('seconds_p50_whole') or 0:.1f} / {storm.get('seconds_p90_whole') or 0:.1f}")
+        bad = storm["lost"] + storm["doubled"] + storm["extra"]
+        row("(4) messages lost / doubled (clients that never reconnected)", "",
             f"{storm['lost']} / {storm['doubled'] + storm['extra']} ({storm['failed']})",
             target="0 / 0", met=bad == 0)
 
@@ -314,3 +319,17 @@ def update_docs(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]) -
     text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
     path.write_text(text)
     return True
+
+
+if __name__ == "__main__":
+    # Re-render latest.json's table and the docs block from its details, e.g.
+    # after a change to the rows: python -m bench.report
+    from .procs import ROOT
+
+    latest = BENCH / "results" / "latest.json"
+    document = json.loads(latest.read_text())
+    document["table"] = rows(document["details"])
+    document["meta"]["notes"] = notes(document["details"], document["meta"])
+    latest.write_text(json.dumps(document, indent=2, default=str))
+    update_docs(ROOT / "docs" / "benchmarks.md", document["table"], document["meta"])
+    print(text_table(document["table"]))

@@ -529,7 +529,7 @@ class Bench:
                 "seconds_p90_whole": (done[int(len(done) * 0.9)] - start_at) if done else None,
                 "listen_overflows": procs.listen_overflows() - overflows,
                 "seconds_last_whole": (done[-1] - start_at) if done else None,
-                "missed_send_seconds": send_s,
+                "missed_send_seconds": send_s, "timeout_s": s.s4_timeout_s,
             }
             self.results["storm"] = {"hub": result}
             self.log(f"  storm hub: {whole}/{s.s4_clients} whole, last at "
