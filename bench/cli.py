@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pin", action="store_true",
                         help="do not pin servers to CPU 0 and the generator to CPU 1")
     parser.add_argument("--profile", action="store_true",
-                        help="py-spy the hub during the max-rate runs of sends and fanout "
-                        "(bench/results/profile-*.svg and .txt); figures of a profiled run are "
-                        "not written to latest.json")
+                        help="py-spy the hub during the max-rate runs of sends and fanout and "
+                        "while idle clients connect (bench/results/profile-*.svg and .txt); "
+                        "figures of a profiled run are not written to latest.json")
     parser.add_argument("--servers", default="hub,bare,node",
                         help="servers measured by scenarios 1-3, comma-separated (default "
                         "hub,bare,node); a run with fewer does not update latest.json")
