@@ -15,7 +15,7 @@ from hub.conversations.models import (
 from hub.clock import new_id
 from hub.http import json_response, read_body, read_query, validate
 
-from .routing import hub_of, user_id_of
+from .routing import hub_of, idempotent_create, user_id_of
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -78,13 +78,8 @@ async def send_message(request: web.Request) -> web.Response:
         "conversation_id": request.match_info["id"],
         "client_msg_id": body.client_msg_id or _client_msg_id_for(key) or new_id(),
     })
-
-    async def send() -> tuple[int, object]:
-        return 201, await hub.conversations.send(caller, payload)
-
-    status, response = await hub.idempotency.run(
-        caller, "message:send", key, {"path": request.path, **body.model_dump()}, send)
-    return json_response(response, status=status)
+    return await idempotent_create(request, caller, "message:send", body, 201,
+                                   lambda: hub.conversations.send(caller, payload))
 
 
 def _client_msg_id_for(key: str | None) -> str | None:

@@ -10,7 +10,7 @@ from hub.marketplace.models import (
     ReleaseMilestone, ResolveMilestone, UpdateBid, UpdateJob,
 )
 
-from .routing import hub_of, user_id_of
+from .routing import hub_of, idempotent_create, user_id_of
 
 
 def _id(request: web.Request) -> str:
@@ -70,15 +70,9 @@ async def complete_job(request: web.Request) -> web.Response:
 async def create_bid(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateBid)
-    hub = hub_of(request)
-
-    async def create() -> tuple[int, object]:
-        return 201, await hub.bids.create(caller, _id(request), body)
-
-    status, response = await hub.idempotency.run(
-        caller, "bid:create", request.headers.get("Idempotency-Key"),
-        {"path": request.path, **body.model_dump()}, create)
-    return json_response(response, status=status)
+    return await idempotent_create(
+        request, caller, "bid:create", body, 201,
+        lambda: hub_of(request).bids.create(caller, _id(request), body))
 
 
 async def list_bids(request: web.Request) -> web.Response:
@@ -128,15 +122,9 @@ async def bid_conversation(request: web.Request) -> web.Response:
 async def create_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateMilestone)
-    hub = hub_of(request)
-
-    async def create() -> tuple[int, object]:
-        return 201, await hub.milestones.create(caller, _id(request), body)
-
-    status, response = await hub.idempotency.run(
-        caller, "milestone:create", request.headers.get("Idempotency-Key"),
-        {"path": request.path, **body.model_dump()}, create)
-    return json_response(response, status=status)
+    return await idempotent_create(
+        request, caller, "milestone:create", body, 201,
+        lambda: hub_of(request).milestones.create(caller, _id(request), body))
 
 
 async def list_milestones(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from hub.context import HUB, Hub
-from hub.http import bearer_claims
+from hub.http import bearer_claims, json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -41,3 +41,17 @@ def hub_of(request: web.Request) -> Hub:
 def user_id_of(request: web.Request) -> str:
     """The authenticated caller (401 problem when the bearer token is bad)."""
     return bearer_claims(request, hub_of(request).tokens).user_id
+
+
+async def idempotent_create(request: web.Request, caller: str, operation: str, body: BaseModel,
+                            status: int, create: Callable[[], Awaitable[object]]) -> web.Response:
+    """Run ``create`` once per ``Idempotency-Key``: a repeat with the same body
+    replays the stored response, another body is 422 idempotency_mismatch."""
+
+    async def action() -> tuple[int, object]:
+        return status, await create()
+
+    replayed_status, response = await hub_of(request).idempotency.run(
+        caller, operation, request.headers.get("Idempotency-Key"),
+        {"path": request.path, **body.model_dump()}, action)
+    return json_response(response, status=replayed_status)

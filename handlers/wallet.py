@@ -8,7 +8,7 @@ from hub.http import json_response, read_body, read_query
 from hub.marketplace.models import CreateDeposit, CreatePayout, PageQuery
 from hub.payments import SIGNATURE_HEADER
 
-from .routing import hub_of, user_id_of
+from .routing import hub_of, idempotent_create, user_id_of
 
 
 async def get_wallet(request: web.Request) -> web.Response:
@@ -24,15 +24,9 @@ async def get_ledger(request: web.Request) -> web.Response:
 async def create_deposit(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateDeposit)
-    hub = hub_of(request)
-
-    async def create() -> tuple[int, object]:
-        return 202, await hub.wallet.create_deposit(caller, body)
-
-    status, response = await hub.idempotency.run(
-        caller, "deposit:create", request.headers.get("Idempotency-Key"),
-        {"path": request.path, **body.model_dump()}, create)
-    return json_response(response, status=status)
+    return await idempotent_create(
+        request, caller, "deposit:create", body, 202,
+        lambda: hub_of(request).wallet.create_deposit(caller, body))
 
 
 async def get_deposit(request: web.Request) -> web.Response:
@@ -43,15 +37,9 @@ async def get_deposit(request: web.Request) -> web.Response:
 async def create_payout(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreatePayout)
-    hub = hub_of(request)
-
-    async def create() -> tuple[int, object]:
-        return 202, await hub.wallet.create_payout(caller, body)
-
-    status, response = await hub.idempotency.run(
-        caller, "payout:create", request.headers.get("Idempotency-Key"),
-        {"path": request.path, **body.model_dump()}, create)
-    return json_response(response, status=status)
+    return await idempotent_create(
+        request, caller, "payout:create", body, 202,
+        lambda: hub_of(request).wallet.create_payout(caller, body))
 
 
 async def get_payout(request: web.Request) -> web.Response:
