@@ -39,8 +39,10 @@ NETWORKING_SETTINGS: dict[str, Any] = {
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, **NETWORKING_SETTINGS)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The fast networking clock, plus any ``@pytest.mark.hub_settings(...)``."""
+    marker = request.node.get_closest_marker("hub_settings")
+    return make_settings(tmp_path, **{**NETWORKING_SETTINGS, **(marker.kwargs if marker else {})})
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 10.0) -> None:
@@ -371,6 +373,7 @@ async def test_only_participants_see_or_signal_a_session(net: Net, app: web.Appl
     assert dict(eve.net.events) == {} and dict(eve.sig.events) == {}
 
 
+@pytest.mark.hub_settings(networking_no_show_s=60.0)  # only the lobby's close may end it
 async def test_lobby_window_and_admin_rules(net: Net, app: web.Application) -> None:
     admin = await admin_of(net, app)
     user = await net.register("plain")
@@ -382,8 +385,9 @@ async def test_lobby_window_and_admin_rules(net: Net, app: web.Application) -> N
     assert status == 422
     soon = await lobby(net, admin, starts_at=iso(utc_now() + timedelta(hours=1)))
     assert soon["status"] == "scheduled"
+    ann, bob = [await net.person(await net.register(n)) for n in ("ann", "bob")]
     closing = await lobby(net, admin, duration_minutes=5,
-                          ends_at=iso(utc_now() + timedelta(seconds=1.5)))
+                          ends_at=iso(utc_now() + timedelta(seconds=2)))
     assert closing["status"] == "open"
     status, page = await net.rest("GET", "/networking/lobbies?duration=5", user)
     assert status == 200 and [item["id"] for item in page["items"]] == [closing["id"]]
@@ -393,14 +397,13 @@ async def test_lobby_window_and_admin_rules(net: Net, app: web.Application) -> N
                                   user)
     assert status == 200 and rest["items"][0]["id"] != page["items"][0]["id"]
 
-    ann, bob = [await net.person(await net.register(n)) for n in ("ann", "bob")]
     await ann.net.error("lobby:join", {"lobby_id": soon["id"]}, "conflict")
     await ann.net.error("lobby:join", {"lobby_id": "nope"}, "not_found")
     for person in (ann, bob):
         await person.net.ok("lobby:join", {"lobby_id": closing["id"]})
     await ann.net.error("lobby:join", {"lobby_id": soon["id"]}, "conflict")  # one lobby at a time
     await until(lambda: ann.matches and bob.matches)
-    assert (await ann.net.wait_for("session:ended", timeout=4))[0]["reason"] == "lobby_closed"
+    assert (await ann.net.wait_for("session:ended", timeout=8))[0]["reason"] == "lobby_closed"
     assert (await bob.net.wait_for("session:ended"))[0]["reason"] == "lobby_closed"
     status, closed = await net.rest("GET", f"/networking/lobbies/{closing['id']}", user)
     assert status == 200 and closed["status"] == "closed"
