@@ -43,7 +43,7 @@ async def test_bundle_missing_is_503(http: Any, monkeypatch: pytest.MonkeyPatch,
     assert "npm ci" in await response.text()
 
 
-async def sign_up(page: Any, base: str, name: str) -> str:
+async def sign_up(page: Any, base: str, name: str, role: str | None = None) -> str:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.errors = errors
@@ -52,6 +52,8 @@ async def sign_up(page: Any, base: str, name: str) -> str:
     await form.get_by_label("Display name").fill(name)
     await form.get_by_label("Email").fill(f"{name.lower()}@example.com")
     await form.get_by_label("Password").fill("correct horse")
+    if role is not None:
+        await form.get_by_label("Role").select_option(role)
     await form.get_by_role("button", name="Create account").click()
     await page.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
     return (await page.locator("#me-id").text_content() or "").strip()
@@ -146,5 +148,46 @@ async def test_two_users_chat(server: TestServer) -> None:
             await alice.screenshot(path=str(artifact("web-chat-alice-bob-offline.png")),
                                    full_page=True)
             assert alice.errors == [] and bob.errors == []
+        finally:
+            await browser.close()
+
+
+async def test_read_receipts_show_after_a_reload(server: TestServer) -> None:
+    """Receipts come from the Conversation's read_seqs on load, not only from live events."""
+    require_browser()
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    base = str(server.make_url("/"))
+    async with async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            alice = await (await browser.new_context(viewport=PHONE)).new_page()
+            bob = await (await browser.new_context(viewport=PHONE)).new_page()
+            await sign_up(alice, base, "Alice")
+            bob_id = await sign_up(bob, base, "Bob")
+            await alice.get_by_label("Chat with user id").fill(bob_id)
+            await alice.get_by_role("button", name="Start chat").click()
+            await alice.locator("#composer-input").fill("Read this one")
+            await alice.locator("#composer-input").press("Enter")
+            await bob.locator("li.conv button").first.click()
+            await expect(bob.locator(".msg .text")).to_have_text("Read this one")
+            await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
+
+            # Bob leaves: no live message:read can reach Alice any more.
+            await bob.close()
+            await alice.locator("#composer-input").fill("Not this one")
+            await alice.locator("#composer-input").press("Enter")
+            receipts = alice.locator(".msg.mine .receipt")
+            await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
+
+            await alice.reload()
+            await alice.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
+            await expect(alice.locator(".msg.mine .text")).to_have_text(
+                ["Read this one", "Not this one"])
+            await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
+            await alice.screenshot(path=str(artifact("web-chat-receipts-after-reload.png")),
+                                   full_page=True)
+            assert alice.errors == []
         finally:
             await browser.close()

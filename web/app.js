@@ -28,6 +28,8 @@
     lobby: null,           // {id, title}
     session: null,         // networking session: {id, role, pc, stream, pendingIce, endsAt}
     rating: null,          // session id waiting for our rating
+    job: null,             // open job page: {job, bids}
+    bidJobs: new Map(),    // bid id -> job id (or null while looking it up)
   };
   window.hubState = state;  // for tests and debugging
 
@@ -43,6 +45,12 @@
     console.warn('hub error', err);
   }
   $('#error-close').addEventListener('click', () => { $('#error').hidden = true; });
+  // A lasting notice (a missed call, say) that stays until dismissed.
+  function showNotice(text) {
+    $('#notice-text').textContent = text;
+    $('#notice').hidden = false;
+  }
+  $('#notice-close').addEventListener('click', () => { $('#notice').hidden = true; });
   // Run an async action; any failure is shown to the user, never swallowed.
   const act = (fn) => (...args) => Promise.resolve().then(() => fn(...args)).catch(showError);
 
@@ -131,7 +139,11 @@
     s.notif.on('connect', act(loadNotifications));
     bindConversationEvents(s.conv);
     s.presence.on('presence', (p) => { state.presence.set(p.user_id, p.status); renderList(); renderConvHead(); });
-    s.notif.on('notification', (n) => { state.notifications.unshift(n); renderNotifications(); });
+    s.notif.on('notification', (n) => {
+      state.notifications.unshift(n); renderNotifications();
+      // A bid on (or a change to) the job on screen: show it.
+      if (n.data && n.data.job_id && n.data.job_id === jobOnScreen()) act(openJob)(n.data.job_id);
+    });
     bindSignaling(s.signaling);
     bindNetworking(s.net);
   }
@@ -179,7 +191,7 @@
     let cursor = null;
     do {
       const page = await emit(state.sockets.conv, 'conversation:list', { limit: 100, cursor });
-      for (const c of page.items) { state.convs.set(c.id, c); seen.push(c.id); }
+      for (const c of page.items) { state.convs.set(c.id, c); notePeerReads(c); seen.push(c.id); }
       cursor = page.next_cursor;
     } while (cursor);
     state.order = seen;
@@ -190,10 +202,20 @@
   function upsertConversation(c, toTop) {
     const known = state.convs.has(c.id);
     state.convs.set(c.id, c);
+    notePeerReads(c);
     if (!known || toTop) state.order = [c.id, ...state.order.filter((id) => id !== c.id)];
     if (!known) subscribePresence(others(c)).catch(showError);
     renderList();
     if (state.current === c.id) renderConvHead();
+  }
+
+  // Read receipts: the highest read marker of the others. The Conversation's
+  // read_seqs gives it on load (and after a reconnect), message:read events live.
+  function notePeerReads(c) {
+    const seqs = c.read_seqs || {};
+    const highest = Math.max(0, ...others(c).map((id) => seqs[id] || 0));
+    state.peerRead.set(c.id, Math.max(state.peerRead.get(c.id) || 0, highest));
+    if (state.current === c.id) renderMessages();
   }
 
   function others(c) { return c.participant_ids.filter((id) => !state.me || id !== state.me.id); }
@@ -214,7 +236,7 @@
     if (!u) {
       state.users.set(id, {});
       api('GET', '/users/' + encodeURIComponent(id))
-        .then((profile) => { state.users.set(id, profile); renderList(); renderConvHead(); renderMessages(); })
+        .then((profile) => { state.users.set(id, profile); renderList(); renderConvHead(); renderMessages(); renderJob(); })
         .catch(() => state.users.delete(id));
     }
     return 'user ' + id.slice(0, 8);
@@ -420,6 +442,26 @@
     const status = convStatus(c);
     const dot = $('#conv-dot');
     dot.className = 'dot ' + status; dot.title = status; dot.setAttribute('aria-label', status);
+    renderContextLink(c);
+  }
+
+  // A conversation about a job or a bid links back to the job's page.
+  function renderContextLink(c) {
+    const link = $('#conv-context');
+    const ctx = c.context;
+    const jobId = !ctx ? null : ctx.type === 'job' ? ctx.id : ctx.type === 'bid' ? state.bidJobs.get(ctx.id) : null;
+    link.hidden = !jobId;
+    if (jobId) {
+      link.href = '#/jobs/' + encodeURIComponent(jobId);
+      link.textContent = ctx.type === 'bid' ? 'About a bid: view the job' : 'About a job: view it';
+    }
+    if (ctx && ctx.type === 'bid' && !state.bidJobs.has(ctx.id)) {
+      state.bidJobs.set(ctx.id, null);
+      // The hub stores a context as given; an unknown bid just gets no link.
+      api('GET', '/bids/' + encodeURIComponent(ctx.id))
+        .then((bid) => { state.bidJobs.set(ctx.id, bid.job_id); renderConvHead(); })
+        .catch(() => {});
+    }
   }
 
   function renderMessages() {
@@ -484,6 +526,118 @@
       textContent: `${n.type} · ${new Date(n.created_at).toLocaleString()}` })));
   }
 
+  // ---------- jobs and bids (REST /jobs, /bids) ----------
+  // Amounts are minor units on the wire (cents); forms and pages use the
+  // currency's own decimals (ISO 4217, from Intl).
+  function minorDigits(currency) {
+    try { return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits; }
+    catch (err) { return 2; }
+  }
+  const toMinor = (value, currency) => Math.round(Number(value) * 10 ** minorDigits(currency));
+  function money(amount, currency) {
+    const digits = minorDigits(currency);
+    return `${(amount / 10 ** digits).toFixed(digits)} ${currency}`;
+  }
+  const budget = (job) => `${money(job.budget_min, job.currency)} – ${money(job.budget_max, job.currency)}`;
+  const ACTIVE_BIDS = ['pending', 'shortlisted', 'awarded', 'accepted'];
+
+  async function loadJobs() {
+    const client = state.me.role === 'client';
+    $('#job-form').hidden = !client;
+    $('#my-jobs-box').hidden = !client;
+    const open = await api('GET', '/jobs?status=open&limit=50');
+    renderJobList('#jobs', '#no-jobs', open.items);
+    if (client) {
+      const mine = await api('GET', '/jobs?limit=50&owner_id=' + encodeURIComponent(state.me.id));
+      renderJobList('#my-jobs', '#no-my-jobs', mine.items);
+    }
+  }
+
+  function renderJobList(listSel, emptySel, jobs) {
+    $(listSel).replaceChildren(...jobs.map((job) => {
+      const b = el('button', { type: 'button', className: 'conv-item' },
+        el('span', { className: 'name', textContent: job.title }),
+        el('span', { textContent: `${budget(job)} · ${job.type}` }),
+        el('span', { className: 'last', textContent: `${job.status} · ${job.skills.join(', ') || 'no skills listed'}` }));
+      b.addEventListener('click', () => { location.hash = '#/jobs/' + encodeURIComponent(job.id); });
+      const li = el('li', { className: 'job' }, b);
+      li.dataset.id = job.id;
+      return li;
+    }));
+    $(emptySel).hidden = jobs.length > 0;
+  }
+
+  // The id of the job whose page is on screen, if any.
+  const jobOnScreen = () => (location.hash.startsWith('#/jobs/') ? decodeURIComponent(location.hash.slice(7)) : null);
+
+  // The job and its bids: the owner sees every bid, anyone else only their own.
+  async function openJob(id) {
+    if (!state.job || state.job.job.id !== id) {  // another job's page must not show meanwhile
+      state.job = null;
+      $('#job-title').textContent = 'Loading…';
+      for (const sel of ['#job-meta', '#job-description', '#job-skills']) $(sel).textContent = '';
+      $('#bids').replaceChildren(); $('#no-bids').hidden = true; $('#bid-form').hidden = true;
+    }
+    const job = await api('GET', '/jobs/' + encodeURIComponent(id));
+    const bids = await api('GET', `/jobs/${encodeURIComponent(id)}/bids?limit=100`);
+    if (jobOnScreen() !== id) return;  // the user moved on meanwhile
+    state.job = { job, bids: bids.items };
+    for (const bid of bids.items) state.bidJobs.set(bid.id, job.id);
+    renderJob();
+  }
+
+  function renderJob() {
+    if (!state.job || !state.me) return;
+    const { job, bids } = state.job;
+    const owner = job.owner_id === state.me.id;
+    $('#job-title').textContent = job.title;
+    $('#job-meta').textContent = `${job.status} · ${job.type === 'hourly' ? 'hourly' : 'fixed price'} · ${budget(job)} · posted by ${userName(job.owner_id)}`;
+    $('#job-description').textContent = job.description;
+    $('#job-skills').textContent = job.skills.length ? 'Skills: ' + job.skills.join(', ') : '';
+    $('#bids-heading').textContent = owner ? 'Bids' : 'Your bid';
+    $('#bids').replaceChildren(...bids.map((bid) => {
+      const party = owner || bid.freelancer_id === state.me.id;
+      const talk = party ? el('button', { type: 'button', className: 'bid-chat', textContent: 'Open conversation' }) : null;
+      if (talk) talk.addEventListener('click', act(() => openBidConversation(job, bid)));
+      const li = el('li', { className: 'bid card' },
+        el('p', null, el('strong', { className: 'who', textContent: userName(bid.freelancer_id) }),
+          ` · ${money(bid.amount, bid.currency)} in ${bid.period_days} day${bid.period_days === 1 ? '' : 's'} · `,
+          el('span', { className: 'bid-status', textContent: bid.status })),
+        el('p', { className: 'proposal pre', textContent: bid.proposal }),
+        talk);
+      li.dataset.id = bid.id;
+      return li;
+    }));
+    $('#no-bids').textContent = owner ? 'No bids yet.' : 'You have not bid on this job.';
+    $('#no-bids').hidden = bids.length > 0;
+    const mine = bids.some((b) => b.freelancer_id === state.me.id && ACTIVE_BIDS.includes(b.status));
+    $('#bid-form').hidden = !(state.me.role === 'freelancer' && job.status === 'open' && !owner && !mine);
+    $('#bid-currency').textContent = job.currency;
+  }
+
+  // The bid's conversation, between the job's owner and the bidder. An accepted
+  // bid names it (conversation_id); before that, the one with the bid's context
+  // is used, created if needed the way the hub does when a bid is accepted: a
+  // direct conversation with context {type: "bid", id}, or, when the pair already
+  // has a direct one about something else, a group of the two titled after the job.
+  async function openBidConversation(job, bid) {
+    const sock = state.sockets.conv;
+    state.bidJobs.set(bid.id, job.id);
+    const isBid = (c) => c && c.context && c.context.type === 'bid' && c.context.id === bid.id;
+    let c = bid.conversation_id ? await emit(sock, 'conversation:get', { conversation_id: bid.conversation_id })
+      : [...state.convs.values()].find(isBid);
+    if (!c) {
+      const peer = state.me.id === bid.freelancer_id ? job.owner_id : bid.freelancer_id;
+      const context = { type: 'bid', id: bid.id };
+      c = await emit(sock, 'conversation:create', { participant_ids: [peer], type: 'direct', context });
+      if (!isBid(c)) {
+        c = await emit(sock, 'conversation:create', { participant_ids: [peer], type: 'group', title: job.title.slice(0, 200), context });
+      }
+    }
+    upsertConversation(c, !state.convs.has(c.id));
+    location.hash = '#/c/' + encodeURIComponent(c.id);
+  }
+
   // ---------- calls (/signaling) ----------
   function bindSignaling(sock) {
     sock.on('call:incoming', (e) => {
@@ -496,7 +650,13 @@
     const over = (text) => (e) => { if (state.call && state.call.id === e.call_id) endCall(text); };
     sock.on('call:declined', over('Call declined'));
     sock.on('call:cancelled', over('Call cancelled'));
-    sock.on('call:missed', over('Missed call'));
+    sock.on('call:missed', (e) => {
+      const call = state.call;
+      if (!call || call.id !== e.call_id) return;
+      endCall('Missed call');
+      showNotice(call.role === 'caller' ? `${userName(call.peerId)} did not answer: missed call`
+        : `Missed call from ${userName(call.peerId)}`);
+    });
     sock.on('call:ended', over('Call ended'));
     sock.on('call:answered_elsewhere', over('Answered on another device'));
     sock.on('call:accepted', act(async (e) => {
@@ -705,11 +865,11 @@
       if (call.stream) call.stream.getTracks().forEach((t) => t.stop());
     }
     $('#call-remote').srcObject = null; $('#call-local').srcObject = null;
-    if (text) { $('#call-state').textContent = text; showNotice(text); }
+    if (text) { $('#call-state').textContent = text; flashStatus(text); }
   }
 
-  function showNotice(text) { setStatusTemp(text); }
-  function setStatusTemp(text) {
+  // Shows text in the status badge for 3 s.
+  function flashStatus(text) {
     const el2 = $('#status'); const before = [el2.textContent, el2.className];
     el2.textContent = text;
     setTimeout(() => { if (el2.textContent === text) { el2.textContent = before[0]; el2.className = before[1]; } }, 3000);
@@ -760,8 +920,11 @@
     const hash = location.hash || '#/conversations';
     if (!state.auth) { show('auth'); return; }
     if (!hash.startsWith('#/c/') && state.current) { stopTyping(state.current); state.current = null; }
+    if (!hash.startsWith('#/jobs/')) state.job = null;
     if (hash !== '#/device' && state.echo) stopEcho(true);
     if (hash === '#/lobby') { show('lobby'); renderLobby(); if (!state.lobby) await loadLobbies(); return; }
+    if (hash === '#/jobs') { show('jobs'); await loadJobs(); return; }
+    if (hash.startsWith('#/jobs/')) { show('job'); await openJob(decodeURIComponent(hash.slice(7))); return; }
     if (hash.startsWith('#/c/')) { show('conv'); await openConversation(decodeURIComponent(hash.slice(4))); }
     else if (hash === '#/device') show('device');
     else if (hash === '#/call') show('call');
@@ -787,6 +950,7 @@
     if (state.sockets) { state.sockets.manager.engine && state.sockets.manager.engine.close(); Object.values(state.sockets).forEach((s) => s.disconnect && s.disconnect()); }
     state.sockets = null; state.everConnected = false;
     state.convs.clear(); state.order = []; state.messages.clear(); state.current = null;
+    state.peerRead.clear(); state.job = null; state.bidJobs.clear();
     $('#nav').hidden = true;
     setStatus('signed out', '');
     if (tell && auth) fetch(API + '/auth/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refresh_token: auth.refresh_token }) }).catch(() => {});
@@ -813,6 +977,28 @@
     upsertConversation(c, !state.convs.has(c.id));
     ev.target.reset();
     location.hash = '#/c/' + c.id;
+  }));
+  $('#job-form').addEventListener('submit', act(async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;  // (form.title would be the form's own title attribute)
+    const currency = f.currency.value;
+    const job = await api('POST', '/jobs', {
+      title: f.title.value.trim(), description: f.description.value.trim(),
+      skills: f.skills.value.split(',').map((s) => s.trim()).filter(Boolean),
+      budget_min: toMinor(f.budget_min.value, currency), budget_max: toMinor(f.budget_max.value, currency),
+      currency, type: f.type.value, publish: true });
+    ev.target.reset();
+    location.hash = '#/jobs/' + encodeURIComponent(job.id);
+  }));
+  $('#bid-form').addEventListener('submit', act(async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    const job = state.job.job;
+    await api('POST', `/jobs/${encodeURIComponent(job.id)}/bids`, {
+      amount: toMinor(f.amount.value, job.currency), currency: job.currency,
+      period_days: Number(f.period_days.value), proposal: f.proposal.value.trim() });
+    ev.target.reset();
+    await openJob(job.id);
   }));
   $('#composer').addEventListener('submit', act(submitComposer));
   $('#composer-input').addEventListener('input', onComposerInput);
