@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 import threading
 import time
 from datetime import datetime, timezone
@@ -16,9 +16,7 @@ def utc_now() -> datetime:
 
 def iso(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``, as the contract wants."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def now_iso() -> str:
@@ -46,11 +44,8 @@ def new_id() -> str:
         if ms <= last_ms and last_random < (1 << 80) - 1:
             ms, random_part = last_ms, last_random + 1
         else:
-            random_part = int.from_bytes(os.urandom(10), "big")
+            # Not a secret (access is checked on every read), so no syscall per id.
+            random_part = random.getrandbits(80)
         _last_ulid = (ms, random_part)
     value = (ms << 80) | random_part
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "".join(reversed(chars))
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))

@@ -36,6 +36,7 @@ from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
 from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
 from .realtime.drain import Drain
+from .realtime.manager import DirectEmitManager
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
 
@@ -157,7 +158,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     store = TimedStore(store or create_store(settings), metrics)  # type: ignore[assignment]
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     manager = (HubRedisManager(settings.redis_url, metrics.redis_publish_failures.inc)
-               if settings.redis_url else None)
+               if settings.redis_url else DirectEmitManager())
     sio = create_socket_server(settings, manager)
     events = ConversationEvents(sio)
     bus: MessageBus
@@ -168,7 +169,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
                               on_publish_error=metrics.redis_publish_failures.inc)
         presence_backend = RedisPresence(redis, process_id(), settings.presence_process_timeout_s)
     else:
-        bus = LocalMessageBus(events)
+        bus = LocalMessageBus(store, events, settings.message_gap_timeout_s)
         presence_backend = MemoryPresence()
     rate_limiter: RateLimiter | None = None
     if settings.rate_limits == "on":

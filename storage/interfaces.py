@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .records import (
-    BalanceRecord, BidRecord, BlockRecord, ConversationRecord, DepositRecord, IdempotencyRecord,
+    AppendResult, BalanceRecord, BidRecord, BlockRecord, ConversationRecord, DepositRecord, IdempotencyRecord,
     JobQuery, JobRecord, LedgerEntryRecord, MembershipRecord, MessageRecord, MilestoneRecord,
     NotificationRecord, PayoutRecord, RefreshTokenRecord, ReviewRecord, Transition, UserRecord,
 )
@@ -67,6 +67,10 @@ class ConversationStore(Protocol):
 
     async def member_ids(self, conversation_id: str) -> list[str]: ...
 
+    async def members(self, conversation_id: str) -> list[MembershipRecord]:
+        """Every membership of the conversation (read markers included), in
+        ``member_ids`` order: join time, then user id."""
+
     async def membership(self, conversation_id: str, user_id: str) -> MembershipRecord | None: ...
 
     async def update_membership(
@@ -91,11 +95,16 @@ class ConversationStore(Protocol):
 
 
 class MessageStore(Protocol):
-    async def append(self, message: MessageRecord) -> tuple[MessageRecord, bool]:
+    async def append(self, message: MessageRecord) -> AppendResult | None:
         """Store a new message with the conversation's next ``seq``, atomically
         and durably; also moves the conversation's last message and the
         sender's read marker. If the sender already used ``client_msg_id``,
-        nothing is written and the original comes back with False."""
+        nothing is written and the original comes back with ``created`` False.
+
+        Only a participant may write, and not into a direct conversation with
+        someone they block or who blocks them: otherwise (or when there is no
+        such conversation) nothing is written and the result is None. Checking
+        here, in the same step as the write, keeps a send to one round trip."""
 
     async def get(self, message_id: str) -> MessageRecord | None: ...
 

@@ -51,6 +51,9 @@ class ConversationRecord:
     direct_key: str | None = None  # "<lower id>:<higher id>" for direct conversations
     last_seq: int = 0
     last_message: dict[str, Any] | None = None
+    # Changes whenever a participant joins or leaves: a cached member list
+    # tagged with it is known to be stale without reading the members again.
+    members_version: int = 0
 
 
 @dataclass(slots=True)
@@ -77,6 +80,17 @@ class MessageRecord:
     reply_to: str | None = None
     edited_at: str | None = None
     deleted: bool = False
+
+
+@dataclass(slots=True)
+class AppendResult:
+    """What ``MessageStore.append`` did: the stored message (for a resend, the
+    original), whether this call wrote it, and the conversation's
+    ``members_version`` as the message was appended."""
+
+    message: MessageRecord
+    created: bool
+    members_version: int = 0
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ import pytest
 from engines import store  # noqa: F401
 from storage.interfaces import Store
 from storage.records import (
-    ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord, UserRecord,
+    BlockRecord, ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord, UserRecord,
 )
 
 T0 = "2024-05-01T10:00:00+00:00"
@@ -75,9 +75,9 @@ def message(conv_id: str, sender: str, text: str = "hi", client_msg_id: str | No
 
 
 async def send(store: Store, conv_id: str, sender: str, text: str = "hi", **extra: object) -> MessageRecord:
-    stored, created = await store.messages.append(message(conv_id, sender, text, **extra))  # type: ignore[arg-type]
-    assert created
-    return stored
+    result = await store.messages.append(message(conv_id, sender, text, **extra))  # type: ignore[arg-type]
+    assert result is not None and result.created
+    return result.message
 
 
 # Conversations
@@ -145,6 +145,29 @@ async def test_member_ids_in_join_order(store: Store) -> None:
     assert await store.conversations.member_ids("missing") == []
 
 
+async def test_members_are_the_memberships_in_join_order_with_read_markers(store: Store) -> None:
+    await add_users(store)
+    await store.conversations.create(
+        group("g1", by="u3"),
+        [MembershipRecord("g1", "u3", T1), MembershipRecord("g1", "u1", T2),
+         MembershipRecord("g1", "u2", T1)],
+    )
+    await store.conversations.advance_read("g1", "u1", 4)
+    await store.conversations.advance_read("g1", "u2", 2)
+    await store.conversations.update_membership("g1", "u3", {"muted": True})
+
+    assert await store.conversations.members("g1") == [
+        MembershipRecord("g1", "u2", T1, read_seq=2),
+        MembershipRecord("g1", "u3", T1, muted=True),
+        MembershipRecord("g1", "u1", T2, read_seq=4),
+    ]
+    assert [m.user_id for m in await store.conversations.members("g1")] == \
+        await store.conversations.member_ids("g1")
+    await store.conversations.remove_member("g1", "u3")
+    assert [m.user_id for m in await store.conversations.members("g1")] == ["u2", "u1"]
+    assert await store.conversations.members("missing") == []
+
+
 async def test_membership_and_update_membership(store: Store) -> None:
     await add_users(store)
     await new_group(store, "g1", "u1", "u2")
@@ -197,6 +220,39 @@ async def test_remove_member(store: Store) -> None:
     assert await store.conversations.remove_member("g1", "u2") is False
     assert await store.conversations.member_ids("g1") == ["u1"]
     assert await store.conversations.membership("g1", "u2") is None
+
+
+async def test_members_version_moves_with_every_join_and_leave(store: Store) -> None:
+    await add_users(store)
+    await new_group(store, "g1", "u1", "u2")
+    versions = [(await store.messages.append(message("g1", "u1"))).members_version]  # type: ignore[union-attr]
+    await store.conversations.add_members(members("g1", "u3"))
+    versions.append((await store.messages.append(message("g1", "u1"))).members_version)  # type: ignore[union-attr]
+    await store.conversations.add_members(members("g1", "u3"))  # already in: no change
+    versions.append((await store.messages.append(message("g1", "u1"))).members_version)  # type: ignore[union-attr]
+    await store.conversations.remove_member("g1", "u2")
+    versions.append((await store.messages.append(message("g1", "u1"))).members_version)  # type: ignore[union-attr]
+
+    assert versions[0] != versions[1] == versions[2] != versions[3] != versions[0]
+
+
+async def test_append_refuses_outsiders_unknown_conversations_and_blocked_pairs(store: Store) -> None:
+    await add_users(store)
+    await new_group(store, "g1", "u1", "u2")
+    await store.conversations.create(direct("d1", "u1", "u3"), members("d1", "u1", "u3"))
+    await store.blocks.add(BlockRecord(blocker_id="u3", blocked_id="u1", created_at=T0))
+
+    assert await store.messages.append(message("g1", "u3")) is None  # not a participant
+    assert await store.messages.append(message("nope", "u1")) is None
+    assert await store.messages.append(message("d1", "u1")) is None  # blocked by the other
+    assert await store.messages.append(message("d1", "u3")) is None  # blocks the other
+    await store.blocks.add(BlockRecord(blocker_id="u2", blocked_id="u1", created_at=T0))
+    assert (await send(store, "g1", "u1")).seq == 1  # blocks do not apply to groups
+    await store.conversations.remove_member("g1", "u1")
+    assert await store.messages.append(message("g1", "u1")) is None  # removed
+    assert (await store.conversations.get("g1")).last_seq == 1  # type: ignore[union-attr]
+    assert await store.blocks.remove("u3", "u1")
+    assert (await send(store, "d1", "u1")).seq == 1
 
 
 async def test_advance_read_only_moves_forward_and_returns_the_marker(store: Store) -> None:
@@ -276,10 +332,11 @@ async def test_append_numbers_gaplessly_and_moves_conversation_and_sender_marker
     sent = []
     for i, at in enumerate(times):
         sender = "u1" if i % 2 == 0 else "u2"
-        stored, created = await store.messages.append(
+        result = await store.messages.append(
             message("g1", sender, f"text {i}", at=at, attachments=[{"name": "a.png", "size": 3}])
         )
-        assert created
+        assert result is not None and result.created
+        stored = result.message
         sent.append(stored)
         assert await store.messages.get(stored.id) == stored
         conversation = await store.conversations.get("g1")
@@ -310,11 +367,11 @@ async def test_resend_returns_the_original_and_consumes_no_seq(store: Store) -> 
     await new_group(store, "g1", "u1", "u2")
     original = await send(store, "g1", "u1", "first", client_msg_id="dup")
 
-    again, created = await store.messages.append(
+    again = await store.messages.append(
         message("g1", "u1", "changed text", client_msg_id="dup", at=T2)
     )
 
-    assert (again, created) == (original, False)
+    assert again is not None and (again.message, again.created) == (original, False)
     conversation = await store.conversations.get("g1")
     assert conversation is not None and conversation.last_seq == 1
     assert conversation.last_activity_at == T1
@@ -333,8 +390,8 @@ async def test_fifty_concurrent_appends_get_seq_1_to_50(store: Store) -> None:
 
     results = await asyncio.gather(*(store.messages.append(r) for r in records))
 
-    assert all(created for _, created in results)
-    assert sorted(m.seq for m, _ in results) == list(range(1, 51))
+    assert all(r is not None and r.created for r in results)
+    assert sorted(r.message.seq for r in results) == list(range(1, 51))  # type: ignore[union-attr]
     stored = await store.messages.range("g1", limit=100)
     assert [m.seq for m in stored] == list(range(1, 51))
     conversation = await store.conversations.get("g1")
@@ -349,9 +406,9 @@ async def test_concurrent_resends_store_one_message(store: Store) -> None:
 
     results = await asyncio.gather(*(store.messages.append(r) for r in records))
 
-    assert sum(created for _, created in results) == 1
-    assert len({m.id for m, _ in results}) == 1
-    assert [m.seq for m, _ in results] == [1] * 5
+    assert sum(r.created for r in results) == 1  # type: ignore[union-attr]
+    assert len({r.message.id for r in results}) == 1  # type: ignore[union-attr]
+    assert [r.message.seq for r in results] == [1] * 5  # type: ignore[union-attr]
     assert (await store.conversations.get("g1")).last_seq == 1  # type: ignore[union-attr]
     assert (await send(store, "g1", "u2")).seq == 2
 

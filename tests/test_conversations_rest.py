@@ -476,6 +476,37 @@ async def test_read_marker_only_moves_forward(users):
         await bob.fails("POST", path, body, status=422, code="validation_failed")
 
 
+async def test_read_seqs_show_every_participants_marker(users):
+    ann, bob, cat = await users("ann", "bob", "cat")
+    cid = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]}, status=201))["id"]
+    for n in range(3):
+        await ann.send(cid, f"m{n}")
+    # Sending moves the sender's marker; bob has read nothing yet.
+    for viewer in (ann, bob):
+        assert (await viewer.ok("GET", f"/conversations/{cid}"))["read_seqs"] == {
+            ann.id: 3, bob.id: 0}
+
+    await bob.ok("POST", f"/conversations/{cid}/read", {"seq": 2})
+    for viewer in (ann, bob):
+        view = await viewer.ok("GET", f"/conversations/{cid}")
+        assert view["read_seqs"] == {ann.id: 3, bob.id: 2}
+        assert view["read_seq"] == view["read_seqs"][viewer.id]
+    listed = (await ann.ok("GET", "/conversations"))["items"]
+    assert [c["read_seqs"] for c in listed] == [{ann.id: 3, bob.id: 2}]
+
+    # A group: a new participant starts at 0, and a participant who leaves is gone.
+    group = await ann.ok("POST", "/conversations", {"participant_ids": [bob.id],
+                                                     "type": "group"}, status=201)
+    gid = group["id"]
+    assert group["read_seqs"] == {ann.id: 0, bob.id: 0}
+    await bob.send(gid, "hello")
+    added = await ann.ok("POST", f"/conversations/{gid}/participants", {"user_ids": [cat.id]})
+    assert added["read_seqs"] == {ann.id: 0, bob.id: 1, cat.id: 0}
+    left = await bob.ok("DELETE", f"/conversations/{gid}/participants/{bob.id}")
+    assert left["read_seqs"] == {ann.id: 0, cat.id: 0}
+    assert (await cat.ok("GET", f"/conversations/{gid}"))["read_seqs"] == {ann.id: 0, cat.id: 0}
+
+
 async def test_unread_counts(users):
     ann, bob, cat, dan = await users("ann", "bob", "cat", "dan")
     direct = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]},

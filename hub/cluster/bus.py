@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any, Protocol
 
 import orjson
@@ -29,21 +30,28 @@ class MessageBus(Protocol):
 
 
 class LocalMessageBus:
-    """One process: the sender already holds the conversation's send lock, so
-    emitting right away keeps seq order."""
+    """One process: sends of one conversation finish their appends in any
+    order (group commit, concurrent writes), so a Sequencer puts them back in
+    seq order before they reach the sockets."""
 
-    def __init__(self, events: ConversationEvents) -> None:
+    def __init__(self, store: Store, events: ConversationEvents, gap_timeout_s: float = 0.5) -> None:
+        self.store = store
         self.events = events
+        self.sequencer = Sequencer(self._deliver, partial(stored_deliveries, store), gap_timeout_s)
 
     async def publish(self, delivery: Delivery) -> None:
-        await self.events.to_users("message:new", delivery.message, delivery.user_ids,
-                                   delivery.skip_sid)
+        await self.sequencer.push(delivery)
+        self.sequencer.forget_idle(600)
 
     async def start(self) -> None:
         pass
 
     async def stop(self) -> None:
         pass
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        await self.events.to_users("message:new", delivery.message, delivery.user_ids,
+                                   delivery.skip_sid)
 
 
 class RedisMessageBus:
@@ -57,7 +65,8 @@ class RedisMessageBus:
         self.listener = listener
         self.store = store
         self.events = events
-        self.sequencer = Sequencer(self._deliver_locally, self._fill, gap_timeout_s)
+        self.sequencer = Sequencer(self._deliver_locally, partial(stored_deliveries, store),
+                                   gap_timeout_s)
         self._on_publish_error = on_publish_error
         self._task: asyncio.Task[None] | None = None
 
@@ -107,8 +116,11 @@ class RedisMessageBus:
         await self.events.to_local_users("message:new", delivery.message, delivery.user_ids,
                                          delivery.skip_sid)
 
-    async def _fill(self, conversation_id: str, after_seq: int, before_seq: int) -> list[Delivery]:
-        messages = await self.store.messages.range(
-            conversation_id, after_seq=after_seq, before_seq=before_seq, limit=100)
-        members = await self.store.conversations.member_ids(conversation_id)
-        return [Delivery(conversation_id, m.seq, message_view(m), members) for m in messages]
+
+async def stored_deliveries(store: Store, conversation_id: str, after_seq: int,
+                            before_seq: int) -> list[Delivery]:
+    """The Sequencer's gap filler: the stored messages between two seqs."""
+    messages = await store.messages.range(
+        conversation_id, after_seq=after_seq, before_seq=before_seq, limit=100)
+    members = await store.conversations.member_ids(conversation_id)
+    return [Delivery(conversation_id, m.seq, message_view(m), members) for m in messages]

@@ -9,6 +9,8 @@ from typing import Any
 import socketio
 from redis.asyncio import Redis
 
+from ..realtime.manager import DirectEmitManager
+
 log = logging.getLogger(__name__)
 
 SOCKETIO_CHANNEL = "hub:socketio"
@@ -25,10 +27,11 @@ def create_redis(url: str, *, blocking_reads: bool = False) -> Redis:
                           health_check_interval=5 if blocking_reads else 0)
 
 
-class HubRedisManager(socketio.AsyncRedisManager):
+class HubRedisManager(socketio.AsyncRedisManager, DirectEmitManager):
     """python-socketio's Redis manager, publishing once and counting failures
     instead of retrying: while Redis is down the store stays the source of
-    truth and clients mend gaps with ``sync``."""
+    truth and clients mend gaps with ``sync``. Emits to this process's own
+    sockets go through DirectEmitManager (it comes next in the MRO)."""
 
     def __init__(self, url: str, on_publish_error: Callable[[], None] | None = None) -> None:
         super().__init__(url, channel=SOCKETIO_CHANNEL,

@@ -30,6 +30,8 @@ class _Stream:
     touched: float = field(default_factory=time.monotonic)
 
 
+_LOOKBACK = 100  # earlier messages examined on first sight (one page of the store)
+
 Deliver = Callable[[Delivery], Awaitable[None]]
 # fill(conversation_id, after_seq, before_seq) -> the stored deliveries in between
 Fill = Callable[[str, int, int], Awaitable[list[Delivery]]]
@@ -51,6 +53,7 @@ class Sequencer:
         self.recent_s = recent_s
         self._streams: dict[str, _Stream] = {}
         self._lock = asyncio.Lock()
+        self._swept_at = time.monotonic()
 
     async def push(self, delivery: Delivery) -> None:
         async with self._lock:
@@ -64,21 +67,29 @@ class Sequencer:
                 await self._drain(delivery.conversation_id, stream)
 
     def forget_idle(self, idle_s: float) -> None:
-        """Drop the state of conversations with no traffic (bounds memory)."""
-        cutoff = time.monotonic() - idle_s
+        """Drop the state of conversations with no traffic (bounds memory).
+        Cheap to call often: it sweeps at most once per tenth of ``idle_s``."""
+        now = time.monotonic()
+        if now - self._swept_at < idle_s / 10:
+            return
+        self._swept_at = now
+        cutoff = now - idle_s
         for conversation_id, stream in list(self._streams.items()):
             if stream.touched < cutoff and not stream.pending:
                 del self._streams[conversation_id]
 
     async def _first_expected(self, delivery: Delivery) -> int:
-        """On first sight, the previous seq may still be in flight from another
-        process: wait for it if it was stored moments ago."""
+        """On first sight, earlier messages stored moments ago may still be in
+        flight (sends finish in any order, on any process): start at the
+        oldest of them, so none is taken for a duplicate and dropped."""
         if delivery.seq == 1:
             return 1
-        previous = await self._fill(delivery.conversation_id, delivery.seq - 2, delivery.seq)
-        created_at = previous[0].message.get("created_at") if previous else None
-        if created_at and _age_s(created_at) < self.recent_s:
-            return delivery.seq - 1
+        earlier = await self._fill(delivery.conversation_id,
+                                   max(0, delivery.seq - 1 - _LOOKBACK), delivery.seq)
+        for previous in earlier:  # ascending seq
+            created_at = previous.message.get("created_at")
+            if created_at and _age_s(created_at) < self.recent_s:
+                return previous.seq
         return delivery.seq
 
     async def _drain(self, conversation_id: str, stream: _Stream) -> None:

@@ -180,6 +180,8 @@ class Conversation(BaseModel):
     id: str
     type: Literal["direct", "group"]
     participant_ids: list[str]
+    read_seqs: dict[str, int] = Field(
+        description="Every participant's read marker, by user id (the viewer's is read_seq)")
     title: str | None
     context: dict[str, str] | None
     created_by: str

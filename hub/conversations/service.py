@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import html
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from storage import Store
 
@@ -20,6 +18,7 @@ from ..clock import new_id, now_iso, parse_iso, utc_now
 from ..errors import Conflict, EditWindowClosed, Forbidden, NotFound, ValidationFailed
 from ..cluster.sequencer import Delivery
 from .events import ConversationEvents
+from .members import MemberLists
 from .models import (
     AddParticipants, CreateConversation, EditMessage, History, ListConversations, MarkRead,
     RemoveParticipant, SendMessage, Sync, Typing, UpdateConversation,
@@ -50,9 +49,7 @@ class ConversationService:
         self.bus = bus
         self.limits = limits
         self.typing_state = TypingTracker(self._typing_expired)
-        # Held from seq allocation until the broadcast is handed over, so each
-        # socket sees a conversation's messages in seq order.
-        self._send_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.member_lists = MemberLists(store)
 
     # Conversations
 
@@ -153,7 +150,7 @@ class ConversationService:
         await self._broadcast_updated(conversation, origin_sid)
         if request.user_id == user_id:  # no longer a member: no personal state left
             conversation = await self.store.conversations.get(conversation.id) or conversation
-            members = await self.store.conversations.member_ids(conversation.id)
+            members = await self.store.conversations.members(conversation.id)
             return conversation_view(conversation, MembershipRecord(conversation.id, user_id, ""),
                                      members, 0)
         return await self._view(conversation, user_id)
@@ -162,36 +159,45 @@ class ConversationService:
 
     async def send(self, user_id: str, request: SendMessage,
                    origin_sid: str | None = None) -> dict[str, Any]:
-        conversation, _ = await self._member(user_id, request.conversation_id)
         text = self._clean_text(request.text)
-        if conversation.type == "direct":
-            other = conversation.direct_key.replace(user_id, "").strip(":")  # type: ignore[union-attr]
-            if await self.store.blocks.exists_between(user_id, other):
-                raise Forbidden("You cannot message this user")
         if request.reply_to is not None:
-            replied = await self.store.messages.get(request.reply_to)
-            if replied is None or replied.conversation_id != conversation.id:
-                raise ValidationFailed.field("reply_to", "No such message in this conversation")
+            await self._check_reply(user_id, request.conversation_id, request.reply_to)
         record = MessageRecord(
-            id=new_id(), conversation_id=conversation.id, sender_id=user_id,
+            id=new_id(), conversation_id=request.conversation_id, sender_id=user_id,
             client_msg_id=request.client_msg_id, text=text, created_at=now_iso(),
             attachments=[a.model_dump() for a in request.attachments], reply_to=request.reply_to,
         )
-        stopped_typing = False
-        async with self._send_locks[conversation.id]:
-            message, created = await self.store.messages.append(record)
-            if message.conversation_id != conversation.id:
-                raise ValidationFailed.field(
-                    "client_msg_id", "This client_msg_id was used in another conversation")
-            view = message_view(message)
-            if created:
-                stopped_typing = self.typing_state.stop(conversation.id, user_id)
-                members = await self.store.conversations.member_ids(conversation.id)
-                await self.bus.publish(Delivery(conversation.id, message.seq, view, members,
-                                                origin_sid))
-        if stopped_typing:  # the message ends the sender's indicator: the others are told
-            await self._emit_typing(conversation.id, user_id, False)
+        # The store checks membership and blocks in the same step as the write.
+        appended = await self.store.messages.append(record)
+        if appended is None:
+            await self._refuse_send(user_id, request.conversation_id)
+        message = appended.message
+        if message.conversation_id != request.conversation_id:
+            raise ValidationFailed.field(
+                "client_msg_id", "This client_msg_id was used in another conversation")
+        view = message_view(message)
+        if appended.created:
+            members = await self.member_lists.get(message.conversation_id, appended.members_version)
+            await self.bus.publish(Delivery(message.conversation_id, message.seq, view, members,
+                                            origin_sid))
+            if self.typing_state.stop(message.conversation_id, user_id):
+                # The message ends the sender's indicator: the others are told.
+                await self._emit_typing(message.conversation_id, user_id, False)
         return view
+
+    async def _check_reply(self, user_id: str, conversation_id: str, reply_to: str) -> None:
+        await self._member(user_id, conversation_id)  # outsiders learn nothing of the message
+        replied = await self.store.messages.get(reply_to)
+        if replied is None or replied.conversation_id != conversation_id:
+            raise ValidationFailed.field("reply_to", "No such message in this conversation")
+
+    async def _refuse_send(self, user_id: str, conversation_id: str) -> NoReturn:
+        """Why the store refused an append: no such conversation, not a
+        participant, or a blocked direct pair."""
+        conversation, _ = await self._member(user_id, conversation_id)
+        if conversation.type == "direct":
+            raise Forbidden("You cannot message this user")
+        raise Conflict("The participants changed while sending; try again")
 
     async def edit(self, user_id: str, request: EditMessage,
                    origin_sid: str | None = None) -> dict[str, Any]:
@@ -319,7 +325,7 @@ class ConversationService:
                     membership: MembershipRecord | None = None) -> dict[str, Any]:
         membership = membership or await self.store.conversations.membership(conversation.id, user_id)
         assert membership is not None
-        members = await self.store.conversations.member_ids(conversation.id)
+        members = await self.store.conversations.members(conversation.id)
         unread = await self.store.messages.count_unread(conversation.id, user_id, membership.read_seq)
         return conversation_view(conversation, membership, members, unread)
 

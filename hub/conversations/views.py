@@ -20,13 +20,16 @@ def message_view(message: MessageRecord | dict[str, Any]) -> dict[str, Any]:
 
 def conversation_view(
     conversation: ConversationRecord, membership: MembershipRecord,
-    participant_ids: list[str], unread_count: int,
+    members: list[MembershipRecord], unread_count: int,
 ) -> dict[str, Any]:
+    """The viewer's view: ``membership`` is the viewer's own, ``members`` every
+    participant's (in join order), which gives ``participant_ids`` and ``read_seqs``."""
     last = conversation.last_message
     return {
         "id": conversation.id,
         "type": conversation.type,
-        "participant_ids": participant_ids,
+        "participant_ids": [m.user_id for m in members],
+        "read_seqs": {m.user_id: m.read_seq for m in members},
         "title": conversation.title,
         "context": conversation.context,
         "created_by": conversation.created_by,

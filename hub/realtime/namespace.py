@@ -75,6 +75,7 @@ class HubNamespace(socketio.AsyncNamespace):
         }
         # Per-user token buckets of the events that have one (shared by the
         # user's sockets, and by every node when the limiter is Redis-backed).
+        self._metric_children: dict[str, tuple[Any, Any]] = {}
         self._limits: dict[str, Limit] = {}
         if hub.rate_limiter is not None:
             self._limits = {
@@ -127,12 +128,23 @@ class HubNamespace(socketio.AsyncNamespace):
         # Only declared event names become label values: anything a client
         # invents is "unknown", so clients cannot grow the metric series.
         label = event if event in self._events else "unknown"
-        metrics = self.hub.metrics
-        metrics.events.labels(self.namespace, label).inc()
+        count, latency = self._event_metrics(label)
+        count.inc()
         if not ack["ok"]:
-            metrics.event_errors.labels(self.namespace, label, ack["error"]["code"]).inc()
-        metrics.ack_latency.labels(label).observe(time.perf_counter() - started)
+            self.hub.metrics.event_errors.labels(self.namespace, label, ack["error"]["code"]).inc()
+        latency.observe(time.perf_counter() - started)
         return ack
+
+    def _event_metrics(self, label: str) -> tuple[Any, Any]:
+        """The event's counter and ack-latency histogram, looked up once
+        (``labels()`` takes a lock and builds a key on every call)."""
+        children = self._metric_children.get(label)
+        if children is None:
+            metrics = self.hub.metrics
+            children = (metrics.events.labels(self.namespace, label),
+                        metrics.ack_latency.labels(label))
+            self._metric_children[label] = children
+        return children
 
     async def _ack(self, event: str, sid: str, data: tuple[Any, ...]) -> dict[str, Any]:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socketio
 
 from ..config import Settings
-from .codec import OrjsonCodec
+from .codec import HubPacket, OrjsonCodec
 
 
 def create_socket_server(
@@ -20,6 +20,7 @@ def create_socket_server(
         cors_allowed_origins=origins,
         max_http_buffer_size=settings.max_body_bytes,
         json=OrjsonCodec,
+        serializer=HubPacket,
         logger=False,
         engineio_logger=False,
     )

@@ -29,7 +29,7 @@ class MongoStore:
         self.conversations = MongoConversationStore(database["conversations"], database["memberships"])
         self.messages = MongoMessageStore(
             database["messages"], database["message_keys"], database["conversations"],
-            database["memberships"], text_search=not _is_test_double(database),
+            database["memberships"], self.blocks, text_search=not _is_test_double(database),
         )
         self.idempotency = MongoIdempotencyStore(database["idempotency_keys"])
         # Multi-document transactions on a real server (they need a replica set);

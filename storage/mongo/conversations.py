@@ -23,7 +23,10 @@ from pymongo import ASCENDING, DESCENDING, TEXT, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import DuplicateError, StorageError
-from ..records import ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord
+from ..records import (
+    AppendResult, ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord,
+)
+from .accounts import MongoBlockStore
 
 _CONVERSATION_FIELDS = {f.name for f in fields(ConversationRecord)}
 _MEMBERSHIP_FIELDS = {f.name for f in fields(MembershipRecord)}
@@ -146,6 +149,12 @@ class MongoConversationStore:
         )
         return [doc["user_id"] async for doc in cursor]
 
+    async def members(self, conversation_id: str) -> list[MembershipRecord]:
+        cursor = self.memberships.find({"conversation_id": conversation_id}).sort(
+            [("joined_at", ASCENDING), ("user_id", ASCENDING)]
+        )
+        return [_membership(doc) async for doc in cursor]  # type: ignore[misc]
+
     async def membership(self, conversation_id: str, user_id: str) -> MembershipRecord | None:
         return _membership(
             await self.memberships.find_one({"conversation_id": conversation_id, "user_id": user_id})
@@ -169,13 +178,21 @@ class MongoConversationStore:
             try:
                 await self.memberships.insert_one(asdict(member))
             except DuplicateKeyError:
-                pass  # already a member: their read marker and flags stay
+                continue  # already a member: their read marker and flags stay
+            await self._members_changed(member.conversation_id)
 
     async def remove_member(self, conversation_id: str, user_id: str) -> bool:
         result = await self.memberships.delete_one(
             {"conversation_id": conversation_id, "user_id": user_id}
         )
-        return result.deleted_count == 1
+        if result.deleted_count != 1:
+            return False
+        await self._members_changed(conversation_id)
+        return True
+
+    async def _members_changed(self, conversation_id: str) -> None:
+        await self.conversations.update_one({"_id": conversation_id},
+                                            {"$inc": {"members_version": 1}})
 
     async def advance_read(self, conversation_id: str, user_id: str, seq: int) -> int:
         doc = await self.memberships.find_one_and_update(
@@ -226,12 +243,13 @@ class MongoMessageStore:
 
     def __init__(
         self, messages: Any, message_keys: Any, conversations: Any, memberships: Any,
-        *, text_search: bool = True,
+        blocks: MongoBlockStore, *, text_search: bool = True,
     ) -> None:
         self.messages = messages
         self.message_keys = message_keys
         self.conversations = conversations
         self.memberships = memberships
+        self.blocks = blocks
         self.text_search = text_search
 
     async def create_indexes(self) -> None:
@@ -244,7 +262,11 @@ class MongoMessageStore:
         # "none": no stemming and no stop words, like SQLite's FTS5 default tokenizer.
         await self.messages.create_index([("text", TEXT)], default_language="none")
 
-    async def append(self, message: MessageRecord) -> tuple[MessageRecord, bool]:
+    async def append(self, message: MessageRecord) -> AppendResult | None:
+        # Checked before the write, not in it as on SQLite: a participant
+        # removed between the two may still land this one message.
+        if not await self._may_write(message.conversation_id, message.sender_id):
+            return None
         key = f"{message.sender_id}:{message.client_msg_id}"
         while True:
             try:
@@ -259,8 +281,20 @@ class MongoMessageStore:
                 # Redo the idempotent, forward-only follow-ups in case the first
                 # append stopped after writing the message; a no-op otherwise.
                 await self._after_insert(original)
-                return original, False
+                return AppendResult(original, created=False)
             return await self._append_reserved(key, message)
+
+    async def _may_write(self, conversation_id: str, sender_id: str) -> bool:
+        conversation = await self.conversations.find_one({"_id": conversation_id},
+                                                         projection={"type": True})
+        if conversation is None or await self.memberships.find_one(
+                {"conversation_id": conversation_id, "user_id": sender_id}) is None:
+            return False
+        if conversation["type"] != "direct":
+            return True
+        other = await self.memberships.find_one(
+            {"conversation_id": conversation_id, "user_id": {"$ne": sender_id}})
+        return other is None or not await self.blocks.exists_between(sender_id, other["user_id"])
 
     async def _wait_for_original(self, key: str, message: MessageRecord) -> MessageRecord | None:
         """The message stored under a taken reservation; None if the reservation
@@ -279,13 +313,13 @@ class MongoMessageStore:
                 )
             await asyncio.sleep(_RESERVATION_POLL_S)
 
-    async def _append_reserved(self, key: str, message: MessageRecord) -> tuple[MessageRecord, bool]:
+    async def _append_reserved(self, key: str, message: MessageRecord) -> AppendResult:
         written = False
         try:
             conversation = await self.conversations.find_one_and_update(
                 {"_id": message.conversation_id},
                 {"$inc": {"last_seq": 1}, "$set": {"last_activity_at": message.created_at}},
-                projection={"last_seq": True},
+                projection={"last_seq": True, "members_version": True},
                 return_document=ReturnDocument.AFTER,
             )
             if conversation is None:
@@ -300,7 +334,7 @@ class MongoMessageStore:
                 if original is None:
                     raise DuplicateError(str(exc)) from exc
                 written = True
-                return original, False
+                return AppendResult(original, created=False)
             written = True
         except BaseException:
             if not written:  # free the client_msg_id so that a resend can succeed
@@ -310,7 +344,8 @@ class MongoMessageStore:
                     pass
             raise
         await self._after_insert(message)
-        return message, True
+        return AppendResult(message, created=True,
+                            members_version=conversation.get("members_version", 0))
 
     async def _after_insert(self, message: MessageRecord) -> None:
         # last_message only ever moves to a higher seq, so a slower append of an

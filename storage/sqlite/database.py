@@ -102,25 +102,25 @@ class Database:
         return await done
 
     async def _flush_batches(self) -> None:
+        writer = self._require(self._writer)
         while self._batch:
             batch, self._batch = self._batch, []
-            outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-            try:
-                async with self.transaction() as conn:
-                    for sql, params, done in batch:
-                        try:
-                            outcomes.append((done, await conn.execute_fetchall(sql, params), None))
-                        except sqlite3.Error as exc:
-                            outcomes.append((done, None, exc))
-            except Exception as exc:  # the commit itself failed: nobody is durable
-                outcomes = [(done, None, exc) for _, _, done in batch]
-            for done, rows, error in outcomes:
+            async with self._write_lock:
+                try:
+                    # One trip to the database thread for the whole batch:
+                    # per-statement trips cost more than the statements.
+                    # aiosqlite has no public call for running a function on
+                    # its thread; _execute is that call (covered by the store tests).
+                    outcomes = await writer._execute(_run_batch, writer._conn, batch)
+                except Exception as exc:  # the commit itself failed: nobody is durable
+                    outcomes = [exc] * len(batch)
+            for (_, _, done), outcome in zip(batch, outcomes):
                 if done.done():
                     continue
-                if error is not None:
-                    done.set_exception(error)
+                if isinstance(outcome, BaseException):
+                    done.set_exception(outcome)
                 else:
-                    done.set_result(list(rows))
+                    done.set_result(outcome)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self._require(self._reader).execute_fetchall(sql, params)
@@ -134,6 +134,26 @@ class Database:
         if conn is None:
             raise StorageError("database is not open")
         return conn
+
+
+def _run_batch(conn: sqlite3.Connection,
+               batch: list[tuple[str, Params, Any]]) -> list[list[sqlite3.Row] | sqlite3.Error]:
+    """On the database thread: every statement of ``batch`` in one transaction,
+    each statement's rows or its error, committed once (one fsync)."""
+    outcomes: list[list[sqlite3.Row] | sqlite3.Error] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql, params, _ in batch:
+            try:
+                outcomes.append(conn.execute(sql, params).fetchall())
+            except sqlite3.Error as exc:
+                outcomes.append(exc)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
 
 
 def _translate(exc: sqlite3.IntegrityError) -> Exception:

@@ -282,4 +282,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END)) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq; END;
     """,
+    # A version on the conversation that moves with its member list, so the
+    # member list of a conversation can be cached and checked for staleness
+    # by the append that returns it.
+    """
+    ALTER TABLE conversations ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER memberships_added AFTER INSERT ON memberships BEGIN UPDATE conversations SET members_version = members_version + 1 WHERE id = new.conversation_id; END;
+    CREATE TRIGGER memberships_removed AFTER DELETE ON memberships BEGIN UPDATE conversations SET members_version = members_version + 1 WHERE id = old.conversation_id; END;
+    """,
 ]
