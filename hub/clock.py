@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # 10 bits -> 2 characters
 
 
 def utc_now() -> datetime:
@@ -48,4 +49,4 @@ def new_id() -> str:
             random_part = random.getrandbits(80)
         _last_ulid = (ms, random_part)
     value = (ms << 80) | random_part
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    return "".join([_CROCKFORD_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
