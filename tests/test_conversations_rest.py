@@ -133,6 +133,24 @@ async def test_create_direct_group_and_context(users):
         await ann.fails("POST", "/conversations", body, status=422, code="validation_failed")
 
 
+async def test_concurrent_creates_make_one_direct_and_every_group(users):
+    ann, bob, cat, dan = await users("ann", "bob", "cat", "dan")
+    same_pair = [ann.call("POST", "/conversations", {"participant_ids": [bob.id]})
+                 for _ in range(6)]
+    same_pair += [bob.call("POST", "/conversations", {"participant_ids": [ann.id]})
+                  for _ in range(6)]
+    others = [ann.call("POST", "/conversations", {"participant_ids": [other.id]})
+              for other in (cat, dan)]
+    groups = [cat.call("POST", "/conversations", {"participant_ids": [ann.id, bob.id, dan.id]})
+              for _ in range(6)]
+
+    results = await asyncio.gather(*same_pair, *others, *groups)
+
+    assert [status for status, _ in results] == [201] * len(results), results
+    assert len({body["id"] for _, body in results[:12]}) == 1
+    assert len({body["id"] for _, body in results[12:]}) == 2 + 6
+
+
 async def test_list_latest_activity_first_with_cursor_paging(users):
     ann, *others = await users("ann", "u0", "u1", "u2", "u3", "u4")
     convs = [await ann.ok("POST", "/conversations", {"participant_ids": [o.id]}, status=201)
