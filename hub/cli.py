@@ -48,6 +48,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         loop=_event_loop(),
         host=settings.host,
         port=settings.port,
+        backlog=settings.listen_backlog,
         access_log=None,
         print=None,
     )

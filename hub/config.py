@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     host: str = "0.0.0.0"
     port: int = 8080
+    # Connections the kernel queues before the hub accepts them (capped by
+    # net.core.somaxconn). aiohttp's default of 128 overflows when thousands
+    # of clients reconnect at once: dropped SYNs are retried by TCP 1, 3, 7 s later.
+    listen_backlog: int = Field(4096, ge=1)
     log_level: str = "INFO"
 
     data_dir: Path = Path("data")

@@ -19,7 +19,7 @@ from storage import Store, create_store
 
 from .accounts import AccountService
 from .cluster.bus import LocalMessageBus, MessageBus, RedisMessageBus
-from .cluster.redis import HubRedisManager, create_redis
+from .cluster.redis import create_redis
 from .config import Settings
 from .conversations import ConversationLimits, ConversationService
 from .conversations.events import ConversationEvents
@@ -36,7 +36,7 @@ from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
 from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
 from .realtime.drain import Drain
-from .realtime.manager import DirectEmitManager
+from .realtime.rooms import HubManager, HubRedisRoomManager
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
 
@@ -157,8 +157,8 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     metrics = Metrics()
     store = TimedStore(store or create_store(settings), metrics)  # type: ignore[assignment]
     redis = create_redis(settings.redis_url) if settings.redis_url else None
-    manager = (HubRedisManager(settings.redis_url, metrics.redis_publish_failures.inc)
-               if settings.redis_url else DirectEmitManager())
+    manager = (HubRedisRoomManager(settings.redis_url, metrics.redis_publish_failures.inc)
+               if settings.redis_url else HubManager())
     sio = create_socket_server(settings, manager)
     events = ConversationEvents(sio)
     bus: MessageBus

@@ -6,8 +6,10 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
+from jwt.algorithms import Algorithm
 
 from .config import Settings
 from .errors import Unauthorized
@@ -33,6 +35,7 @@ class TokenIssuer:
         else:
             assert settings.jwt_secret is not None, "call Settings.ensure_jwt_secret() first"
             self._signing_key = self._verifying_key = settings.jwt_secret.get_secret_value()
+        self._jwt = _jwt_with_prepared_keys(self.algorithm, self._signing_key, self._verifying_key)
 
     def issue(self, user_id: str, role: str, ttl_s: int | None = None) -> str:
         now = int(time.time())
@@ -44,14 +47,14 @@ class TokenIssuer:
             "exp": now + (self.ttl_s if ttl_s is None else ttl_s),
             "jti": secrets.token_hex(8),
         }
-        return jwt.encode(claims, self._signing_key, algorithm=self.algorithm)
+        return self._jwt.encode(claims, self._signing_key, algorithm=self.algorithm)
 
     def verify(self, token: object) -> AccessClaims:
         """The claims of a valid, unexpired access token; Unauthorized otherwise."""
         if not isinstance(token, str) or not token:
             raise Unauthorized("Missing access token")
         try:
-            claims = jwt.decode(
+            claims = self._jwt.decode(
                 token,
                 self._verifying_key,
                 algorithms=[self.algorithm],
@@ -64,6 +67,60 @@ class TokenIssuer:
         if claims.get("typ") != "access":
             raise Unauthorized("Not an access token")
         return AccessClaims(claims["sub"], claims.get("role", ""), float(claims["exp"]))
+
+
+class _PreparedKeys(Algorithm):
+    """A pyjwt algorithm whose keys are parsed once, at startup.
+
+    pyjwt prepares the key again on every encode and decode: for an HMAC secret
+    that means sniffing it for PEM, SSH and DER headers and a ``json.loads``
+    that fails (to refuse a JWK), for RS256 parsing the PEM file. That was a
+    fifth of the CPU of a Socket.IO connect. Any key other than the hub's own is
+    prepared as usual.
+    """
+
+    def __init__(self, inner: Algorithm, keys: tuple[str, ...]) -> None:
+        self._inner = inner
+        self._prepared = {key: inner.prepare_key(key) for key in keys}
+
+    def prepare_key(self, key: Any) -> Any:
+        if isinstance(key, str) and key in self._prepared:
+            return self._prepared[key]
+        return self._inner.prepare_key(key)
+
+    def sign(self, msg: bytes, key: Any) -> bytes:
+        return self._inner.sign(msg, key)
+
+    def verify(self, msg: bytes, key: Any, sig: bytes) -> bool:
+        return self._inner.verify(msg, key, sig)
+
+    def check_key_length(self, key: Any) -> str | None:
+        check = getattr(self._inner, "check_key_length", None)  # pyjwt >= 2.10
+        return check(key) if check is not None else None
+
+    def to_jwk(self, key_obj: Any, as_dict: bool = False) -> Any:
+        return self._inner.to_jwk(key_obj, as_dict)
+
+    @staticmethod
+    def from_jwk(jwk: Any) -> Any:
+        raise NotImplementedError("the hub does not load JWKs")
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else pyjwt asks of an algorithm (check_key_length, ...).
+        return getattr(self._inner, name)
+
+
+def _jwt_with_prepared_keys(algorithm: str, *keys: str) -> jwt.PyJWT:
+    """A pyjwt instance of its own that knows only ``algorithm``, with its keys
+    prepared once (the module-level ``jwt.encode``/``decode`` stay untouched)."""
+    jws = jwt.PyJWS(algorithms=[])
+    jws.register_algorithm(algorithm, _PreparedKeys(jwt.get_algorithm_by_name(algorithm),
+                                                    tuple(dict.fromkeys(keys))))
+    instance = jwt.PyJWT()
+    # PyJWT signs and verifies through its PyJWS (pyjwt >= 2.10; older
+    # versions use the module's, which still works, only slower).
+    instance._jws = jws  # type: ignore[attr-defined]
+    return instance
 
 
 def new_refresh_token() -> str:

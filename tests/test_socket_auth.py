@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -134,3 +135,76 @@ async def test_auth_refresh_rejects_bad_or_foreign_tokens(connect, api, account)
     assert foreign["error"]["code"] == "unauthorized"
     missing = await client.call("auth:refresh", {}, namespace="/probe")
     assert missing["error"]["code"] == "validation_failed"
+
+
+# One token check per Engine.IO connection. A raw Socket.IO client connects
+# namespaces one at a time, each with its own auth payload.
+
+async def open_connection(http):  # type: ignore[no-untyped-def]
+    ws = await http.ws_connect("/socket.io/?EIO=4&transport=websocket")
+    opened = await ws.receive_str(timeout=3)
+    assert opened.startswith("0{"), opened
+    return ws
+
+
+async def connect_namespace(ws, namespace: str, token: Any) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
+    """Connect ``namespace`` on the open connection: ("40", {sid}) or ("44", error)."""
+    await ws.send_str(f"40{namespace},{json.dumps({'token': token})}")
+    while True:
+        text = await ws.receive_str(timeout=3)
+        if text == "2":
+            await ws.send_str("3")
+        elif text.startswith((f"40{namespace},", f"44{namespace},")):
+            return text[:2], json.loads(text.split(",", 1)[1])
+
+
+@pytest.fixture
+def verify_calls(app, monkeypatch):  # type: ignore[no-untyped-def]
+    tokens = app[HUB].tokens
+    calls: list[object] = []
+    verify = tokens.verify
+
+    def counting(token: object):  # type: ignore[no-untyped-def]
+        calls.append(token)
+        return verify(token)
+
+    monkeypatch.setattr(tokens, "verify", counting)
+    return calls
+
+
+async def test_a_token_is_verified_once_per_connection(http, account, verify_calls):
+    ws = await open_connection(http)
+    for namespace in ("/probe", "/probe2"):
+        kind, data = await connect_namespace(ws, namespace, account["access_token"])
+        assert kind == "40", data
+    assert len(verify_calls) == 1
+    second = await open_connection(http)  # another connection checks it again
+    assert (await connect_namespace(second, "/probe", account["access_token"]))[0] == "40"
+    assert len(verify_calls) == 2
+    await ws.close()
+    await second.close()
+
+
+async def test_other_tokens_on_a_second_namespace_are_still_checked(
+        http, api, settings, account, verify_calls):
+    other = await api.register("other")
+    user_id = account["user"]["id"]
+    expired = TokenIssuer(settings).issue(user_id, "client", ttl_s=-5)
+    ws = await open_connection(http)
+    assert (await connect_namespace(ws, "/probe", account["access_token"]))[0] == "40"
+    cases = [
+        ("garbage", "Invalid access token"),
+        (account["access_token"] + "x", "Invalid access token"),
+        (expired, "Access token expired"),
+        (other["access_token"], "This connection belongs to another user"),
+        ("", "Missing access token"),
+        (42, "Missing access token"),
+    ]
+    for token, message in cases:
+        kind, error = await connect_namespace(ws, "/probe2", token)
+        assert (kind, error["code"], error["message"]) == ("44", "unauthorized", message), token
+    # A fresh token of the same user is verified, and accepted.
+    fresh = TokenIssuer(settings).issue(user_id, "client")
+    assert (await connect_namespace(ws, "/probe2", fresh))[0] == "40"
+    assert len(verify_calls) == 1 + len(cases) + 1
+    await ws.close()

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import make_settings
 from hub.config import Settings
+from hub.errors import Unauthorized
 from hub.tokens import TokenIssuer
 
 
@@ -65,3 +66,32 @@ def test_production_needs_a_secret(tmp_path):
 def test_issuer_round_trip(settings):
     issuer = TokenIssuer(settings)
     assert issuer.verify(issuer.issue("u1", "client")).user_id == "u1"
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "RS256"])
+def test_keys_are_prepared_once_not_per_token(tmp_path, monkeypatch, algorithm):
+    from jwt.algorithms import HMACAlgorithm, RSAAlgorithm
+
+    if algorithm == "RS256":
+        private, public = write_key_pair(tmp_path)
+        settings = make_settings(tmp_path, jwt_algorithm="RS256", jwt_secret=None,
+                                 jwt_private_key_file=private, jwt_public_key_file=public)
+    else:
+        settings = make_settings(tmp_path)
+    issuer = TokenIssuer(settings)
+    prepared: list[object] = []
+    for cls in (HMACAlgorithm, RSAAlgorithm):
+        original = cls.prepare_key
+        monkeypatch.setattr(cls, "prepare_key",
+                            lambda self, key, original=original: prepared.append(key) or original(self, key))
+    for n in range(3):
+        assert issuer.verify(issuer.issue(f"u{n}", "client")).user_id == f"u{n}"
+    assert prepared == []
+    # Tokens signed with another key are still refused, and the module-level
+    # pyjwt functions are untouched.
+    forged = jwt.encode({"sub": "u", "typ": "access", "iat": 0, "exp": 4_000_000_000},
+                        "some-other-secret-that-is-at-least-32-bytes", algorithm="HS256")
+    with pytest.raises(Unauthorized):
+        issuer.verify(forged)
+    assert jwt.decode(forged, "some-other-secret-that-is-at-least-32-bytes",
+                      algorithms=["HS256"])["sub"] == "u"

@@ -28,7 +28,9 @@ class ConversationsNamespace(HubNamespace):
         await self.enter_room(caller.sid, user_room(caller.user_id))
 
     async def on_user_disconnected(self, caller: Caller) -> None:
-        if not any(user == caller.user_id for user, _ in self.sockets.values()):
+        # The user's room, not a scan of every socket: a mass disconnect must
+        # not cost O(sockets) per socket.
+        if not self.others_in_room(user_room(caller.user_id), caller.sid):
             await self.service.stop_typing_everywhere(caller.user_id)
 
     @event("conversation:create", CreateConversation)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import heapq
+import hmac
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,27 +17,61 @@ ExpiryCallback = Callable[[str, dict[str, str]], Awaitable[None]]
 @dataclass(slots=True)
 class Connection:
     user_id: str
-    expires_at: float
+    expires_at: float  # when the newest token seen on this connection runs out
     sids: dict[str, str] = field(default_factory=dict)  # namespace -> sid
-    timer: asyncio.TimerHandle | None = None
+    # The token verified at the first namespace connect, so that the same
+    # token on the connection's other namespaces is not verified again.
+    token_digest: bytes = b""
+    token_expires_at: float = 0.0
+
+
+def token_digest(token: str) -> bytes:
+    """A collision-resistant fingerprint of a token, smaller than the token."""
+    return hashlib.blake2b(token.encode(), digest_size=16).digest()
 
 
 class ConnectionRegistry:
     """One record per client connection (Engine.IO session), shared by every
-    namespace it opens, so that ``auth:refresh`` on any namespace extends all."""
+    namespace it opens, so that ``auth:refresh`` on any namespace extends all.
+
+    Token expiry uses one timer for the whole process, not one per
+    connection: connections are kept in buckets by the whole second their
+    token runs out (JWT ``exp`` is whole seconds), and the timer is armed
+    for the earliest bucket.
+    """
 
     def __init__(self, on_expiry: ExpiryCallback) -> None:
         self._connections: dict[str, Connection] = {}
         self._on_expiry = on_expiry
+        self._expiring: dict[int, set[str]] = {}  # second -> eio sids due then
+        self._seconds: list[int] = []  # heap of the keys of _expiring (maybe stale)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_second: int | None = None
 
     def get(self, eio_sid: str) -> Connection | None:
         return self._connections.get(eio_sid)
 
-    def attach(self, eio_sid: str, namespace: str, sid: str, user_id: str, expires_at: float) -> None:
+    def verified(self, eio_sid: str, token: str) -> Connection | None:
+        """The connection, if ``token`` is the one already verified on it and
+        has not expired since; None means: verify the token."""
+        connection = self._connections.get(eio_sid)
+        if (connection is None or connection.token_expires_at <= time.time()
+                or not hmac.compare_digest(connection.token_digest, token_digest(token))):
+            return None
+        return connection
+
+    def attach(self, eio_sid: str, namespace: str, sid: str, user_id: str, expires_at: float,
+               token: str | None = None) -> None:
+        """Record a namespace socket; ``token`` (verified, expiring at
+        ``expires_at``) is remembered for the connection's other namespaces."""
         connection = self._connections.get(eio_sid)
         if connection is None:
             connection = self._connections[eio_sid] = Connection(user_id, expires_at)
+            self._schedule(eio_sid, expires_at)
         connection.sids[namespace] = sid
+        if token is not None and not connection.token_digest:
+            connection.token_digest = token_digest(token)
+            connection.token_expires_at = expires_at
         self.extend(eio_sid, expires_at)
 
     def detach(self, eio_sid: str, namespace: str) -> None:
@@ -42,24 +80,52 @@ class ConnectionRegistry:
             return
         connection.sids.pop(namespace, None)
         if not connection.sids:
-            if connection.timer:
-                connection.timer.cancel()
+            self._unschedule(eio_sid, connection.expires_at)
             del self._connections[eio_sid]
 
     def extend(self, eio_sid: str, expires_at: float) -> None:
-        """Move the connection's deadline to a newer token's expiry."""
+        """Move the connection's deadline to a newer token's expiry (never earlier)."""
         connection = self._connections[eio_sid]
-        if connection.timer and expires_at < connection.expires_at:
+        if expires_at <= connection.expires_at:
             return
+        self._unschedule(eio_sid, connection.expires_at)
         connection.expires_at = expires_at
-        if connection.timer:
-            connection.timer.cancel()
-        delay = max(0.0, expires_at - time.time())
-        connection.timer = asyncio.get_running_loop().call_later(
-            delay, lambda: asyncio.ensure_future(self._expire(eio_sid))
-        )
+        self._schedule(eio_sid, expires_at)
 
-    async def _expire(self, eio_sid: str) -> None:
-        connection = self._connections.get(eio_sid)
-        if connection is not None and connection.expires_at <= time.time():
-            await self._on_expiry(eio_sid, dict(connection.sids))
+    def _schedule(self, eio_sid: str, expires_at: float) -> None:
+        second = math.ceil(expires_at)
+        due = self._expiring.get(second)
+        if due is None:
+            due = self._expiring[second] = set()
+            heapq.heappush(self._seconds, second)
+        due.add(eio_sid)
+        if self._timer_second is None or second < self._timer_second:
+            self._arm(second)
+
+    def _unschedule(self, eio_sid: str, expires_at: float) -> None:
+        second = math.ceil(expires_at)
+        due = self._expiring.get(second)
+        if due is not None:
+            due.discard(eio_sid)
+            if not due:
+                del self._expiring[second]  # its heap entry goes when it comes up
+
+    def _arm(self, second: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = max(0.0, second - time.time())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._expire_due)
+        self._timer_second = second
+
+    def _expire_due(self) -> None:
+        """The timer: hand every connection whose token ran out to on_expiry."""
+        self._timer = self._timer_second = None
+        now = time.time()
+        while self._seconds and self._seconds[0] <= now:
+            second = heapq.heappop(self._seconds)
+            for eio_sid in self._expiring.pop(second, ()):
+                connection = self._connections.get(eio_sid)
+                if connection is not None and connection.expires_at <= now:
+                    asyncio.ensure_future(self._on_expiry(eio_sid, dict(connection.sids)))
+        if self._seconds:
+            self._arm(self._seconds[0])
