@@ -25,6 +25,10 @@ class UserStore(Protocol):
     async def update(self, user_id: str, changes: dict[str, Any]) -> UserRecord | None:
         """Apply ``changes`` (record field names) and return the new record."""
 
+    async def set_last_seen(self, seen: list[tuple[str, str]]) -> None:
+        """Set ``last_seen_at`` of many users at once: ``(user_id, at)`` pairs,
+        in one write (a presence sweep may take thousands offline together)."""
+
 
 class RefreshTokenStore(Protocol):
     async def create(self, token: RefreshTokenRecord) -> None: ...

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import mongomock
+from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 
@@ -115,6 +116,14 @@ class AsyncMongomockCollection:
 
     async def update_many(self, filter: dict[str, Any], update: Any, **kwargs: Any) -> Any:
         return await self._call("update_many")(filter, update, **kwargs)
+
+    async def bulk_write(self, requests: list[Any], **kwargs: Any) -> None:
+        """UpdateOne requests only, one by one: mongomock's own bulk_write
+        fails on current pymongo's UpdateOne (it passes ``sort``)."""
+        for request in requests:
+            if not isinstance(request, UpdateOne):
+                raise TypeError(f"the test double's bulk_write takes UpdateOne, not {request!r}")
+            await self.update_one(request._filter, request._doc, upsert=request._upsert)
 
     async def delete_one(self, filter: dict[str, Any], **kwargs: Any) -> Any:
         return await self._call("delete_one")(filter, **kwargs)

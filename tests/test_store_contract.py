@@ -77,6 +77,17 @@ async def test_update_returns_new_record_and_persists_skills(store: Store) -> No
     assert await store.users.get("u1") == updated
 
 
+async def test_set_last_seen_of_many_users_at_once(store: Store) -> None:
+    for n in (1, 2, 3):
+        await store.users.create(user(f"u{n}", f"u{n}@example.com"))
+
+    await store.users.set_last_seen([("u1", T1), ("u3", T0), ("ghost", T1)])
+    await store.users.set_last_seen([])
+
+    seen = {u.id: u.last_seen_at for u in await store.users.get_many(["u1", "u2", "u3"])}
+    assert seen == {"u1": T1, "u2": None, "u3": T0}
+
+
 async def test_update_of_missing_user_returns_none(store: Store) -> None:
     assert await store.users.update("ghost", {"headline": "x"}) is None
 

@@ -67,8 +67,9 @@ class PresenceService:
 
     async def sweep_once(self) -> None:
         await self.backend.heartbeat()
-        for user_id, last_seen_at in await self.backend.sweep():
-            await self.store.users.update(user_id, {"last_seen_at": last_seen_at})
+        gone = await self.backend.sweep()
+        await self.store.users.set_last_seen(gone)
+        for user_id, last_seen_at in gone:
             await self._emit({"user_id": user_id, "status": OFFLINE, "last_seen_at": last_seen_at})
 
     async def _sweep_forever(self) -> None:

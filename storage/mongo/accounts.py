@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import DuplicateError
@@ -72,6 +72,12 @@ class MongoUserStore:
         except DuplicateKeyError as exc:
             raise DuplicateError(str(exc)) from exc
         return _user(doc)
+
+    async def set_last_seen(self, seen: list[tuple[str, str]]) -> None:
+        if seen:
+            await self.collection.bulk_write(
+                [UpdateOne({"_id": user_id}, {"$set": {"last_seen_at": at}}) for user_id, at in seen],
+                ordered=False)
 
 
 class MongoRefreshTokenStore:

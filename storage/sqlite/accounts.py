@@ -64,6 +64,13 @@ class SqliteUserStore:
             )
         return await self.get(user_id)
 
+    async def set_last_seen(self, seen: list[tuple[str, str]]) -> None:
+        if not seen:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany("UPDATE users SET last_seen_at = ? WHERE id = ?",
+                                   [(at, user_id) for user_id, at in seen])
+
 
 class SqliteRefreshTokenStore:
     def __init__(self, db: Database) -> None:
