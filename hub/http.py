@@ -12,9 +12,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .errors import (
-    STATUS_BY_CODE, HubError, MalformedRequest, RateLimited, Unauthorized, ValidationFailed,
-)
+from .errors import HubError, MalformedRequest, RateLimited, Unauthorized, ValidationFailed
 from .logs import request_id_var
 from .ratelimit import Decision, Limit, RateLimiter
 from .tokens import AccessClaims, TokenIssuer

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from dataclasses import asdict, fields
 from typing import Any
 
-from ..errors import StorageError
+import orjson
+
 from ..records import (
     AppendResult, ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord,
 )
@@ -25,7 +25,7 @@ def _decode(row: sqlite3.Row, prefix: str = "") -> dict[str, Any]:
             continue
         name, value = key[len(prefix):], row[key]
         if name in _JSON_COLUMNS and value is not None:
-            value = json.loads(value)
+            value = orjson.loads(value)
         elif name in _BOOL_COLUMNS:
             value = bool(value)
         data[name] = value
@@ -34,7 +34,7 @@ def _decode(row: sqlite3.Row, prefix: str = "") -> dict[str, Any]:
 
 def _encode(data: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: json.dumps(value) if key in _JSON_COLUMNS and value is not None else value
+        key: orjson.dumps(value).decode() if key in _JSON_COLUMNS and value is not None else value
         for key, value in data.items()
     }
 
@@ -272,7 +272,7 @@ class SqliteMessageStore:
             message = MessageRecord(**_decode(row))
             await conn.execute(
                 "UPDATE conversations SET last_message = ? WHERE id = ? AND last_seq = ?",
-                (json.dumps(asdict(message)), message.conversation_id, message.seq),
+                (orjson.dumps(asdict(message)).decode(), message.conversation_id, message.seq),
             )
         return message
 
@@ -360,7 +360,7 @@ class SqliteIdempotencyStore:
     async def complete(self, scope: str, key: str, status: int, body: Any) -> None:
         await self.db.write(
             "UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?"
-            " AND status = 0", (status, json.dumps(body), scope, key))
+            " AND status = 0", (status, orjson.dumps(body).decode(), scope, key))
 
     async def release(self, scope: str, key: str) -> None:
         await self.db.write(
