@@ -1,7 +1,7 @@
 """The browser client: ``/`` and ``/static/*``, served by the hub itself.
 
 Not API routes (they stay out of ROUTES and the OpenAPI document). The page is
-plain HTML + JS files from ``web/`` (the CSP allows no inline script), and the
+plain HTML + JS files (ES modules) from ``web/`` (the CSP allows no inline script), and the
 official Socket.IO browser bundle comes from the installed npm package
 ``socket.io-client`` (``npm ci`` at the repository root); without it
 ``/static/socket.io.min.js`` answers 503 with a message saying so.
@@ -22,8 +22,12 @@ CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
-# Only these files are served: no directory walking, no guessing.
-STATIC_FILES = ("app.js", "rtc.js", "style.css")
+# Only these files are served: no directory walking, no guessing. app.js is the
+# entry module; it imports the others (docs/web-client.md lists them).
+STATIC_FILES = (
+    "app.js", "api.js", "calls.js", "chat.js", "jobs.js", "lobby.js", "notifications.js",
+    "rtc.js", "socket.js", "state.js", "style.css", "ui.js", "users.js",
+)
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 

@@ -1,0 +1,70 @@
+// REST calls to the hub and the tokens they carry (kept in localStorage).
+import { state } from './state.js';
+import { showError } from './ui.js';
+
+const API = '/api/v1';
+const AUTH_KEY = 'hub.auth';
+
+export class HubError extends Error {
+  constructor(code, message, details) { super(message); this.code = code; this.details = details; }
+}
+
+let onExpired = () => {};
+// app.js signs out when the refresh token is refused (api.js cannot import it: a cycle).
+export function whenSessionExpires(fn) { onExpired = fn; }
+
+const jsonPost = (body) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+// A 401 refreshes the tokens once and retries; any other failure throws the
+// problem document as a HubError.
+export async function api(method, path, body, retried) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (state.auth) headers.Authorization = 'Bearer ' + state.auth.access_token;
+  const res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 401 && state.auth && !retried && !path.startsWith('/auth/')) {
+    if (await refreshTokens()) return api(method, path, body, true);
+  }
+  if (!res.ok) {
+    const problem = await res.json().catch(() => ({}));
+    throw new HubError(problem.code || 'http_' + res.status, problem.detail || res.statusText, problem.details);
+  }
+  return res.status === 204 ? null : res.json();
+}
+
+export async function refreshTokens() {
+  if (!state.auth) return false;
+  try {
+    const res = await fetch(API + '/auth/refresh', jsonPost({ refresh_token: state.auth.refresh_token }));
+    if (!res.ok) throw new HubError('unauthorized', 'Your session expired: log in again');
+    saveAuth(await res.json());
+    return true;
+  } catch (err) {
+    showError(err);
+    onExpired();
+    return false;
+  }
+}
+
+export function saveAuth(result) {
+  state.auth = { access_token: result.access_token, refresh_token: result.refresh_token };
+  if (result.user) state.me = result.user;
+  localStorage.setItem(AUTH_KEY, JSON.stringify({ ...state.auth, user: state.me }));
+}
+
+// Restores the tokens of an earlier visit; false when there are none.
+export function loadSavedAuth() {
+  const saved = JSON.parse(localStorage.getItem(AUTH_KEY) || 'null');
+  if (!saved || !saved.access_token) return false;
+  state.auth = { access_token: saved.access_token, refresh_token: saved.refresh_token };
+  state.me = saved.user;
+  return true;
+}
+
+// Forgets the tokens; with revoke, also tells the hub (best effort: we are leaving anyway).
+export function clearAuth(revoke) {
+  const auth = state.auth;
+  state.auth = null; state.me = null;
+  localStorage.removeItem(AUTH_KEY);
+  if (revoke && auth) fetch(API + '/auth/logout', jsonPost({ refresh_token: auth.refresh_token })).catch(() => {});
+}

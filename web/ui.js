@@ -1,0 +1,51 @@
+// DOM helpers and the page chrome every view shares: the error banner, the
+// notice line and the status badge.
+export const $ = (sel) => document.querySelector(sel);
+
+export function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, props || {});
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+// Shows the section #view-<name> and hides the others.
+export function show(view) {
+  for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== 'view-' + view;
+}
+
+export function showError(err) {
+  const code = err && err.code ? `[${err.code}] ` : '';
+  $('#error-text').textContent = code + (err && err.message ? err.message : String(err));
+  $('#error').hidden = false;
+  console.warn('hub error', err);
+}
+
+// A lasting notice (a missed call, say) that stays until dismissed.
+export function showNotice(text) {
+  $('#notice-text').textContent = text;
+  $('#notice').hidden = false;
+}
+
+// Wraps an async action so that any failure is shown to the user, never swallowed.
+export const act = (fn) => (...args) => Promise.resolve().then(() => fn(...args)).catch(showError);
+
+export function setStatus(text, kind) {
+  const badge = $('#status');
+  badge.textContent = text;
+  badge.className = 'status ' + (kind || '');
+}
+
+// Shows text in the status badge for 3 s, then puts back what was there
+// (unless the connection state changed it meanwhile).
+export function flashStatus(text) {
+  const badge = $('#status');
+  const before = [badge.textContent, badge.className];
+  badge.textContent = text;
+  setTimeout(() => {
+    if (badge.textContent === text) [badge.textContent, badge.className] = before;
+  }, 3000);
+}
+
+$('#error-close').addEventListener('click', () => { $('#error').hidden = true; });
+$('#notice-close').addEventListener('click', () => { $('#notice').hidden = true; });
