@@ -17,6 +17,18 @@ def _id(request: web.Request) -> str:
     return request.match_info["id"]
 
 
+def _action(service: str, method: str, name: str):  # type: ignore[no-untyped-def]
+    """The handler of a route that only names a thing: it calls
+    ``hub.<service>.<method>(caller, id)`` and answers with the view."""
+
+    async def handler(request: web.Request) -> web.Response:
+        action = getattr(getattr(hub_of(request), service), method)
+        return json_response(await action(user_id_of(request), _id(request)))
+
+    handler.__name__ = name
+    return handler
+
+
 # Jobs
 
 
@@ -32,9 +44,7 @@ async def create_job(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).jobs.create(caller, body), status=201)
 
 
-async def get_job(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).jobs.get(caller, _id(request)))
+get_job = _action("jobs", "get", "get_job")
 
 
 async def update_job(request: web.Request) -> web.Response:
@@ -49,19 +59,9 @@ async def delete_job(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def publish_job(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).jobs.publish(caller, _id(request)))
-
-
-async def cancel_job(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).jobs.cancel(caller, _id(request)))
-
-
-async def complete_job(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).jobs.complete(caller, _id(request)))
+publish_job = _action("jobs", "publish", "publish_job")
+cancel_job = _action("jobs", "cancel", "cancel_job")
+complete_job = _action("jobs", "complete", "complete_job")
 
 
 # Bids
@@ -82,9 +82,7 @@ async def list_bids(request: web.Request) -> web.Response:
         await hub_of(request).bids.list(caller, _id(request), query.cursor, query.limit))
 
 
-async def get_bid(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).bids.get(caller, _id(request)))
+get_bid = _action("bids", "get", "get_bid")
 
 
 async def update_bid(request: web.Request) -> web.Response:
@@ -93,27 +91,13 @@ async def update_bid(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).bids.update(caller, _id(request), body))
 
 
-def _bid_action(name: str):  # type: ignore[no-untyped-def]
-    async def handler(request: web.Request) -> web.Response:
-        caller = user_id_of(request)
-        action = getattr(hub_of(request).bids, name)
-        return json_response(await action(caller, _id(request)))
-
-    handler.__name__ = f"{name}_bid"
-    return handler
-
-
-withdraw_bid = _bid_action("withdraw")
-shortlist_bid = _bid_action("shortlist")
-reject_bid = _bid_action("reject")
-award_bid = _bid_action("award")
-accept_bid = _bid_action("accept")
-decline_bid = _bid_action("decline")
-
-
-async def bid_conversation(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).bids.conversation(caller, _id(request)))
+withdraw_bid = _action("bids", "withdraw", "withdraw_bid")
+shortlist_bid = _action("bids", "shortlist", "shortlist_bid")
+reject_bid = _action("bids", "reject", "reject_bid")
+award_bid = _action("bids", "award", "award_bid")
+accept_bid = _action("bids", "accept", "accept_bid")
+decline_bid = _action("bids", "decline", "decline_bid")
+bid_conversation = _action("bids", "conversation", "bid_conversation")
 
 
 # Milestones
@@ -134,14 +118,8 @@ async def list_milestones(request: web.Request) -> web.Response:
         await hub_of(request).milestones.list(caller, _id(request), query.cursor, query.limit))
 
 
-async def get_milestone(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).milestones.get(caller, _id(request)))
-
-
-async def request_release(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).milestones.request_release(caller, _id(request)))
+get_milestone = _action("milestones", "get", "get_milestone")
+request_release = _action("milestones", "request_release", "request_release")
 
 
 async def release_milestone(request: web.Request) -> web.Response:
@@ -151,14 +129,8 @@ async def release_milestone(request: web.Request) -> web.Response:
         await hub_of(request).milestones.release(caller, _id(request), body.amount))
 
 
-async def cancel_milestone(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).milestones.cancel(caller, _id(request)))
-
-
-async def dispute_milestone(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).milestones.dispute(caller, _id(request)))
+cancel_milestone = _action("milestones", "cancel", "cancel_milestone")
+dispute_milestone = _action("milestones", "dispute", "dispute_milestone")
 
 
 async def resolve_milestone(request: web.Request) -> web.Response:
