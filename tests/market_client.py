@@ -18,8 +18,8 @@ from conftest import make_settings
 from hub.config import Settings
 from hub.payments import sign
 from recorder import Recorder
+from rest_user import API, RestUser
 
-API = "/api/v1"
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 NOTIFICATIONS = "/notifications"
 
@@ -37,45 +37,18 @@ def market_settings(tmp_path: Path, webhook_delay: float = 0.05, **overrides: An
                          sandbox_webhook_delay_s=webhook_delay, **overrides)
 
 
-class Party:
+class Party(RestUser):
     """One account: REST calls as it, and its /notifications socket."""
 
     def __init__(self, http: TestClient, connect: Any, account: dict[str, Any]) -> None:
-        self.http = http
+        super().__init__(http, account)
         self.connect_factory = connect
-        self.account = account
-        self.id: str = account["user"]["id"]
-        self.headers = {"Authorization": f"Bearer {account['access_token']}"}
         self.inbox: Recorder | None = None
 
     async def listen(self) -> Recorder:
         client = await self.connect_factory(self.account["access_token"], [NOTIFICATIONS])
         self.inbox = Recorder(client, NOTIFICATIONS)
         return self.inbox
-
-    async def call(self, method: str, path: str, body: Any = None, *,
-                   headers: dict[str, str] | None = None,
-                   params: dict[str, Any] | None = None) -> tuple[int, Any]:
-        response = await self.http.request(
-            method, API + path, json=body, params=params,
-            headers={**self.headers, **(headers or {})})
-        data = await response.json(content_type=None) if response.status != 204 else None
-        if response.status >= 400:
-            assert response.content_type == "application/problem+json", data
-            assert data["status"] == response.status, data
-        return response.status, data
-
-    async def ok(self, method: str, path: str, body: Any = None, status: int = 200,
-                 **kwargs: Any) -> Any:
-        code, data = await self.call(method, path, body, **kwargs)
-        assert code == status, (method, path, code, data)
-        return data
-
-    async def fails(self, method: str, path: str, body: Any = None, *, status: int, code: str,
-                    **kwargs: Any) -> Any:
-        got, data = await self.call(method, path, body, **kwargs)
-        assert (got, data["code"]) == (status, code), (method, path, got, data)
-        return data
 
     async def notified(self, type: str, count: int = 1, timeout: float = 5) -> list[dict[str, Any]]:
         """The ``notification`` events of ``type`` received so far, once there are ``count``."""

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from recorder import Recorder
+from rest_user import API, RestUser
 
 NS = "/conversations"
-API = "/api/v1"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indirect=True)
 
@@ -25,42 +25,15 @@ def store_engine(request):  # type: ignore[no-untyped-def]
     return request.param
 
 
-class User:
+class User(RestUser):
     """One registered account: its REST calls and its sockets."""
 
     def __init__(self, api: Any, connect: Any, account: dict[str, Any]) -> None:
-        self.http = api.http
+        super().__init__(api.http, account)
         self.connect_factory = connect
-        self.account = account
-        self.id: str = account["user"]["id"]
-        self.headers = api.auth(account)
 
     async def socket(self) -> Recorder:
         return Recorder(await self.connect_factory(self.account["access_token"], [NS]))
-
-    async def call(self, method: str, path: str, body: Any = None, *,
-                   headers: dict[str, str] | None = None,
-                   params: dict[str, Any] | None = None) -> tuple[int, Any]:
-        response = await self.http.request(
-            method, API + path, json=body, params=params,
-            headers={**self.headers, **(headers or {})})
-        data = await response.json(content_type=None) if response.status != 204 else None
-        if response.status >= 400:
-            assert response.content_type == "application/problem+json", data
-            assert data["status"] == response.status, data
-        return response.status, data
-
-    async def ok(self, method: str, path: str, body: Any = None, status: int = 200,
-                 **kwargs: Any) -> Any:
-        code, data = await self.call(method, path, body, **kwargs)
-        assert code == status, (method, path, code, data)
-        return data
-
-    async def fails(self, method: str, path: str, body: Any = None, *, status: int, code: str,
-                    **kwargs: Any) -> Any:
-        got, data = await self.call(method, path, body, **kwargs)
-        assert (got, data["code"]) == (status, code), (method, path, got, data)
-        return data
 
     async def send(self, conversation_id: str, text: str, **kwargs: Any) -> dict[str, Any]:
         return await self.ok("POST", f"/conversations/{conversation_id}/messages",
