@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows", "--autoplay-policy=no-user-gesture-required",
 ]
 PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 10_000
 
 
 def require_browser() -> None:
@@ -45,3 +47,30 @@ async def launch(playwright):  # type: ignore[no-untyped-def]
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+async def sign_up(page: Any, base: str, name: str, role: str | None = None) -> str:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    await page.goto(base)
+    form = page.locator("#signup-form")
+    await form.get_by_label("Display name").fill(name)
+    await form.get_by_label("Email").fill(f"{name.lower()}@example.com")
+    await form.get_by_label("Password").fill("correct horse")
+    if role is not None:
+        await form.get_by_label("Role").select_option(role)
+    await form.get_by_role("button", name="Create account").click()
+    await page.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
+    return (await page.locator("#me-id").text_content() or "").strip()
+
+
+async def alice_chats_with_bob(browser: Any, base: str) -> tuple[Any, Any]:
+    """Alice and Bob sign up in two phone-sized contexts; Alice opens a chat with Bob."""
+    alice = await (await browser.new_context(viewport=PHONE)).new_page()
+    bob = await (await browser.new_context(viewport=PHONE)).new_page()
+    await sign_up(alice, base, "Alice")
+    bob_id = await sign_up(bob, base, "Bob")
+    await alice.get_by_label("Chat with user id").fill(bob_id)
+    await alice.get_by_role("button", name="Start chat").click()
+    return alice, bob

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from browser import PHONE, artifact, launch, require_browser
+from browser import (
+    PHONE, TIMEOUT_MS, alice_chats_with_bob, artifact, launch, require_browser, sign_up,
+)
 from conftest import make_settings
 from hub.config import Settings
 
-TIMEOUT_MS = 10_000
 
 
 @pytest.fixture
@@ -41,22 +42,6 @@ async def test_bundle_missing_is_503(http: Any, monkeypatch: pytest.MonkeyPatch,
     response = await http.get("/static/socket.io.min.js")
     assert response.status == 503
     assert "npm ci" in await response.text()
-
-
-async def sign_up(page: Any, base: str, name: str, role: str | None = None) -> str:
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors
-    await page.goto(base)
-    form = page.locator("#signup-form")
-    await form.get_by_label("Display name").fill(name)
-    await form.get_by_label("Email").fill(f"{name.lower()}@example.com")
-    await form.get_by_label("Password").fill("correct horse")
-    if role is not None:
-        await form.get_by_label("Role").select_option(role)
-    await form.get_by_role("button", name="Create account").click()
-    await page.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
-    return (await page.locator("#me-id").text_content() or "").strip()
 
 
 async def test_two_users_chat(server: TestServer) -> None:
@@ -162,12 +147,7 @@ async def test_read_receipts_show_after_a_reload(server: TestServer) -> None:
     async with async_playwright() as pw:
         browser = await launch(pw)
         try:
-            alice = await (await browser.new_context(viewport=PHONE)).new_page()
-            bob = await (await browser.new_context(viewport=PHONE)).new_page()
-            await sign_up(alice, base, "Alice")
-            bob_id = await sign_up(bob, base, "Bob")
-            await alice.get_by_label("Chat with user id").fill(bob_id)
-            await alice.get_by_role("button", name="Start chat").click()
+            alice, bob = await alice_chats_with_bob(browser, base)
             await alice.locator("#composer-input").fill("Read this one")
             await alice.locator("#composer-input").press("Enter")
             await bob.locator("li.conv button").first.click()

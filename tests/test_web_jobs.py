@@ -7,8 +7,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from browser import PHONE, artifact, launch, require_browser
-from test_web_chat import TIMEOUT_MS, sign_up
+from browser import PHONE, TIMEOUT_MS, artifact, launch, require_browser, sign_up
 
 PROPOSAL = "Three sketches by Friday, then two rounds of changes."
 

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from browser import PHONE, artifact, launch, require_browser
+from browser import (
+    TIMEOUT_MS, alice_chats_with_bob, artifact, launch, require_browser,
+)
 from conftest import make_settings
 from hub.clock import parse_iso
 from hub.config import Settings
 from hub.context import HUB
-from test_web_chat import TIMEOUT_MS, sign_up
 
 RING_S = 4.0
 
@@ -38,12 +39,7 @@ async def test_unanswered_call_is_missed_on_both_pages(server: TestServer, app: 
     async with async_playwright() as pw:
         browser = await launch(pw)
         try:
-            alice = await (await browser.new_context(viewport=PHONE)).new_page()
-            bob = await (await browser.new_context(viewport=PHONE)).new_page()
-            await sign_up(alice, base, "Alice")
-            bob_id = await sign_up(bob, base, "Bob")
-            await alice.get_by_label("Chat with user id").fill(bob_id)
-            await alice.get_by_role("button", name="Start chat").click()
+            alice, bob = await alice_chats_with_bob(browser, base)
             await expect(alice.locator("#conv-title")).to_have_text("Bob")
 
             # Alice calls; Bob's page rings and nobody answers.

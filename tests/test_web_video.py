@@ -22,11 +22,12 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
-from browser import PHONE, ROOT, artifact, launch, require_browser
+from browser import (
+    PHONE, ROOT, TIMEOUT_MS, alice_chats_with_bob, artifact, launch, require_browser, sign_up,
+)
 from conftest import make_settings
 from hub.config import Settings
 from hub.context import HUB
-from test_web_chat import TIMEOUT_MS, sign_up
 from webrtc import loopback_ice  # noqa: F401  (fixture)
 
 IN_NETNS = os.environ.get("HUB_TEST_NETNS") == "1"
@@ -103,12 +104,7 @@ async def test_video_call_between_two_pages(server: TestServer) -> None:
     async with async_playwright() as pw:
         browser = await launch(pw)
         try:
-            alice = await (await browser.new_context(viewport=PHONE)).new_page()
-            bob = await (await browser.new_context(viewport=PHONE)).new_page()
-            await sign_up(alice, base, "Alice")
-            bob_id = await sign_up(bob, base, "Bob")
-            await alice.get_by_label("Chat with user id").fill(bob_id)
-            await alice.get_by_role("button", name="Start chat").click()
+            alice, bob = await alice_chats_with_bob(browser, base)
             await expect(alice.locator("#conv-title")).to_have_text("Bob")
 
             await alice.get_by_role("button", name="Video call").click()
