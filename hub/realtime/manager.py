@@ -29,12 +29,14 @@ class DirectEmitManager(socketio.AsyncManager):
         if namespace not in self.rooms:
             return None
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
-        frames = self._frames(event, data, namespace)
+        frames: list[eio_packet.Packet] | None = None  # encoded for the first recipient only
         sockets = self.server.eio.sockets
         for sid, eio_sid in self.get_participants(namespace, to or room):
             socket = sockets.get(eio_sid)
             if sid in skip or socket is None or socket.closed:
                 continue
+            if frames is None:
+                frames = self._frames(event, data, namespace)
             for frame in frames:
                 socket.queue.put_nowait(frame)
         return None
