@@ -21,12 +21,13 @@ CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
 }
 # Only these files are served: no directory walking, no guessing. app.js is the
 # entry module; it imports the others (docs/web-client.md lists them).
 STATIC_FILES = (
-    "app.js", "api.js", "calls.js", "chat.js", "jobs.js", "lobby.js", "notifications.js",
-    "rtc.js", "socket.js", "state.js", "style.css", "ui.js", "users.js",
+    "app.js", "api.js", "calls.js", "chat.js", "favicon.svg", "jobs.js", "lobby.js",
+    "notifications.js", "rtc.js", "socket.js", "state.js", "style.css", "ui.js", "users.js",
 )
 NO_CACHE = {"Cache-Control": "no-cache"}
 

@@ -31,6 +31,8 @@ async def test_page_and_bundle_are_served(http: Any) -> None:
     bundle = await http.get("/static/socket.io.min.js")
     assert bundle.status == 200 and "javascript" in bundle.headers["Content-Type"]
     assert (await http.get("/static/app.js")).status == 200
+    icon = await http.get("/static/favicon.svg")  # else browsers ask for /favicon.ico: a 404
+    assert icon.status == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
     assert (await http.get("/static/../pyproject.toml")).status == 404
     assert (await http.get("/static/nope.js")).status == 404
 
