@@ -285,16 +285,19 @@ class MongoMessageStore:
             return await self._append_reserved(key, message)
 
     async def _may_write(self, conversation_id: str, sender_id: str) -> bool:
-        conversation = await self.conversations.find_one({"_id": conversation_id},
-                                                         projection={"type": True})
-        if conversation is None or await self.memberships.find_one(
-                {"conversation_id": conversation_id, "user_id": sender_id}) is None:
+        """A participant, and not in a direct conversation with a block either way."""
+        conversation, membership = await asyncio.gather(
+            self.conversations.find_one({"_id": conversation_id},
+                                        projection={"type": True, "direct_key": True}),
+            self.memberships.find_one({"conversation_id": conversation_id, "user_id": sender_id},
+                                      projection={"_id": True}),
+        )
+        if conversation is None or membership is None:
             return False
         if conversation["type"] != "direct":
             return True
-        other = await self.memberships.find_one(
-            {"conversation_id": conversation_id, "user_id": {"$ne": sender_id}})
-        return other is None or not await self.blocks.exists_between(sender_id, other["user_id"])
+        first, second = conversation["direct_key"].split(":")
+        return not await self.blocks.exists_between(first, second)
 
     async def _wait_for_original(self, key: str, message: MessageRecord) -> MessageRecord | None:
         """The message stored under a taken reservation; None if the reservation
