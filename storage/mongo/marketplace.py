@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..errors import ConditionFailed, DuplicateError, InsufficientBalance
 from ..ledger import GUARDED_ACCOUNTS, check_balanced, entries_of, net_postings, utc_now_iso
+from ..market_reads import MarketReads
 from ..records import (
     BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, LedgerEntryRecord,
     MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
@@ -79,7 +80,7 @@ def _account_id(owner_id: str, account: str, currency: str) -> str:
     return f"{owner_id}|{currency}|{account}"
 
 
-class MongoMarketStore:
+class MongoMarketStore(MarketReads):
     def __init__(self, database: Any, client: Any, transactional: bool) -> None:
         self.database = database
         self.client = client
@@ -216,9 +217,6 @@ class MongoMarketStore:
     async def _get(self, table: str, row_id: str) -> Any:
         return _record(table, await self._c(table).find_one({"_id": row_id}))
 
-    async def get_job(self, job_id: str) -> JobRecord | None:
-        return await self._get("jobs", job_id)
-
     async def search_jobs(self, query: JobQuery, *, before: str | None, limit: int) -> list[JobRecord]:
         conditions: list[dict[str, Any]] = [
             {"status": {"$ne": "deleted"}},
@@ -240,26 +238,6 @@ class MongoMarketStore:
             conditions.append({"_id": {"$lt": before}})
         cursor = self._c("jobs").find({"$and": conditions}).sort("_id", DESCENDING).limit(limit)
         return [_record("jobs", doc) async for doc in cursor]
-
-    async def get_bid(self, bid_id: str) -> BidRecord | None:
-        return await self._get("bids", bid_id)
-
-    async def list_bids(self, job_id: str, *, freelancer_id: str | None = None,
-                        status: list[str] | None = None, after: str | None = None,
-                        limit: int = 100) -> list[BidRecord]:
-        where: dict[str, Any] = {"job_id": job_id}
-        if freelancer_id is not None:
-            where["freelancer_id"] = freelancer_id
-        if status is not None:
-            where["status"] = list(status)
-        return await self._ascending("bids", where, after, limit)
-
-    async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None:
-        return await self._get("milestones", milestone_id)
-
-    async def list_milestones(self, job_id: str, *, after: str | None = None,
-                              limit: int = 100) -> list[MilestoneRecord]:
-        return await self._ascending("milestones", {"job_id": job_id}, after, limit)
 
     async def _ascending(self, table: str, where: dict[str, Any], after: str | None,
                          limit: int) -> list[Any]:
@@ -284,12 +262,6 @@ class MongoMarketStore:
         ])
         rows = await cursor.to_list(None)
         return (int(rows[0]["count"]), int(rows[0]["total"])) if rows else (0, 0)
-
-    async def get_deposit(self, deposit_id: str) -> DepositRecord | None:
-        return await self._get("deposits", deposit_id)
-
-    async def get_payout(self, payout_id: str) -> PayoutRecord | None:
-        return await self._get("payouts", payout_id)
 
 
 class MongoLedgerStore:

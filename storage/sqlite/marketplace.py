@@ -18,6 +18,7 @@ from ..errors import (
     ConditionFailed, DuplicateError, InsufficientBalance, StorageError,
 )
 from ..ledger import GUARDED_ACCOUNTS, check_balanced, entries_of, net_postings, utc_now_iso
+from ..market_reads import MarketReads
 from ..records import (
     BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, LedgerEntryRecord,
     MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
@@ -78,7 +79,7 @@ def _translate(exc: sqlite3.IntegrityError) -> StorageError:
     return StorageError(text)
 
 
-class SqliteMarketStore:
+class SqliteMarketStore(MarketReads):
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -175,9 +176,6 @@ class SqliteMarketStore:
     async def _get(self, table: str, row_id: str) -> Any:
         return _record(table, await self.db.fetch_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,)))
 
-    async def get_job(self, job_id: str) -> JobRecord | None:
-        return await self._get("jobs", job_id)
-
     async def search_jobs(self, query: JobQuery, *, before: str | None, limit: int) -> list[JobRecord]:
         conditions = ["status != 'deleted'", "(status != 'draft' OR owner_id = ?)"]
         params: list[Any] = [query.viewer_id]
@@ -209,26 +207,6 @@ class SqliteMarketStore:
             [*params, limit])
         return [_record("jobs", row) for row in rows]
 
-    async def get_bid(self, bid_id: str) -> BidRecord | None:
-        return await self._get("bids", bid_id)
-
-    async def list_bids(self, job_id: str, *, freelancer_id: str | None = None,
-                        status: list[str] | None = None, after: str | None = None,
-                        limit: int = 100) -> list[BidRecord]:
-        where: dict[str, Any] = {"job_id": job_id}
-        if freelancer_id is not None:
-            where["freelancer_id"] = freelancer_id
-        if status is not None:
-            where["status"] = list(status)
-        return await self._ascending("bids", where, after, limit)
-
-    async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None:
-        return await self._get("milestones", milestone_id)
-
-    async def list_milestones(self, job_id: str, *, after: str | None = None,
-                              limit: int = 100) -> list[MilestoneRecord]:
-        return await self._ascending("milestones", {"job_id": job_id}, after, limit)
-
     async def _ascending(self, table: str, where: dict[str, Any], after: str | None,
                          limit: int) -> list[Any]:
         params: list[Any] = []
@@ -243,14 +221,7 @@ class SqliteMarketStore:
 
     async def list_reviews(self, subject_id: str, *, before: str | None,
                            limit: int) -> list[ReviewRecord]:
-        params: list[Any] = [subject_id]
-        extra = ""
-        if before is not None:
-            extra = " AND id < ?"
-            params.append(before)
-        rows = await self.db.fetch_all(
-            f"SELECT * FROM reviews WHERE subject_id = ?{extra} ORDER BY id DESC LIMIT ?",
-            [*params, limit])
+        rows = await _newest_first(self.db, "reviews", "subject_id", subject_id, before, limit)
         return [_record("reviews", row) for row in rows]
 
     async def review_stats(self, subject_id: str) -> tuple[int, int]:
@@ -259,12 +230,6 @@ class SqliteMarketStore:
             (subject_id,))
         assert row is not None
         return int(row[0]), int(row[1])
-
-    async def get_deposit(self, deposit_id: str) -> DepositRecord | None:
-        return await self._get("deposits", deposit_id)
-
-    async def get_payout(self, payout_id: str) -> PayoutRecord | None:
-        return await self._get("payouts", payout_id)
 
 
 class SqliteLedgerStore:
@@ -279,14 +244,7 @@ class SqliteLedgerStore:
 
     async def entries(self, owner_id: str, *, before: str | None,
                       limit: int) -> list[LedgerEntryRecord]:
-        params: list[Any] = [owner_id]
-        extra = ""
-        if before is not None:
-            extra = " AND id < ?"
-            params.append(before)
-        rows = await self.db.fetch_all(
-            f"SELECT * FROM ledger_entries WHERE owner_id = ?{extra} ORDER BY id DESC LIMIT ?",
-            [*params, limit])
+        rows = await _newest_first(self.db, "ledger_entries", "owner_id", owner_id, before, limit)
         return [LedgerEntryRecord(**dict(row)) for row in rows]
 
     async def entry_totals(self) -> dict[str, int]:
@@ -310,3 +268,17 @@ def _changeable(table: str) -> str:
     if table not in CHANGEABLE:
         raise ValueError(f"{table!r} rows do not change")
     return table
+
+
+async def _newest_first(db: Database, table: str, column: str, value: str, before: str | None,
+                        limit: int) -> list[sqlite3.Row]:
+    """Rows of ``table`` whose ``column`` is ``value``, newest id first, older than
+    the ``before`` id when given. ``table`` and ``column`` are the store's own names."""
+    params: list[Any] = [value]
+    older = ""
+    if before is not None:
+        older = " AND id < ?"
+        params.append(before)
+    return await db.fetch_all(
+        f"SELECT * FROM {table} WHERE {column} = ?{older} ORDER BY id DESC LIMIT ?",
+        [*params, limit])
