@@ -15,7 +15,7 @@ from hub.conversations.models import (
 from hub.clock import new_id
 from hub.http import json_response, read_body, read_query, validate
 
-from .routing import hub_of, idempotent_create, user_id_of
+from .routing import by_id_action, hub_of, idempotent_create, user_id_of
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -32,9 +32,7 @@ async def create_conversation(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).conversations.create(caller, body), status=201)
 
 
-async def get_conversation(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).conversations.get(caller, request.match_info["id"]))
+get_conversation = by_id_action("conversations", "get", "get_conversation")
 
 
 async def update_conversation(request: web.Request) -> web.Response:

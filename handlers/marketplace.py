@@ -10,23 +10,11 @@ from hub.marketplace.models import (
     ReleaseMilestone, ResolveMilestone, UpdateBid, UpdateJob,
 )
 
-from .routing import hub_of, idempotent_create, user_id_of
+from .routing import by_id_action, hub_of, idempotent_create, user_id_of
 
 
 def _id(request: web.Request) -> str:
     return request.match_info["id"]
-
-
-def _action(service: str, method: str, name: str):  # type: ignore[no-untyped-def]
-    """The handler of a route that only names a thing: it calls
-    ``hub.<service>.<method>(caller, id)`` and answers with the view."""
-
-    async def handler(request: web.Request) -> web.Response:
-        action = getattr(getattr(hub_of(request), service), method)
-        return json_response(await action(user_id_of(request), _id(request)))
-
-    handler.__name__ = name
-    return handler
 
 
 # Jobs
@@ -44,7 +32,7 @@ async def create_job(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).jobs.create(caller, body), status=201)
 
 
-get_job = _action("jobs", "get", "get_job")
+get_job = by_id_action("jobs", "get", "get_job")
 
 
 async def update_job(request: web.Request) -> web.Response:
@@ -59,9 +47,9 @@ async def delete_job(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-publish_job = _action("jobs", "publish", "publish_job")
-cancel_job = _action("jobs", "cancel", "cancel_job")
-complete_job = _action("jobs", "complete", "complete_job")
+publish_job = by_id_action("jobs", "publish", "publish_job")
+cancel_job = by_id_action("jobs", "cancel", "cancel_job")
+complete_job = by_id_action("jobs", "complete", "complete_job")
 
 
 # Bids
@@ -82,7 +70,7 @@ async def list_bids(request: web.Request) -> web.Response:
         await hub_of(request).bids.list(caller, _id(request), query.cursor, query.limit))
 
 
-get_bid = _action("bids", "get", "get_bid")
+get_bid = by_id_action("bids", "get", "get_bid")
 
 
 async def update_bid(request: web.Request) -> web.Response:
@@ -91,13 +79,13 @@ async def update_bid(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).bids.update(caller, _id(request), body))
 
 
-withdraw_bid = _action("bids", "withdraw", "withdraw_bid")
-shortlist_bid = _action("bids", "shortlist", "shortlist_bid")
-reject_bid = _action("bids", "reject", "reject_bid")
-award_bid = _action("bids", "award", "award_bid")
-accept_bid = _action("bids", "accept", "accept_bid")
-decline_bid = _action("bids", "decline", "decline_bid")
-bid_conversation = _action("bids", "conversation", "bid_conversation")
+withdraw_bid = by_id_action("bids", "withdraw", "withdraw_bid")
+shortlist_bid = by_id_action("bids", "shortlist", "shortlist_bid")
+reject_bid = by_id_action("bids", "reject", "reject_bid")
+award_bid = by_id_action("bids", "award", "award_bid")
+accept_bid = by_id_action("bids", "accept", "accept_bid")
+decline_bid = by_id_action("bids", "decline", "decline_bid")
+bid_conversation = by_id_action("bids", "conversation", "bid_conversation")
 
 
 # Milestones
@@ -118,8 +106,8 @@ async def list_milestones(request: web.Request) -> web.Response:
         await hub_of(request).milestones.list(caller, _id(request), query.cursor, query.limit))
 
 
-get_milestone = _action("milestones", "get", "get_milestone")
-request_release = _action("milestones", "request_release", "request_release")
+get_milestone = by_id_action("milestones", "get", "get_milestone")
+request_release = by_id_action("milestones", "request_release", "request_release")
 
 
 async def release_milestone(request: web.Request) -> web.Response:
@@ -129,8 +117,8 @@ async def release_milestone(request: web.Request) -> web.Response:
         await hub_of(request).milestones.release(caller, _id(request), body.amount))
 
 
-cancel_milestone = _action("milestones", "cancel", "cancel_milestone")
-dispute_milestone = _action("milestones", "dispute", "dispute_milestone")
+cancel_milestone = by_id_action("milestones", "cancel", "cancel_milestone")
+dispute_milestone = by_id_action("milestones", "dispute", "dispute_milestone")
 
 
 async def resolve_milestone(request: web.Request) -> web.Response:

@@ -43,6 +43,19 @@ def user_id_of(request: web.Request) -> str:
     return bearer_claims(request, hub_of(request).tokens).user_id
 
 
+def by_id_action(service: str, method: str, name: str) -> Handler:
+    """The handler of a route that only names a thing by ``{id}``: it calls
+    ``hub.<service>.<method>(caller, id)`` and answers with the view.
+    ``name`` becomes the handler's name (the route's OpenAPI operationId)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        action = getattr(getattr(hub_of(request), service), method)
+        return json_response(await action(user_id_of(request), request.match_info["id"]))
+
+    handler.__name__ = name
+    return handler
+
+
 async def idempotent_create(request: web.Request, caller: str, operation: str, body: BaseModel,
                             status: int, create: Callable[[], Awaitable[object]]) -> web.Response:
     """Run ``create`` once per ``Idempotency-Key``: a repeat with the same body

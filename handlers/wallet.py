@@ -8,7 +8,7 @@ from hub.http import json_response, read_body, read_query
 from hub.marketplace.models import CreateDeposit, CreatePayout, PageQuery
 from hub.payments import SIGNATURE_HEADER
 
-from .routing import hub_of, idempotent_create, user_id_of
+from .routing import by_id_action, hub_of, idempotent_create, user_id_of
 
 
 async def get_wallet(request: web.Request) -> web.Response:
@@ -29,9 +29,7 @@ async def create_deposit(request: web.Request) -> web.Response:
         lambda: hub_of(request).wallet.create_deposit(caller, body))
 
 
-async def get_deposit(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).wallet.deposit(caller, request.match_info["id"]))
+get_deposit = by_id_action("wallet", "deposit", "get_deposit")
 
 
 async def create_payout(request: web.Request) -> web.Response:
@@ -42,9 +40,7 @@ async def create_payout(request: web.Request) -> web.Response:
         lambda: hub_of(request).wallet.create_payout(caller, body))
 
 
-async def get_payout(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    return json_response(await hub_of(request).wallet.payout(caller, request.match_info["id"]))
+get_payout = by_id_action("wallet", "payout", "get_payout")
 
 
 async def payments_webhook(request: web.Request) -> web.Response:
