@@ -238,7 +238,7 @@ ROUTES: list[Route] = [
           response=MessagePage, errors=(403,)),
     Route("POST", "/conversations/{id}/messages", conversations.send_message,
           "Send a message (Idempotency-Key supported)", "messages", body=RestSendMessage,
-          response=Message, status=201, errors=(403,), idempotent=True),
+          response=Message, status=201, errors=(403, 409), idempotent=True),
     Route("POST", "/conversations/{id}/read", conversations.mark_read,
           "Move the caller's read marker forward", "messages", body=RestMarkRead,
           response=ReadState, errors=(403,)),
