@@ -37,7 +37,7 @@ class TimedStore:
 
     def __init__(self, store: Any, metrics: Metrics) -> None:
         self._store = store
-        for name in ("users", "refresh_tokens", "blocks", "conversations", "messages",
+        for name in ("users", "refresh_tokens", "sessions", "blocks", "conversations", "messages",
                      "idempotency", "market", "ledger", "notifications",
                      "networking"):
             setattr(self, name, _TimedPart(getattr(store, name), name, metrics))

@@ -7,7 +7,8 @@ from typing import Any, Protocol
 from .records import (
     AppendResult, BalanceRecord, BidRecord, BlockRecord, ConversationRecord, DepositRecord, IdempotencyRecord,
     JobQuery, JobRecord, LedgerEntryRecord, MembershipRecord, MessageRecord, MilestoneRecord,
-    NotificationRecord, PayoutRecord, RefreshTokenRecord, ReviewRecord, Transition, UserRecord,
+    NotificationRecord, PayoutRecord, RefreshTokenRecord, ReviewRecord, SessionRecord, Transition,
+    UserRecord,
 )
 from .records import LobbyRecord, NetworkingSessionRecord, SessionRatingRecord
 
@@ -39,6 +40,28 @@ class RefreshTokenStore(Protocol):
         """Atomically mark a token used; False if it was already used."""
 
     async def revoke_family(self, family_id: str, revoked_at: str) -> None: ...
+
+
+class SessionStore(Protocol):
+    """Logins (sessions), keyed by id = the refresh-token family id."""
+
+    async def create(self, session: SessionRecord) -> None: ...
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """The session, revoked or not; None when unknown."""
+
+    async def list_for_user(self, user_id: str) -> list[SessionRecord]:
+        """The user's unrevoked sessions, newest first."""
+
+    async def touch(self, session_id: str, last_used_at: str) -> None:
+        """Move ``last_used_at`` (a refresh used the session)."""
+
+    async def revoke(self, session_id: str, revoked_at: str) -> bool:
+        """Revoke one session; True when it was active until now."""
+
+    async def revoke_all_for_user(self, user_id: str, revoked_at: str,
+                                  except_id: str | None = None) -> list[str]:
+        """Revoke every active session of the user but ``except_id``; their ids."""
 
 
 class BlockStore(Protocol):
@@ -285,6 +308,7 @@ class Store(Protocol):
 
     users: UserStore
     refresh_tokens: RefreshTokenStore
+    sessions: SessionStore
     blocks: BlockStore
     conversations: ConversationStore
     messages: MessageStore

@@ -33,6 +33,19 @@ class RefreshTokenRecord:
 
 
 @dataclass(slots=True)
+class SessionRecord:
+    """One login: the refresh-token family whose id is also the access tokens' ``sid``."""
+
+    id: str
+    user_id: str
+    created_at: str
+    last_used_at: str  # the login, then each refresh
+    user_agent: str | None = None
+    ip: str | None = None
+    revoked_at: str | None = None
+
+
+@dataclass(slots=True)
 class BlockRecord:
     blocker_id: str
     blocked_id: str

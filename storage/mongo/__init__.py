@@ -6,7 +6,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoUserStore
+from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoSessionStore, MongoUserStore
 from .conversations import MongoConversationStore, MongoIdempotencyStore, MongoMessageStore
 from .marketplace import MongoLedgerStore, MongoMarketStore
 from .notifications import MongoNotificationStore
@@ -25,6 +25,7 @@ class MongoStore:
         self.client = client
         self.users = MongoUserStore(database["users"])
         self.refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
+        self.sessions = MongoSessionStore(database["sessions"])
         self.blocks = MongoBlockStore(database["blocks"])
         self.conversations = MongoConversationStore(database["conversations"], database["memberships"])
         self.messages = MongoMessageStore(
@@ -55,6 +56,7 @@ class MongoStore:
     async def open(self) -> None:
         await self.users.create_indexes()
         await self.refresh_tokens.create_indexes()
+        await self.sessions.create_indexes()
         await self.blocks.create_indexes()
         await self.conversations.create_indexes()
         await self.messages.create_indexes()

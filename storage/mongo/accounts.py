@@ -1,15 +1,15 @@
-"""Users, refresh tokens and blocks on MongoDB."""
+"""Users, refresh tokens, sessions and blocks on MongoDB."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, fields
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import DuplicateError
-from ..records import BlockRecord, RefreshTokenRecord, UserRecord
+from ..records import BlockRecord, RefreshTokenRecord, SessionRecord, UserRecord
 
 _USER_FIELDS = {f.name for f in fields(UserRecord)}
 
@@ -28,6 +28,14 @@ def _token(doc: dict[str, Any] | None) -> RefreshTokenRecord | None:
     data = dict(doc)
     data["token_hash"] = data.pop("_id")
     return RefreshTokenRecord(**data)
+
+
+def _session(doc: dict[str, Any] | None) -> SessionRecord | None:
+    if doc is None:
+        return None
+    data = dict(doc)
+    data["id"] = data.pop("_id")
+    return SessionRecord(**data)
 
 
 class MongoUserStore:
@@ -112,6 +120,55 @@ class MongoRefreshTokenStore:
         await self.collection.update_many(
             {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}}
         )
+
+
+class MongoSessionStore:
+    """Sessions keyed by ``_id`` = session id (= refresh-token family id)."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    async def create_indexes(self) -> None:
+        await self.collection.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+
+    async def create(self, session: SessionRecord) -> None:
+        doc = asdict(session)
+        doc["_id"] = doc.pop("id")
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise DuplicateError(str(exc)) from exc
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        return _session(await self.collection.find_one({"_id": session_id}))
+
+    async def list_for_user(self, user_id: str) -> list[SessionRecord]:
+        cursor = self.collection.find({"user_id": user_id, "revoked_at": None}).sort(
+            [("created_at", DESCENDING), ("_id", DESCENDING)])
+        return [_session(doc) async for doc in cursor]  # type: ignore[misc]
+
+    async def touch(self, session_id: str, last_used_at: str) -> None:
+        await self.collection.update_one({"_id": session_id},
+                                         {"$set": {"last_used_at": last_used_at}})
+
+    async def revoke(self, session_id: str, revoked_at: str) -> bool:
+        result = await self.collection.update_one(
+            {"_id": session_id, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}})
+        return result.modified_count == 1
+
+    async def revoke_all_for_user(self, user_id: str, revoked_at: str,
+                                  except_id: str | None = None) -> list[str]:
+        active: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
+        if except_id is not None:
+            active["_id"] = {"$ne": except_id}
+        ids = [doc["_id"] async for doc in self.collection.find(active, {"_id": 1})]
+        if ids:
+            # The revoked_at filter again: a session revoked meanwhile keeps its
+            # first revocation time. Its id is still returned; a second notice
+            # of its revocation finds nothing left to disconnect.
+            await self.collection.update_many({"_id": {"$in": ids}, "revoked_at": None},
+                                              {"$set": {"revoked_at": revoked_at}})
+        return ids
 
 
 class MongoBlockStore:

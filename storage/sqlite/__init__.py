@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .accounts import SqliteBlockStore, SqliteRefreshTokenStore, SqliteUserStore
+from .accounts import (
+    SqliteBlockStore, SqliteRefreshTokenStore, SqliteSessionStore, SqliteUserStore,
+)
 from .conversations import SqliteConversationStore, SqliteIdempotencyStore, SqliteMessageStore
 from .database import Database
 from .marketplace import SqliteLedgerStore, SqliteMarketStore
@@ -19,6 +21,7 @@ class SqliteStore:
         self.db = Database(path, synchronous)
         self.users = SqliteUserStore(self.db)
         self.refresh_tokens = SqliteRefreshTokenStore(self.db)
+        self.sessions = SqliteSessionStore(self.db)
         self.blocks = SqliteBlockStore(self.db)
         self.conversations = SqliteConversationStore(self.db)
         self.messages = SqliteMessageStore(self.db)

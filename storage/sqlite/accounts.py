@@ -1,4 +1,4 @@
-"""Users, refresh tokens and blocks on SQLite."""
+"""Users, refresh tokens, sessions and blocks on SQLite."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import fields
 from typing import Any
 
-from ..records import BlockRecord, RefreshTokenRecord, UserRecord
+from ..records import BlockRecord, RefreshTokenRecord, SessionRecord, UserRecord
 from .database import Database
 
 _USER_COLUMNS = [f.name for f in fields(UserRecord)]
@@ -102,6 +102,47 @@ class SqliteRefreshTokenStore:
             "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
             (revoked_at, family_id),
         )
+
+
+class SqliteSessionStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, session: SessionRecord) -> None:
+        await self.db.write(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent, ip,"
+            " revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (session.id, session.user_id, session.created_at, session.last_used_at,
+             session.user_agent, session.ip, session.revoked_at),
+        )
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        row = await self.db.fetch_one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        return SessionRecord(**dict(row)) if row else None
+
+    async def list_for_user(self, user_id: str) -> list[SessionRecord]:
+        rows = await self.db.fetch_all(
+            "SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL"
+            " ORDER BY created_at DESC, id DESC", (user_id,))
+        return [SessionRecord(**dict(row)) for row in rows]
+
+    async def touch(self, session_id: str, last_used_at: str) -> None:
+        await self.db.write("UPDATE sessions SET last_used_at = ? WHERE id = ?",
+                            (last_used_at, session_id))
+
+    async def revoke(self, session_id: str, revoked_at: str) -> bool:
+        changed = await self.db.write(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (revoked_at, session_id))
+        return changed == 1
+
+    async def revoke_all_for_user(self, user_id: str, revoked_at: str,
+                                  except_id: str | None = None) -> list[str]:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
+                " AND id IS NOT ? RETURNING id", (revoked_at, user_id, except_id))
+            return [row[0] for row in await cursor.fetchall()]
 
 
 class SqliteBlockStore:

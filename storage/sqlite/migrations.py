@@ -290,4 +290,19 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER memberships_added AFTER INSERT ON memberships BEGIN UPDATE conversations SET members_version = members_version + 1 WHERE id = new.conversation_id; END;
     CREATE TRIGGER memberships_removed AFTER DELETE ON memberships BEGIN UPDATE conversations SET members_version = members_version + 1 WHERE id = old.conversation_id; END;
     """,
+    # Sessions (issue 12): one row per login; its id is the refresh-token
+    # family id and the access tokens' sid. Refresh tokens issued before this
+    # have no session and stop working: their users log in again.
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        last_used_at TEXT NOT NULL,
+        user_agent TEXT,
+        ip TEXT,
+        revoked_at TEXT
+    );
+    CREATE INDEX sessions_active_by_user ON sessions(user_id, created_at) WHERE revoked_at IS NULL;
+    """,
 ]
