@@ -10,7 +10,7 @@ from aiohttp import web
 
 from hub.accounts.models import (
     AuthResult, BlockEntry, BlockList, LoginRequest, LogoutRequest, PrivateUser, ProfileUpdate,
-    PublicUser, RefreshRequest, RegisterRequest, RoleUpdate,
+    PublicUser, RefreshRequest, RegisterRequest, RoleUpdate, SessionList,
 )
 
 from hub.conversations.models import (
@@ -203,9 +203,23 @@ ROUTES: list[Route] = [
           body=LoginRequest, response=AuthResult, errors=(401,)),
     Route("POST", "/auth/refresh", auth.refresh, "Rotate a refresh token", "auth", auth=False,
           body=RefreshRequest, response=AuthResult, errors=(401,)),
-    Route("POST", "/auth/logout", auth.logout, "Revoke a refresh token's family", "auth",
-          auth=False, body=LogoutRequest, status=204),
+    Route("POST", "/auth/logout", auth.logout, "End the session of a refresh token", "auth",
+          auth=False, body=LogoutRequest, status=204,
+          description="Revokes the refresh token's family, which is its session: the "
+          "session's access tokens answer 401 and its sockets get auth:revoked and are "
+          "disconnected. An unknown refresh token is 204 too."),
     Route("GET", "/auth/me", auth.me, "The caller's own account", "auth", response=PrivateUser),
+    Route("GET", "/auth/sessions", auth.list_sessions, "The caller's active sessions, newest "
+          "first", "auth", response=SessionList,
+          description="One session per login (or registration); current marks the session "
+          "of the token that asks."),
+    Route("DELETE", "/auth/sessions/{id}", auth.revoke_session, "Revoke one of the caller's "
+          "sessions", "auth", status=204,
+          description="Its refresh and access tokens stop working (401) and its sockets get "
+          "auth:revoked and are disconnected, on every process. Someone else's session, or "
+          "one already revoked, is 404."),
+    Route("POST", "/auth/logout-all", auth.logout_all, "Revoke every session of the caller, "
+          "this one too", "auth", status=204),
     Route("PATCH", "/users/me", users.update_me, "Update the caller's profile", "users",
           body=ProfileUpdate, response=PrivateUser),
     Route("GET", "/users/me/blocks", users.list_blocks, "Users the caller blocked", "users",

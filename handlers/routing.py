@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
+from hub.accounts import ClientInfo
 from hub.context import HUB, Hub
 from hub.http import bearer_claims, json_response
+from hub.tokens import AccessClaims
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,8 +41,20 @@ def hub_of(request: web.Request) -> Hub:
 
 
 def user_id_of(request: web.Request) -> str:
-    """The authenticated caller (401 problem when the bearer token is bad)."""
-    return bearer_claims(request, hub_of(request).tokens).user_id
+    """The authenticated caller (401 problem when the bearer token is bad,
+    expired or of a revoked session)."""
+    return claims_of(request).user_id
+
+
+def claims_of(request: web.Request) -> AccessClaims:
+    """The authenticated caller's token claims, its session included (401 as above)."""
+    return bearer_claims(request)
+
+
+def client_of(request: web.Request) -> ClientInfo:
+    """Where a login comes from: the User-Agent and the peer address (a reverse
+    proxy's, behind one: X-Forwarded-For is not trusted)."""
+    return ClientInfo(user_agent=request.headers.get("User-Agent"), ip=request.remote)
 
 
 def by_id_action(service: str, method: str, name: str) -> Handler:

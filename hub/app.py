@@ -17,8 +17,8 @@ from .notifications.namespace import NotificationsNamespace
 from .presence.namespace import PresenceNamespace
 from .networking.namespace import NetworkingNamespace
 from .http import (
-    cors_middleware, problem_middleware, rate_limit_middleware, request_id_middleware,
-    security_headers_middleware,
+    auth_middleware, cors_middleware, problem_middleware, rate_limit_middleware,
+    request_id_middleware, security_headers_middleware,
 )
 from .ratelimit import Limit
 
@@ -33,13 +33,15 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         request_id_middleware,
         security_headers_middleware(settings.env == "production"),
         cors_middleware(settings.cors_origins),
+        # Before the rate limiter, which limits per authenticated user.
+        auth_middleware(hub.sessions.authenticate),
     ]
     if hub.rate_limiter is not None:
         # Right outside problem_middleware: it sees every handler error already
         # turned into problem+json, so limited error responses get the headers too.
         middlewares.append(rate_limit_middleware(
             hub.rate_limiter, Limit.parse(settings.rate_limit_rest),
-            Limit.parse(settings.rate_limit_auth), hub.tokens))
+            Limit.parse(settings.rate_limit_auth)))
     middlewares.append(problem_middleware)
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
     app[HUB] = hub

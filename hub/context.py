@@ -17,9 +17,10 @@ from redis.asyncio import Redis
 
 from storage import Store, create_store
 
-from .accounts import AccountService
+from .accounts import AccountService, SessionService
 from .cluster.bus import LocalMessageBus, MessageBus, RedisMessageBus
 from .cluster.redis import create_redis
+from .cluster.revocations import LocalRevocations, RedisRevocations, Revocations
 from .config import Settings
 from .conversations import ConversationLimits, ConversationService
 from .conversations.events import ConversationEvents
@@ -60,6 +61,8 @@ class Hub:
     sio: socketio.AsyncServer
     tokens: TokenIssuer
     accounts: AccountService
+    sessions: SessionService
+    revocations: Revocations
     bus: MessageBus
     conversations: ConversationService
     presence: PresenceService
@@ -90,6 +93,7 @@ class Hub:
             self.sio.manager_initialized = True
             self.sio.manager.initialize()
         await self.bus.start()
+        await self.revocations.start(self._disconnect_revoked)
         await self.presence.start()
         await self.payments.start()
         await self.networking.start()
@@ -120,6 +124,7 @@ class Hub:
             ("networking", self.networking.stop()), ("echo", self.echo.close()),
             ("signaling", self.signaling.close()), ("payments", self.payments.stop()),
             ("presence", self.presence.stop()), ("message bus", self.bus.stop()),
+            ("session revocations", self.revocations.stop()),
         ]
         if self.redis is not None:
             steps.append(("redis", self.redis.aclose()))
@@ -131,6 +136,13 @@ class Hub:
         for namespace, sid in sids.items():
             await self.sio.emit("auth:expired", {}, to=sid, namespace=namespace)
             await self.sio.disconnect(sid, namespace=namespace)
+
+    async def _disconnect_revoked(self, session_ids: list[str]) -> None:
+        """Drop this process's sockets of revoked sessions, telling them why."""
+        for sids in self.connections.revoke(session_ids):
+            for namespace, sid in sids.items():
+                await self.sio.emit("auth:revoked", {}, to=sid, namespace=namespace)
+                await self.sio.disconnect(sid, namespace=namespace)
 
 
 HUB = web.AppKey("hub", Hub)
@@ -163,19 +175,24 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     events = ConversationEvents(sio)
     bus: MessageBus
     presence_backend: PresenceBackend
+    revocations: Revocations
     if redis is not None:
         bus = RedisMessageBus(redis, create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
                               store, events, settings.message_gap_timeout_s,
                               on_publish_error=metrics.redis_publish_failures.inc)
         presence_backend = RedisPresence(redis, process_id(), settings.presence_process_timeout_s)
+        revocations = RedisRevocations(redis, create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
+                                       on_publish_error=metrics.redis_publish_failures.inc)
     else:
         bus = LocalMessageBus(store, events, settings.message_gap_timeout_s)
         presence_backend = MemoryPresence()
+        revocations = LocalRevocations()
     rate_limiter: RateLimiter | None = None
     if settings.rate_limits == "on":
         rate_limiter = RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter()
     tokens = TokenIssuer(settings)
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
+    sessions = SessionService(store, tokens, revocations)
     conversations = ConversationService(store, events, bus, ConversationLimits(
         max_text_length=settings.max_text_length, max_group_size=settings.max_group_size,
         edit_window_s=settings.edit_window_s, typing_expires_ms=settings.typing_expires_ms,
@@ -188,7 +205,8 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     jobs = JobService(market)
     hub = Hub(
         settings=settings, store=store, metrics=metrics, redis=redis, sio=sio, tokens=tokens,
-        accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s),
+        accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s, sessions),
+        sessions=sessions, revocations=revocations,
         bus=bus, conversations=conversations, idempotency=Idempotency(store.idempotency),
         notifications=notifications, payments=payments, jobs=jobs,
         bids=BidService(market, jobs, conversations), milestones=MilestoneService(market, jobs),

@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -15,12 +16,16 @@ from pydantic import BaseModel, ValidationError
 from .errors import HubError, MalformedRequest, RateLimited, Unauthorized, ValidationFailed
 from .logs import request_id_var
 from .ratelimit import Decision, Limit, RateLimiter
-from .tokens import AccessClaims, TokenIssuer
+from .tokens import AccessClaims
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("hub.access")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# What auth_middleware made of a request's bearer token: the caller's claims,
+# or the error to raise where a handler asks for the caller.
+BEARER: web.RequestKey[AccessClaims | Exception] = web.RequestKey("bearer")
 
 PROBLEM_TYPE = "application/problem+json"
 TITLES = {
@@ -110,12 +115,44 @@ def validate(model: type[ModelT], data: Any) -> ModelT:
         raise ValidationFailed.from_pydantic(exc) from exc
 
 
-def bearer_claims(request: web.Request, tokens: TokenIssuer) -> AccessClaims:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+def bearer_claims(request: web.Request) -> AccessClaims:
+    """The caller, as ``auth_middleware`` authenticated the bearer token;
+    Unauthorized when there is none or it was refused."""
+    outcome = request.get(BEARER)
+    if outcome is None:
         raise Unauthorized("Send 'Authorization: Bearer <access token>'")
-    return tokens.verify(token.strip())
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def _bearer_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def auth_middleware(authenticate: Callable[[str], Awaitable[AccessClaims]]) -> Any:
+    """Authenticate the bearer token of an ``/api/v1`` request once (signature,
+    expiry and session), for the rate limiter and the handler to read.
+
+    Nothing is refused here: a route that needs a caller answers 401 through
+    ``bearer_claims``, others ignore the header. Sits outside
+    ``problem_middleware``, so any error (a store failure too) is kept and
+    raised where a handler asks for the caller, inside it.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        token = _bearer_token(request) if request.path.startswith(API_PREFIX + "/") else None
+        if token is not None:
+            try:
+                request[BEARER] = await authenticate(token)
+            except Exception as exc:
+                request[BEARER] = exc
+        return await handler(request)
+
+    return middleware
 
 
 @web.middleware
@@ -162,8 +199,7 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
         return problem(request, 500, "Something went wrong on our side", "internal")
 
 
-def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit,
-                          tokens: TokenIssuer) -> Any:
+def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit) -> Any:
     """Token buckets on ``/api/v1``: ``auth`` per client IP on the auth POSTs,
     ``rest`` per user (valid bearer token) or per client IP on everything else.
 
@@ -182,7 +218,7 @@ def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit,
         if request.method == "POST" and path in AUTH_PATHS:
             key, limit = f"rl:auth:{request.remote or 'unknown'}", auth
         else:
-            key, limit = f"rl:rest:{_rest_identity(request, tokens)}", rest
+            key, limit = f"rl:rest:{_rest_identity(request)}", rest
         try:
             decision = await limiter.hit(key, limit)
         except Exception:  # a limiter bug must not take the API down
@@ -201,15 +237,12 @@ def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit,
     return middleware
 
 
-def _rest_identity(request: web.Request, tokens: TokenIssuer) -> str:
-    """The user of a valid bearer token, else the client IP (a bad token is the
-    handler's 401 to give, not ours)."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        try:
-            return "user:" + tokens.verify(token.strip()).user_id
-        except Unauthorized:
-            pass
+def _rest_identity(request: web.Request) -> str:
+    """The user of a valid bearer token (``auth_middleware`` checked it), else
+    the client IP (a bad token is the handler's 401 to give, not ours)."""
+    claims = request.get(BEARER)
+    if isinstance(claims, AccessClaims):
+        return "user:" + claims.user_id
     return f"ip:{request.remote or 'unknown'}"
 
 

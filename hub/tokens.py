@@ -17,8 +17,12 @@ from .errors import Unauthorized
 
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
+    """What a verified access token says; whether its session is still active
+    is for ``hub.accounts.sessions`` to check."""
+
     user_id: str
     role: str
+    session_id: str  # the ``sid`` claim: the login that issued the token
     expires_at: float
 
 
@@ -37,11 +41,13 @@ class TokenIssuer:
             self._signing_key = self._verifying_key = settings.jwt_secret.get_secret_value()
         self._jwt = _jwt_with_prepared_keys(self.algorithm, self._signing_key, self._verifying_key)
 
-    def issue(self, user_id: str, role: str, ttl_s: int | None = None) -> str:
+    def issue(self, user_id: str, role: str, session_id: str, ttl_s: int | None = None) -> str:
+        """A signed access token of ``user_id`` for the session ``session_id``."""
         now = int(time.time())
         claims = {
             "sub": user_id,
             "role": role,
+            "sid": session_id,
             "typ": "access",
             "iat": now,
             "exp": now + (self.ttl_s if ttl_s is None else ttl_s),
@@ -50,7 +56,11 @@ class TokenIssuer:
         return self._jwt.encode(claims, self._signing_key, algorithm=self.algorithm)
 
     def verify(self, token: object) -> AccessClaims:
-        """The claims of a valid, unexpired access token; Unauthorized otherwise."""
+        """The claims of a valid, unexpired access token; Unauthorized otherwise.
+
+        Only the signature and the expiry are checked here: a token of a
+        revoked session passes (``SessionService.authenticate`` refuses it).
+        """
         if not isinstance(token, str) or not token:
             raise Unauthorized("Missing access token")
         try:
@@ -58,7 +68,8 @@ class TokenIssuer:
                 token,
                 self._verifying_key,
                 algorithms=[self.algorithm],
-                options={"require": ["sub", "exp", "iat"]},
+                # A token without sid names no session, so it could never be revoked.
+                options={"require": ["sub", "sid", "exp", "iat"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("Access token expired") from exc
@@ -66,7 +77,10 @@ class TokenIssuer:
             raise Unauthorized("Invalid access token") from exc
         if claims.get("typ") != "access":
             raise Unauthorized("Not an access token")
-        return AccessClaims(claims["sub"], claims.get("role", ""), float(claims["exp"]))
+        if not isinstance(claims["sid"], str):  # pyjwt checks sub's type, not sid's
+            raise Unauthorized("Invalid access token")
+        return AccessClaims(claims["sub"], claims.get("role", ""), claims["sid"],
+                            float(claims["exp"]))
 
 
 class _PreparedKeys(Algorithm):

@@ -192,10 +192,12 @@ async def test_me_needs_a_token(http: TestClient) -> None:
 async def test_me_refuses_an_expired_token(http: TestClient, api: Api, settings: Settings) -> None:
     account = await api.register()
     user = account["user"]
-    expired = TokenIssuer(settings).issue(user["id"], user["role"], ttl_s=-10)
+    issuer = TokenIssuer(settings)
+    session_id = issuer.verify(account["access_token"]).session_id  # the registration's
+    expired = issuer.issue(user["id"], user["role"], session_id, ttl_s=-10)
     await expect_problem(await me(http, expired), 401, "unauthorized")
     # The same issuer with a live ttl is accepted: only the expiry was wrong.
-    live = TokenIssuer(settings).issue(user["id"], user["role"])
+    live = issuer.issue(user["id"], user["role"], session_id)
     assert (await me(http, live)).status == 200
 
 

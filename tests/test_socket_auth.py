@@ -76,8 +76,14 @@ async def test_refuses_missing_or_bad_tokens(server, auth):
     assert error["message"]
 
 
+def session_of(settings, account) -> str:  # type: ignore[no-untyped-def]
+    """The session of a real registration or login (the sid of its access token)."""
+    return TokenIssuer(settings).verify(account["access_token"]).session_id
+
+
 async def test_refuses_an_expired_token(server, settings, account):
-    expired = TokenIssuer(settings).issue(account["user"]["id"], "client", ttl_s=-5)
+    expired = TokenIssuer(settings).issue(account["user"]["id"], "client",
+                                          session_of(settings, account), ttl_s=-5)
     error = await refused_with(server, {"token": expired})
     assert error == {"code": "unauthorized", "message": "Access token expired",
                      "data": {"code": "unauthorized", "message": "Access token expired"}}
@@ -102,7 +108,8 @@ async def test_domain_errors_and_crashes_become_error_acks(connect, account):
 
 
 async def test_socket_is_disconnected_when_its_token_expires(connect, settings, account):
-    short = TokenIssuer(settings).issue(account["user"]["id"], "client", ttl_s=1)
+    short = TokenIssuer(settings).issue(account["user"]["id"], "client",
+                                        session_of(settings, account), ttl_s=1)
     client = await connect(short, ["/probe"])
     expired = asyncio.Event()
     client.on("auth:expired", lambda data: expired.set(), namespace="/probe")
@@ -116,9 +123,10 @@ async def test_socket_is_disconnected_when_its_token_expires(connect, settings, 
 
 async def test_auth_refresh_on_one_namespace_keeps_every_namespace(connect, settings, account):
     issuer = TokenIssuer(settings)
-    user_id = account["user"]["id"]
-    client = await connect(issuer.issue(user_id, "client", ttl_s=1), ["/probe", "/probe2"])
-    ack = await client.call("auth:refresh", {"token": issuer.issue(user_id, "client")},
+    user_id, session_id = account["user"]["id"], session_of(settings, account)
+    client = await connect(issuer.issue(user_id, "client", session_id, ttl_s=1),
+                           ["/probe", "/probe2"])
+    ack = await client.call("auth:refresh", {"token": issuer.issue(user_id, "client", session_id)},
                             namespace="/probe2", timeout=3)
     assert ack["ok"] is True
     await asyncio.sleep(1.6)
@@ -188,8 +196,8 @@ async def test_a_token_is_verified_once_per_connection(http, account, verify_cal
 async def test_other_tokens_on_a_second_namespace_are_still_checked(
         http, api, settings, account, verify_calls):
     other = await api.register("other")
-    user_id = account["user"]["id"]
-    expired = TokenIssuer(settings).issue(user_id, "client", ttl_s=-5)
+    user_id, session_id = account["user"]["id"], session_of(settings, account)
+    expired = TokenIssuer(settings).issue(user_id, "client", session_id, ttl_s=-5)
     ws = await open_connection(http)
     assert (await connect_namespace(ws, "/probe", account["access_token"]))[0] == "40"
     cases = [
@@ -204,7 +212,7 @@ async def test_other_tokens_on_a_second_namespace_are_still_checked(
         kind, error = await connect_namespace(ws, "/probe2", token)
         assert (kind, error["code"], error["message"]) == ("44", "unauthorized", message), token
     # A fresh token of the same user is verified, and accepted.
-    fresh = TokenIssuer(settings).issue(user_id, "client")
+    fresh = TokenIssuer(settings).issue(user_id, "client", session_id)
     assert (await connect_namespace(ws, "/probe2", fresh))[0] == "40"
     assert len(verify_calls) == 1 + len(cases) + 1
     await ws.close()

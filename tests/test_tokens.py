@@ -65,7 +65,17 @@ def test_production_needs_a_secret(tmp_path):
 
 def test_issuer_round_trip(settings):
     issuer = TokenIssuer(settings)
-    assert issuer.verify(issuer.issue("u1", "client")).user_id == "u1"
+    claims = issuer.verify(issuer.issue("u1", "client", "s1"))
+    assert (claims.user_id, claims.session_id) == ("u1", "s1")
+
+
+def test_a_token_without_a_session_is_refused(settings):
+    issuer = TokenIssuer(settings)
+    claims = jwt.decode(issuer.issue("u1", "client", "s1"), options={"verify_signature": False})
+    del claims["sid"]
+    sessionless = jwt.encode(claims, settings.jwt_private_key_file.read_text(), algorithm="RS256")
+    with pytest.raises(Unauthorized, match="Invalid access token"):
+        issuer.verify(sessionless)
 
 
 @pytest.mark.parametrize("algorithm", ["HS256", "RS256"])
@@ -85,7 +95,7 @@ def test_keys_are_prepared_once_not_per_token(tmp_path, monkeypatch, algorithm):
         monkeypatch.setattr(cls, "prepare_key",
                             lambda self, key, original=original: prepared.append(key) or original(self, key))
     for n in range(3):
-        assert issuer.verify(issuer.issue(f"u{n}", "client")).user_id == f"u{n}"
+        assert issuer.verify(issuer.issue(f"u{n}", "client", f"s{n}")).user_id == f"u{n}"
     assert prepared == []
     # Tokens signed with another key are still refused, and the module-level
     # pyjwt functions are untouched.

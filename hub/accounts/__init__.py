@@ -1,5 +1,6 @@
-"""Accounts: users, authentication, blocks and roles."""
+"""Accounts: users, authentication, sessions, blocks and roles."""
 
 from .service import AccountService
+from .sessions import ClientInfo, SessionService
 
-__all__ = ["AccountService"]
+__all__ = ["AccountService", "ClientInfo", "SessionService"]

@@ -1,4 +1,4 @@
-"""Request bodies and response shapes of auth, users and admin."""
+"""Request bodies and response shapes of auth, sessions, users and admin."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from storage.records import UserRecord
+from storage.records import SessionRecord, UserRecord
 
 
 def _normalise_email(value: str) -> str:
@@ -100,6 +100,28 @@ class AuthResult(BaseModel):
     refresh_token: str
     expires_in: int
     token_type: str = "Bearer"
+
+
+class SessionView(BaseModel):
+    """One login as its user sees it in ``GET /auth/sessions``."""
+
+    id: str
+    created_at: str
+    last_used_at: str  # the login, or its latest refresh
+    user_agent: str | None
+    ip: str | None
+    current: bool  # the session of the token that asked
+
+    @classmethod
+    def of(cls, session: SessionRecord, current: bool) -> "SessionView":
+        return cls(id=session.id, created_at=session.created_at,
+                   last_used_at=session.last_used_at, user_agent=session.user_agent,
+                   ip=session.ip, current=current)
+
+
+class SessionList(BaseModel):
+    items: list[SessionView]
+    next_cursor: str | None = None
 
 
 class BlockEntry(BaseModel):

@@ -15,50 +15,54 @@ from .models import (
     AuthResult, BlockEntry, LoginRequest, PrivateUser, ProfileUpdate, PublicUser,
     RegisterRequest,
 )
+from .sessions import ClientInfo, SessionService
 
 
 class AccountService:
     """The account rules, shared by REST, Socket.IO and the CLI."""
 
-    def __init__(
-        self, store: Store, tokens: TokenIssuer, passwords: Passwords, refresh_ttl_s: int
-    ) -> None:
+    def __init__(self, store: Store, tokens: TokenIssuer, passwords: Passwords,
+                 refresh_ttl_s: int, sessions: SessionService) -> None:
         self.store = store
         self.tokens = tokens
         self.passwords = passwords
         self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
+        self.sessions = sessions
 
-    async def register(self, request: RegisterRequest) -> AuthResult:
+    async def register(self, request: RegisterRequest, client: ClientInfo) -> AuthResult:
         user = await self._create_user(
             request.email, request.password, request.display_name, request.role
         )
-        return await self._sign_in(user, family_id=new_id())
+        return await self._sign_in(user, await self.sessions.start(user.id, client))
 
-    async def login(self, request: LoginRequest) -> AuthResult:
+    async def login(self, request: LoginRequest, client: ClientInfo) -> AuthResult:
         user = await self.store.users.get_by_email(request.email.strip().lower())
         valid = await self.passwords.verify(user.password_hash if user else None, request.password)
         if user is None or not valid:
             raise Unauthorized("Wrong email or password")
-        return await self._sign_in(user, family_id=new_id())
+        return await self._sign_in(user, await self.sessions.start(user.id, client))
 
     async def refresh(self, refresh_token: str) -> AuthResult:
-        """Rotate a refresh token. Presenting a rotated one revokes its family."""
+        """Rotate a refresh token. Presenting a rotated one revokes its family,
+        which is its session."""
         record = await self.store.refresh_tokens.get(hash_refresh_token(refresh_token))
         now = now_iso()
         if record is None or record.revoked_at is not None or record.expires_at <= now:
             raise Unauthorized("Invalid refresh token")
         if not await self.store.refresh_tokens.mark_used(record.token_hash, now):
-            await self.store.refresh_tokens.revoke_family(record.family_id, now)
+            await self.sessions.end(record.family_id)
             raise Unauthorized("Refresh token reused: every session of this login is revoked")
         user = await self.store.users.get(record.user_id)
         if user is None:
             raise Unauthorized("Invalid refresh token")
-        return await self._sign_in(user, family_id=record.family_id)
+        await self.sessions.resume(record.family_id, user.id)
+        return await self._sign_in(user, record.family_id)
 
     async def logout(self, refresh_token: str) -> None:
+        """End the session of a refresh token (an unknown token changes nothing)."""
         record = await self.store.refresh_tokens.get(hash_refresh_token(refresh_token))
         if record is not None:
-            await self.store.refresh_tokens.revoke_family(record.family_id, now_iso())
+            await self.sessions.end(record.family_id)
 
     async def me(self, user_id: str) -> PrivateUser:
         return PrivateUser.of(await self._existing(user_id))
@@ -121,18 +125,23 @@ class AccountService:
             raise Conflict("This email is already registered") from exc
         return user
 
-    async def _sign_in(self, user: UserRecord, family_id: str) -> AuthResult:
+    async def _sign_in(self, user: UserRecord, session_id: str) -> AuthResult:
+        """A new token pair for the session (its refresh-token family).
+
+        Every login, registration and refresh passes here: this is where a
+        banned user will be refused a token.
+        """
         refresh_token = new_refresh_token()
         now = utc_now()
         await self.store.refresh_tokens.create(
             RefreshTokenRecord(
-                token_hash=hash_refresh_token(refresh_token), family_id=family_id,
+                token_hash=hash_refresh_token(refresh_token), family_id=session_id,
                 user_id=user.id, created_at=iso(now), expires_at=iso(now + self.refresh_ttl),
             )
         )
         return AuthResult(
             user=PrivateUser.of(user),
-            access_token=self.tokens.issue(user.id, user.role),
+            access_token=self.tokens.issue(user.id, user.role, session_id),
             refresh_token=refresh_token,
             expires_in=self.tokens.ttl_s,
         )

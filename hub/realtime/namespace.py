@@ -86,34 +86,42 @@ class HubNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
-        user_id, expires_at = self._authenticate(eio_sid, token)
+        user_id, session_id, expires_at = await self._authenticate(eio_sid, token)
+        # No await from the check above to attach: a revocation handled in
+        # between would miss this socket.
         self.sockets[sid] = (user_id, eio_sid)
         self.hub.metrics.sockets.labels(self.namespace).inc()
-        self.hub.connections.attach(eio_sid, self.namespace, sid, user_id, expires_at, token)
+        self.hub.connections.attach(eio_sid, self.namespace, sid, user_id, session_id,
+                                    expires_at, token)
         await self.on_user_connected(Caller(sid, user_id))
 
-    def _authenticate(self, eio_sid: str, token: Any) -> tuple[str, float]:
-        """The user and token expiry of a namespace connect; AuthRefused otherwise.
+    async def _authenticate(self, eio_sid: str, token: Any) -> tuple[str, str, float]:
+        """The user, session and token expiry of a namespace connect;
+        AuthRefused otherwise.
 
         A client connects each namespace with the same token over one
         Engine.IO connection: a token already verified on this connection
-        (same string, not expired since) is not verified again, which was a
-        third of the CPU of a connect. Any other token is verified in full.
+        (same string, not expired since, session not revoked since) is not
+        verified again, which was a third of the CPU of a connect. Any other
+        token is verified in full, its session included.
         """
         connections = self.hub.connections
         known = connections.verified(eio_sid, token) if isinstance(token, str) else None
         if known is not None:
-            return known.user_id, known.token_expires_at
+            return known.user_id, known.session_id, known.token_expires_at
         try:
-            claims = self.hub.tokens.verify(token)
+            claims = await self.hub.sessions.authenticate(token)
         except Unauthorized as exc:
             raise AuthRefused(exc.message) from exc
+        if connections.revoked_lately(claims.session_id):  # while the store was read
+            raise AuthRefused("Access token revoked")
         existing = connections.get(eio_sid)
         if existing is None:
-            return claims.user_id, claims.expires_at
+            return claims.user_id, claims.session_id, claims.expires_at
         if existing.user_id != claims.user_id:
             raise AuthRefused("This connection belongs to another user")
-        return existing.user_id, claims.expires_at  # one user id string per connection
+        # One user id string per connection.
+        return existing.user_id, claims.session_id, claims.expires_at
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         socket = self.sockets.pop(sid, None)
@@ -203,9 +211,16 @@ class HubNamespace(socketio.AsyncNamespace):
 
     @event("auth:refresh", AuthRefresh)
     async def auth_refresh(self, caller: Caller, payload: AuthRefresh) -> dict[str, Any]:
-        """Swap in a fresh access token so the connection outlives the old one."""
-        claims = self.hub.tokens.verify(payload.token)
+        """Swap in a fresh access token (of an active session of the same
+        user) so the connection outlives the old one."""
+        claims = await self.hub.sessions.authenticate(payload.token)
         if claims.user_id != caller.user_id:
             raise Unauthorized("The token belongs to another user")
-        self.hub.connections.extend(self.sockets[caller.sid][1], claims.expires_at)
+        connections = self.hub.connections
+        socket = self.sockets.get(caller.sid)
+        if socket is None:
+            raise Unauthorized("Not authenticated")  # disconnected while the store was read
+        if connections.revoked_lately(claims.session_id):
+            raise Unauthorized("Access token revoked")
+        connections.refreshed(socket[1], claims.session_id, payload.token, claims.expires_at)
         return {"expires_at": claims.expires_at}

@@ -1,0 +1,121 @@
+"""How a session revocation reaches sockets: directly in one process, over
+Redis pub/sub to every process in many.
+
+The store is the source of truth (REST and new socket connects read it); this
+only tells each process to drop the sockets it holds for revoked sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import orjson
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hub:sessions-revoked"
+
+# Drops this process's sockets of the given sessions.
+DisconnectSessions = Callable[[list[str]], Awaitable[None]]
+
+
+class Revocations(Protocol):
+    async def announce(self, session_ids: list[str]) -> None:
+        """Have every process (this one included) drop the sockets of these
+        already revoked sessions."""
+
+    async def start(self, disconnect: DisconnectSessions) -> None:
+        """From now on, revocations are handed to ``disconnect``."""
+
+    async def stop(self) -> None: ...
+
+
+class LocalRevocations:
+    """One process: its own sockets are all there is."""
+
+    def __init__(self) -> None:
+        self._disconnect: DisconnectSessions | None = None
+
+    async def announce(self, session_ids: list[str]) -> None:
+        if self._disconnect is not None and session_ids:
+            await self._disconnect(session_ids)
+
+    async def start(self, disconnect: DisconnectSessions) -> None:
+        self._disconnect = disconnect
+
+    async def stop(self) -> None:
+        self._disconnect = None
+
+
+class RedisRevocations:
+    """Many processes: the announcing process drops its own sockets at once
+    (even when Redis is down) and publishes the ids; every process, the
+    announcer too, drops its sockets of each id it hears (again finding
+    nothing, for the announcer).
+
+    A process that is cut off from Redis when a revocation is published never
+    hears it: its sockets of that session live on until their token expires,
+    while REST and new connects are refused at once (the store says revoked).
+    """
+
+    def __init__(self, redis: Redis, listener: Redis,
+                 on_publish_error: Callable[[], None] | None = None) -> None:
+        self.redis = redis
+        self.listener = listener
+        self._on_publish_error = on_publish_error
+        self._disconnect: DisconnectSessions | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def announce(self, session_ids: list[str]) -> None:
+        if not session_ids:
+            return
+        if self._disconnect is not None:
+            await self._disconnect(session_ids)
+        try:
+            await self.redis.publish(CHANNEL, orjson.dumps(session_ids))
+        except Exception as exc:
+            log.warning("cannot publish the revocation of %d sessions: %s", len(session_ids), exc)
+            if self._on_publish_error:
+                self._on_publish_error()
+
+    async def start(self, disconnect: DisconnectSessions) -> None:
+        self._disconnect = disconnect
+        self._task = asyncio.create_task(self._listen(disconnect), name="session-revocations")
+
+    async def stop(self) -> None:
+        self._disconnect = None
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.listener.aclose()
+
+    async def _listen(self, disconnect: DisconnectSessions) -> None:
+        backoff = 0.2
+        while True:
+            try:
+                async with self.listener.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    backoff = 0.2
+                    async for item in pubsub.listen():
+                        if item.get("type") == "message":
+                            await self._deliver(disconnect, item["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("session revocations lost Redis (%s); retrying in %.1fs",
+                            exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    @staticmethod
+    async def _deliver(disconnect: DisconnectSessions, data: bytes) -> None:
+        # One bad notice must not end the subscription (notices published
+        # while it resubscribes would be lost).
+        try:
+            await disconnect(orjson.loads(data))
+        except Exception:
+            log.exception("session revocation %r failed", data[:200])
