@@ -292,5 +292,5 @@ def setup_routes(app: web.Application) -> None:
     # Not in ROUTES: it is unversioned only, plain text, and for scrapers, not
     # API clients, so it stays out of the OpenAPI document.
     app.router.add_get("/metrics", prometheus_metrics)
-    # The browser client (web/): a page and its files, not API routes either.
+    # The browser client (handlers/web/): a page and its files, not API routes either.
     setup_web_routes(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ from browser import (
     PHONE, TIMEOUT_MS, alice_chats_with_bob, artifact, launch, require_browser, sign_up,
 )
 from conftest import make_settings
+from handlers.web_client import VENDOR_DIR, VENDOR_FILES
 from hub.config import Settings
 
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -30,6 +33,9 @@ async def test_page_and_bundle_are_served(http: Any) -> None:
     assert "<script src=\"/static/socket.io.min.js\"" in html and "<script>" not in html
     bundle = await http.get("/static/socket.io.min.js")
     assert bundle.status == 200 and "javascript" in bundle.headers["Content-Type"]
+    assert await bundle.read() == (VENDOR_DIR / "socket.io.min.js").read_bytes()
+    source_map = await http.get("/static/socket.io.min.js.map")
+    assert source_map.status == 200 and source_map.headers["Content-Type"] == "application/json"
     assert (await http.get("/static/app.js")).status == 200
     icon = await http.get("/static/favicon.svg")  # else browsers ask for /favicon.ico: a 404
     assert icon.status == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
@@ -37,13 +43,21 @@ async def test_page_and_bundle_are_served(http: Any) -> None:
     assert (await http.get("/static/nope.js")).status == 404
 
 
-async def test_bundle_missing_is_503(http: Any, monkeypatch: pytest.MonkeyPatch,
-                                     tmp_path: Path) -> None:
-    import handlers.web_client
-    monkeypatch.setattr(handlers.web_client, "SOCKET_IO_BUNDLE", tmp_path / "missing.js")
-    response = await http.get("/static/socket.io.min.js")
-    assert response.status == 503
-    assert "npm ci" in await response.text()
+def test_vendored_bundle_is_the_locked_npm_client() -> None:
+    """The page's bundle and the Node test client (tests/test_js_client.py) are one version."""
+    locked = json.loads((ROOT / "package-lock.json").read_text())[
+        "packages"]["node_modules/socket.io-client"]["version"]
+    npm_package = ROOT / "node_modules" / "socket.io-client"
+    package_json = npm_package / "package.json"
+    installed = json.loads(package_json.read_text())["version"] if package_json.is_file() else None
+    assert installed == locked, "node_modules is missing or stale: run `npm ci` (scripts/test does)"
+    for name in VENDOR_FILES:
+        assert (VENDOR_DIR / name).read_bytes() == (npm_package / "dist" / name).read_bytes(), (
+            f"handlers/web/vendor/{name} differs from socket.io-client {locked}: "
+            "copy it again (handlers/web/vendor/README.md)")
+    assert (VENDOR_DIR / "socket.io-client.LICENSE").read_bytes() == \
+        (npm_package / "LICENSE").read_bytes()
+    assert f"`socket.io-client` {locked}" in (VENDOR_DIR / "README.md").read_text()
 
 
 async def test_two_users_chat(server: TestServer) -> None:

@@ -1,0 +1,56 @@
+"""The page works from the wheel alone: ``pip install`` into a fresh venv, ``hub serve``
+from an empty directory, no checkout, no Node, and a deployer's CORS setting that
+names only their own app's origin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from browser import PHONE, TIMEOUT_MS, launch, require_browser, sign_up
+from installed import installed_env, installed_hub, serving  # noqa: F401 (a fixture)
+
+
+def _collect_console_errors(page: Any, into: list[str]) -> None:
+    page.on("console", lambda message: message.type == "error" and into.append(
+        f"console: {message.text}"))
+    page.on("pageerror", lambda error: into.append(f"pageerror: {error}"))
+
+
+async def test_installed_hub_serves_a_working_page(installed_hub: Path, tmp_path: Path) -> None:
+    require_browser()
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    workdir = tmp_path / "empty"
+    env = installed_env(cors_origins="https://app.example.com")
+    async with serving(installed_hub, workdir, env) as hub:
+        async with async_playwright() as pw:
+            browser = await launch(pw)
+            try:
+                errors: list[str] = []
+                alice, bob = [await (await browser.new_context(viewport=PHONE)).new_page()
+                              for _ in range(2)]
+                for page in (alice, bob):
+                    _collect_console_errors(page, errors)
+                await alice.goto(hub.url("/"))
+                assert await alice.evaluate("typeof io") == "function"
+
+                await sign_up(alice, hub.url("/"), "Alice")
+                bob_id = await sign_up(bob, hub.url("/"), "Bob")
+                await alice.get_by_label("Chat with user id").fill(bob_id)
+                await alice.get_by_role("button", name="Start chat").click()
+                await alice.locator("#composer-input").fill("Hello from the wheel")
+                await alice.locator("#composer-input").press("Enter")
+                await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓ Sent")
+                await bob.locator("li.conv button").first.click()
+                await expect(bob.locator(".msg .text")).to_have_text("Hello from the wheel")
+                await bob.locator("#composer-input").fill("Hello back")
+                await bob.locator("#composer-input").press("Enter")
+                await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Hello back")
+                assert errors == []
+            finally:
+                await browser.close()
+        assert await hub.stop() == 0, hub.output()
+    # The hub ran from the empty directory: its state is there, nothing elsewhere.
+    assert (workdir / "data" / "hub.db").is_file()
