@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     # net.core.somaxconn). aiohttp's default of 128 overflows when thousands
     # of clients reconnect at once: dropped SYNs are retried by TCP 1, 3, 7 s later.
     listen_backlog: int = Field(4096, ge=1)
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     data_dir: Path = Path("data")
     database_url: str = "sqlite:///data/hub.db"
@@ -157,6 +157,11 @@ class Settings(BaseSettings):
     def _on_off(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator("rate_limit_message_send", "rate_limit_typing", "rate_limit_rest",
                      "rate_limit_auth")
     @classmethod
@@ -176,6 +181,8 @@ class Settings(BaseSettings):
         if self.env == "production":
             if self.jwt_algorithm == "HS256" and self.jwt_secret is None:
                 raise ValueError("HUB_JWT_SECRET is required when HUB_ENV=production")
+            if self.jwt_algorithm == "HS256" and self.jwt_secret is not None:
+                _refuse_weak_jwt_secret(self.jwt_secret.get_secret_value(), self.data_dir)
             if self.payments_webhook_secret is None:
                 raise ValueError("HUB_PAYMENTS_WEBHOOK_SECRET is required when HUB_ENV=production")
             if "*" in self.cors_origins:
@@ -230,12 +237,36 @@ class Settings(BaseSettings):
         shown["jwt_secret"] = "**********" if self.jwt_secret else None
         shown["payments_webhook_secret"] = "**********" if self.payments_webhook_secret else None
         for key in ("database_url", "redis_url"):
-            shown[key] = _redact_url(shown[key])
+            shown[key] = redact_url(shown[key])
         return shown
 
 
-def _redact_url(url: str | None) -> str | None:
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its credentials, if any, shown as ``***``."""
     if not url or "@" not in url:
         return url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+# Anyone who has read .env.example knows this one; production refuses it.
+EXAMPLE_JWT_SECRET = "replace-with-at-least-32-random-bytes"
+MIN_PRODUCTION_JWT_SECRET_BYTES = 32
+
+
+def _refuse_weak_jwt_secret(secret: str, data_dir: Path) -> None:
+    """Production tokens must not be signed by a guessable or copied secret."""
+    if len(secret.encode()) < MIN_PRODUCTION_JWT_SECRET_BYTES:
+        raise ValueError(f"HUB_JWT_SECRET must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} "
+                         "bytes when HUB_ENV=production")
+    if secret == EXAMPLE_JWT_SECRET:
+        raise ValueError("HUB_JWT_SECRET is the placeholder from .env.example: "
+                         "set a random secret when HUB_ENV=production")
+    dev_file = data_dir / DEV_SECRET_FILE
+    try:
+        dev_secret = dev_file.read_text().strip()
+    except OSError:  # none (or unreadable): nothing to compare with
+        return
+    if secret == dev_secret:
+        raise ValueError(f"HUB_JWT_SECRET is the development secret from {dev_file}: "
+                         "set a new one when HUB_ENV=production")

@@ -32,6 +32,7 @@ from .metrics import Metrics, TimedStore
 from .notifications import NotificationService
 from .payments import PaymentProvider, SandboxProvider
 from .passwords import Passwords
+from .preflight import check_dependencies
 from .presence import PresenceService
 from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
 from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -85,6 +86,7 @@ class Hub:
         self.connections = ConnectionRegistry(self._disconnect_expired)
 
     async def start(self) -> None:
+        await check_dependencies(self.settings)  # fail before anything starts
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         if not self.sio.manager_initialized:
