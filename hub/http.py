@@ -39,12 +39,18 @@ CODE_BY_STATUS = {
     405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
     422: "validation_failed", 429: "rate_limited", 503: "unavailable",
 }
+# Calls and the echo check need the camera and microphone, on the hub's own page
+# only; the other powerful features are off (only names browsers know: an unknown
+# one is a console error).
+PERMISSIONS_POLICY = ("camera=(self), microphone=(self), display-capture=(), geolocation=(), "
+                      "payment=(), usb=()")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
     "img-src 'self' data: https:; media-src 'self' blob:; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": PERMISSIONS_POLICY,
 }
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

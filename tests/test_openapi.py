@@ -140,3 +140,17 @@ async def test_request_body_references_its_model(document: dict[str, Any], route
         assert name in schema["properties"]
     assert "422" in operation["responses"] and "400" in operation["responses"]
     assert "413" in operation["responses"]
+
+
+# --- headers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", f"{API_PREFIX}/healthz", f"{API_PREFIX}/nope"])
+async def test_permissions_policy_allows_camera_and_microphone_to_the_hub_only(
+        http: TestClient, path: str) -> None:
+    response = await http.get(path)
+    policy = dict(item.split("=", 1) for item in
+                  response.headers["Permissions-Policy"].replace(" ", "").split(","))
+    assert policy["camera"] == policy["microphone"] == "(self)"
+    for feature in ("geolocation", "payment", "usb", "display-capture"):
+        assert policy[feature] == "()", feature
