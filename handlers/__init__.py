@@ -13,6 +13,7 @@ from hub.accounts.models import (
     PublicUser, RefreshRequest, RegisterRequest, RoleUpdate, SessionList,
 )
 
+from hub.context import HUB
 from hub.conversations.models import (
     Conversation, ConversationListQuery, ConversationPage, CreateConversation, DeletedMessage,
     HistoryQuery, Message, MessagePage, ReadState, RestAddParticipants, RestEditMessage,
@@ -31,7 +32,7 @@ from hub.notifications.models import (
 
 from . import admin, auth, conversations, health, marketplace, notifications, users, wallet
 from .networking import NETWORKING_ROUTES
-from .openapi import API_PREFIX, build_openapi, openapi_handler
+from .openapi import API_PREFIX, ID_PATTERN, PATH_PARAM, build_openapi, openapi_handler
 from .routing import Route, hub_of
 from .signaling import SIGNALING_ROUTES
 from .web_client import setup_web_routes
@@ -220,6 +221,8 @@ ROUTES: list[Route] = [
           "one already revoked, is 404."),
     Route("POST", "/auth/logout-all", auth.logout_all, "Revoke every session of the caller, "
           "this one too", "auth", status=204),
+    Route("GET", "/users/me", users.get_me, "The caller's own profile (as GET /auth/me)",
+          "users", response=PrivateUser),
     Route("PATCH", "/users/me", users.update_me, "Update the caller's profile", "users",
           body=ProfileUpdate, response=PrivateUser),
     Route("GET", "/users/me/blocks", users.list_blocks, "Users the caller blocked", "users",
@@ -283,11 +286,14 @@ async def prometheus_metrics(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
+    """Register ROUTES under /api/v1 (each path parameter matching ID_PATTERN
+    only), the probes outside it too, the OpenAPI document, /metrics and the page."""
     for route in ROUTES:
-        app.router.add_route(route.method, API_PREFIX + route.path, route.handler)
+        path = PATH_PARAM.sub(rf"{{\1:{ID_PATTERN}}}", route.path)
+        app.router.add_route(route.method, API_PREFIX + path, route.handler)
         if route.path in UNVERSIONED:
             app.router.add_route(route.method, route.path, route.handler)
-    document = build_openapi(ROUTES, version="0.1.0")
+    document = build_openapi(ROUTES, version="0.1.0", settings=app[HUB].settings)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi_handler(document))
     # Not in ROUTES: it is unversioned only, plain text, and for scrapers, not
     # API clients, so it stays out of the OpenAPI document.

@@ -9,12 +9,20 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from hub.accounts.models import CONFIGURED
+from hub.config import Settings
 from hub.http import TITLES, json_response
+from hub.idempotency import MAX_KEY_LENGTH
 
 from .routing import Route
 
 API_PREFIX = "/api/v1"
-_PATH_PARAM = re.compile(r"{(\w+)}")
+PATH_PARAM = re.compile(r"{(\w+)}")
+# Every path parameter is an id the hub made: a ULID from hub.clock.new_id, 26
+# Crockford base32 characters. setup_routes registers each one with this pattern,
+# so a malformed id is a plain 404 and a static path (/messages/unread-count) is
+# never taken for an id.
+ID_PATTERN = "[0-9A-HJKMNP-TV-Z]{26}"
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -33,8 +41,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 COMMON_ERRORS = (400, 404, 405, 413, 422, 500)
 
 
-def build_openapi(routes: list[Route], version: str) -> dict[str, Any]:
-    schemas = _component_schemas(routes)
+def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict[str, Any]:
+    """The document of ``routes`` for a hub with these ``settings``: fields whose
+    limits are settings (currencies, message length) say what this hub enforces."""
+    schemas = _configured(_component_schemas(routes), _configured_schemas(settings))
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(API_PREFIX + route.path, {})[route.method.lower()] = _operation(route)
@@ -64,6 +74,28 @@ def _component_schemas(routes: list[Route]) -> dict[str, Any]:
     return top.get("$defs", {})
 
 
+def _configured_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
+    """What each ``configured(name)`` field becomes: the settings the services check."""
+    return {
+        "currencies": {"enum": list(settings.currencies)},
+        "max_text_length": {"description": f"1..{settings.max_text_length} characters "
+                            "after trimming (HUB_MAX_TEXT_LENGTH)"},
+    }
+
+
+def _configured(node: Any, schemas: dict[str, dict[str, Any]]) -> Any:
+    """``node`` with each configured-field mark replaced by its schema."""
+    if isinstance(node, list):
+        return [_configured(item, schemas) for item in node]
+    if not isinstance(node, dict):
+        return node
+    schema = {key: _configured(value, schemas) for key, value in node.items()
+              if key != CONFIGURED}
+    if CONFIGURED in node:
+        schema.update(schemas[node[CONFIGURED]])
+    return schema
+
+
 def _operation(route: Route) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": route.summary,
@@ -86,13 +118,14 @@ def _operation(route: Route) -> dict[str, Any]:
 
 def _parameters(route: Route) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PATH_PARAM.findall(route.path)
+        {"name": name, "in": "path", "required": True,
+         "schema": {"type": "string", "pattern": f"^{ID_PATTERN}$"}}
+        for name in PATH_PARAM.findall(route.path)
     ]
     if route.idempotent:
         params.append({
             "name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "maxLength": 255},
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
             "description": "Same key and body replay the first response; "
             "another body is 422 idempotency_mismatch",
         })
@@ -101,9 +134,21 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         for name, prop in schema.get("properties", {}).items():
             params.append({
                 "name": name, "in": "query",
-                "required": name in schema.get("required", []), "schema": prop,
+                "required": name in schema.get("required", []), "schema": _present(prop),
             })
     return params
+
+
+def _present(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query field's schema when it is sent: ``X | None`` is ``X`` (a query
+    string has no null; leaving the parameter out is how a client says none)."""
+    options = [option for option in prop.get("anyOf", ()) if option != {"type": "null"}]
+    if len(options) != 1:
+        return prop
+    rest = {key: value for key, value in prop.items() if key != "anyOf"}
+    if rest.get("default", ...) is None:
+        del rest["default"]
+    return {**options[0], **rest}
 
 
 def _responses(route: Route) -> dict[str, Any]:

@@ -15,6 +15,11 @@ async def get_user(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).accounts.profile(request.match_info["id"]))
 
 
+async def get_me(request: web.Request) -> web.Response:
+    """``GET /users/me``: the caller's private profile, the same as ``GET /auth/me``."""
+    return json_response(await hub_of(request).accounts.me(user_id_of(request)))
+
+
 async def update_me(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, ProfileUpdate)

@@ -111,6 +111,10 @@ async def read_optional_body(request: web.Request, model: type[ModelT]) -> Model
 
 
 def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
+    """Validate the query string; a parameter given twice is 422 (no silent pick)."""
+    for name in request.query:
+        if len(request.query.getall(name)) > 1:
+            raise ValidationFailed.field(name, "Give this parameter once")
     return validate(model, dict(request.query))
 
 

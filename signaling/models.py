@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub.accounts.models import Body
 from hub.conversations.models import Id
@@ -25,7 +25,12 @@ class Candidate(Body):
 
 
 class Target(Body):
-    """Exactly one of ``call_id`` or ``session_id``."""
+    """Exactly one of ``call_id`` or ``session_id`` (the other absent or null)."""
+
+    # The JSON Schema of that rule: exactly one of the two is a string.
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}}
+        for name in ("call_id", "session_id")]})
 
     call_id: Id | None = None
     session_id: Id | None = None

@@ -471,7 +471,7 @@ async def test_unknown_route_is_404_problem(http: TestClient, path: str) -> None
 
 @pytest.mark.parametrize("method, path", [
     ("GET", "/api/v1/auth/register"), ("PUT", "/api/v1/auth/me"), ("DELETE", "/healthz"),
-    ("POST", "/api/v1/readyz"), ("PUT", "/api/v1/users/someone/block"),
+    ("POST", "/api/v1/readyz"), ("PUT", f"/api/v1/users/{'0' * 26}/block"),
 ])
 async def test_wrong_method_is_405_problem(http: TestClient, method: str, path: str) -> None:
     response = await http.request(method, path)

@@ -1,17 +1,25 @@
-"""The served OpenAPI document agrees with the route table and the request models."""
+"""The served OpenAPI document agrees with the route table, the request models and
+what the hub enforces (integers, configured currencies, ids in paths), plus the
+routing and headers that go with it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import BaseModel, ValidationError
 
+from conftest import Api, make_settings
 from handlers import ROUTES
-from handlers.openapi import API_PREFIX
+from handlers.openapi import API_PREFIX, ID_PATTERN
 from handlers.routing import Route
+from hub.app import create_app
+from hub.clock import new_id
+from hub.config import Settings
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -140,6 +148,182 @@ async def test_request_body_references_its_model(document: dict[str, Any], route
         assert name in schema["properties"]
     assert "422" in operation["responses"] and "400" in operation["responses"]
     assert "413" in operation["responses"]
+
+
+# --- the document says what validation enforces ----------------------------------------
+
+
+def request_models() -> dict[str, type[BaseModel]]:
+    """Every request body model of ROUTES and every model nested in one, by name."""
+    found: dict[str, type[BaseModel]] = {}
+
+    def visit(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation.__name__ not in found:
+                found[annotation.__name__] = annotation
+                for field in annotation.model_fields.values():
+                    visit(field.annotation)
+        for argument in get_args(annotation):
+            visit(argument)
+
+    for route in ROUTES:
+        visit(route.body)
+    return found
+
+
+def integer_properties(schema: dict[str, Any]) -> list[str]:
+    """The properties of an object schema that hold an integer (maybe or null)."""
+    def is_integer(prop: dict[str, Any]) -> bool:
+        return prop.get("type") == "integer" or any(is_integer(p) for p in prop.get("anyOf", ()))
+
+    return [name for name, prop in schema.get("properties", {}).items() if is_integer(prop)]
+
+
+def test_every_request_body_is_strict_about_integers() -> None:
+    """Where the document says integer, a JSON integer it must be: 5.0, "5" and true
+    are refused (JSON Schema itself would take 5.0)."""
+    checked = []
+    for name, model in request_models().items():
+        for field in integer_properties(model.model_json_schema()):
+            for wrong in (5.0, "5", True):
+                with pytest.raises(ValidationError) as refused:
+                    model.model_validate({field: wrong})
+                assert any(error["loc"][:1] == (field,) for error in refused.value.errors()), (
+                    name, field, wrong)
+            checked.append(f"{name}.{field}")
+    # Money, counts and choices: the set is not empty by accident.
+    assert {"CreateBid.amount", "CreateBid.period_days", "RestMarkRead.seq",
+            "CreateLobby.duration_minutes", "Attachment.size"} <= set(checked)
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if route.query], ids=route_id)
+def test_query_integers_are_digits_and_booleans_words(route: Route) -> None:
+    """Query strings are text: an integer is written in digits, a boolean true or false."""
+    model = route.query
+    assert model is not None
+    schema = model.model_json_schema()
+    required = {name: "x" for name in schema.get("required", [])}  # all text (q)
+
+    def parsed(field: str, text: str) -> Any:
+        return getattr(model.model_validate({**required, field: text}), field)
+
+    def refused(field: str, text: str) -> None:
+        with pytest.raises(ValidationError) as error:
+            model.model_validate({**required, field: text})
+        assert [e["loc"] for e in error.value.errors()] == [(field,)], (field, text)
+
+    for field in integer_properties(schema):
+        prop = schema["properties"][field]
+        valid = str(max(1, *(p.get("minimum", 1) for p in [prop, *prop.get("anyOf", ())])))
+        assert parsed(field, valid) == int(valid)
+        for wrong in (f"{valid}.0", f" {valid}", f"+{valid}", "1e2", "", "\u0663"):
+            refused(field, wrong)
+    for field, prop in schema["properties"].items():
+        if "boolean" in {prop.get("type"), *(p.get("type") for p in prop.get("anyOf", ()))}:
+            assert parsed(field, "true") is True and parsed(field, "false") is False
+            for wrong in ("1", "yes", "True", ""):
+                refused(field, wrong)
+
+
+async def test_query_parameters_are_never_null(document: dict[str, Any]) -> None:
+    """An optional query parameter is left out, never sent as null."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                assert "null" not in str(parameter["schema"]), (method, path, parameter)
+
+
+async def test_limit_in_a_query_string(api: Api, http: TestClient) -> None:
+    headers = api.auth(await api.register("lister"))
+    ok = await http.get(f"{API_PREFIX}/conversations?limit=5", headers=headers)
+    assert ok.status == 200, await ok.text()
+    for query in ("limit=5.0", "limit=5&limit=6", "archived=1"):
+        refused = await http.get(f"{API_PREFIX}/conversations?{query}", headers=headers)
+        assert refused.status == 422, (query, await refused.text())
+        assert (await refused.json())["code"] == "validation_failed"
+
+
+MONEY_BODIES = ["CreateJob", "UpdateJob", "CreateBid", "CreateDeposit", "CreatePayout"]
+
+
+async def test_currencies_are_the_configured_enum(document: dict[str, Any],
+                                                  settings: Settings) -> None:
+    schemas = document["components"]["schemas"]
+    for name in MONEY_BODIES:
+        assert schemas[name]["properties"]["currency"]["enum"] == settings.currencies, name
+    assert settings.currencies == ["USD", "EUR", "GBP"]
+
+
+async def test_other_currencies_change_schema_and_validation_alike(
+        tmp_path: Path, aiohttp_client: Any) -> None:
+    http = await aiohttp_client(create_app(make_settings(tmp_path, currencies=["JPY", "USD"])))
+    document = await (await http.get(f"{API_PREFIX}/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    for name in MONEY_BODIES:
+        assert schemas[name]["properties"]["currency"]["enum"] == ["JPY", "USD"], name
+    headers = Api(http).auth(await Api(http).register("yen", role="client"))
+    job = {"title": "T", "description": "D", "budget_min": 100, "budget_max": 200,
+           "type": "fixed"}
+    refused = await http.post(f"{API_PREFIX}/jobs", headers=headers,
+                              json={**job, "currency": "GBP"})
+    assert refused.status == 422 and (await refused.json())["code"] == "validation_failed"
+    accepted = await http.post(f"{API_PREFIX}/jobs", headers=headers,
+                               json={**job, "currency": "JPY"})
+    assert accepted.status == 201, await accepted.text()
+
+
+# --- ids in paths ----------------------------------------------------------------------
+
+
+def test_the_id_pattern_is_the_one_ids_are_made_with() -> None:
+    for _ in range(1000):
+        assert re.fullmatch(ID_PATTERN, new_id())
+
+
+async def test_path_parameters_are_documented_as_ids(document: dict[str, Any]) -> None:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation["parameters"]:
+                if parameter["in"] == "path":
+                    assert parameter["schema"] == {"type": "string",
+                                                   "pattern": f"^{ID_PATTERN}$"}, (method, path)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE", "OPTIONS", "PUT", "POST"])
+@pytest.mark.parametrize("path", ["/messages/unread-count", "/notifications/unread-count"])
+async def test_static_paths_never_fall_through_to_an_id(
+        api: Api, http: TestClient, method: str, path: str) -> None:
+    headers = api.auth(await api.register("router"))
+    response = await http.request(method, API_PREFIX + path, headers=headers)
+    assert response.status == 405, await response.text()
+    assert response.content_type == "application/problem+json"
+    assert (await response.json())["code"] == "method_not_allowed"
+    assert response.headers["Allow"] == "GET"
+
+
+@pytest.mark.parametrize("wrong", [
+    "not-an-id", new_id().lower(), new_id()[:-1], new_id() + "0", "0" * 25 + "U", "%20"])
+async def test_malformed_ids_are_404(api: Api, http: TestClient, wrong: str) -> None:
+    headers = api.auth(await api.register("prober"))
+    for method, path in [("GET", "/jobs/{}"), ("PATCH", "/messages/{}"), ("GET", "/users/{}"),
+                         ("POST", "/bids/{}/award"), ("GET", "/networking/sessions/{}")]:
+        response = await http.request(method, API_PREFIX + path.format(wrong), headers=headers)
+        assert response.status == 404, (method, path, wrong, await response.text())
+        assert response.content_type == "application/problem+json"
+        assert (await response.json())["code"] == "not_found"
+
+
+async def test_users_me_is_the_callers_private_profile(api: Api, http: TestClient) -> None:
+    account = await api.register("myself", role="freelancer")
+    headers = api.auth(account)
+    me = await http.get(f"{API_PREFIX}/users/me", headers=headers)
+    assert me.status == 200, await me.text()
+    profile = await me.json()
+    assert profile == await (await http.get(f"{API_PREFIX}/auth/me", headers=headers)).json()
+    assert profile["email"] == "myself@example.com" and profile["id"] == account["user"]["id"]
+    assert (await http.get(f"{API_PREFIX}/users/me")).status == 401
+    other = await http.post(f"{API_PREFIX}/users/me", headers=headers)
+    assert other.status == 405 and set(other.headers["Allow"].split(",")) == {"GET", "PATCH"}
 
 
 # --- headers ---------------------------------------------------------------------------

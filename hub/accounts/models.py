@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+)
 
 from storage.records import SessionRecord, UserRecord
 
@@ -26,9 +28,31 @@ Role = Literal["client", "freelancer", "admin"]
 
 
 class Body(BaseModel):
-    """Strict request body: unknown fields are rejected, types are not coerced."""
+    """Strict request body: unknown fields are rejected, types are not coerced
+    (an int field takes a JSON integer only: ``5.0``, ``"5"`` and ``true`` are
+    422). The one gap strict mode leaves is closed by ``IntChoice``."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _json_integer(value: object) -> object:
+    if type(value) is not int:
+        raise ValueError("must be an integer")
+    return value
+
+
+# For a ``Literal`` of ints: pydantic matches literals by equality, so 5.0 (== 5)
+# passes one even in strict mode. ``Annotated[Literal[2, 5], IntChoice]``.
+IntChoice = BeforeValidator(_json_integer)
+
+# Marks a request field whose limits are settings, not constants (the services
+# check them): build_openapi replaces the mark with what this hub is configured for.
+CONFIGURED = "x-hub-configured"
+
+
+def configured(name: str) -> dict[str, str]:
+    """``json_schema_extra`` of a field limited by the setting ``name``."""
+    return {CONFIGURED: name}
 
 
 class RegisterRequest(Body):

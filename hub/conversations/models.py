@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from collections.abc import Callable
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..accounts.models import Body, HttpUrl
+from ..accounts.models import Body, HttpUrl, configured
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Seq = Annotated[int, Field(ge=0, le=2**53)]
 Limit = Annotated[int, Field(ge=1, le=100)]
 # A hard cap before the configurable text limit is checked, so huge strings fail fast.
-RawText = Annotated[str, Field(max_length=100_000)]
+RawText = Annotated[str, Field(max_length=100_000,
+                               json_schema_extra=configured("max_text_length"))]
 
 
 class ContextRef(Body):
@@ -106,14 +110,62 @@ class Sync(Body):
     limit: Limit = 100
 
 
-class Query(BaseModel):
-    """Query strings: values arrive as text and are coerced; unknown keys are errors."""
+_DIGITS = re.compile(r"-?[0-9]{1,19}")
+_BOOLEANS = {"true": True, "false": False}
 
-    model_config = ConfigDict(extra="forbid")
+
+def _int_text(text: str) -> object:
+    # Anything else stays text, which the strict int field refuses (422).
+    return int(text) if _DIGITS.fullmatch(text) else text
+
+
+def _bool_text(text: str) -> object:
+    return _BOOLEANS.get(text, text)
+
+
+def _text_parser(annotation: Any) -> Callable[[str], object] | None:
+    """How a query field of this type reads its text, if it is not a string."""
+    union = get_origin(annotation) in (Union, UnionType)
+    options = get_args(annotation) if union else (annotation,)
+    bare = {get_args(option)[0] if get_origin(option) is Annotated else option
+            for option in options}
+    if bool in bare:
+        return _bool_text
+    if int in bare:
+        return _int_text
+    return None
+
+
+class Query(BaseModel):
+    """Query strings: every value arrives as text. An int field takes digits only
+    (``5``, not ``5.0``) and a bool field ``true`` or ``false``; past that the model
+    is as strict as a body. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    _parsers: ClassVar[dict[str, Callable[[str], object]]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._parsers = {name: parser for name, field in cls.model_fields.items()
+                        if (parser := _text_parser(field.annotation)) is not None}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_text(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {key: cls._parsers[key](value) if key in cls._parsers and isinstance(value, str)
+                else value for key, value in data.items()}
+
+
+# Cursors are base64url text, never anything a browser has to percent-encode.
+Cursor = Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9_=-]*$",
+                              description="next_cursor of the previous page")]
 
 
 class ConversationListQuery(Query):
-    cursor: Annotated[str, Field(max_length=200)] | None = None
+    cursor: Cursor | None = None
     limit: Limit = 20
     archived: bool | None = None
 

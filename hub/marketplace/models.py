@@ -10,16 +10,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..accounts.models import Body, Skill
-from ..conversations.models import Limit, Query
+from ..accounts.models import Body, Skill, configured
+from ..conversations.models import Cursor, Limit, Query
 
 MAX_AMOUNT = 10**12
 
 Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="Minor units (cents)")]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+# Which currencies is a setting (HUB_CURRENCIES): Market.check_currency refuses the
+# others (422), and the OpenAPI document lists them as the enum.
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$",
+                                description="ISO 4217 code, one the hub is configured for",
+                                json_schema_extra=configured("currencies"))]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-Cursor = Annotated[str, Field(max_length=200)]
 Skills = Annotated[list[Skill], Field(max_length=50)]
 
 JobStatus = Literal["draft", "open", "awarded", "in_progress", "completed", "cancelled"]
@@ -59,7 +62,10 @@ class UpdateJob(Body):
 class JobListQuery(Query):
     q: Annotated[str, Field(max_length=200)] | None = None
     status: JobStatus | None = None
-    skills: Annotated[str, Field(max_length=1000, description="Comma-separated; all must match")] | None = None
+    # Kept short enough that the whole query string, percent-encoded, fits the
+    # HTTP server's 8 KiB request line.
+    skills: Annotated[str, Field(max_length=300,
+                                 description="Comma-separated; all must match")] | None = None
     budget_min: Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None = None
     budget_max: Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None = None
     owner_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None

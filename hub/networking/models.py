@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from ..accounts.models import Body
+from ..accounts.models import Body, IntChoice
 from ..clock import iso, parse_iso
-from ..conversations.models import Id
+from ..conversations.models import Cursor, Id, Query
 
 Stars = Annotated[int, Field(ge=1, le=5)]
 Note = Annotated[str, Field(max_length=1000)]
@@ -30,7 +30,7 @@ def _iso(value: str | None) -> str | None:
 class CreateLobby(Body):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     topic: Annotated[str, Field(min_length=1, max_length=100)]
-    duration_minutes: Literal[2, 5]
+    duration_minutes: Annotated[Literal[2, 5], IntChoice]
     starts_at: Iso | None = None
     ends_at: Iso | None = None
 
@@ -46,13 +46,10 @@ class CreateLobby(Body):
         return self
 
 
-class LobbyQuery(BaseModel):
-    """Query strings arrive as text: ``duration`` is parsed, not coerced silently."""
-
-    model_config = ConfigDict(extra="forbid")
+class LobbyQuery(Query):
     duration: Literal["2", "5"] | None = None
     topic: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    cursor: Annotated[str, Field(max_length=64)] | None = None
+    cursor: Cursor | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from ..conversations.models import Limit, Query
+from ..conversations.models import Cursor, Limit, Query
 
 
 class NotificationListQuery(Query):
     unread_only: bool = False
-    cursor: Annotated[str, Field(max_length=200)] | None = None
+    cursor: Cursor | None = None
     limit: Limit = 20
 
 
