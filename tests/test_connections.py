@@ -26,9 +26,9 @@ async def test_connections_expire_at_their_tokens_deadline_with_one_timer():
     registry = ConnectionRegistry(expired)
     soon = int(time.time()) + 1
     for n in range(50):
-        registry.attach(f"e{n}", "/a", f"s{n}", f"u{n}", soon)
-        registry.attach(f"e{n}", "/b", f"t{n}", f"u{n}", soon)
-    registry.attach("late", "/a", "s-late", "u-late", soon + 3600)
+        registry.attach(f"e{n}", "/a", f"s{n}", f"u{n}", "session", soon)
+        registry.attach(f"e{n}", "/b", f"t{n}", f"u{n}", "session", soon)
+    registry.attach("late", "/a", "s-late", "u-late", "session", soon + 3600)
     registry.extend("e0", soon + 3600)   # refreshed: stays
     registry.detach("e1", "/a")
     registry.detach("e1", "/b")          # gone before its deadline: nothing to do
@@ -42,8 +42,8 @@ async def test_expiry_waits_for_the_newest_token():
     expired = Expired()
     registry = ConnectionRegistry(expired)
     now = int(time.time())
-    registry.attach("e", "/a", "s", "u", now + 1)
-    registry.attach("e", "/b", "t", "u", now + 2)  # a later token on another namespace
+    registry.attach("e", "/a", "s", "u", "session", now + 1)
+    registry.attach("e", "/b", "t", "u", "session", now + 2)  # a later token on another namespace
     await asyncio.sleep(now + 1 - time.time() + 0.3)
     assert expired.calls == []
     await asyncio.sleep(1.0)
@@ -53,11 +53,11 @@ async def test_expiry_waits_for_the_newest_token():
 async def test_a_remembered_token_must_match_and_be_unexpired():
     registry = ConnectionRegistry(Expired())
     later = time.time() + 60
-    registry.attach("e", "/a", "s", "u", later, "token-one")
+    registry.attach("e", "/a", "s", "u", "session", later, "token-one")
     assert registry.verified("e", "token-one") is registry.get("e")
     assert registry.verified("e", "token-two") is None
     assert registry.verified("other", "token-one") is None
-    registry.attach("x", "/a", "s2", "u", time.time() - 1, "token-old")
+    registry.attach("x", "/a", "s2", "u", "session", time.time() - 1, "token-old")
     assert registry.verified("x", "token-old") is None  # expired: verify (and refuse) again
 
 
