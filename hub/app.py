@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             hub.rate_limiter, Limit.parse(settings.rate_limit_rest),
             Limit.parse(settings.rate_limit_auth)))
     middlewares.append(problem_middleware)
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)
+    app = web.Application(client_max_size=settings.max_payload_bytes, middlewares=middlewares)
     app[HUB] = hub
     hub.sio.attach(app)
     hub.sio.register_namespace(ConversationsNamespace(hub))

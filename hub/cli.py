@@ -109,6 +109,8 @@ def _settings_errors(exc: ValidationError) -> list[str]:
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from .app import create_app
+    from .context import HTTP_SHARE
+    from .lifecycle import drain_on_signals
 
     settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
     try:
@@ -117,6 +119,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         return _fail(str(exc))
     try:
         app = create_app(settings)
+        app.on_startup.append(drain_on_signals)
         app.on_startup.append(_freeze_startup_heap)  # last: after the hub has started
         web.run_app(
             app,
@@ -125,6 +128,8 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
             backlog=settings.listen_backlog,
             access_log=None,
             print=None,
+            handle_signals=False,  # drain_on_signals: the hub drains before aiohttp stops
+            shutdown_timeout=HTTP_SHARE * settings.shutdown_grace_s,
         )
     except StartupError as exc:  # raised by Hub.start(): nothing had started yet
         return _fail(str(exc))

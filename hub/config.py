@@ -15,6 +15,12 @@ from .ratelimit import Limit
 log = logging.getLogger(__name__)
 
 DEV_SECRET_FILE = "jwt-dev-secret"
+# The socket event families with a per-user limit each (setting
+# rate_limit_<family>); "socket_events" is every event together.
+SOCKET_LIMIT_FAMILIES = (
+    "socket_events", "message_send", "typing", "conversation_change", "conversation_read",
+    "presence", "call", "signal", "echo", "networking", "auth_refresh",
+)
 DEV_WEBHOOK_SECRET_FILE = "payments-webhook-dev-secret"
 
 
@@ -51,7 +57,15 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(65536, ge=8)
 
     cors_origins: Annotated[list[str], NoDecode] = []
-    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # The largest REST body, Socket.IO packet or long-polling POST accepted
+    # (larger ones are 413 at once, before they are read).
+    max_payload_bytes: int = Field(1024 * 1024, ge=1024)
+    # Unsent data the hub keeps per socket; a client that stops reading is
+    # disconnected (slow_consumer) once over it, so it cannot grow our memory.
+    socket_send_buffer_bytes: int = Field(1024 * 1024, ge=16 * 1024)
+    # SIGTERM to exit 0, whatever clients do: acks in flight finish, sockets
+    # are told and closed, then the rest of the hub stops.
+    shutdown_grace_s: float = Field(10.0, ge=1.0, le=600.0)
 
     edit_window_s: int = Field(900, ge=0)
     max_text_length: int = Field(4000, ge=1)
@@ -68,10 +82,22 @@ class Settings(BaseSettings):
     # when the bearer token is valid, else per client IP; auth: per client IP on
     # POST /auth/login, /auth/register and /auth/refresh.
     rate_limits: Literal["on", "off"] = "on"
-    rate_limit_message_send: str = "30/5s"
-    rate_limit_typing: str = "20/10s"
     rate_limit_rest: str = "600/1m"
     rate_limit_auth: str = "20/1m"
+    # Socket events, per user: every event (invalid ones too) takes a token
+    # from rate_limit_socket_events and one from its family's bucket (each
+    # event names its family where it is declared: @event(..., limit=...)).
+    rate_limit_socket_events: str = "300/10s"
+    rate_limit_message_send: str = "30/5s"
+    rate_limit_typing: str = "20/10s"
+    rate_limit_conversation_change: str = "30/10s"
+    rate_limit_conversation_read: str = "120/10s"
+    rate_limit_presence: str = "30/10s"
+    rate_limit_call: str = "20/10s"
+    rate_limit_signal: str = "300/10s"
+    rate_limit_echo: str = "10/1m"
+    rate_limit_networking: str = "30/10s"
+    rate_limit_auth_refresh: str = "10/1m"
 
     # Marketplace money. Currencies are ISO 4217 codes; the fee is in basis
     # points of what a freelancer receives (1000 = 10%), rounded down.
@@ -162,8 +188,8 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("rate_limit_message_send", "rate_limit_typing", "rate_limit_rest",
-                     "rate_limit_auth")
+    @field_validator("rate_limit_rest", "rate_limit_auth",
+                     *(f"rate_limit_{family}" for family in SOCKET_LIMIT_FAMILIES))
     @classmethod
     def _valid_limit(cls, value: str) -> str:
         Limit.parse(value)  # a bad limit is a settings error at startup
@@ -192,6 +218,10 @@ class Settings(BaseSettings):
         ):
             raise ValueError("RS256 needs HUB_JWT_PRIVATE_KEY_FILE and HUB_JWT_PUBLIC_KEY_FILE")
         return self
+
+    def socket_limit(self, family: str) -> Limit:
+        """The per-user limit of a socket event family (SOCKET_LIMIT_FAMILIES)."""
+        return Limit.parse(getattr(self, f"rate_limit_{family}"))
 
     @property
     def uses_mongodb(self) -> bool:

@@ -38,6 +38,7 @@ from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
 from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
 from .realtime.drain import Drain
+from .realtime.faults import ClientFaults
 from .realtime.rooms import HubManager, HubRedisRoomManager
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
@@ -77,6 +78,7 @@ class Hub:
     rate_limiter: RateLimiter | None = None  # None when HUB_RATE_LIMITS=off
     connections: ConnectionRegistry = field(init=False)
     drain: Drain = field(default_factory=Drain)
+    _shutdown_deadline: float | None = field(default=None, init=False)
     # Video (docs/video.md): calls, the echo check, speed networking; set by build_hub.
     signaling: SignalingService = field(init=False)
     echo: EchoService = field(init=False)
@@ -100,26 +102,28 @@ class Hub:
         await self.payments.start()
         await self.networking.start()
 
-    async def shut_down_sockets(self, timeout_s: float = 10.0) -> None:
-        """Finish the acks in flight, then close every socket so clients
-        reconnect elsewhere (their presence follows the usual grace period)."""
-        await self.drain.start(timeout_s)
-        eio = self.sio.eio
-        sockets = list(eio.sockets.values())
-        if not sockets:
+    async def shut_down_sockets(self) -> None:
+        """SIGTERM, first part: refuse new events (``unavailable``) and
+        connections, let the acks in flight finish, then send every socket a
+        Socket.IO disconnect and close its transport from this side, so every
+        client, a browser too, sees the disconnect at once and reconnects
+        elsewhere (presence follows the usual grace period). Runs once:
+        ``hub serve`` calls it on SIGTERM, the app's on_shutdown again."""
+        if self._shutdown_deadline is not None:
             return
-        # engine.io waits for each socket's send queue to drain; a socket whose
-        # writer already died (its client left meanwhile) never drains, so the
-        # wait is bounded.
-        closing = [asyncio.ensure_future(s.close(reason=eio.reason.SERVER_DISCONNECT))
-                   for s in sockets]
-        _, pending = await asyncio.wait(closing, timeout=timeout_s)
-        for task in pending:
-            task.cancel()
-        for closed in sockets:
-            eio.sockets.pop(closed.sid, None)
-        if pending:
-            log.warning("shutdown: %d sockets did not close within %.1fs", len(pending), timeout_s)
+        loop = asyncio.get_running_loop()
+        # What the hub's own steps may use; the rest of the grace period is
+        # margin before hub/lifecycle.py's watchdog ends the process.
+        self._shutdown_deadline = loop.time() + STEPS_SHARE * self.settings.shutdown_grace_s
+        self.sio.stop_accepting()
+        await self.drain.start(self._shutdown_share(DRAIN_SHARE))
+        await self.sio.close_all(loop.time() + self._shutdown_share(CLOSE_SHARE))
+
+    def _shutdown_share(self, share: float) -> float:
+        """Seconds for a step: ``share`` of the grace period, within what is left."""
+        assert self._shutdown_deadline is not None
+        left = self._shutdown_deadline - asyncio.get_running_loop().time()
+        return max(0.0, min(share * self.settings.shutdown_grace_s, left))
 
     async def stop(self) -> None:
         steps: list[tuple[str, Awaitable[object]]] = [
@@ -131,8 +135,12 @@ class Hub:
         if self.redis is not None:
             steps.append(("redis", self.redis.aclose()))
         steps.append(("store", self.store.close()))
-        for name, step in steps:
-            await _finish_within(name, step, STOP_STEP_TIMEOUT_S)
+        for index, (name, step) in enumerate(steps):
+            budget = STOP_STEP_TIMEOUT_S
+            if self._shutdown_deadline is not None:  # within the grace period
+                time_left = self._shutdown_deadline - asyncio.get_running_loop().time()
+                budget = max(0.1, min(budget, time_left / (len(steps) - index)))
+            await _finish_within(name, step, budget)
 
     async def _disconnect_expired(self, eio_sid: str, sids: dict[str, str]) -> None:
         for namespace, sid in sids.items():
@@ -149,6 +157,12 @@ class Hub:
 
 HUB = web.AppKey("hub", Hub)
 STOP_STEP_TIMEOUT_S = 5.0
+# Shares of HUB_SHUTDOWN_GRACE_S: acks in flight, then closing sockets; what
+# is left goes to HTTP requests in flight (aiohttp) and stopping the services.
+DRAIN_SHARE = 0.4
+CLOSE_SHARE = 0.2
+HTTP_SHARE = 0.15  # aiohttp's shutdown_timeout (``hub serve``)
+STEPS_SHARE = 0.9
 
 
 async def _finish_within(name: str, step: Awaitable[object], timeout_s: float) -> None:
@@ -173,7 +187,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     manager = (HubRedisRoomManager(settings.redis_url, metrics.redis_publish_failures.inc)
                if settings.redis_url else HubManager())
-    sio = create_socket_server(settings, manager)
+    sio = create_socket_server(settings, manager, ClientFaults(metrics.client_faults))
     events = ConversationEvents(sio)
     bus: MessageBus
     presence_backend: PresenceBackend

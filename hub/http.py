@@ -13,6 +13,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from . import json_input
 from .errors import HubError, MalformedRequest, RateLimited, Unauthorized, ValidationFailed
 from .logs import request_id_var
 from .ratelimit import Decision, Limit, RateLimiter
@@ -95,8 +96,11 @@ async def read_body(request: web.Request, model: type[ModelT]) -> ModelT:
     """Parse and validate a JSON body: 400 when it is not JSON, 422 when it is wrong."""
     raw = await request.read()
     try:
-        data = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError as exc:
+        data = json_input.loads(raw) if raw else None
+    except json_input.LoneSurrogate as exc:
+        raise ValidationFailed.field(json_input.field_name(exc.path),
+                                     json_input.UNICODE_MESSAGE) from exc
+    except json_input.InvalidJson as exc:
         raise MalformedRequest(f"Body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "Body must be a JSON object")

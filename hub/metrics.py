@@ -24,6 +24,10 @@ class Metrics:
         self.store_latency = Histogram("hub_store_latency_seconds", "Store call latency",
                                        ["operation"], buckets=LATENCY_BUCKETS,
                                        registry=self.registry)
+        self.client_faults = Counter("hub_client_faults_total",
+                                     "Broken or hostile client input, by kind (slow_consumer: "
+                                     "disconnected for not reading)", ["kind"],
+                                     registry=self.registry)
         self.redis_publish_failures = Counter("hub_redis_publish_failures_total",
                                               "Publishes to Redis that failed",
                                               registry=self.registry)

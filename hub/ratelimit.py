@@ -88,8 +88,15 @@ class Decision:
         return cls(True, limit.capacity, 0, 0, limit.capacity)
 
 
+Hit = tuple[str, Limit]  # (bucket key, its limit)
+
+
 class RateLimiter(Protocol):
     async def hit(self, key: str, limit: Limit) -> Decision: ...
+
+    async def hit_all(self, hits: list[Hit]) -> Decision:
+        """Take a token from every bucket, or from none: allowed only when each
+        has one (a refused hit costs nothing). The decision is the tightest."""
 
 
 def _decision(allowed: bool, tokens: float, limit: Limit) -> Decision:
@@ -99,6 +106,16 @@ def _decision(allowed: bool, tokens: float, limit: Limit) -> Decision:
     full_in_ms = math.ceil((limit.capacity - tokens) / rate_per_ms)
     return Decision(allowed, max(0, math.floor(tokens)), retry_after_ms,
                     math.ceil(full_in_ms / 1000), limit.capacity)
+
+
+def _tightest(decisions: list[Decision]) -> Decision:
+    """One decision for several buckets: the longest wait, the fewest tokens."""
+    if len(decisions) == 1:
+        return decisions[0]
+    tightest = min(decisions, key=lambda d: (d.remaining, -d.retry_after_ms))
+    return Decision(decisions[0].allowed, tightest.remaining,
+                    max(d.retry_after_ms for d in decisions),
+                    max(d.reset_s for d in decisions), tightest.limit)
 
 
 class MemoryRateLimiter:
@@ -125,31 +142,45 @@ class MemoryRateLimiter:
         return len(self._buckets)
 
     async def hit(self, key: str, limit: Limit) -> Decision:
-        return self.hit_now(key, limit)
+        return self.hit_all_now([(key, limit)])
+
+    async def hit_all(self, hits: list[Hit]) -> Decision:
+        return self.hit_all_now(hits)
 
     def hit_now(self, key: str, limit: Limit) -> Decision:
+        return self.hit_all_now([(key, limit)])
+
+    def hit_all_now(self, hits: list[Hit]) -> Decision:
         """The synchronous core (atomic under asyncio: no await inside)."""
         now = self._clock()
         if now >= self._next_sweep:
             self._sweep(now)
-        rate = limit.tokens_per_s
+        levels = [self._tokens(key, limit, now) for key, limit in hits]
+        allowed = all(tokens >= 1 for tokens in levels)
+        decisions = []
+        for (key, limit), tokens in zip(hits, levels, strict=True):
+            if allowed:
+                tokens -= 1
+            self._store(key, tokens, now, now + (limit.capacity - tokens) / limit.tokens_per_s)
+            decisions.append(_decision(allowed, tokens, limit))
+        return _tightest(decisions)
+
+    def _tokens(self, key: str, limit: Limit, now: float) -> float:
+        """The bucket's tokens now (a missing bucket is a full one)."""
         bucket = self._buckets.get(key)
         if bucket is None:
-            tokens = float(limit.capacity)
-        else:
-            self._buckets.move_to_end(key)
-            tokens = min(float(limit.capacity), bucket[0] + max(0.0, now - bucket[1]) * rate)
-        allowed = tokens >= 1
-        if allowed:
-            tokens -= 1
-        full_at = now + (limit.capacity - tokens) / rate
+            return float(limit.capacity)
+        return min(float(limit.capacity), bucket[0] + max(0.0, now - bucket[1]) * limit.tokens_per_s)
+
+    def _store(self, key: str, tokens: float, now: float, full_at: float) -> None:
+        bucket = self._buckets.get(key)
         if bucket is None:
             self._buckets[key] = [tokens, now, full_at]
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
         else:
+            self._buckets.move_to_end(key)
             bucket[0], bucket[1], bucket[2] = tokens, now, full_at
-        return _decision(allowed, tokens, limit)
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + self.sweep_interval_s
@@ -163,37 +194,54 @@ class MemoryRateLimiter:
 # TIME is non-deterministic, which scripts may use since Redis 5 replicates
 # scripts by their effects (the HSET/PEXPIRE below), not by re-running them.
 #
-# The bucket is a hash {tokens, ts(ms)}; it expires once it would be full again,
-# since a missing bucket reads as a full one, so idle keys cost Redis nothing.
-# Returns {allowed 0|1, whole tokens left, retry_after_ms, ms until full}.
+# Each bucket is a hash {tokens, ts(ms)}; it expires once it would be full
+# again, since a missing bucket reads as a full one, so idle keys cost Redis
+# nothing. KEYS are the buckets, ARGV their capacity and period_ms in pairs; a
+# token is taken from every bucket or, if one is empty, from none.
+# Returns {allowed 0|1, fewest whole tokens left, retry_after_ms, ms until all full}.
 _SCRIPT = """
-local capacity = tonumber(ARGV[1])
-local period_ms = tonumber(ARGV[2])
-local rate = capacity / period_ms
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-elseif now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate)
-else
-  tokens = math.min(capacity, tokens)
-end
-local allowed = 0
+local levels = {}
+local allowed = 1
 local retry_ms = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
-  retry_ms = math.max(1, math.ceil((1 - tokens) / rate))
+for i, key in ipairs(KEYS) do
+  local capacity = tonumber(ARGV[2 * i - 1])
+  local rate = capacity / tonumber(ARGV[2 * i])
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil or ts == nil then
+    tokens = capacity
+  elseif now > ts then
+    tokens = math.min(capacity, tokens + (now - ts) * rate)
+  else
+    tokens = math.min(capacity, tokens)
+  end
+  if tokens < 1 then
+    allowed = 0
+    retry_ms = math.max(retry_ms, math.max(1, math.ceil((1 - tokens) / rate)))
+  end
+  levels[i] = tokens
 end
-local full_ms = math.ceil((capacity - tokens) / rate)
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.max(1, full_ms))
-return {allowed, math.floor(tokens), retry_ms, full_ms}
+local remaining = nil
+local full_ms = 0
+for i, key in ipairs(KEYS) do
+  local capacity = tonumber(ARGV[2 * i - 1])
+  local rate = capacity / tonumber(ARGV[2 * i])
+  local tokens = levels[i]
+  if allowed == 1 then
+    tokens = tokens - 1
+  end
+  local bucket_full_ms = math.ceil((capacity - tokens) / rate)
+  full_ms = math.max(full_ms, bucket_full_ms)
+  if remaining == nil or tokens < remaining then
+    remaining = tokens
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+  redis.call('PEXPIRE', key, math.max(1, bucket_full_ms))
+end
+return {allowed, math.floor(remaining), retry_ms, full_ms}
 """
 
 
@@ -215,11 +263,16 @@ class RedisRateLimiter:
         self._failing = False
 
     async def hit(self, key: str, limit: Limit) -> Decision:
+        return await self.hit_all([(key, limit)])
+
+    async def hit_all(self, hits: list[Hit]) -> Decision:
+        limit = min((limit for _, limit in hits), key=lambda limit: limit.capacity)
         if self._failing and time.monotonic() < self._skip_until:
             return Decision.fail_open(limit)
         try:
             allowed, remaining, retry_ms, full_ms = await self._script(
-                keys=[self._prefix + key], args=[limit.capacity, limit.period_ms])
+                keys=[self._prefix + key for key, _ in hits],
+                args=[value for _, each in hits for value in (each.capacity, each.period_ms)])
         except Exception as exc:  # any Redis, network or timeout error: never block traffic
             if not self._failing:
                 log.warning("rate limits are not enforced while Redis fails: %s", exc)

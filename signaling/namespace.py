@@ -32,35 +32,35 @@ class SignalingNamespace(HubNamespace):
         await self.echo.stop(caller.sid)
         await self.service.socket_gone(caller.user_id, caller.sid)
 
-    @event("call:invite", CallInvite)
+    @event("call:invite", CallInvite, limit="call")
     async def invite(self, caller: Caller, payload: CallInvite) -> Result:
         return await self.service.invite(caller.user_id, caller.sid, payload)
 
-    @event("call:accept", CallRef)
+    @event("call:accept", CallRef, limit="call")
     async def accept(self, caller: Caller, payload: CallRef) -> Result:
         return await self.service.accept(caller.user_id, caller.sid, payload.call_id)
 
-    @event("call:decline", CallRef)
+    @event("call:decline", CallRef, limit="call")
     async def decline(self, caller: Caller, payload: CallRef) -> Result:
         return await self.service.decline(caller.user_id, caller.sid, payload.call_id)
 
-    @event("call:cancel", CallRef)
+    @event("call:cancel", CallRef, limit="call")
     async def cancel(self, caller: Caller, payload: CallRef) -> Result:
         return await self.service.cancel(caller.user_id, caller.sid, payload.call_id)
 
-    @event("call:end", CallRef)
+    @event("call:end", CallRef, limit="call")
     async def end(self, caller: Caller, payload: CallRef) -> Result:
         return await self.service.end(caller.user_id, caller.sid, payload.call_id)
 
-    @event("signal", Signal)
+    @event("signal", Signal, limit="signal")
     async def signal(self, caller: Caller, payload: Signal) -> Result:
         conn = self.sockets[caller.sid][1]
         return await self.service.relay(caller.user_id, caller.sid, conn, payload)
 
-    @event("echo:start", EchoStart)
+    @event("echo:start", EchoStart, limit="echo")
     async def echo_start(self, caller: Caller, payload: EchoStart) -> Result:
         return await self.echo.start(caller.sid, payload.sdp)
 
-    @event("echo:stop")
+    @event("echo:stop", limit="echo")
     async def echo_stop(self, caller: Caller, payload: Any) -> Result:
         return {"stopped": await self.echo.stop(caller.sid)}

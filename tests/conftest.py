@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from engines import drop_store, make_store
+from node_client import ensure_node
 from hub.app import create_app
 from hub.config import Settings
 
@@ -32,6 +33,12 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """Path of Node.js with the locked npm packages (tests/js/*.mjs)."""
+    return ensure_node()
 
 
 @pytest.fixture

@@ -93,6 +93,7 @@ def test_the_checks_see_links_and_paths() -> None:
     readme = ROOT / "README.md"
     assert "docs/protocol.md" in relative_links(readme)
     assert "docs/web-client.md" in relative_links(readme)
-    assert {"hub/config.py", "tests/processes.py"} <= set(backticked_paths(readme))
+    assert {"tests/processes.py"} <= set(backticked_paths(readme))
+    assert "hub/config.py" in backticked_paths(ROOT / "docs" / "operations.md")
     assert in_repository(ROOT / "tests/js/") and in_repository(ROOT / "docs")
     assert not in_repository(ROOT / "node_modules") and not in_repository(ROOT / "no/such.py")

@@ -4,11 +4,25 @@ names only their own app's origin."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 from browser import PHONE, TIMEOUT_MS, launch, require_browser, sign_up
 from installed import installed_env, installed_hub, serving  # noqa: F401 (a fixture)
+
+
+# A socket of the page's own bundle, signed in as the page's user, that records
+# when and why it is disconnected (no reconnection: the hub is going away).
+WATCH_A_SOCKET = """() => new Promise((resolve, reject) => {
+  const { access_token } = JSON.parse(localStorage.getItem('hub.auth'));
+  const socket = io('/conversations', {
+    auth: { token: access_token }, transports: ['websocket'], reconnection: false });
+  socket.on('connect', resolve);
+  socket.on('connect_error', reject);
+  socket.on('disconnect', (reason) => { window.hubDisconnect = { reason, at: Date.now() }; });
+})"""
 
 
 def _collect_console_errors(page: Any, into: list[str]) -> None:
@@ -49,8 +63,20 @@ async def test_installed_hub_serves_a_working_page(installed_hub: Path, tmp_path
                 await bob.locator("#composer-input").press("Enter")
                 await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Hello back")
                 assert errors == []
+
+                # SIGTERM: the browsers' engine.io-client ignores an Engine.IO close
+                # packet on a WebSocket, so the hub must close the transport itself.
+                for page in (alice, bob):
+                    await page.evaluate(WATCH_A_SOCKET)
+                sigterm_at = time.time() * 1000
+                stopped = asyncio.ensure_future(hub.stop())
+                for page in (alice, bob):
+                    await page.wait_for_function("() => window.hubDisconnect", timeout=2000)
+                    seen = await page.evaluate("() => window.hubDisconnect")
+                    assert seen["reason"] == "io server disconnect", seen
+                    assert seen["at"] - sigterm_at < 1000, seen
+                assert await stopped == 0, hub.output()
             finally:
                 await browser.close()
-        assert await hub.stop() == 0, hub.output()
     # The hub ran from the empty directory: its state is there, nothing elsewhere.
     assert (workdir / "data" / "hub.db").is_file()

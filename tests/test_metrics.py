@@ -97,7 +97,7 @@ async def test_events_errors_and_ack_latency(api: Api, http: TestClient, connect
 async def test_unknown_events_share_one_label(api: Api, http: TestClient, connect: Any) -> None:
     ann = await api.register("ann")
     client = await connect(ann["access_token"], [NS])
-    for name in ("made:up", "another-one", "x" * 200):
+    for name in ("made:up", "another-one", "x" * 64, "x" * 200):
         ack = await client.call(name, {}, namespace=NS, timeout=5)
         assert ack["error"]["code"] == "validation_failed"
     samples = await scrape(http)
@@ -105,6 +105,9 @@ async def test_unknown_events_share_one_label(api: Api, http: TestClient, connec
     assert value(samples, "hub_event_errors_total", namespace=NS, event="unknown",
                  code="validation_failed") == 3.0
     assert value(samples, "hub_ack_latency_seconds_count", event="unknown") == 3.0
+    # Over 64 characters the name is refused before dispatch: "invalid".
+    assert value(samples, "hub_events_total", namespace=NS, event="invalid") == 1.0
+    assert value(samples, "hub_client_faults_total", kind="invalid_event") == 1.0
     labels = {dict(key[1]).get("event") for key in samples}
     assert not {"made:up", "another-one", "x" * 200} & labels
 

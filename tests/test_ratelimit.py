@@ -21,6 +21,7 @@ from hub.config import Settings
 from hub.context import HUB
 from hub.ratelimit import Limit, MemoryRateLimiter, RedisRateLimiter
 from processes import RedisServer, running_redis
+from raw_socket import RawSocket
 
 NS = "/conversations"
 
@@ -147,6 +148,16 @@ async def test_keys_are_independent(limiter: Any) -> None:
     assert not (await limiter.hit("rl:a", limit)).allowed
 
 
+async def test_hit_all_takes_from_every_bucket_or_from_none(limiter: Any) -> None:
+    wide, narrow = Limit.parse("10/1m"), Limit.parse("2/1m")
+    both = [("rl:all", wide), ("rl:family", narrow)]
+    assert [(await limiter.hit_all(both)).allowed for _ in range(3)] == [True, True, False]
+    refused = await limiter.hit_all(both)
+    assert refused.retry_after_ms > 0 and refused.remaining == 0
+    # The refusals took nothing from the wide bucket: 10 - 2 tokens are left.
+    assert (await limiter.hit("rl:all", wide)).remaining == 7
+
+
 async def test_memory_limiter_drops_full_buckets_and_keeps_busy_ones() -> None:
     limiter = MemoryRateLimiter(sweep_interval_s=0.05)
     slow, fast = Limit.parse("1/1m"), Limit.parse("1/50ms")
@@ -244,7 +255,7 @@ async def test_socket_message_send_over_the_limit(api: Api, connect: Any) -> Non
     retry_after_ms = refused["error"]["details"]["retry_after_ms"]
     assert isinstance(retry_after_ms, int) and 0 < retry_after_ms <= 10_000 / 3 + 1
 
-    # the socket stays connected and usable; other events are not limited
+    # the socket stays connected and usable; other families have their own buckets
     assert client.connected
     listed = await client.call("conversation:list", {}, namespace=NS, timeout=5)
     assert listed["ok"] and listed["data"]["items"][0]["last_seq"] == 3
@@ -265,6 +276,53 @@ async def test_socket_typing_has_its_own_limit(api: Api, connect: Any) -> None:
     assert acks[2]["error"]["code"] == "rate_limited"
     assert acks[2]["error"]["details"]["retry_after_ms"] > 0
     assert (await send(client, conversation_id, 1))["ok"]  # message:send is a separate bucket
+
+
+class TestEveryEventFamily:
+    """Every socket event has a family with its own setting, and every event,
+    invalid ones too, counts against the user's all-events bucket."""
+
+    FAMILIES = [  # (family, namespace, event)
+        ("conversation_change", "/conversations", "message:delete"),
+        ("conversation_read", "/conversations", "conversation:list"),
+        ("presence", "/presence", "presence:set"),
+        ("call", "/signaling", "call:invite"),
+        ("signal", "/signaling", "signal"),
+        ("echo", "/signaling", "echo:stop"),
+        ("networking", "/networking", "lobby:leave"),
+        ("auth_refresh", "/notifications", "auth:refresh"),
+    ]
+
+    @pytest.fixture
+    def settings(self, tmp_path: Path) -> Settings:
+        families = {f"rate_limit_{family}": "2/1m" for family, _, _ in self.FAMILIES}
+        return make_settings(tmp_path, rate_limits="on", rate_limit_socket_events="12/1m",
+                             **families)
+
+    @pytest.mark.parametrize(("family", "namespace", "event"), FAMILIES)
+    async def test_each_family_has_its_own_bucket(self, api: Api, connect: Any, family: str,
+                                                  namespace: str, event: str) -> None:
+        ann = await api.register("ann")
+        client = await connect(ann["access_token"], [namespace])
+        codes = [(await client.call(event, {}, namespace=namespace, timeout=5)).get(
+            "error", {}).get("code") for _ in range(3)]
+        assert "rate_limited" not in codes[:2], codes  # wrong payloads, but within the limit
+        assert codes[2] == "rate_limited", (family, codes)
+
+    async def test_invalid_and_unknown_events_count_too(self, api: Api, server: TestServer) -> None:
+        ann = await api.register("ann")
+        raw = await RawSocket.open(str(server.make_url("/")), ann["access_token"], (NS,))
+        try:
+            codes = [(await raw.call(NS, n, body))["error"]["code"] for n, body in enumerate(
+                ['["disconnect",{}]', "[{},{}]", '["made:up",{}]', '["sync",{]'] * 3, start=1)]
+            assert codes[:12] == ["validation_failed"] * 12
+            refused = await raw.call(NS, 99, '["conversation:list",{}]')
+            assert refused["error"]["code"] == "rate_limited"
+            assert refused["error"]["details"]["retry_after_ms"] > 0
+            over = await raw.call(NS, 100, '["disconnect",{}]')  # refused events too
+            assert over["error"]["code"] == "rate_limited"
+        finally:
+            await raw.close()
 
 
 # --- REST ------------------------------------------------------------------------------------
@@ -311,7 +369,7 @@ async def test_anonymous_rest_is_limited_per_ip_and_probes_never(
         http: TestClient, connect: Any, api: Api) -> None:
     account = await api.register("ann")  # before the address's REST bucket runs dry
     bad_token = {"Authorization": "Bearer not-a-token"}
-    statuses = [(await http.get("/api/v1/users/someone", headers=bad_token)).status
+    statuses = [(await http.get("/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=bad_token)).status
                 for _ in range(6)]
     assert statuses == [401] * 5 + [429]  # a bad token counts against the address
     assert (await http.get("/api/v1/auth/me")).status == 429
@@ -401,7 +459,8 @@ class TestRedisBacked:
         assert acks[3]["error"]["code"] == "rate_limited"
         redis = create_redis(redis_server.url)
         try:
-            assert await redis.exists(f"hub:rl:message:send:{ann['user']['id']}")
+            assert await redis.exists(f"hub:rl:message_send:{ann['user']['id']}")
+            assert await redis.exists(f"hub:rl:socket_events:{ann['user']['id']}")
         finally:
             await redis.aclose()
         statuses = [(await http.get("/api/v1/auth/me", headers=api.auth(ann))).status

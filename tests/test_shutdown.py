@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import os
+import signal
+import socket
+import sqlite3
+import struct
+import time
 from pathlib import Path
 
 import aiohttp
@@ -75,3 +83,138 @@ async def all_messages(session: aiohttp.ClientSession, base: str, account: dict,
         messages += page["items"]
         if not page["has_more"]:
             return messages
+
+
+# --- what real clients see ----------------------------------------------------------------------
+
+NODE_SCRIPT = Path(__file__).resolve().parent / "js" / "shutdown.mjs"
+GRACE_S = 5.0
+
+
+class NodeClient:
+    """tests/js/shutdown.mjs under Node: commands on stdin, JSON events on stdout."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.events: list[dict] = []
+
+    async def command(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+
+    async def wait_for(self, name: str, timeout: float = 10.0) -> dict:
+        assert self.process.stdout is not None
+        async with asyncio.timeout(timeout):
+            while True:
+                line = await self.process.stdout.readline()
+                assert line, f"node exited before {name!r}: {self.events}"
+                self.events.append(json.loads(line))
+                if self.events[-1]["event"] == name:
+                    return self.events[-1]
+
+    async def finish(self) -> list[dict]:
+        await self.wait_for("disconnect")
+        out, _ = await asyncio.wait_for(self.process.communicate(), 10)
+        self.events += [json.loads(line) for line in out.decode().splitlines()]
+        return self.events
+
+
+async def test_browser_client_sees_the_disconnect_at_once(tmp_path: Path, node: str) -> None:
+    """The JavaScript client ignores an Engine.IO close packet on a WebSocket:
+    the hub must send the Socket.IO disconnect and close the transport itself.
+
+    A write lock held on the database keeps one message:send in flight, so the
+    drain lasts until the test lets go: events sent meanwhile get unavailable,
+    the in-flight send is acked and stored, then the client is disconnected.
+    """
+    env = hub_env(tmp_path, rate_limits="off", shutdown_grace_s=GRACE_S)
+    async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
+        ann, bob = [await register(session, hub.url(""), n) for n in ("ann", "bob")]
+        async with session.post(hub.url("/api/v1/conversations"), json={
+                "participant_ids": [bob["user"]["id"]]},
+                headers={"Authorization": f"Bearer {ann['access_token']}"}) as response:
+            conversation_id = (await response.json())["id"]
+        client = NodeClient(await asyncio.create_subprocess_exec(
+            node, str(NODE_SCRIPT), cwd=NODE_SCRIPT.parent, env={
+                **os.environ, "HUB_URL": hub.url(""), "TOKEN": ann["access_token"],
+                "CONVERSATION_ID": conversation_id},
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE))
+        await client.wait_for("connected")
+        lock = sqlite3.connect(tmp_path / "hub.db", isolation_level=None, timeout=5)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            await client.command("send")
+            await asyncio.sleep(0.3)  # the send now waits for the lock: in flight
+            await client.command("typing")
+            assert (await client.wait_for("typing_ack"))["ok"]
+            sigterm_at = time.time() * 1000
+            hub.process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.4)  # typing events keep coming while the send holds the drain
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        code = await asyncio.wait_for(hub.process.wait(), GRACE_S + 1)
+        exited_at = time.time() * 1000
+        events = await client.finish()
+
+    assert code == 0, hub.output()
+    assert exited_at - sigterm_at < GRACE_S * 1000
+    [disconnect] = [e for e in events if e["event"] == "disconnect"]
+    assert disconnect["reason"] == "io server disconnect"
+    assert disconnect["t"] - sigterm_at < 1000, disconnect
+    [send] = [e for e in events if e["event"] == "send_ack"]
+    assert send["ok"], send  # in flight at SIGTERM: finished, acked...
+    stored = sqlite3.connect(tmp_path / "hub.db").execute(
+        "SELECT count(*) FROM messages WHERE client_msg_id = 'in-flight'").fetchone()[0]
+    assert stored == 1  # ...and stored
+    after = [e for e in events if e["event"] == "typing_ack" and e["sent"] > sigterm_at]
+    answered = {e["code"] for e in after if not e["ok"]}
+    assert "unavailable" in answered, after  # during the drain
+    # Sent after the close: rejected by the client at once, not after a timeout.
+    assert answered <= {"unavailable", "client:socket has been disconnected"}, after
+    assert all(e["t"] - disconnect["t"] < 1000 for e in after)
+
+
+async def test_clients_that_never_answer_do_not_hold_up_the_exit(tmp_path: Path) -> None:
+    """A WebSocket client that stops reading and never answers the close, and
+    a long-polling session that never polls again: exit 0 within the grace."""
+    grace_s = 2.0
+    env = hub_env(tmp_path, rate_limits="off", shutdown_grace_s=grace_s)
+    async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
+        ann = await register(session, hub.url(""), "ann")
+        port = int(hub.base.rsplit(":", 1)[1])
+        silent = await silent_websocket_client(port, ann["access_token"])
+        async with session.get(hub.url("/socket.io/?EIO=4&transport=polling")) as response:
+            assert response.status == 200  # a polling session that never comes back
+        started = time.monotonic()
+        code = await hub.stop()
+        took = time.monotonic() - started
+        silent.close()
+    assert code == 0, hub.output()
+    assert took < grace_s + 0.5, hub.output()
+
+
+async def silent_websocket_client(port: int, token: str) -> socket.socket:
+    """A raw TCP client: WebSocket upgrade, Socket.IO connect, then silence."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += await asyncio.to_thread(sock.recv, 4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    sock.sendall(masked_text_frame("40/conversations," + json.dumps({"token": token})))
+    await asyncio.sleep(0.3)  # connected; from now on it reads and answers nothing
+    return sock
+
+
+def masked_text_frame(text: str) -> bytes:
+    payload = text.encode()
+    assert len(payload) < 65536
+    mask = os.urandom(4)
+    header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(payload)) if len(payload) > 125 \
+        else bytes([0x81, 0x80 | len(payload)])
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))

@@ -25,15 +25,15 @@ class EchoPayload(BaseModel):
 class ProbeNamespace(HubNamespace):
     """A namespace of the test's own, standing in for the product namespaces."""
 
-    @event("echo", EchoPayload)
+    @event("echo", EchoPayload, limit="echo")
     async def echo(self, caller: Caller, payload: EchoPayload) -> dict[str, Any]:
         return {"text": payload.text, "user_id": caller.user_id}
 
-    @event("forbidden")
+    @event("forbidden", limit="echo")
     async def forbidden(self, caller: Caller, payload: Any) -> None:
         raise Forbidden("Not for you")
 
-    @event("crash")
+    @event("crash", limit="echo")
     async def crash(self, caller: Caller, payload: Any) -> None:
         raise RuntimeError("boom")
 

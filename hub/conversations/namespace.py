@@ -33,54 +33,54 @@ class ConversationsNamespace(HubNamespace):
         if not self.others_in_room(user_room(caller.user_id), caller.sid):
             await self.service.stop_typing_everywhere(caller.user_id)
 
-    @event("conversation:create", CreateConversation)
+    @event("conversation:create", CreateConversation, limit="conversation_change")
     async def create(self, caller: Caller, payload: CreateConversation) -> Result:
         return await self.service.create(caller.user_id, payload, caller.sid)
 
-    @event("conversation:list", ListConversations)
+    @event("conversation:list", ListConversations, limit="conversation_read")
     async def list_conversations(self, caller: Caller, payload: ListConversations) -> Result:
         return await self.service.list_conversations(caller.user_id, payload)
 
-    @event("conversation:get", ConversationRef)
+    @event("conversation:get", ConversationRef, limit="conversation_read")
     async def get(self, caller: Caller, payload: ConversationRef) -> Result:
         return await self.service.get(caller.user_id, payload.conversation_id)
 
-    @event("conversation:update", UpdateConversation)
+    @event("conversation:update", UpdateConversation, limit="conversation_change")
     async def update(self, caller: Caller, payload: UpdateConversation) -> Result:
         return await self.service.update(caller.user_id, payload, caller.sid)
 
-    @event("conversation:add_participants", AddParticipants)
+    @event("conversation:add_participants", AddParticipants, limit="conversation_change")
     async def add_participants(self, caller: Caller, payload: AddParticipants) -> Result:
         return await self.service.add_participants(caller.user_id, payload, caller.sid)
 
-    @event("conversation:remove_participant", RemoveParticipant)
+    @event("conversation:remove_participant", RemoveParticipant, limit="conversation_change")
     async def remove_participant(self, caller: Caller, payload: RemoveParticipant) -> Result:
         return await self.service.remove_participant(caller.user_id, payload, caller.sid)
 
-    @event("message:send", SendMessage)
+    @event("message:send", SendMessage, limit="message_send")
     async def send(self, caller: Caller, payload: SendMessage) -> Result:
         return await self.service.send(caller.user_id, payload, caller.sid)
 
-    @event("message:edit", EditMessage)
+    @event("message:edit", EditMessage, limit="conversation_change")
     async def edit(self, caller: Caller, payload: EditMessage) -> Result:
         return await self.service.edit(caller.user_id, payload, caller.sid)
 
-    @event("message:delete", DeleteMessage)
+    @event("message:delete", DeleteMessage, limit="conversation_change")
     async def delete(self, caller: Caller, payload: DeleteMessage) -> Result:
         return await self.service.delete(caller.user_id, payload.message_id, caller.sid)
 
-    @event("message:history", History)
+    @event("message:history", History, limit="conversation_read")
     async def history(self, caller: Caller, payload: History) -> Result:
         return await self.service.history(caller.user_id, payload)
 
-    @event("message:read", MarkRead)
+    @event("message:read", MarkRead, limit="conversation_read")
     async def read(self, caller: Caller, payload: MarkRead) -> Result:
         return await self.service.mark_read(caller.user_id, payload, caller.sid)
 
-    @event("typing", Typing)
+    @event("typing", Typing, limit="typing")
     async def typing(self, caller: Caller, payload: Typing) -> Result:
         return await self.service.typing(caller.user_id, payload, caller.sid)
 
-    @event("sync", Sync)
+    @event("sync", Sync, limit="conversation_read")
     async def sync(self, caller: Caller, payload: Sync) -> Result:
         return await self.service.sync(caller.user_id, payload)

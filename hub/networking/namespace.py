@@ -30,7 +30,7 @@ class NetworkingNamespace(HubNamespace):
     async def on_user_disconnected(self, caller: Caller) -> None:
         await self.service.socket_gone(caller.user_id, caller.sid)
 
-    @event("lobby:join", LobbyRef)
+    @event("lobby:join", LobbyRef, limit="networking")
     async def join(self, caller: Caller, payload: LobbyRef) -> Result:
         conn = self.sockets[caller.sid][1]
         await self.enter_room(caller.sid, lobby_room(payload.lobby_id))
@@ -40,15 +40,15 @@ class NetworkingNamespace(HubNamespace):
             await self.leave_room(caller.sid, lobby_room(payload.lobby_id))
             raise
 
-    @event("lobby:leave", LobbyRef)
+    @event("lobby:leave", LobbyRef, limit="networking")
     async def leave(self, caller: Caller, payload: LobbyRef) -> Result:
         await self.leave_room(caller.sid, lobby_room(payload.lobby_id))
         return await self.service.leave_lobby(caller.user_id, payload.lobby_id)
 
-    @event("session:leave", SessionRef)
+    @event("session:leave", SessionRef, limit="networking")
     async def leave_session(self, caller: Caller, payload: SessionRef) -> Result:
         return await self.service.leave_session(caller.user_id, payload.session_id)
 
-    @event("session:rate", RateSession)
+    @event("session:rate", RateSession, limit="networking")
     async def rate(self, caller: Caller, payload: RateSession) -> Result:
         return await self.service.rate(caller.user_id, payload.session_id, payload)

@@ -28,7 +28,7 @@ class PresenceNamespace(HubNamespace):
     async def on_user_disconnected(self, caller: Caller) -> None:
         await self.service.disconnected(caller.user_id, caller.sid)
 
-    @event("presence:subscribe", UserIds)
+    @event("presence:subscribe", UserIds, limit="presence")
     async def subscribe(self, caller: Caller, payload: UserIds) -> dict[str, Any]:
         user_ids = list(dict.fromkeys(payload.user_ids))
         already = len(self.rooms(caller.sid)) - 1  # every socket is in its own sid room
@@ -39,12 +39,12 @@ class PresenceNamespace(HubNamespace):
             await self.enter_room(caller.sid, watchers_room(user_id))
         return {"items": await self.service.states(user_ids)}
 
-    @event("presence:unsubscribe", UserIds)
+    @event("presence:unsubscribe", UserIds, limit="presence")
     async def unsubscribe(self, caller: Caller, payload: UserIds) -> dict[str, Any]:
         for user_id in payload.user_ids:
             await self.leave_room(caller.sid, watchers_room(user_id))
         return {}
 
-    @event("presence:set", SetStatus)
+    @event("presence:set", SetStatus, limit="presence")
     async def set_status(self, caller: Caller, payload: SetStatus) -> dict[str, Any]:
         return await self.service.set_status(caller.user_id, payload.status)

@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import HubError, RateLimited, Unauthorized, ValidationFailed
 from ..http import validate
-from ..ratelimit import Limit
+from ..config import SOCKET_LIMIT_FAMILIES
 
 if TYPE_CHECKING:
     from ..context import Hub
 
 log = logging.getLogger(__name__)
+
+ALL_EVENTS = "socket_events"  # the family every event counts against
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Awaitable[Any]])
 
@@ -47,15 +49,21 @@ class AuthRefresh(BaseModel):
     token: str = Field(min_length=1, max_length=8192)
 
 
-def event(name: str, payload: type[BaseModel] | None = None) -> Callable[[HandlerT], HandlerT]:
+def event(name: str, payload: type[BaseModel] | None = None, *,
+          limit: str) -> Callable[[HandlerT], HandlerT]:
     """Declare a method as the handler of client event ``name``.
 
     The handler is called as ``handler(caller, payload)`` with the payload
     validated against ``payload``; what it returns becomes the ack's ``data``.
+    ``limit`` names the event's rate-limit family (one of
+    ``SOCKET_LIMIT_FAMILIES``, setting ``HUB_RATE_LIMIT_<FAMILY>``): no event
+    can be declared without one.
     """
+    if limit not in SOCKET_LIMIT_FAMILIES or limit == ALL_EVENTS:
+        raise ValueError(f"{limit!r} is not a socket rate-limit family")
 
     def mark(handler: HandlerT) -> HandlerT:
-        handler.__hub_event__ = (name, payload)  # type: ignore[attr-defined]
+        handler.__hub_event__ = (name, payload, limit)  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -69,19 +77,16 @@ class HubNamespace(socketio.AsyncNamespace):
         self.hub = hub
         self.sockets: dict[str, tuple[str, str]] = {}  # sid -> (user id, engine.io sid)
         self._events = {
-            method.__hub_event__[0]: (method, method.__hub_event__[1])
+            method.__hub_event__[0]: (method, *method.__hub_event__[1:])
             for _, method in inspect.getmembers(self, inspect.ismethod)
             if hasattr(method, "__hub_event__")
         }
-        # Per-user token buckets of the events that have one (shared by the
-        # user's sockets, and by every node when the limiter is Redis-backed).
         self._metric_children: dict[str, tuple[Any, Any]] = {}
-        self._limits: dict[str, Limit] = {}
-        if hub.rate_limiter is not None:
-            self._limits = {
-                "message:send": Limit.parse(hub.settings.rate_limit_message_send),
-                "typing": Limit.parse(hub.settings.rate_limit_typing),
-            }
+        # Per-user token buckets: one for all of a user's events, one per
+        # family (shared by the user's sockets, and by every node when the
+        # limiter is Redis-backed).
+        self._limits = {family: hub.settings.socket_limit(family)
+                        for family in SOCKET_LIMIT_FAMILIES}
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -192,14 +197,10 @@ class HubNamespace(socketio.AsyncNamespace):
             raise Unauthorized("Not authenticated")
         user_id = socket[0]
         entry = self._events.get(event)
+        await self._take_tokens(user_id, entry[2] if entry is not None else None)
         if entry is None:
             raise ValidationFailed.field("event", f"Unknown event {event!r} on {self.namespace}")
-        handler, model = entry
-        limit = self._limits.get(event)
-        if limit is not None and self.hub.rate_limiter is not None:
-            decision = await self.hub.rate_limiter.hit(f"rl:{event}:{user_id}", limit)
-            if not decision.allowed:
-                raise RateLimited(decision.retry_after_ms)
+        handler, model, _ = entry
         if len(data) > 1:
             raise ValidationFailed.field("payload", "Send one payload object")
         payload = data[0] if data else {}
@@ -209,7 +210,34 @@ class HubNamespace(socketio.AsyncNamespace):
             payload = validate(model, payload)
         return await handler(Caller(sid, user_id), payload)
 
-    @event("auth:refresh", AuthRefresh)
+    async def _take_tokens(self, user_id: str, family: str | None) -> None:
+        """Every event takes a token of the user's all-events bucket, and a
+        known one also of its family's; RateLimited when either is empty."""
+        limiter = self.hub.rate_limiter
+        if limiter is None:
+            return
+        hits = [(f"rl:{ALL_EVENTS}:{user_id}", self._limits[ALL_EVENTS])]
+        if family is not None:
+            hits.append((f"rl:{family}:{user_id}", self._limits[family]))
+        decision = await limiter.hit_all(hits)
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after_ms)
+
+    async def refuse(self, sid: str, error: HubError) -> dict[str, Any]:
+        """The ack of an event the server refused before dispatch (a bad
+        name, shape or encoding: hub/realtime/server.py). It still counts
+        against the sender's all-events limit."""
+        socket = self.sockets.get(sid)
+        if socket is not None:
+            try:
+                await self._take_tokens(socket[0], None)
+            except RateLimited as limited:
+                error = limited
+        self._event_metrics("invalid")[0].inc()
+        self.hub.metrics.event_errors.labels(self.namespace, "invalid", error.code).inc()
+        return {"ok": False, "error": error.to_ack_error()}
+
+    @event("auth:refresh", AuthRefresh, limit="auth_refresh")
     async def auth_refresh(self, caller: Caller, payload: AuthRefresh) -> dict[str, Any]:
         """Swap in a fresh access token (of an active session of the same
         user) so the connection outlives the old one."""

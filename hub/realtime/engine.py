@@ -1,0 +1,202 @@
+"""python-engineio's server with the hub's transport rules.
+
+- Each socket's unsent data is capped (``send_buffer_bytes``): a client that
+  stops reading is disconnected as a slow consumer and what was queued for
+  it is dropped, instead of growing the hub's memory without bound.
+- The hub holds each WebSocket transport, so it can close it itself: on
+  shutdown (browsers ignore an Engine.IO close packet on a WebSocket) and
+  when dropping a slow consumer (whose writes would block forever).
+- A long-polling POST over the payload limit is answered 413 at once, before
+  its body is read (engine.io would otherwise wait forever to flush a close
+  packet to a client that is still sending).
+- An Engine.IO frame that is not a packet closes that WebSocket with a
+  reason instead of raising out of the library's reader loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import engineio
+from aiohttp import web
+from engineio.async_drivers import aiohttp as aiohttp_driver
+
+log = logging.getLogger(__name__)
+
+SLOW_CONSUMER = "slow_consumer"
+# How long a WebSocket close waits for the client's close frame.
+CLOSE_HANDSHAKE_S = 2.0
+FaultHook = Callable[[str, str, str], None]  # (peer, kind, detail)
+
+
+def packet_size(pkt: Any) -> int:
+    """Bytes a queued packet will take on the wire (encoding is cached, so the
+    writer does not encode it again)."""
+    if pkt is None:
+        return 0
+    return len(pkt.encode())
+
+
+class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
+    """An Engine.IO socket's outbound queue that knows how many bytes it owes.
+
+    ``pending`` counts packets from the moment they are queued until they are
+    written: for long-polling that is when a poll takes them; on a WebSocket,
+    whose writer takes everything queued at once and then writes packet by
+    packet, it is when ``sent`` reports each write done.
+    """
+
+    def __init__(self, cap: int, on_overflow: Callable[["SendQueue"], None]) -> None:
+        super().__init__()
+        self.cap = cap
+        self.pending = 0
+        self.websocket = False
+        self.overflowed = False
+        self._on_overflow = on_overflow
+
+    def put_nowait(self, item: Any) -> None:
+        if self.overflowed and item is not None:
+            return  # the socket is being dropped: nothing more is kept for it
+        super().put_nowait(item)
+        self.pending += packet_size(item)
+        if self.pending > self.cap and not self.overflowed:
+            self.overflowed = True
+            self._on_overflow(self)
+
+    def get_nowait(self) -> Any:
+        item = super().get_nowait()
+        if not self.websocket:
+            self.pending -= packet_size(item)
+        return item
+
+    def sent(self, size: int) -> None:
+        self.pending = max(0, self.pending - size)
+
+    def discard(self) -> None:
+        """Drop everything queued (a slow consumer's backlog)."""
+        while not self.empty():
+            super().get_nowait()
+            self.task_done()
+        self.pending = 0
+
+
+class HubWebSocket(aiohttp_driver.WebSocket):
+    """engine.io's aiohttp WebSocket, registered with the server while open."""
+
+    server: "HubEngineServer"
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        socket = self.handler.__self__  # the engine.io socket this transport serves
+        request: web.Request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size,
+                                           timeout=CLOSE_HANDSHAKE_S)
+        await self._sock.prepare(request)
+        self.environ = environ
+        self.sid: str = socket.sid
+        self.peer = request.remote or "unknown"
+        self.transport = request.transport
+        self.queue: SendQueue = socket.queue
+        self.queue.websocket = True
+        self.server.open_websockets[self.sid] = self
+        try:
+            await self.handler(self)
+        finally:
+            if self.server.open_websockets.get(self.sid) is self:
+                del self.server.open_websockets[self.sid]
+        return self._sock
+
+    async def send(self, message: str | bytes) -> None:
+        await super().send(message)
+        self.queue.sent(len(message))
+
+    async def wait(self) -> Any:
+        """The next frame; None (connection over) for a frame that is not an
+        Engine.IO packet, after closing with a reason."""
+        data = await super().wait()
+        if isinstance(data, str) and not (data and (data[0].isdigit() or data[0] == "b")):
+            self.server.report_fault(self.peer, "malformed_frame", repr(data[:40]))
+            await self._sock.close(code=1002, message=b"malformed Engine.IO packet")
+            return None
+        return data
+
+    def abort(self) -> None:
+        """Drop the TCP connection now (a client that does not read cannot be
+        closed politely: the close frame would wait behind what it owes)."""
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class HubEngineServer(engineio.AsyncServer):
+    """See the module docstring. Extra options: ``send_buffer_bytes``,
+    ``on_fault(peer, kind, detail)``."""
+
+    def __init__(self, *, send_buffer_bytes: int, on_fault: FaultHook, **options: Any) -> None:
+        super().__init__(**options)
+        drivers: dict[str, Any] = getattr(self, "_async")  # the base class sets it, untyped
+        self._async = {**drivers, "websocket": HubWebSocket}
+        self.send_buffer_bytes = send_buffer_bytes
+        self.report_fault = on_fault
+        self.open_websockets: dict[str, HubWebSocket] = {}
+        self.accepting = True  # False once shutdown starts: no new sessions
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
+        return SendQueue(self.send_buffer_bytes, self._overflowed)
+
+    async def handle_request(self, request: web.Request) -> web.StreamResponse:
+        length = request.content_length
+        if request.method == "POST" and length is not None and length > self.max_http_buffer_size:
+            self.report_fault(request.remote or "unknown", "payload_too_large", f"{length} bytes")
+            response = web.Response(status=413, text="Payload too large")
+            response.force_close()  # its body is never read
+            return response
+        if not self.accepting and "sid=" not in request.query_string:
+            return web.Response(status=503, text="Server is shutting down")
+        return await super().handle_request(request)
+
+    def _overflowed(self, queue: SendQueue) -> None:
+        socket = next((s for s in self.sockets.values() if s.queue is queue), None)
+        if socket is not None:
+            self.start_background_task(self._drop_slow_consumer, socket)
+
+    async def _drop_slow_consumer(self, socket: Any) -> None:
+        transport = self.open_websockets.get(socket.sid)
+        peer = transport.peer if transport is not None else "unknown"
+        self.report_fault(peer, "slow_consumer", f"over {self.send_buffer_bytes} bytes unsent")
+        socket.queue.discard()
+        if transport is not None:
+            transport.abort()
+        await socket.close(wait=False, abort=True, reason=SLOW_CONSUMER)
+
+    async def close_all(self, deadline: float, before_close: Callable[[str], None]) -> None:
+        """Close every socket from this side by ``deadline`` (loop time):
+        ``before_close(sid)`` queues its last packets (Socket.IO disconnects),
+        then the Engine.IO close; then the hub closes each WebSocket itself
+        and drops the TCP connections still open at the deadline."""
+        self.accepting = False
+        loop = asyncio.get_running_loop()
+        sockets = list(self.sockets.values())
+        for socket in sockets:
+            before_close(socket.sid)
+        closing = [asyncio.ensure_future(socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT))
+                   for socket in sockets]
+        if closing:
+            await asyncio.wait(closing, timeout=max(0.0, deadline - loop.time()))
+        for socket in sockets:
+            if socket.queue.websocket:
+                socket.queue.put_nowait(None)  # the writer sends what is queued, then closes
+        await self._wait_for_transports(deadline)
+        for transport in list(self.open_websockets.values()):
+            transport.abort()
+        for socket in sockets:
+            self.sockets.pop(socket.sid, None)
+
+    async def _wait_for_transports(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        while self.open_websockets and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        if self.open_websockets:
+            log.warning("shutdown: %d WebSockets still open at the deadline; dropping them",
+                        len(self.open_websockets))
