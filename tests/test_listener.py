@@ -11,7 +11,7 @@ import pytest
 
 from hub import cli
 from hub.config import Settings
-from processes import hub_env, running_hub
+from processes import free_port, hub_env, running_hub
 
 
 def test_the_backlog_setting_reaches_run_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -19,7 +19,7 @@ def test_the_backlog_setting_reaches_run_app(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: seen.update(kwargs))
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", jwt_secret="x" * 64,  # type: ignore[call-arg]
                         database_url=f"sqlite:///{tmp_path}/hub.db", listen_backlog=777)
-    assert cli._serve(settings, "127.0.0.1", 9999) == 0
+    assert cli._serve(settings, "127.0.0.1", free_port()) == 0
     assert seen["backlog"] == 777
     assert Settings(_env_file=None).listen_backlog == 4096  # type: ignore[call-arg]
 
