@@ -14,6 +14,7 @@ from storage import Store
 
 from ..conversations.events import ConversationEvents
 from ..conversations.views import message_view
+from .redis import listen_forever
 from .sequencer import Delivery, Sequencer
 
 log = logging.getLogger(__name__)
@@ -95,22 +96,11 @@ class RedisMessageBus:
         await self.listener.aclose()
 
     async def _listen(self) -> None:
-        backoff = 0.2
-        while True:
-            try:
-                async with self.listener.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    backoff = 0.2
-                    async for item in pubsub.listen():
-                        if item.get("type") == "message":
-                            await self.sequencer.push(Delivery(**orjson.loads(item["data"])))
-                            self.sequencer.forget_idle(600)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("message bus lost Redis (%s); retrying in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        await listen_forever(self.listener, CHANNEL, self._received, "message bus")
+
+    async def _received(self, data: bytes) -> None:
+        await self.sequencer.push(Delivery(**orjson.loads(data)))
+        self.sequencer.forget_idle(600)
 
     async def _deliver_locally(self, delivery: Delivery) -> None:
         await self.events.to_local_users("message:new", delivery.message, delivery.user_ids,

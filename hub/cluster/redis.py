@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -25,6 +26,28 @@ def create_redis(url: str, *, blocking_reads: bool = False) -> Redis:
     return Redis.from_url(url, socket_connect_timeout=1.0,
                           socket_timeout=None if blocking_reads else 2.0,
                           health_check_interval=5 if blocking_reads else 0)
+
+
+async def listen_forever(listener: Redis, channel: str,
+                         handle: Callable[[bytes], Awaitable[None]], what: str) -> None:
+    """Hand every message published on ``channel`` to ``handle``, until
+    cancelled. When Redis fails the subscription is made again, after a
+    backoff growing from 0.2 s to 5 s (``what`` names the listener in the log)."""
+    backoff = 0.2
+    while True:
+        try:
+            async with listener.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(channel)
+                backoff = 0.2
+                async for item in pubsub.listen():
+                    if item.get("type") == "message":
+                        await handle(item["data"])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s lost Redis (%s); retrying in %.1fs", what, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
 
 
 class HubRedisManager(socketio.AsyncRedisManager, DirectEmitManager):

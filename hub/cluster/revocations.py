@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
+
+from .redis import listen_forever
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +97,8 @@ class RedisRevocations:
         await self.listener.aclose()
 
     async def _listen(self, disconnect: DisconnectSessions) -> None:
-        backoff = 0.2
-        while True:
-            try:
-                async with self.listener.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    backoff = 0.2
-                    async for item in pubsub.listen():
-                        if item.get("type") == "message":
-                            await self._deliver(disconnect, item["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("session revocations lost Redis (%s); retrying in %.1fs",
-                            exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        await listen_forever(self.listener, CHANNEL, partial(self._deliver, disconnect),
+                             "session revocations")
 
     @staticmethod
     async def _deliver(disconnect: DisconnectSessions, data: bytes) -> None:
