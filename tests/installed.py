@@ -10,7 +10,6 @@ venv's ``hub serve`` from an empty directory with a clean environment.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import shutil
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from processes import PYTHON, ROOT, TEST_SECRET, RunningHub, free_port, wait_until_healthy
+import processes
+from processes import PYTHON, ROOT, TEST_SECRET, RunningHub
 
 INSTALL_TIMEOUT_S = 600
 
@@ -99,17 +99,6 @@ async def serving(hub: Path, workdir: Path, env: dict[str, str]) -> AsyncIterato
     """``<venv>/bin/hub serve`` on a free loopback port with ``workdir`` (empty) as
     its current directory; healthy when entered, killed if still running on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     log = workdir.parent / f"{workdir.name}.log"  # outside workdir: it stays as the hub left it
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            str(hub), "serve", "--host", "127.0.0.1", "--port", str(port),
-            cwd=workdir, env=env, stdout=sink, stderr=sink)
-    running = RunningHub(process, f"http://127.0.0.1:{port}", log)
-    try:
-        await wait_until_healthy(running)
+    async with processes.serving([str(hub)], workdir, env, log) as running:
         yield running
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()

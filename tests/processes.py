@@ -83,13 +83,22 @@ class RunningHub:
 @asynccontextmanager
 async def running_hub(tmp_path: Path, env: dict[str, str], name: str) -> AsyncIterator[RunningHub]:
     """``python -m hub serve`` on a free port, healthy when entered."""
-    port = free_port()
-    log = tmp_path / f"{name}.log"
     python = PYTHON if PYTHON.exists() else Path(sys.executable)
+    async with serving([str(python), "-m", "hub"], tmp_path, env,
+                       tmp_path / f"{name}.log") as hub:
+        yield hub
+
+
+@asynccontextmanager
+async def serving(hub_command: list[str], cwd: Path, env: dict[str, str],
+                  log: Path) -> AsyncIterator[RunningHub]:
+    """``<hub_command> serve`` on a free loopback port from ``cwd``, its output in
+    ``log``; healthy when entered, killed if still running on exit."""
+    port = free_port()
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
-            str(python), "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port),
-            cwd=tmp_path, env=env, stdout=sink, stderr=sink,
+            *hub_command, "serve", "--host", "127.0.0.1", "--port", str(port),
+            cwd=cwd, env=env, stdout=sink, stderr=sink,
         )
     hub = RunningHub(process, f"http://127.0.0.1:{port}", log)
     try:
