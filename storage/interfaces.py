@@ -80,8 +80,10 @@ class ConversationStore(Protocol):
     async def create(
         self, conversation: ConversationRecord, members: list[MembershipRecord]
     ) -> tuple[ConversationRecord, bool]:
-        """Insert with its members. A direct conversation whose ``direct_key``
-        exists is not created again: the existing one comes back with False."""
+        """Insert with its members. A conversation whose ``direct_key`` or
+        ``context_key`` is taken is not created: the one holding the key comes
+        back with False (the ``context_key`` holder when both are taken), also
+        when concurrent creates race for a key."""
 
     async def get(self, conversation_id: str) -> ConversationRecord | None: ...
 
@@ -104,8 +106,10 @@ class ConversationStore(Protocol):
         self, conversation_id: str, user_id: str, changes: dict[str, Any]
     ) -> MembershipRecord | None: ...
 
-    async def add_members(self, members: list[MembershipRecord]) -> None:
-        """Add members; ones already in the conversation are left as they are."""
+    async def add_members(self, members: list[MembershipRecord]) -> list[str]:
+        """Add members; ones already in the conversation are left as they are.
+        Returns the user ids this call added, so that concurrent adds of one
+        user announce the join once."""
 
     async def remove_member(self, conversation_id: str, user_id: str) -> bool: ...
 

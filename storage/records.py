@@ -62,6 +62,8 @@ class ConversationRecord:
     title: str | None = None
     context: dict[str, str] | None = None
     direct_key: str | None = None  # "<lower id>:<higher id>" for direct conversations
+    # "bid:<bid id>" for the conversation about a bid: a bid has exactly one.
+    context_key: str | None = None
     last_seq: int = 0
     last_message: dict[str, Any] | None = None
     # Changes whenever a participant joins or leaves: a cached member list

@@ -117,6 +117,58 @@ async def test_create_group_round_trips_every_field(store: Store) -> None:
     assert await store.conversations.member_ids("g1") == ["u1", "u2", "u3"]
 
 
+async def test_create_with_a_taken_context_key_returns_its_holder_untouched(store: Store) -> None:
+    await add_users(store)
+    about_bid = group("g1", title="Bid", context={"type": "bid", "id": "b1"}, context_key="bid:b1")
+    assert await store.conversations.create(about_bid, members("g1", "u1", "u3")) == (about_bid, True)
+
+    again, created = await store.conversations.create(
+        group("g2", by="u2", at=T1, context={"type": "bid", "id": "b1"}, context_key="bid:b1"),
+        members("g2", "u2", "u1", at=T1))
+
+    assert (again, created) == (about_bid, False)
+    assert await store.conversations.get("g2") is None
+    assert await store.conversations.member_ids("g1") == ["u1", "u3"]
+    assert [m.conversation_id for m in await store.conversations.memberships_of("u2")] == []
+    # Other keys, and no key, are other conversations.
+    assert (await store.conversations.create(
+        group("g3", context_key="bid:b2"), members("g3", "u1", "u2")))[1] is True
+    with pytest.raises(ValueError):
+        await store.conversations.update("g1", {"context_key": "bid:b9"})
+
+
+async def test_create_with_both_keys_taken_returns_the_context_key_holder(store: Store) -> None:
+    await add_users(store)
+    await store.conversations.create(direct("d1", "u1", "u2"), members("d1", "u1", "u2"))
+    about_bid = group("g1", context_key="bid:b1")
+    await store.conversations.create(about_bid, members("g1", "u1", "u2"))
+
+    record, created = await store.conversations.create(
+        replace(direct("d2", "u2", "u1", at=T1), context_key="bid:b1"),
+        members("d2", "u2", "u1", at=T1))
+
+    assert (record, created) == (about_bid, False)
+    assert await store.conversations.get("d2") is None
+
+
+async def test_concurrent_creates_with_one_context_key_make_one_conversation(store: Store) -> None:
+    await add_users(store)
+    attempts = [(group(f"g{i}", by="u1", context_key="bid:b1"), members(f"g{i}", "u1", "u2"))
+                for i in range(20)]
+    # A direct one of the pair races for the same key too.
+    attempts.append((replace(direct("d1", "u2", "u1"), context_key="bid:b1"),
+                     members("d1", "u2", "u1")))
+
+    results = await asyncio.gather(*(store.conversations.create(c, m) for c, m in attempts))
+
+    assert sum(created for _, created in results) == 1
+    assert len({record.id for record, _ in results}) == 1
+    winner = results[0][0].id
+    for user_id in ("u1", "u2"):
+        assert [m.conversation_id for m in await store.conversations.memberships_of(user_id)] \
+            == [winner]
+
+
 async def test_get_and_update(store: Store) -> None:
     await add_users(store)
     await new_group(store, "g1", "u1", "u2")
@@ -203,13 +255,25 @@ async def test_add_members_leaves_existing_members_as_they_are(store: Store) -> 
     await new_group(store, "g1", "u1", "u2")
     await store.conversations.advance_read("g1", "u1", 3)
 
-    await store.conversations.add_members(
+    added = await store.conversations.add_members(
         [MembershipRecord("g1", "u1", T2), MembershipRecord("g1", "u3", T2)]
     )
 
+    assert added == ["u3"]
     assert await store.conversations.member_ids("g1") == ["u1", "u2", "u3"]
     assert await store.conversations.membership("g1", "u1") == MembershipRecord("g1", "u1", T0, read_seq=3)
     assert await store.conversations.membership("g1", "u3") == MembershipRecord("g1", "u3", T2)
+
+
+async def test_concurrent_adds_of_one_user_add_them_once(store: Store) -> None:
+    await add_users(store)
+    await new_group(store, "g1", "u1", "u2")
+
+    results = await asyncio.gather(
+        *(store.conversations.add_members(members("g1", "u3", "u4")) for _ in range(10)))
+
+    assert sorted(uid for added in results for uid in added) == ["u3", "u4"]
+    assert await store.conversations.member_ids("g1") == ["u1", "u2", "u3", "u4"]
 
 
 async def test_remove_member(store: Store) -> None:

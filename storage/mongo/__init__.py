@@ -27,7 +27,8 @@ class MongoStore:
         self.refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
         self.sessions = MongoSessionStore(database["sessions"])
         self.blocks = MongoBlockStore(database["blocks"])
-        self.conversations = MongoConversationStore(database["conversations"], database["memberships"])
+        self.conversations = MongoConversationStore(
+            database["conversations"], database["memberships"], database["bids"])
         self.messages = MongoMessageStore(
             database["messages"], database["message_keys"], database["conversations"],
             database["memberships"], self.blocks, text_search=not _is_test_double(database),

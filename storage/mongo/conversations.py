@@ -78,15 +78,20 @@ def _message(doc: dict[str, Any] | None) -> MessageRecord | None:
 class MongoConversationStore:
     """``conversations`` (``_id`` = id) and ``memberships`` (unique per pair)."""
 
-    def __init__(self, conversations: Any, memberships: Any) -> None:
+    def __init__(self, conversations: Any, memberships: Any, bids: Any) -> None:
         self.conversations = conversations
         self.memberships = memberships
+        self.bids = bids  # read once, by key_bid_conversations
 
     async def create_indexes(self) -> None:
         # Partial, not sparse: group conversations store direct_key = None, and a
         # sparse index still indexes explicit nulls (on a real server).
         await self.conversations.create_index(
             "direct_key", unique=True, partialFilterExpression={"direct_key": {"$type": "string"}}
+        )
+        await self.key_bid_conversations()
+        await self.conversations.create_index(
+            "context_key", unique=True, partialFilterExpression={"context_key": {"$type": "string"}}
         )
         await self.conversations.create_index(
             [("last_activity_at", DESCENDING), ("_id", DESCENDING)]
@@ -96,13 +101,33 @@ class MongoConversationStore:
         )
         await self.memberships.create_index("user_id")
 
+    async def key_bid_conversations(self) -> None:
+        """Conversations about a bid stored before ``context_key`` existed: one
+        per bid gets the key (the one the bid names, else the oldest), the
+        others an explicit null, so a later start finds nothing left to do."""
+        unkeyed = self.conversations.find(
+            {"context.type": "bid", "context_key": {"$exists": False}}
+        ).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+        by_bid: dict[str, list[str]] = {}
+        async for doc in unkeyed:
+            by_bid.setdefault(doc["context"]["id"], []).append(doc["_id"])
+        for bid_id, ids in by_bid.items():
+            key = f"bid:{bid_id}"
+            named = (await self.bids.find_one({"_id": bid_id}) or {}).get("conversation_id")
+            keeper = named if named in ids else ids[0]
+            if await self.conversations.find_one({"context_key": key}) is not None:
+                keeper = None  # one was created with the key since: it is the bid's
+            for conversation_id in ids:
+                await self.conversations.update_one(
+                    {"_id": conversation_id},
+                    {"$set": {"context_key": key if conversation_id == keeper else None}})
+
     async def create(
         self, conversation: ConversationRecord, members: list[MembershipRecord]
     ) -> tuple[ConversationRecord, bool]:
-        if conversation.direct_key is not None:
-            existing = await self._by_direct_key(conversation.direct_key)
-            if existing is not None:
-                return existing, False
+        existing = await self._holder_of_keys(conversation)
+        if existing is not None:
+            return existing, False
         inserted: list[Any] = []
         try:
             for member in members:
@@ -113,21 +138,28 @@ class MongoConversationStore:
             # Undo only what this call wrote: the conversation was not created.
             if inserted:
                 await self.memberships.delete_many({"_id": {"$in": inserted}})
-            if conversation.direct_key is not None:
-                existing = await self._by_direct_key(conversation.direct_key)
-                if existing is not None:  # lost a race to create the same pair
-                    return existing, False
+            existing = await self._holder_of_keys(conversation)
+            if existing is not None:  # lost a race for the same pair or context
+                return existing, False
             raise DuplicateError(str(exc)) from exc
         return conversation, True
 
-    async def _by_direct_key(self, direct_key: str) -> ConversationRecord | None:
-        return _conversation(await self.conversations.find_one({"direct_key": direct_key}))
+    async def _holder_of_keys(self, conversation: ConversationRecord) -> ConversationRecord | None:
+        """The conversation already holding ``context_key``, else ``direct_key``."""
+        for name in ("context_key", "direct_key"):
+            value = getattr(conversation, name)
+            if value is not None:
+                found = _conversation(await self.conversations.find_one({name: value}))
+                if found is not None:
+                    return found
+        return None
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
         return _conversation(await self.conversations.find_one({"_id": conversation_id}))
 
     async def update(self, conversation_id: str, changes: dict[str, Any]) -> ConversationRecord | None:
-        _check_changes(_CONVERSATION_FIELDS, changes, {"id", "type", "direct_key", "last_seq"})
+        _check_changes(_CONVERSATION_FIELDS, changes,
+                       {"id", "type", "direct_key", "context_key", "last_seq"})
         if not changes:
             return await self.get(conversation_id)
         doc = await self.conversations.find_one_and_update(
@@ -173,13 +205,16 @@ class MongoConversationStore:
         )
         return _membership(doc)
 
-    async def add_members(self, members: list[MembershipRecord]) -> None:
+    async def add_members(self, members: list[MembershipRecord]) -> list[str]:
+        added = []
         for member in members:
             try:
                 await self.memberships.insert_one(asdict(member))
             except DuplicateKeyError:
                 continue  # already a member: their read marker and flags stay
             await self._members_changed(member.conversation_id)
+            added.append(member.user_id)
+        return added
 
     async def remove_member(self, conversation_id: str, user_id: str) -> bool:
         result = await self.memberships.delete_one(

@@ -90,22 +90,31 @@ class SqliteConversationStore:
                 await conn.execute("UPDATE conversations SET members_version = ? WHERE id = ?",
                                    (conversation.members_version, conversation.id))
         except sqlite3.IntegrityError:
-            if conversation.direct_key is None:
+            existing = await self._holder_of_keys(conversation)
+            if existing is None:
                 raise
-            row = await self.db.fetch_one(
-                "SELECT * FROM conversations WHERE direct_key = ?", (conversation.direct_key,)
-            )
-            if row is None:
-                raise
-            return ConversationRecord(**_decode(row)), False
+            return existing, False
         return conversation, True
+
+    async def _holder_of_keys(self, conversation: ConversationRecord) -> ConversationRecord | None:
+        """The conversation already holding ``context_key``, else ``direct_key``."""
+        for column in ("context_key", "direct_key"):
+            value = getattr(conversation, column)
+            if value is None:
+                continue
+            row = await self.db.fetch_one(
+                f"SELECT * FROM conversations WHERE {column} = ?", (value,))
+            if row is not None:
+                return ConversationRecord(**_decode(row))
+        return None
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
         row = await self.db.fetch_one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         return ConversationRecord(**_decode(row)) if row else None
 
     async def update(self, conversation_id: str, changes: dict[str, Any]) -> ConversationRecord | None:
-        _check_changes(ConversationRecord, changes, {"id", "type", "direct_key", "last_seq"})
+        _check_changes(ConversationRecord, changes,
+                       {"id", "type", "direct_key", "context_key", "last_seq"})
         if changes:
             sets = ", ".join(f"{name} = :{name}" for name in changes)
             await self.db.write(
@@ -164,12 +173,15 @@ class SqliteConversationStore:
             )
         return await self.membership(conversation_id, user_id)
 
-    async def add_members(self, members: list[MembershipRecord]) -> None:
+    async def add_members(self, members: list[MembershipRecord]) -> list[str]:
+        added = []
         async with self.db.transaction() as conn:
-            await conn.executemany(
-                _insert_sql("memberships", _MEMBERSHIP_COLUMNS, "INSERT OR IGNORE"),
-                [asdict(m) for m in members],
-            )
+            for member in members:
+                cursor = await conn.execute(
+                    _insert_sql("memberships", _MEMBERSHIP_COLUMNS, "INSERT OR IGNORE"), asdict(member))
+                if cursor.rowcount == 1:
+                    added.append(member.user_id)
+        return added
 
     async def remove_member(self, conversation_id: str, user_id: str) -> bool:
         changed = await self.db.write(

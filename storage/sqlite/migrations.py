@@ -305,4 +305,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX sessions_active_by_user ON sessions(user_id, created_at) WHERE revoked_at IS NULL;
     """,
+    # One conversation per bid (issue 13): context_key "bid:<id>" is unique like
+    # direct_key. Bids that already have several keep one: the conversation the
+    # bid names, else the oldest; the others stay as plain conversations.
+    """
+    ALTER TABLE conversations ADD COLUMN context_key TEXT;
+    UPDATE conversations SET context_key = 'bid:' || json_extract(context, '$.id')
+    WHERE json_extract(context, '$.type') = 'bid' AND id = (
+        SELECT c.id FROM conversations c
+        WHERE json_extract(c.context, '$.type') = 'bid'
+        AND json_extract(c.context, '$.id') = json_extract(conversations.context, '$.id')
+        ORDER BY c.id IS (SELECT conversation_id FROM bids
+                          WHERE bids.id = json_extract(c.context, '$.id')) DESC,
+                 c.created_at, c.id
+        LIMIT 1);
+    CREATE UNIQUE INDEX conversations_context_key ON conversations(context_key) WHERE context_key IS NOT NULL;
+    """,
 ]
