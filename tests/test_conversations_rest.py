@@ -81,11 +81,15 @@ async def test_create_direct_group_and_context(users):
     assert again["id"] == from_bob["id"] == direct["id"]
     await quiet(bob_socket, ann_socket, event="conversation:created", count=1)
 
+    # A job context names a job the creator is a party to (here its owner).
+    job = await ann.ok("POST", "/jobs", {
+        "title": "Kickoff", "description": "D", "budget_min": 1, "budget_max": 2,
+        "currency": "USD", "type": "fixed"}, status=201)
     group = await ann.ok("POST", "/conversations", {
         "participant_ids": [bob.id, cat.id], "title": "Kickoff",
-        "context": {"type": "job", "id": "job-42"}}, status=201)
+        "context": {"type": "job", "id": job["id"]}}, status=201)
     assert group["type"] == "group" and group["title"] == "Kickoff"
-    assert group["context"] == {"type": "job", "id": "job-42"}
+    assert group["context"] == {"type": "job", "id": job["id"]}
     assert sorted(group["participant_ids"]) == sorted([ann.id, bob.id, cat.id])
     # A group with a single other participant is a distinct conversation each time.
     small = await ann.ok("POST", "/conversations",

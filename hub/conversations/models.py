@@ -20,6 +20,11 @@ RawText = Annotated[str, Field(max_length=100_000,
 
 
 class ContextRef(Body):
+    """What a conversation is about. A job or bid must be one the creator is a
+    party to (its owner; for a job also a bidder or its freelancer, for a bid
+    its bidder). A bid has exactly one conversation: creating another with its
+    context returns that one."""
+
     type: Literal["job", "bid", "networking_session"]
     id: Id
 

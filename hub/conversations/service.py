@@ -12,7 +12,7 @@ from storage import Store
 
 if TYPE_CHECKING:
     from ..cluster.bus import MessageBus
-from storage.records import ConversationRecord, MembershipRecord, MessageRecord
+from storage.records import BidRecord, ConversationRecord, MembershipRecord, MessageRecord
 
 from ..clock import new_id, now_iso, parse_iso, utc_now
 from ..errors import Conflict, EditWindowClosed, Forbidden, NotFound, ValidationFailed
@@ -20,8 +20,8 @@ from ..cluster.sequencer import Delivery
 from .events import ConversationEvents
 from .members import MemberLists
 from .models import (
-    AddParticipants, CreateConversation, EditMessage, History, ListConversations, MarkRead,
-    RemoveParticipant, SendMessage, Sync, Typing, UpdateConversation,
+    AddParticipants, ContextRef, CreateConversation, EditMessage, History, ListConversations,
+    MarkRead, RemoveParticipant, SendMessage, Sync, Typing, UpdateConversation,
 )
 from .typing_state import TypingTracker
 from .views import conversation_view, message_view
@@ -55,6 +55,10 @@ class ConversationService:
 
     async def create(self, user_id: str, request: CreateConversation,
                      origin_sid: str | None = None) -> dict[str, Any]:
+        """A new conversation of the caller and ``participant_ids``, or the one
+        that exists already: the pair's direct conversation, or a bid's (see
+        ``_create_about_bid``). A job or bid context must be one the caller is
+        a party to."""
         others = list(dict.fromkeys(p for p in request.participant_ids if p != user_id))
         if not others:
             raise ValidationFailed.field("participant_ids", "Name at least one other user")
@@ -65,13 +69,61 @@ class ConversationService:
             raise ValidationFailed.field(
                 "participant_ids", f"At most {self.limits.max_group_size} participants")
         await self._require_users(others, "participant_ids")
-        if kind == "direct" and await self.store.blocks.exists_between(user_id, others[0]):
-            raise Forbidden("You cannot start a conversation with this user")
+        context = request.context
+        if context is not None and context.type == "bid":
+            return await self._create_about_bid(user_id, request, kind, others, origin_sid)
+        if context is not None and context.type == "job":
+            await self._require_job_party(user_id, context.id)
+        if kind == "direct":
+            await self._require_unblocked(user_id, others[0])
+        record, _ = await self._insert(user_id, kind, others, request.title, context, origin_sid)
+        return await self._view(record, user_id)
+
+    async def _create_about_bid(self, user_id: str, request: CreateConversation, kind: str,
+                                others: list[str], origin_sid: str | None) -> dict[str, Any]:
+        """A bid has exactly one conversation, whichever path opens it first
+        (a party while shortlisting, or accepting). If it exists it comes back,
+        joined by whichever of the job's owner and the bidder it lacks (the
+        request's other participants and title are then ignored). Otherwise
+        the requested one is created; a direct request between a pair that
+        already has a direct conversation becomes a group of the two, titled
+        after the job like any bid group without a title."""
+        assert request.context is not None
+        bid = await self._bid_of_party(user_id, request.context.id)
+        await self._require_unblocked(bid.owner_id, bid.freelancer_id)
+        other = bid.freelancer_id if user_id == bid.owner_id else bid.owner_id
+        if kind == "direct" and others != [other]:
+            raise ValidationFailed.field(
+                "participant_ids", "A direct conversation about a bid is with the bid's other party")
+        key = f"bid:{bid.id}"
+        record, created = None, False
+        if kind == "direct":
+            record, created = await self._insert(
+                user_id, "direct", others, request.title, request.context, origin_sid, key)
+        # No direct request, or the pair's direct conversation is about something else.
+        if record is None or record.context_key != key:
+            job = await self.store.market.get_job(bid.job_id)
+            title = request.title or (job.title[:200] if job else None)
+            record, created = await self._insert(
+                user_id, "group", others, title, request.context, origin_sid, key)
+        if not created and record.type == "group":
+            members = await self.store.conversations.member_ids(record.id)
+            missing = [uid for uid in (bid.owner_id, bid.freelancer_id) if uid not in members]
+            if missing:
+                await self._join(record, missing, origin_sid)
+        return await self._view(record, user_id)
+
+    async def _insert(self, user_id: str, kind: str, others: list[str], title: str | None,
+                      context: ContextRef | None, origin_sid: str | None,
+                      context_key: str | None = None) -> tuple[ConversationRecord, bool]:
+        """Store a new conversation, or get the one holding its direct or
+        context key; only a new one is announced (``conversation:created``)."""
         now = now_iso()
         record = ConversationRecord(
             id=new_id(), type=kind, created_by=user_id, created_at=now, last_activity_at=now,
-            title=request.title, context=request.context.model_dump() if request.context else None,
+            title=title, context=context.model_dump() if context else None,
             direct_key=":".join(sorted([user_id, others[0]])) if kind == "direct" else None,
+            context_key=context_key,
         )
         members = [MembershipRecord(record.id, uid, now) for uid in [user_id, *others]]
         record, created = await self.store.conversations.create(record, members)
@@ -79,7 +131,7 @@ class ConversationService:
             for member in [user_id, *others]:
                 await self.events.to_users(
                     "conversation:created", await self._view(record, member), [member], origin_sid)
-        return await self._view(record, user_id)
+        return record, created
 
     async def list_conversations(self, user_id: str, request: ListConversations) -> dict[str, Any]:
         before = _decode_cursor(request.cursor) if request.cursor else None
@@ -122,16 +174,23 @@ class ConversationService:
             raise ValidationFailed.field(
                 "user_ids", f"At most {self.limits.max_group_size} participants")
         await self._require_users(new, "user_ids")
-        if not new:
-            return await self._view(conversation, user_id)
-        now = now_iso()
-        await self.store.conversations.add_members(
-            [MembershipRecord(conversation.id, uid, now) for uid in new])
-        for member in new:
-            await self.events.to_users(
-                "conversation:created", await self._view(conversation, member), [member])
-        await self._broadcast_updated(conversation, origin_sid, skip=set(new))
+        if new:
+            await self._join(conversation, new, origin_sid)
         return await self._view(conversation, user_id)
+
+    async def _join(self, conversation: ConversationRecord, user_ids: list[str],
+                    origin_sid: str | None) -> None:
+        """Add ``user_ids`` to a group. Only those this call added are
+        announced, so concurrent adds of one user tell everyone once: the new
+        members get ``conversation:created``, the others ``conversation:updated``."""
+        now = now_iso()
+        added = await self.store.conversations.add_members(
+            [MembershipRecord(conversation.id, uid, now) for uid in user_ids])
+        for member in added:
+            await self.events.to_users(
+                "conversation:created", await self._view(conversation, member), [member], origin_sid)
+        if added:
+            await self._broadcast_updated(conversation, origin_sid, skip=set(added))
 
     async def remove_participant(self, user_id: str, request: RemoveParticipant,
                                  origin_sid: str | None = None) -> dict[str, Any]:
@@ -345,6 +404,28 @@ class ConversationService:
         if has_more:
             rows = rows[:limit] if after_seq is not None else rows[1:]
         return {"items": [message_view(m) for m in rows], "has_more": has_more}
+
+    async def _require_unblocked(self, user_id: str, other_id: str) -> None:
+        if await self.store.blocks.exists_between(user_id, other_id):
+            raise Forbidden("You cannot start a conversation with this user")
+
+    async def _bid_of_party(self, user_id: str, bid_id: str) -> BidRecord:
+        bid = await self.store.market.get_bid(bid_id)
+        if bid is None:
+            raise NotFound("No such bid")
+        if user_id not in (bid.owner_id, bid.freelancer_id):
+            raise Forbidden("Only the job's owner and the bidder can talk about this bid")
+        return bid
+
+    async def _require_job_party(self, user_id: str, job_id: str) -> None:
+        """The job's owner, its freelancer, or someone who bid on it."""
+        job = await self.store.market.get_job(job_id)
+        if job is None or job.status == "deleted":
+            raise NotFound("No such job")
+        if user_id in (job.owner_id, job.freelancer_id):
+            return
+        if not await self.store.market.list_bids(job.id, freelancer_id=user_id, limit=1):
+            raise Forbidden("Only the job's owner and its bidders can talk about this job")
 
     async def _require_users(self, user_ids: list[str], field: str) -> None:
         found = {u.id for u in await self.store.users.get_many(user_ids)}

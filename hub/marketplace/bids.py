@@ -180,18 +180,12 @@ class BidService:
         return await self.conversations.get(user_id, bid.conversation_id)
 
     async def _open_conversation(self, bid: BidRecord) -> BidRecord:
-        """A direct conversation between the owner and the freelancer, carrying
-        the bid context; if the pair already has a direct conversation (about
-        something else), a group of the two, so every bid has its own."""
-        context = ContextRef(type="bid", id=bid.id)
+        """Name the bid's one conversation on the bid. ConversationService
+        returns the one a party opened while shortlisting (joined by whichever
+        of the two it lacks) or opens it now, on behalf of the job's owner."""
         try:
             conversation = await self.conversations.create(bid.owner_id, CreateConversation(
-                participant_ids=[bid.freelancer_id], type="direct", context=context))
-            if conversation["context"] != context.model_dump():
-                job = await self.store.market.get_job(bid.job_id)
-                conversation = await self.conversations.create(bid.owner_id, CreateConversation(
-                    participant_ids=[bid.freelancer_id], type="group",
-                    title=(job.title if job else "Bid")[:200], context=context))
+                participant_ids=[bid.freelancer_id], context=ContextRef(type="bid", id=bid.id)))
         except HubError as exc:
             log.warning("no conversation for bid %s: %s", bid.id, exc.message)
             return bid
@@ -200,7 +194,7 @@ class BidService:
                 "bids", bid.id, {"conversation_id": None},
                 {"conversation_id": conversation["id"]})]))
         except ConditionFailed:
-            pass  # opened concurrently: the first one stays the bid's
+            pass  # named concurrently (the same conversation: a bid has one)
         current = await self.store.market.get_bid(bid.id)
         assert current is not None
         return current
