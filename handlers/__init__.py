@@ -33,7 +33,7 @@ from hub.notifications.models import (
 from . import admin, auth, conversations, health, marketplace, notifications, users, wallet
 from .networking import NETWORKING_ROUTES
 from .openapi import API_PREFIX, ID_PATTERN, PATH_PARAM, build_openapi, openapi_handler
-from .routing import Route, hub_of
+from .routing import Route, hub_of, serving
 from .signaling import SIGNALING_ROUTES
 from .web_client import setup_web_routes
 
@@ -77,7 +77,7 @@ MARKETPLACE_ROUTES: list[Route] = [
           "invalid_state otherwise). Notifies the freelancer (job.completed). " + PARTY_403),
     # Bids
     Route("POST", "/jobs/{id}/bids", marketplace.create_bid, "Bid on an open job (freelancers)",
-          "bids", body=CreateBid, response=Bid, status=201, errors=(403, 409), idempotent=True,
+          "bids", body=CreateBid, response=Bid, status=201, errors=(403, 409),
           description="One active bid per freelancer and job (409 conflict); not on one's own "
           "job (403); the job must be open (409 invalid_state); currency is the job's. "
           "Notifies the owner (bid.created)."),
@@ -115,7 +115,7 @@ MARKETPLACE_ROUTES: list[Route] = [
     # Milestones
     Route("POST", "/jobs/{id}/milestones", marketplace.create_milestone,
           "Fund a milestone (owner; job in_progress)", "milestones", body=CreateMilestone,
-          response=Milestone, status=201, errors=(402, 403, 409), idempotent=True,
+          response=Milestone, status=201, errors=(402, 403, 409),
           description="Moves amount from the owner's available to held: 402 "
           "insufficient_funds when available is short. " + MILESTONE_STATES),
     Route("GET", "/jobs/{id}/milestones", marketplace.list_milestones,
@@ -128,10 +128,12 @@ MARKETPLACE_ROUTES: list[Route] = [
           errors=(403, 409), description=MILESTONE_STATES + STATE_409 + PARTY_403),
     Route("POST", "/milestones/{id}/release", marketplace.release_milestone,
           "Release held money to the freelancer (owner; release_requested)", "milestones",
-          body=ReleaseMilestone, body_optional=True, response=Milestone, errors=(403, 409),
+          body=ReleaseMilestone, body_optional=True, response=Milestone, errors=(402, 403, 409),
           description="Releases amount (default: all still held); the freelancer gets it less "
-          "the platform fee (amount * fee_bps // 10000, rounded down). The milestone is "
-          "released once nothing is held. " + MILESTONE_STATES + STATE_409 + PARTY_403),
+          "the platform fee (fee_bps of it rounded half up, at least HUB_MIN_FEE). The "
+          "milestone is released once nothing is held. Concurrent partial releases are "
+          "serialized: more than is still held is 402 insufficient_funds. "
+          + MILESTONE_STATES + STATE_409 + PARTY_403),
     Route("POST", "/milestones/{id}/cancel", marketplace.cancel_milestone,
           "funded -> cancelled (owner): held back to available", "milestones",
           response=Milestone, errors=(403, 409),
@@ -162,14 +164,14 @@ MARKETPLACE_ROUTES: list[Route] = [
           description="amount is signed (positive credits the caller); per currency the "
           "entries sum to available + held."),
     Route("POST", "/wallet/deposits", wallet.create_deposit, "Deposit with a payment method",
-          "wallet", body=CreateDeposit, response=Deposit, status=202, idempotent=True,
+          "wallet", body=CreateDeposit, response=Deposit, status=202,
           errors=(503,),
           description="pending until the provider's webhook: succeeded credits available, "
           "failed credits nothing. Sandbox: pm_card_ok succeeds, pm_card_declined fails."),
     Route("GET", "/wallet/deposits/{id}", wallet.get_deposit, "One of the caller's deposits",
           "wallet", response=Deposit, errors=(403,)),
     Route("POST", "/wallet/payouts", wallet.create_payout, "Pay out from available", "wallet",
-          body=CreatePayout, response=Payout, status=202, idempotent=True, errors=(402, 503),
+          body=CreatePayout, response=Payout, status=202, errors=(402, 503),
           description="Takes amount out of available now (402 insufficient_funds when short); "
           "pending -> paid|failed by webhook, and a failed payout returns the money. Sandbox "
           "destinations: ba_ok (default) is paid, ba_fail fails."),
@@ -254,8 +256,8 @@ ROUTES: list[Route] = [
           "Message history, ascending seq", "messages", query=HistoryQuery,
           response=MessagePage, errors=(403,)),
     Route("POST", "/conversations/{id}/messages", conversations.send_message,
-          "Send a message (Idempotency-Key supported)", "messages", body=RestSendMessage,
-          response=Message, status=201, errors=(403, 409), idempotent=True),
+          "Send a message", "messages", body=RestSendMessage,
+          response=Message, status=201, errors=(403, 409)),
     Route("POST", "/conversations/{id}/read", conversations.mark_read,
           "Move the caller's read marker forward", "messages", body=RestMarkRead,
           response=ReadState, errors=(403,)),
@@ -290,9 +292,10 @@ def setup_routes(app: web.Application) -> None:
     only), the probes outside it too, the OpenAPI document, /metrics and the page."""
     for route in ROUTES:
         path = PATH_PARAM.sub(rf"{{\1:{ID_PATTERN}}}", route.path)
-        app.router.add_route(route.method, API_PREFIX + path, route.handler)
+        handler = serving(route)
+        app.router.add_route(route.method, API_PREFIX + path, handler)
         if route.path in UNVERSIONED:
-            app.router.add_route(route.method, route.path, route.handler)
+            app.router.add_route(route.method, route.path, handler)
     document = build_openapi(ROUTES, version="0.1.0", settings=app[HUB].settings)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi_handler(document))
     # Not in ROUTES: it is unversioned only, plain text, and for scrapers, not

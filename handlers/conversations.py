@@ -15,7 +15,7 @@ from hub.conversations.models import (
 from hub.clock import new_id
 from hub.http import json_response, read_body, read_query, validate
 
-from .routing import by_id_action, hub_of, idempotent_create, user_id_of
+from .routing import by_id_action, hub_of, user_id_of
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -76,8 +76,7 @@ async def send_message(request: web.Request) -> web.Response:
         "conversation_id": request.match_info["id"],
         "client_msg_id": body.client_msg_id or _client_msg_id_for(key) or new_id(),
     })
-    return await idempotent_create(request, caller, "message:send", body, 201,
-                                   lambda: hub.conversations.send(caller, payload))
+    return json_response(await hub.conversations.send(caller, payload), status=201)
 
 
 def _client_msg_id_for(key: str | None) -> str | None:

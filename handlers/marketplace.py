@@ -10,7 +10,7 @@ from hub.marketplace.models import (
     ReleaseMilestone, ResolveMilestone, UpdateBid, UpdateJob,
 )
 
-from .routing import by_id_action, hub_of, idempotent_create, user_id_of
+from .routing import by_id_action, hub_of, user_id_of
 
 
 def _id(request: web.Request) -> str:
@@ -58,9 +58,7 @@ complete_job = by_id_action("jobs", "complete", "complete_job")
 async def create_bid(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateBid)
-    return await idempotent_create(
-        request, caller, "bid:create", body, 201,
-        lambda: hub_of(request).bids.create(caller, _id(request), body))
+    return json_response(await hub_of(request).bids.create(caller, _id(request), body), status=201)
 
 
 async def list_bids(request: web.Request) -> web.Response:
@@ -94,9 +92,8 @@ bid_conversation = by_id_action("bids", "conversation", "bid_conversation")
 async def create_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateMilestone)
-    return await idempotent_create(
-        request, caller, "milestone:create", body, 201,
-        lambda: hub_of(request).milestones.create(caller, _id(request), body))
+    return json_response(await hub_of(request).milestones.create(caller, _id(request), body),
+                         status=201)
 
 
 async def list_milestones(request: web.Request) -> web.Response:

@@ -126,8 +126,9 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         params.append({
             "name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-            "description": "Same key and body replay the first response; "
-            "another body is 422 idempotency_mismatch",
+            "description": "Per user and route, for 24 h: the same key with the same path "
+            "and body replays the first response byte for byte, even while it runs; another "
+            "request is 422 idempotency_mismatch (docs/marketplace.md#idempotency-key)",
         })
     if route.query:
         schema = route.query.model_json_schema()

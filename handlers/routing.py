@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
+from hub import json_input
 from hub.accounts import ClientInfo
 from hub.context import HUB, Hub
-from hub.http import bearer_claims, json_response
+from hub.errors import HubError
+from hub.http import bearer_claims, error_response, json_response
+from hub.idempotency import Reply
 from hub.tokens import AccessClaims
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,9 +34,14 @@ class Route:
     response: type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
-    idempotent: bool = False  # accepts an Idempotency-Key header
     body_optional: bool = False  # an empty body stands for {}
     description: str | None = None  # longer OpenAPI text: states, rules, errors
+
+    @property
+    def idempotent(self) -> bool:
+        """Every authenticated POST takes an Idempotency-Key: no route that
+        creates or moves something can be declared without one."""
+        return self.method == "POST" and self.auth
 
 
 def hub_of(request: web.Request) -> Hub:
@@ -70,15 +78,43 @@ def by_id_action(service: str, method: str, name: str) -> Handler:
     return handler
 
 
-async def idempotent_create(request: web.Request, caller: str, operation: str, body: BaseModel,
-                            status: int, create: Callable[[], Awaitable[object]]) -> web.Response:
-    """Run ``create`` once per ``Idempotency-Key``: a repeat with the same body
-    replays the stored response, another body is 422 idempotency_mismatch."""
+def serving(route: Route) -> Handler:
+    """The handler registered for ``route``: its own, or, for a route that
+    takes an Idempotency-Key, one that serves it through the hub's
+    Idempotency (hub/idempotency.py), which every such route goes through
+    whether or not the client sent a key."""
+    if not route.idempotent:
+        return route.handler
+    operation = f"{route.method} {route.path}"
 
-    async def action() -> tuple[int, object]:
-        return status, await create()
+    async def handler(request: web.Request) -> web.Response:
+        caller = user_id_of(request)  # 401 before any key is claimed
+        identity = {"path": request.path, "body": _body_identity(await request.read())}
 
-    replayed_status, response = await hub_of(request).idempotency.run(
-        caller, operation, request.headers.get("Idempotency-Key"),
-        {"path": request.path, **body.model_dump()}, action)
-    return json_response(response, status=replayed_status)
+        async def action() -> Reply:
+            try:
+                response = await route.handler(request)
+            except HubError as exc:
+                response = error_response(request, exc)
+            assert isinstance(response, web.Response)
+            return Reply(response.status, response.content_type, bytes(response.body or b""))
+
+        reply = await hub_of(request).idempotency.run(
+            caller, operation, request.headers.get("Idempotency-Key"), identity, action)
+        return web.Response(status=reply.status, body=reply.body or None,
+                            content_type=reply.content_type)
+
+    handler.__name__ = route.handler.__name__
+    return handler
+
+
+def _body_identity(raw: bytes) -> object:
+    """What two requests must share to be the same request: the parsed body
+    (so spacing and key order do not matter; no body is ``{}``), or the raw
+    text of one that does not parse (the handler refuses it anyway)."""
+    if not raw:
+        return {}
+    try:
+        return json_input.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")

@@ -8,7 +8,7 @@ from hub.http import json_response, read_body, read_query
 from hub.marketplace.models import CreateDeposit, CreatePayout, PageQuery
 from hub.payments import SIGNATURE_HEADER
 
-from .routing import by_id_action, hub_of, idempotent_create, user_id_of
+from .routing import by_id_action, hub_of, user_id_of
 
 
 async def get_wallet(request: web.Request) -> web.Response:
@@ -24,9 +24,7 @@ async def get_ledger(request: web.Request) -> web.Response:
 async def create_deposit(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateDeposit)
-    return await idempotent_create(
-        request, caller, "deposit:create", body, 202,
-        lambda: hub_of(request).wallet.create_deposit(caller, body))
+    return json_response(await hub_of(request).wallet.create_deposit(caller, body), status=202)
 
 
 get_deposit = by_id_action("wallet", "deposit", "get_deposit")
@@ -35,9 +33,7 @@ get_deposit = by_id_action("wallet", "deposit", "get_deposit")
 async def create_payout(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreatePayout)
-    return await idempotent_create(
-        request, caller, "payout:create", body, 202,
-        lambda: hub_of(request).wallet.create_payout(caller, body))
+    return json_response(await hub_of(request).wallet.create_payout(caller, body), status=202)
 
 
 get_payout = by_id_action("wallet", "payout", "get_payout")

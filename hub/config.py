@@ -100,9 +100,11 @@ class Settings(BaseSettings):
     rate_limit_auth_refresh: str = "10/1m"
 
     # Marketplace money. Currencies are ISO 4217 codes; the fee is in basis
-    # points of what a freelancer receives (1000 = 10%), rounded down.
+    # points of what a freelancer receives (1000 = 10%), rounded half up, and
+    # at least min_fee minor units on a payment of at least that much.
     currencies: Annotated[list[str], NoDecode] = ["USD", "EUR", "GBP"]
     platform_fee_bps: int = Field(1000, ge=0, le=10_000)
+    min_fee: int = Field(1, ge=0, le=10**6)
     payment_provider: Literal["sandbox"] = "sandbox"
     # Signs and verifies POST /payments/webhook; required in production.
     payments_webhook_secret: SecretStr | None = None

@@ -28,6 +28,7 @@ from .idempotency import Idempotency
 from .marketplace import (
     BidService, JobService, Market, MarketRules, MilestoneService, WalletService,
 )
+from .marketplace.fees import FeePolicy
 from .metrics import Metrics, TimedStore
 from .notifications import NotificationService
 from .payments import PaymentProvider, SandboxProvider
@@ -101,6 +102,7 @@ class Hub:
         await self.presence.start()
         await self.payments.start()
         await self.networking.start()
+        await self.idempotency.start()
 
     async def shut_down_sockets(self) -> None:
         """SIGTERM, first part: refuse new events (``unavailable``) and
@@ -129,6 +131,7 @@ class Hub:
         steps: list[tuple[str, Awaitable[object]]] = [
             ("networking", self.networking.stop()), ("echo", self.echo.close()),
             ("signaling", self.signaling.close()), ("payments", self.payments.stop()),
+            ("idempotency keys", self.idempotency.stop()),
             ("presence", self.presence.stop()), ("message bus", self.bus.stop()),
             ("session revocations", self.revocations.stop()),
         ]
@@ -215,7 +218,8 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     ))
     notifications = NotificationService(store, sio)
     market = Market(store, notifications, MarketRules(
-        currencies=tuple(settings.currencies), fee_bps=settings.platform_fee_bps))
+        currencies=tuple(settings.currencies),
+        fees=FeePolicy(settings.platform_fee_bps, settings.min_fee)))
     webhook_secret = settings.payments_webhook_secret.get_secret_value()  # type: ignore[union-attr]
     payments = SandboxProvider(settings.base_url, webhook_secret, settings.sandbox_webhook_delay_s)
     jobs = JobService(market)

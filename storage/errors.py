@@ -9,6 +9,14 @@ class DuplicateError(StorageError):
     """A unique key (email, client message id, ...) already exists."""
 
 
+class ClaimLost(StorageError):
+    """A transition's Idempotency-Key claim no longer holds the key: the
+    request ran past its lease and another took the key over."""
+
+    def __init__(self, scope: str, key: str) -> None:
+        super().__init__(f"idempotency key {key!r} of {scope} is held by another request")
+
+
 class ConditionFailed(StorageError):
     """A conditional change did not apply: the row is gone or no longer in the
     expected state (someone else changed it first)."""

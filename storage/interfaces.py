@@ -161,24 +161,33 @@ class MessageStore(Protocol):
 
 
 class IdempotencyStore(Protocol):
-    async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+    """One record per (scope, key): the claim of the request that runs first,
+    then its response. ``status`` is 0 while it runs, 1 once it committed its
+    effects (``Transition.claim``) and the HTTP status once its response is
+    stored. A claim is named by its ``created_at`` (the token)."""
 
-    async def put(self, record: IdempotencyRecord) -> bool:
-        """Store a response; False if one is already stored for (scope, key)."""
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
 
     async def reserve(self, record: IdempotencyRecord) -> bool:
         """Claim (scope, key) with a pending record (``status`` 0, no body);
-        False if any record, pending or complete, already holds it."""
+        False if any record already holds it."""
 
-    async def complete(self, scope: str, key: str, status: int, body: Any) -> None:
-        """Store the response on the pending record of (scope, key)."""
+    async def take_over(self, record: IdempotencyRecord, *, pending_before: str,
+                        any_before: str) -> bool:
+        """Replace the record of (scope, key) with the pending ``record`` if it
+        is pending since before ``pending_before`` (its request died) or was
+        created before ``any_before`` (it expired); True for the one caller
+        that did."""
 
-    async def release(self, scope: str, key: str) -> None:
-        """Delete the pending record of (scope, key), if it is still pending."""
+    async def complete(self, scope: str, key: str, token: str, status: int, body: Any) -> bool:
+        """Store the response on the claim ``token`` (pending or committed);
+        False if the claim is no longer there."""
 
-    async def reclaim(self, scope: str, key: str, stale_before: str, record: IdempotencyRecord) -> bool:
-        """Replace a pending record created before ``stale_before`` (its request
-        died) with ``record``; True for the one caller that did."""
+    async def release(self, scope: str, key: str, token: str) -> None:
+        """Delete the claim ``token`` if it is still pending (nothing committed)."""
+
+    async def purge(self, before: str) -> int:
+        """Delete the records created before ``before``; how many."""
 
 
 class MarketStore(Protocol):

@@ -288,13 +288,18 @@ class NotificationRecord:
 @dataclass(slots=True)
 class Change:
     """A conditional update of one row of ``table``: it applies only while every
-    field in ``expect`` has the given value (a list means any of those values).
-    Applying it also adds one to the row's ``version``."""
+    field in ``expect`` has the given value (a list means any of those values)
+    and every field in ``at_least`` is at least the given number. It sets
+    ``set`` and adds ``add`` to numeric fields (an increment applied to what
+    the row holds then, not to what was read). Applying it also adds one to
+    the row's ``version``."""
 
     table: str
     id: str
     expect: dict[str, Any]
     set: dict[str, Any] = field(default_factory=dict)
+    add: dict[str, int] = field(default_factory=dict)
+    at_least: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -308,12 +313,24 @@ class BulkChange:
     exclude_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    """The Idempotency-Key claim a transition is made under: ``apply`` marks it
+    committed (status 1) in the same transaction, and writes nothing if the
+    claim ``token`` no longer holds the key (another request took it over)."""
+
+    scope: str
+    key: str
+    token: str
+
+
 @dataclass(slots=True)
 class Transition:
     """What ``MarketStore.apply`` writes as one atomic transaction.
 
-    In order: the ``event_id`` marker (a processed webhook event: a second
-    apply with it raises DuplicateError), the inserts, the ``absent`` checks
+    In order: the ``claim`` (ClaimLost when another request holds the key),
+    the ``event_id`` marker (a processed webhook event: a second apply with it
+    raises DuplicateError), the inserts, the ``absent`` checks
     (no row of the table matches), the changes (ConditionFailed when one does
     not match), the bulk changes, then the movement's postings (InsufficientBalance
     when a user's ``available`` or ``held`` would go below zero) and entries.
@@ -326,6 +343,7 @@ class Transition:
     absent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     movement: MovementRecord | None = None
     event_id: str | None = None
+    claim: KeyClaim | None = None
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ import pytest
 from engines import store  # noqa: F401
 from storage.interfaces import Store
 from storage.records import (
-    BlockRecord, ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord, UserRecord,
+    BlockRecord, ConversationRecord, MembershipRecord, MessageRecord, UserRecord,
 )
 
 T0 = "2024-05-01T10:00:00+00:00"
@@ -634,23 +634,3 @@ async def test_search_pages_by_offset(store: Store) -> None:
     assert sorted(ids) == sorted(m.id for m in sent)
     everything = await store.messages.search("u1", "update", conversation_id=None, offset=0, limit=10)
     assert [m.id for m, _ in everything] == ids
-
-
-# Idempotency keys
-
-
-async def test_idempotency_put_once_then_get(store: Store) -> None:
-    first = IdempotencyRecord(
-        scope="u1:send", key="k1", request_hash="h1", status=201,
-        body={"id": "m1", "nested": {"seq": 1, "tags": ["a", "b"]}, "ok": True}, created_at=T0,
-    )
-
-    assert await store.idempotency.put(first) is True
-    assert await store.idempotency.put(replace(first, status=500, body={"other": 1})) is False
-
-    stored = await store.idempotency.get("u1:send", "k1")
-    assert stored == first
-    assert stored is not None and isinstance(stored.body, dict) and stored.status == 201
-    assert await store.idempotency.get("u1:send", "k2") is None
-    assert await store.idempotency.get("u2:send", "k1") is None
-    assert await store.idempotency.put(replace(first, scope="u2:send")) is True

@@ -11,7 +11,6 @@ tested here for that path; the transactional path needs a real replica set.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 import pytest
 
@@ -19,7 +18,7 @@ from engines import store  # noqa: F401
 from storage.errors import ConditionFailed, DuplicateError, InsufficientBalance, UnbalancedMovement
 from storage.interfaces import Store
 from storage.records import (
-    BidRecord, BulkChange, Change, DepositRecord, IdempotencyRecord, JobQuery, JobRecord,
+    BidRecord, BulkChange, Change, DepositRecord, JobQuery, JobRecord,
     MilestoneRecord, MovementRecord, NotificationRecord, Posting, ReviewRecord, Transition,
     UserRecord,
 )
@@ -410,37 +409,3 @@ async def test_notifications_inbox(store: Store) -> None:
     assert await store.notifications.unread_count("free1") == 0
     assert await store.notifications.unread_count("free2") == 1
     assert (await store.notifications.get("n3")).read_at == T1  # type: ignore[union-attr]
-
-
-# Idempotency reservations
-
-
-async def test_idempotency_reservation_lifecycle(store: Store) -> None:
-    pending = IdempotencyRecord("u1:deposit", "k1", "hash-a", 0, None, T1)
-
-    assert await store.idempotency.reserve(pending) is True
-    assert await store.idempotency.reserve(replace(pending, request_hash="hash-b")) is False
-    stored = await store.idempotency.get("u1:deposit", "k1")
-    assert stored is not None and (stored.status, stored.body, stored.request_hash) == (
-        0, None, "hash-a")
-
-    # A reservation older than the cut-off can be taken over, once.
-    assert await store.idempotency.reclaim("u1:deposit", "k1", T0,
-                                           replace(pending, created_at=T2)) is False
-    taken = replace(pending, request_hash="hash-c", created_at=T2)
-    assert await store.idempotency.reclaim("u1:deposit", "k1", T2, taken) is True
-    assert await store.idempotency.reclaim("u1:deposit", "k1", T2, taken) is False
-    assert (await store.idempotency.get("u1:deposit", "k1")).request_hash == "hash-c"  # type: ignore[union-attr]
-
-    await store.idempotency.complete("u1:deposit", "k1", 202, {"id": "d1", "status": "pending"})
-    done = await store.idempotency.get("u1:deposit", "k1")
-    assert done is not None and (done.status, done.body) == (202, {"id": "d1", "status": "pending"})
-    # A completed record is neither released nor completed again.
-    await store.idempotency.release("u1:deposit", "k1")
-    await store.idempotency.complete("u1:deposit", "k1", 500, {"other": True})
-    assert await store.idempotency.get("u1:deposit", "k1") == done
-
-    assert await store.idempotency.reserve(replace(pending, key="k2")) is True
-    await store.idempotency.release("u1:deposit", "k2")
-    assert await store.idempotency.get("u1:deposit", "k2") is None
-    assert await store.idempotency.reserve(replace(pending, key="k2")) is True

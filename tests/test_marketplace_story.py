@@ -122,7 +122,7 @@ async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore
     assert await client.balance() == (50_000, 50_000)
     assert len(await fred.notified("milestone.created", 2)) == 2
 
-    # Milestone 1: release requested, then released in two parts (10% fee, rounded down).
+    # Milestone 1: release requested, then released in two parts (10% fee, rounded half up).
     await fred.ok("POST", f"/milestones/{m1['id']}/request-release")
     await client.notified("milestone.release_requested")
     part = await client.ok("POST", f"/milestones/{m1['id']}/release", {"amount": 10_001})
@@ -131,10 +131,10 @@ async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore
     assert await fred.balance() == (9_001, 0)
     rest = await client.ok("POST", f"/milestones/{m1['id']}/release")  # no body: all that is held
     assert (rest["status"], rest["held"], rest["released"], rest["fee"]) == (
-        "released", 0, 30_000, 2_999)
+        "released", 0, 30_000, 3_000)  # 1_000.1 -> 1_000, then 1_999.9 -> 2_000
     released = await fred.notified("milestone.released", 2)
     assert [n["data"]["amount"] for n in released] == [10_001, 19_999]
-    assert await fred.balance() == (9_001 + 18_000, 0)
+    assert await fred.balance() == (9_001 + 17_999, 0)
 
     # Milestone 2: disputed by the freelancer, split by an admin.
     disputed = await fred.ok("POST", f"/milestones/{m2['id']}/dispute")
@@ -143,7 +143,7 @@ async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore
     resolved = await admin.ok("POST", f"/admin/milestones/{m2['id']}/resolve",
                               {"freelancer_amount": 12_345})
     assert (resolved["status"], resolved["held"], resolved["released"], resolved["fee"],
-            resolved["refunded"]) == ("resolved", 0, 12_345, 1_234, 7_655)
+            resolved["refunded"]) == ("resolved", 0, 12_345, 1_235, 7_655)  # 1_234.5 -> 1_235
     await fred.notified("milestone.resolved")
     await client.notified("milestone.resolved")
 
@@ -165,18 +165,18 @@ async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore
         1, 5.0, "Superb")
     assert (await gina.ok("GET", f"/users/{client.id}/reviews"))["average"] == 4.0
 
-    # Balances match to the cent: 100,000 in = 57,655 + 38,112 + 4,233 in fees.
+    # Balances match to the cent: 100,000 in = 57,655 + 38,110 + 4,235 in fees.
     assert await client.balance() == (100_000 - 50_000 + 7_655, 0)
-    assert await fred.balance() == (9_001 + 18_000 + 11_111, 0)
+    assert await fred.balance() == (9_001 + 17_999 + 11_110, 0)
     assert await gina.balance() == (0, 0)
     platform = {(b.currency, b.account): b.balance for b in await hub.store.ledger.balances("platform")}
-    assert platform == {("USD", "fee"): 1_000 + 1_999 + 1_234}
+    assert platform == {("USD", "fee"): 1_000 + 2_000 + 1_235}
     provider = await hub.store.ledger.balances("provider:sandbox")
     assert [(b.account, b.balance) for b in provider] == [("external", -100_000)]
-    assert 57_655 + 38_112 + 4_233 == 100_000
+    assert 57_655 + 38_110 + 4_235 == 100_000
 
     # Each user's ledger sums to their balances; the whole ledger sums to zero.
-    for party, available in ((client, 57_655), (fred, 38_112)):
+    for party, available in ((client, 57_655), (fred, 38_110)):
         entries = await party.ledger()
         assert sum(e["amount"] for e in entries) == available
         assert all(e["currency"] == "USD" and e["account"] in ("available", "held")

@@ -8,23 +8,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from storage import Store
-from storage.errors import ConditionFailed, InsufficientBalance
+from storage.errors import ClaimLost, ConditionFailed, InsufficientBalance
 from storage.records import MovementRecord, Posting, Transition, UserRecord
 
 from ..clock import new_id
 from ..errors import Conflict, Forbidden, InsufficientFunds, InvalidState, NotFound, ValidationFailed
+from ..idempotency import attach_claim, mark_committed
 from ..notifications import NotificationService
+from .fees import FeePolicy
 
 T = TypeVar("T")
 
 PLATFORM = "platform"  # owner of the platform's fee account
 MAX_ATTEMPTS = 25  # a transition that keeps losing races gives up with 409 conflict
-
-
-def fee_of(amount: int, fee_bps: int) -> int:
-    """The platform fee on ``amount`` minor units: rounded down (integer floor),
-    so the freelancer never gets less than ``amount - amount * bps / 10000``."""
-    return amount * fee_bps // 10_000
 
 
 def movement(kind: str, ref_type: str, ref_id: str, at: str,
@@ -47,7 +43,7 @@ def require_state(kind: str, state: str, allowed: tuple[str, ...], action: str) 
 @dataclass(frozen=True)
 class MarketRules:
     currencies: tuple[str, ...] = ("USD", "EUR", "GBP")
-    fee_bps: int = 1000
+    fees: FeePolicy = FeePolicy(bps=1000)
 
 
 class Market:
@@ -82,16 +78,21 @@ class Market:
                 field, f"Currency must be one of {', '.join(self.rules.currencies)}")
 
     def fee(self, amount: int) -> int:
-        return fee_of(amount, self.rules.fee_bps)
+        return self.rules.fees.fee(amount)
 
     async def apply(self, transition: Transition) -> None:
-        """``store.market.apply``; overdrawing is 402 insufficient_funds."""
+        """``store.market.apply`` under the Idempotency-Key claim of the request
+        being served (hub/idempotency.py); overdrawing is 402 insufficient_funds."""
         try:
-            await self.store.market.apply(transition)
+            await self.store.market.apply(attach_claim(transition))
         except InsufficientBalance as exc:
             raise InsufficientFunds(
                 f"Not enough {exc.currency} {exc.account} balance",
                 {"currency": exc.currency, "account": exc.account}) from exc
+        except ClaimLost as exc:
+            raise Conflict("A retry with this Idempotency-Key took it over; nothing was "
+                           "done by this request") from exc
+        mark_committed()
 
     async def retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` (read, check, apply a conditional transition) until its

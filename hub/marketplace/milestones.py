@@ -3,20 +3,21 @@
 States: ``funded`` -> ``release_requested`` -> ``released``; ``funded`` ->
 ``cancelled``; ``funded|release_requested`` -> ``disputed`` -> ``resolved``.
 
-Money, in the job's currency (owner = the job's client):
+Money, in the job's currency (owner = the job's client; fee = the platform's
+FeePolicy, hub/marketplace/fees.py, applied to each payment):
 
 * fund: owner ``available`` -A, owner ``held`` +A
 * release R (all that is held, or a part): owner ``held`` -R, freelancer
-  ``available`` +(R - fee), platform ``fee`` +fee, with fee = R * bps // 10000
+  ``available`` +(R - fee(R)), platform ``fee`` +fee(R)
 * cancel: owner ``held`` -H, owner ``available`` +H
 * resolve with F for the freelancer: owner ``held`` -H, freelancer ``available``
   +(F - fee(F)), platform ``fee`` +fee(F), owner ``available`` +(H - F)
 
-Every money step is one transaction that also changes the milestone under the
-condition ``status`` and ``version`` are still what was read: of concurrent
-requests exactly one commits; the others re-read and get 409 invalid_state
-(or, for partial releases, recompute from what is left), so nothing is paid
-out twice.
+Every money step is one transaction that also changes the milestone under a
+condition on what it was computed from: the status read and the amount held
+(a release: that enough is still held when it commits). Of concurrent steps
+that exclude each other exactly one commits; the others re-read and get 409
+invalid_state or 402 insufficient_funds, so nothing is paid out twice.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from storage.records import Change, MilestoneRecord, MovementRecord, Transition
 
 from ..clock import new_id, now_iso
 from ..cursors import decode_cursor, encode_cursor
-from ..errors import Forbidden, NotFound, ValidationFailed
+from ..errors import Forbidden, InsufficientFunds, NotFound, ValidationFailed
 from .common import PLATFORM, Market, movement, require_state
 from .jobs import JobService
 from .models import CreateMilestone, page
@@ -112,31 +113,48 @@ class MilestoneService:
 
     async def release(self, user_id: str, milestone_id: str, amount: int | None) -> dict[str, Any]:
         """Release ``amount`` (default: everything still held) to the freelancer,
-        less the platform fee; ``released`` once nothing is held."""
-        released_now: list[int] = []
+        less the platform fee; ``released`` once nothing is held.
 
-        def release(m: MilestoneRecord, now: str) -> tuple[dict[str, Any], MovementRecord]:
-            gross = m.held if amount is None else amount
-            if gross > m.held:
-                raise ValidationFailed.field(
-                    "amount", f"At most {m.held} is still held on this milestone")
-            fee = self.market.fee(gross)
-            released_now[:] = [gross]
-            held = m.held - gross
-            return ({"status": "released" if held == 0 else m.status, "held": held,
-                     "released": m.released + gross, "fee": m.fee + fee},
-                    movement("milestone_release", "milestone", m.id, now,
-                             (m.owner_id, "held", m.currency, -gross, "milestone_release"),
-                             (m.freelancer_id, "available", m.currency, gross - fee,
-                              "milestone_release"),
-                             (PLATFORM, "fee", m.currency, fee, "platform_fee")))
+        Partial releases of one milestone are serialized by the store, not by
+        retries: each takes its amount off what is held at the moment it
+        commits (a conditional increment), so concurrent ones all succeed
+        while money is held, and the rest fail because of what the others took.
+        """
 
-        milestone = await self._step(user_id, milestone_id, ("owner",), ("release_requested",),
-                                     "release", release)
+        async def attempt() -> MilestoneRecord:
+            milestone = await self._actionable(user_id, milestone_id, ("owner",),
+                                               ("release_requested",), "release")
+            await self.market.apply(self._release(milestone, amount))
+            return milestone
+
+        before = await self.market.retrying(attempt)
+        milestone = await self.store.market.get_milestone(before.id)
+        assert milestone is not None
         view = milestone_view(milestone)
-        await self.market.notify(milestone.freelancer_id, "milestone.released",
-                                 {**_data(view), "amount": released_now[0]})
+        await self.market.notify(milestone.freelancer_id, "milestone.released", {
+            **_data(view), "amount": before.held if amount is None else amount})
         return view
+
+    def _release(self, m: MilestoneRecord, amount: int | None) -> Transition:
+        gross = m.held if amount is None else amount
+        if gross > m.held:
+            raise InsufficientFunds(f"Only {m.held} is still held on this milestone",
+                                    {"currency": m.currency, "account": "held", "held": m.held})
+        fee = self.market.fee(gross)
+        now = now_iso()
+        last = gross == m.held  # then the milestone is released: exactly this much must be left
+        return Transition(
+            changes=[Change(
+                "milestones", m.id,
+                {"status": "release_requested", **({"held": gross} if last else {})},
+                {"updated_at": now, **({"status": "released"} if last else {})},
+                add={"held": -gross, "released": gross, "fee": fee},
+                at_least={} if last else {"held": gross + 1})],
+            movement=movement("milestone_release", "milestone", m.id, now,
+                              (m.owner_id, "held", m.currency, -gross, "milestone_release"),
+                              (m.freelancer_id, "available", m.currency, gross - fee,
+                               "milestone_release"),
+                              (PLATFORM, "fee", m.currency, fee, "platform_fee")))
 
     async def cancel(self, user_id: str, milestone_id: str) -> dict[str, Any]:
         """Before a release request, the owner takes the held money back."""
@@ -192,29 +210,37 @@ class MilestoneService:
                                      {**_data(view), "freelancer_amount": freelancer_amount})
         return view
 
+    async def _actionable(self, user_id: str, milestone_id: str, actors: tuple[str, ...],
+                          allowed: tuple[str, ...], action: str) -> MilestoneRecord:
+        """The milestone, if one of ``actors`` may ``action`` it in its state."""
+        milestone = await self.store.market.get_milestone(milestone_id)
+        if milestone is None:
+            raise NotFound("No such milestone")
+        roles = {"owner": milestone.owner_id, "freelancer": milestone.freelancer_id}
+        if not any(user_id == roles.get(actor) for actor in actors) and not (
+                "admin" in actors and await self.market.is_admin(user_id)):
+            raise Forbidden(f"Only the {' or the '.join(actors)} can {action} this milestone")
+        require_state("milestone", milestone.status, allowed, action)
+        return milestone
+
     async def _step(self, user_id: str, milestone_id: str, actors: tuple[str, ...],
                     allowed: tuple[str, ...], action: str,
                     build: Callable[[MilestoneRecord, str],
                                     tuple[dict[str, Any], MovementRecord | None]],
                     ) -> MilestoneRecord:
         """Move the milestone from one of ``allowed`` with what ``build`` returns
-        (changes and a movement), conditional on the status and version read."""
+        (changes and a movement), conditional on the status read and, when
+        money moves, on the amount held that the movement was computed from."""
 
         async def attempt() -> MilestoneRecord:
-            milestone = await self.store.market.get_milestone(milestone_id)
-            if milestone is None:
-                raise NotFound("No such milestone")
-            roles = {"owner": milestone.owner_id, "freelancer": milestone.freelancer_id}
-            if not any(user_id == roles.get(actor) for actor in actors) and not (
-                    "admin" in actors and await self.market.is_admin(user_id)):
-                raise Forbidden(f"Only the {' or the '.join(actors)} can {action} this milestone")
-            require_state("milestone", milestone.status, allowed, action)
+            milestone = await self._actionable(user_id, milestone_id, actors, allowed, action)
             now = now_iso()
             changes, money = build(milestone, now)
+            expect: dict[str, Any] = {"status": milestone.status}
+            if money is not None:
+                expect["held"] = milestone.held
             await self.market.apply(Transition(
-                changes=[Change("milestones", milestone.id,
-                                {"status": milestone.status, "version": milestone.version},
-                                {**changes, "updated_at": now})],
+                changes=[Change("milestones", milestone.id, expect, {**changes, "updated_at": now})],
                 movement=money if money is not None and money.postings else None))
             updated = await self.store.market.get_milestone(milestone.id)
             assert updated is not None

@@ -7,7 +7,8 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoSessionStore, MongoUserStore
-from .conversations import MongoConversationStore, MongoIdempotencyStore, MongoMessageStore
+from .conversations import MongoConversationStore, MongoMessageStore
+from .idempotency import MongoIdempotencyStore
 from .marketplace import MongoLedgerStore, MongoMarketStore
 from .notifications import MongoNotificationStore
 from .networking import MongoNetworkingStore

@@ -1,4 +1,4 @@
-"""Conversations, memberships, messages and idempotency keys on MongoDB.
+"""Conversations, memberships and messages on MongoDB.
 
 No multi-document transactions are used, so every operation is ordered so that
 a crash between two writes leaves data the next request can live with:
@@ -24,14 +24,13 @@ from pymongo.errors import DuplicateKeyError
 
 from ..errors import DuplicateError, StorageError
 from ..records import (
-    AppendResult, ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord,
+    AppendResult, ConversationRecord, MembershipRecord, MessageRecord,
 )
 from .accounts import MongoBlockStore
 
 _CONVERSATION_FIELDS = {f.name for f in fields(ConversationRecord)}
 _MEMBERSHIP_FIELDS = {f.name for f in fields(MembershipRecord)}
 _MESSAGE_FIELDS = {f.name for f in fields(MessageRecord)}
-_IDEMPOTENCY_FIELDS = {f.name for f in fields(IdempotencyRecord)}
 
 # How long a resend waits for a concurrent append of the same client_msg_id to
 # finish writing the message before giving up.
@@ -552,43 +551,3 @@ def _highlight(text: str, pattern: re.Pattern[str], width: int = _HIGHLIGHT_WIDT
     if end < len(text):
         excerpt = excerpt.rstrip() + "…"
     return excerpt
-
-
-class MongoIdempotencyStore:
-    """Stored responses, unique on (scope, key)."""
-
-    def __init__(self, collection: Any) -> None:
-        self.collection = collection
-
-    async def create_indexes(self) -> None:
-        await self.collection.create_index([("scope", ASCENDING), ("key", ASCENDING)], unique=True)
-
-    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        doc = await self.collection.find_one({"scope": scope, "key": key})
-        return _from_doc(IdempotencyRecord, _IDEMPOTENCY_FIELDS, doc, id_field=False)
-
-    async def put(self, record: IdempotencyRecord) -> bool:
-        try:
-            await self.collection.insert_one(asdict(record))
-        except DuplicateKeyError:
-            return False
-        return True
-
-    async def reserve(self, record: IdempotencyRecord) -> bool:
-        return await self.put(IdempotencyRecord(
-            record.scope, record.key, record.request_hash, 0, None, record.created_at))
-
-    async def complete(self, scope: str, key: str, status: int, body: Any) -> None:
-        await self.collection.update_one(
-            {"scope": scope, "key": key, "status": 0}, {"$set": {"status": status, "body": body}})
-
-    async def release(self, scope: str, key: str) -> None:
-        await self.collection.delete_one({"scope": scope, "key": key, "status": 0})
-
-    async def reclaim(self, scope: str, key: str, stale_before: str,
-                      record: IdempotencyRecord) -> bool:
-        # One conditional update: of two concurrent reclaimers only one matches.
-        result = await self.collection.update_one(
-            {"scope": scope, "key": key, "status": 0, "created_at": {"$lt": stale_before}},
-            {"$set": {"request_hash": record.request_hash, "created_at": record.created_at}})
-        return result.modified_count == 1

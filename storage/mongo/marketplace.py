@@ -20,12 +20,12 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from ..errors import ConditionFailed, DuplicateError, InsufficientBalance
+from ..errors import ClaimLost, ConditionFailed, DuplicateError, InsufficientBalance
 from ..ledger import GUARDED_ACCOUNTS, check_balanced, entries_of, net_postings, utc_now_iso
 from ..market_reads import MarketReads
 from ..records import (
-    BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, LedgerEntryRecord,
-    MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
+    BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, KeyClaim,
+    LedgerEntryRecord, MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
 )
 
 log = logging.getLogger(__name__)
@@ -64,16 +64,29 @@ def _filter(table: str, expect: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def _update(table: str, changes: dict[str, Any]) -> dict[str, Any]:
+def _update(table: str, changes: dict[str, Any], add: dict[str, int] | None = None) -> dict[str, Any]:
     if table not in CHANGEABLE:
         raise ValueError(f"{table!r} rows do not change")
-    unknown = set(changes) - _FIELDS[table] | ({"id", "version"} & set(changes))
+    add = add or {}
+    named = set(changes) | set(add)
+    unknown = named - _FIELDS[table] | ({"id", "version"} & named)
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)} on {table}")
-    update: dict[str, Any] = {"$inc": {"version": 1}}
+    update: dict[str, Any] = {"$inc": {**add, "version": 1}}
     if changes:
         update["$set"] = dict(changes)
     return update
+
+
+def _change_filter(change: Change) -> dict[str, Any]:
+    query = {"_id": change.id, **_filter(change.table, change.expect)}
+    for name, minimum in _filter(change.table, change.at_least).items():
+        query[name] = {"$gte": minimum}
+    return query
+
+
+def _claim_filter(claim: KeyClaim) -> dict[str, Any]:
+    return {"scope": claim.scope, "key": claim.key, "created_at": claim.token, "status": 0}
 
 
 def _account_id(owner_id: str, account: str, currency: str) -> str:
@@ -141,6 +154,9 @@ class MongoMarketStore(MarketReads):
     async def _apply(self, t: Transition, session: Any) -> None:
         s = {"session": session} if session is not None else {}
         # 1. Checks, before any write.
+        if t.claim is not None and await self._c("idempotency_keys").find_one(
+                _claim_filter(t.claim), **s) is None:
+            raise ClaimLost(t.claim.scope, t.claim.key)
         if t.event_id is not None and await self._c("processed_events").find_one(
                 {"_id": t.event_id}, **s) is not None:
             raise DuplicateError(f"event {t.event_id} was processed already")
@@ -149,8 +165,7 @@ class MongoMarketStore(MarketReads):
             if found is not None:
                 raise ConditionFailed(table, found["_id"])
         for change in t.changes:
-            query = {"_id": change.id, **_filter(change.table, change.expect)}
-            if await self._c(change.table).find_one(query, **s) is None:
+            if await self._c(change.table).find_one(_change_filter(change), **s) is None:
                 raise ConditionFailed(change.table, change.id)
         nets = net_postings(t.movement) if t.movement is not None else {}
         for (owner_id, account, currency), delta in nets.items():
@@ -160,6 +175,9 @@ class MongoMarketStore(MarketReads):
                 if (doc["balance"] if doc else 0) + delta < 0:
                     raise InsufficientBalance(owner_id, account, currency)
         # 2. Writes. Inside a transaction any failure aborts all of them.
+        if t.claim is not None:
+            await self._c("idempotency_keys").update_one(
+                _claim_filter(t.claim), {"$set": {"status": 1}}, **s)
         undo: list[tuple[str, Any]] = []
         try:
             if t.event_id is not None:
@@ -186,8 +204,8 @@ class MongoMarketStore(MarketReads):
             await self._move(t.movement, nets, s)
 
     async def _change(self, change: Change, s: dict[str, Any]) -> None:
-        query = {"_id": change.id, **_filter(change.table, change.expect)}
-        result = await self._c(change.table).update_one(query, _update(change.table, change.set), **s)
+        result = await self._c(change.table).update_one(
+            _change_filter(change), _update(change.table, change.set, change.add), **s)
         if result.matched_count != 1:
             raise ConditionFailed(change.table, change.id)
 

@@ -7,7 +7,8 @@ from pathlib import Path
 from .accounts import (
     SqliteBlockStore, SqliteRefreshTokenStore, SqliteSessionStore, SqliteUserStore,
 )
-from .conversations import SqliteConversationStore, SqliteIdempotencyStore, SqliteMessageStore
+from .conversations import SqliteConversationStore, SqliteMessageStore
+from .idempotency import SqliteIdempotencyStore
 from .database import Database
 from .marketplace import SqliteLedgerStore, SqliteMarketStore
 from .notifications import SqliteNotificationStore

@@ -1,4 +1,4 @@
-"""Conversations, memberships, messages and idempotency keys on SQLite."""
+"""Conversations, memberships and messages on SQLite."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from ..records import (
-    AppendResult, ConversationRecord, IdempotencyRecord, MembershipRecord, MessageRecord,
+    AppendResult, ConversationRecord, MembershipRecord, MessageRecord,
 )
 from .database import Database
 
@@ -343,45 +343,3 @@ def _fts_query(text: str) -> str:
     """Every word of the user's text as a quoted term, so FTS5 syntax cannot leak in."""
     words = re.findall(r"\w+", text)
     return " ".join(f'"{word}"' for word in words[:16])
-
-
-class SqliteIdempotencyStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = await self.db.fetch_one(
-            "SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key)
-        )
-        return IdempotencyRecord(**_decode(row)) if row else None
-
-    async def put(self, record: IdempotencyRecord) -> bool:
-        changed = await self.db.write(
-            _insert_sql("idempotency_keys", _columns(IdempotencyRecord), "INSERT OR IGNORE"),
-            _encode(asdict(record)),
-        )
-        return changed == 1
-
-    async def reserve(self, record: IdempotencyRecord) -> bool:
-        changed = await self.db.write(
-            "INSERT OR IGNORE INTO idempotency_keys (scope, key, request_hash, status, body,"
-            " created_at) VALUES (?, ?, ?, 0, 'null', ?)",
-            (record.scope, record.key, record.request_hash, record.created_at))
-        return changed == 1
-
-    async def complete(self, scope: str, key: str, status: int, body: Any) -> None:
-        await self.db.write(
-            "UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?"
-            " AND status = 0", (status, orjson.dumps(body).decode(), scope, key))
-
-    async def release(self, scope: str, key: str) -> None:
-        await self.db.write(
-            "DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND status = 0", (scope, key))
-
-    async def reclaim(self, scope: str, key: str, stale_before: str,
-                      record: IdempotencyRecord) -> bool:
-        changed = await self.db.write(
-            "UPDATE idempotency_keys SET request_hash = ?, created_at = ?, body = 'null'"
-            " WHERE scope = ? AND key = ? AND status = 0 AND created_at < ?",
-            (record.request_hash, record.created_at, scope, key, stale_before))
-        return changed == 1

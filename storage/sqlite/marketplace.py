@@ -15,13 +15,13 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from ..errors import (
-    ConditionFailed, DuplicateError, InsufficientBalance, StorageError,
+    ClaimLost, ConditionFailed, DuplicateError, InsufficientBalance, StorageError,
 )
 from ..ledger import GUARDED_ACCOUNTS, check_balanced, entries_of, net_postings, utc_now_iso
 from ..market_reads import MarketReads
 from ..records import (
-    BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, LedgerEntryRecord,
-    MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
+    BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, KeyClaim,
+    LedgerEntryRecord, MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
 )
 from .database import Database
 
@@ -91,6 +91,8 @@ class SqliteMarketStore(MarketReads):
             check_balanced(movement)
         try:
             async with self.db.transaction() as conn:
+                if transition.claim is not None:
+                    await self._commit_claim(conn, transition.claim)
                 if transition.event_id is not None:
                     await conn.execute(
                         "INSERT INTO processed_events (id, processed_at) VALUES (?, ?)",
@@ -132,15 +134,28 @@ class SqliteMarketStore(MarketReads):
             values)
 
     @staticmethod
+    async def _commit_claim(conn: Any, claim: KeyClaim) -> None:
+        cursor = await conn.execute(
+            "UPDATE idempotency_keys SET status = 1 WHERE scope = ? AND key = ?"
+            " AND created_at = ? AND status = 0", (claim.scope, claim.key, claim.token))
+        if cursor.rowcount != 1:
+            raise ClaimLost(claim.scope, claim.key)
+
+    @staticmethod
     async def _change(conn: Any, change: Change) -> None:
         table = _changeable(change.table)
-        _check_fields(table, change.set)
-        if "version" in change.set or "id" in change.set:
+        for names in (change.set, change.add, change.at_least):
+            _check_fields(table, names)
+        if {"version", "id"} & (change.set.keys() | change.add.keys()):
             raise ValueError("id and version are not set directly")
-        params: list[Any] = list(_encode(change.set).values())
-        sets = "".join(f"{name} = ?, " for name in change.set)
+        params: list[Any] = [*_encode(change.set).values(), *change.add.values()]
+        sets = "".join(f"{name} = ?, " for name in change.set) + "".join(
+            f"{name} = {name} + ?, " for name in change.add)
         params.append(change.id)
         conditions = ["id = ?", *_conditions(table, change.expect, params)]
+        for name, minimum in change.at_least.items():
+            conditions.append(f"{name} >= ?")
+            params.append(minimum)
         cursor = await conn.execute(
             f"UPDATE {table} SET {sets}version = version + 1 WHERE " + " AND ".join(conditions),
             params)
