@@ -194,8 +194,9 @@ class MarketStore(Protocol):
     """Jobs, bids, milestones, reviews, deposits and payouts. Every write is a
     ``Transition`` given to ``apply``, which also moves money atomically."""
 
-    async def apply(self, transition: Transition) -> None:
-        """Write everything in ``transition`` in one transaction, or nothing.
+    async def apply(self, transition: Transition) -> list[Any]:
+        """Write everything in ``transition`` in one transaction, or nothing;
+        the rows of ``transition.changes`` as that transaction left them.
 
         Raises DuplicateError (the event was processed already, or an insert
         hits a unique key), ConditionFailed (a change's row is not as expected,

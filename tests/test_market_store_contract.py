@@ -326,6 +326,38 @@ async def test_concurrent_conditional_payouts_pay_once(store: Store) -> None:
     assert (await store.market.get_milestone("m1")).version == 1  # type: ignore[union-attr]
 
 
+async def test_increments_apply_to_what_the_row_holds_when_they_commit(store: Store) -> None:
+    """Partial releases: ``add`` under an ``at_least`` condition, each on what is
+    held when it commits, so concurrent ones all pass while enough is held;
+    apply returns each changed row as its transaction left it."""
+    await store.market.apply(Transition(
+        inserts=[job("j1"), milestone("m1", amount=100)],
+        movement=movement("mv0", ("provider:sandbox", "external", -100),
+                          ("client1", "held", 100))))
+
+    async def take(n: int) -> MilestoneRecord | None:
+        try:
+            [row] = await store.market.apply(Transition(
+                changes=[Change("milestones", "m1", {"status": "funded"}, {},
+                                add={"held": -7, "released": 7}, at_least={"held": 7})],
+                movement=movement(f"mv-{n:03d}", ("client1", "held", -7),
+                                  ("free1", "available", 7))))
+        except ConditionFailed:
+            return None
+        return row
+
+    rows = await asyncio.gather(*(take(n) for n in range(20)))
+    taken = sorted((row.held, row.released) for row in rows if row is not None)
+    # 14 pass (98 of 100), each row exactly as its own increment left it.
+    assert taken == sorted((100 - 7 * n, 7 * n) for n in range(1, 15))
+    assert await balances(store, "free1") == {("USD", "available"): 98}
+    final = await store.market.get_milestone("m1")
+    assert final is not None and (final.held, final.released, final.version) == (2, 98, 14)
+    with pytest.raises(ValueError):
+        await store.market.apply(Transition(changes=[
+            Change("milestones", "m1", {}, {}, add={"version": 1})]))
+
+
 # Queries
 
 

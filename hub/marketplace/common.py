@@ -80,11 +80,12 @@ class Market:
     def fee(self, amount: int) -> int:
         return self.rules.fees.fee(amount)
 
-    async def apply(self, transition: Transition) -> None:
+    async def apply(self, transition: Transition) -> list[Any]:
         """``store.market.apply`` under the Idempotency-Key claim of the request
-        being served (hub/idempotency.py); overdrawing is 402 insufficient_funds."""
+        being served (hub/idempotency.py): the changed rows as it left them.
+        Overdrawing is 402 insufficient_funds."""
         try:
-            await self.store.market.apply(attach_claim(transition))
+            changed = await self.store.market.apply(attach_claim(transition))
         except InsufficientBalance as exc:
             raise InsufficientFunds(
                 f"Not enough {exc.currency} {exc.account} balance",
@@ -93,6 +94,7 @@ class Market:
             raise Conflict("A retry with this Idempotency-Key took it over; nothing was "
                            "done by this request") from exc
         mark_committed()
+        return changed
 
     async def retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` (read, check, apply a conditional transition) until its

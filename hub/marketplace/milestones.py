@@ -121,18 +121,16 @@ class MilestoneService:
         while money is held, and the rest fail because of what the others took.
         """
 
-        async def attempt() -> MilestoneRecord:
+        async def attempt() -> tuple[MilestoneRecord, int]:
             milestone = await self._actionable(user_id, milestone_id, ("owner",),
                                                ("release_requested",), "release")
-            await self.market.apply(self._release(milestone, amount))
-            return milestone
+            [released] = await self.market.apply(self._release(milestone, amount))
+            return released, milestone.held if amount is None else amount
 
-        before = await self.market.retrying(attempt)
-        milestone = await self.store.market.get_milestone(before.id)
-        assert milestone is not None
-        view = milestone_view(milestone)
-        await self.market.notify(milestone.freelancer_id, "milestone.released", {
-            **_data(view), "amount": before.held if amount is None else amount})
+        milestone, gross = await self.market.retrying(attempt)
+        view = milestone_view(milestone)  # as this release left it
+        await self.market.notify(milestone.freelancer_id, "milestone.released",
+                                 {**_data(view), "amount": gross})
         return view
 
     def _release(self, m: MilestoneRecord, amount: int | None) -> Transition:
@@ -239,11 +237,9 @@ class MilestoneService:
             expect: dict[str, Any] = {"status": milestone.status}
             if money is not None:
                 expect["held"] = milestone.held
-            await self.market.apply(Transition(
+            [updated] = await self.market.apply(Transition(
                 changes=[Change("milestones", milestone.id, expect, {**changes, "updated_at": now})],
                 movement=money if money is not None and money.postings else None))
-            updated = await self.store.market.get_milestone(milestone.id)
-            assert updated is not None
             return updated
 
         return await self.market.retrying(attempt)

@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, fields
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..errors import ClaimLost, ConditionFailed, DuplicateError, InsufficientBalance
@@ -134,7 +134,7 @@ class MongoMarketStore(MarketReads):
 
     # Writes
 
-    async def apply(self, transition: Transition) -> None:
+    async def apply(self, transition: Transition) -> list[Any]:
         if transition.movement is not None:
             check_balanced(transition.movement)
         if not self.transactional:
@@ -143,15 +143,14 @@ class MongoMarketStore(MarketReads):
             # before its first write, and the double never yields to the event
             # loop inside it, so no other request interleaves; a duplicate insert
             # is undone by hand. A real server always takes the branch below.
-            await self._apply(transition, None)
-            return
+            return await self._apply(transition, None)
         async with self.client.start_session() as session:
             # Retries the whole callback on TransientTransactionError (write
             # conflicts between concurrent transactions) and retries the commit
             # on UnknownTransactionCommitResult; any other error aborts.
-            await session.with_transaction(lambda s: self._apply(transition, s))
+            return await session.with_transaction(lambda s: self._apply(transition, s))
 
-    async def _apply(self, t: Transition, session: Any) -> None:
+    async def _apply(self, t: Transition, session: Any) -> list[Any]:
         s = {"session": session} if session is not None else {}
         # 1. Checks, before any write.
         if t.claim is not None and await self._c("idempotency_keys").find_one(
@@ -193,8 +192,7 @@ class MongoMarketStore(MarketReads):
                 for table, row_id in reversed(undo):
                     await self._c(table).delete_one({"_id": row_id})
             raise DuplicateError(str(exc)) from exc
-        for change in t.changes:
-            await self._change(change, s)
+        changed = [await self._change(change, s) for change in t.changes]
         for bulk in t.bulk:
             query = _filter(bulk.table, bulk.where)
             if bulk.exclude_id is not None:
@@ -202,12 +200,15 @@ class MongoMarketStore(MarketReads):
             await self._c(bulk.table).update_many(query, _update(bulk.table, bulk.set), **s)
         if t.movement is not None:
             await self._move(t.movement, nets, s)
+        return changed
 
-    async def _change(self, change: Change, s: dict[str, Any]) -> None:
-        result = await self._c(change.table).update_one(
-            _change_filter(change), _update(change.table, change.set, change.add), **s)
-        if result.matched_count != 1:
+    async def _change(self, change: Change, s: dict[str, Any]) -> Any:
+        doc = await self._c(change.table).find_one_and_update(
+            _change_filter(change), _update(change.table, change.set, change.add),
+            return_document=ReturnDocument.AFTER, **s)
+        if doc is None:
             raise ConditionFailed(change.table, change.id)
+        return _record(change.table, doc)
 
     async def _move(self, movement: Any, nets: dict[tuple[str, str, str], int],
                     s: dict[str, Any]) -> None:

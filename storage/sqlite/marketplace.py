@@ -85,7 +85,7 @@ class SqliteMarketStore(MarketReads):
 
     # Writes
 
-    async def apply(self, transition: Transition) -> None:
+    async def apply(self, transition: Transition) -> list[Any]:
         movement = transition.movement
         if movement is not None:
             check_balanced(movement)
@@ -106,8 +106,7 @@ class SqliteMarketStore(MarketReads):
                     row = await (await conn.execute(sql, params)).fetchone()
                     if row is not None:
                         raise ConditionFailed(table, row[0])
-                for change in transition.changes:
-                    await self._change(conn, change)
+                changed = [await self._change(conn, change) for change in transition.changes]
                 for bulk in transition.bulk:
                     _check_fields(_changeable(bulk.table), bulk.set)
                     params = list(_encode(bulk.set).values())
@@ -123,6 +122,7 @@ class SqliteMarketStore(MarketReads):
                     await self._move(conn, movement)
         except sqlite3.IntegrityError as exc:
             raise _translate(exc) from exc
+        return changed
 
     @staticmethod
     async def _insert(conn: Any, record: Any) -> None:
@@ -142,7 +142,7 @@ class SqliteMarketStore(MarketReads):
             raise ClaimLost(claim.scope, claim.key)
 
     @staticmethod
-    async def _change(conn: Any, change: Change) -> None:
+    async def _change(conn: Any, change: Change) -> Any:
         table = _changeable(change.table)
         for names in (change.set, change.add, change.at_least):
             _check_fields(table, names)
@@ -157,10 +157,12 @@ class SqliteMarketStore(MarketReads):
             conditions.append(f"{name} >= ?")
             params.append(minimum)
         cursor = await conn.execute(
-            f"UPDATE {table} SET {sets}version = version + 1 WHERE " + " AND ".join(conditions),
-            params)
-        if cursor.rowcount != 1:
+            f"UPDATE {table} SET {sets}version = version + 1 WHERE " + " AND ".join(conditions)
+            + " RETURNING *", params)
+        row = await cursor.fetchone()
+        if row is None:
             raise ConditionFailed(table, change.id)
+        return _record(table, row)
 
     @staticmethod
     async def _move(conn: Any, movement: Any) -> None:
