@@ -101,11 +101,10 @@ function bidItem(job, bid, owner) {
   return li;
 }
 
-// The bid's conversation, between the job's owner and the bidder. An accepted
-// bid names it (conversation_id); before that, the one with the bid's context
-// is used, created if needed the way the hub does when a bid is accepted: a
-// direct conversation with context {type: "bid", id}, or, when the pair already
-// has a direct one about something else, a group of the two titled after the job.
+// The bid's conversation, between the job's owner and the bidder: the one an
+// accepted bid names, or one already here with the bid's context; otherwise a
+// create with the bid's context, which returns the bid's one conversation,
+// opening it if needed (the hub picks a direct conversation or a group of two).
 async function openBidConversation(job, bid) {
   const sock = state.sockets.conv;
   state.bidJobs.set(bid.id, job.id);
@@ -114,11 +113,8 @@ async function openBidConversation(job, bid) {
     : [...state.convs.values()].find(isBid);
   if (!c) {
     const peer = state.me.id === bid.freelancer_id ? job.owner_id : bid.freelancer_id;
-    const context = { type: 'bid', id: bid.id };
-    c = await emit(sock, 'conversation:create', { participant_ids: [peer], type: 'direct', context });
-    if (!isBid(c)) {
-      c = await emit(sock, 'conversation:create', { participant_ids: [peer], type: 'group', title: job.title.slice(0, 200), context });
-    }
+    c = await emit(sock, 'conversation:create',
+      { participant_ids: [peer], context: { type: 'bid', id: bid.id } });
   }
   upsertConversation(c, !state.convs.has(c.id));
   location.hash = '#/c/' + encodeURIComponent(c.id);
