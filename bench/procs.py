@@ -46,7 +46,7 @@ def machine_busy_seconds() -> float:
     """CPU seconds spent busy by the whole machine (all cores), from /proc/stat."""
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
-    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
     return (user + nice + system + irq + softirq + steal) / CLK_TCK
 
 
@@ -58,9 +58,9 @@ def listen_overflows() -> int:
             lines = f.read().splitlines()
     except OSError:
         return 0
-    for header, values in zip(lines[::2], lines[1::2]):
+    for header, values in zip(lines[::2], lines[1::2], strict=False):
         if header.startswith("TcpExt:"):
-            table = dict(zip(header.split()[1:], values.split()[1:]))
+            table = dict(zip(header.split()[1:], values.split()[1:], strict=False))
             return int(table.get("ListenOverflows", 0))
     return 0
 
@@ -112,7 +112,7 @@ class Server:
                 self.process.kill()
                 self.process.wait(5)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -131,8 +131,14 @@ def _die_with_parent() -> None:
         pass
 
 
-def _spawn(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None,
-           cpus: list[int] | None, port: int) -> Server:
+def _spawn(
+    name: str,
+    argv: list[str],
+    workdir: Path,
+    env: dict[str, str] | None,
+    cpus: list[int] | None,
+    port: int,
+) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"{name}.log"
 
@@ -142,8 +148,15 @@ def _spawn(name: str, argv: list[str], workdir: Path, env: dict[str, str] | None
             os.sched_setaffinity(0, set(cpus))
 
     with log.open("wb") as sink:
-        process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=sink, stderr=sink,
-                                   stdin=subprocess.DEVNULL, preexec_fn=pin)
+        process = subprocess.Popen(
+            argv,
+            cwd=workdir,
+            env=env,
+            stdout=sink,
+            stderr=sink,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=pin,
+        )
     return Server(name, process, port, log)
 
 
@@ -151,8 +164,9 @@ def wait_healthy(server: Server, path: str = "/healthz") -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if not server.alive():
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n"
-                               f"{server.output()}")
+            raise RuntimeError(
+                f"{server.name} exited with {server.process.returncode}:\n{server.output()}"
+            )
         try:
             with urllib.request.urlopen(server.url + path, timeout=1) as response:
                 if response.status == 200:
@@ -167,27 +181,35 @@ def wait_healthy(server: Server, path: str = "/healthz") -> None:
 def hub_env(datadir: Path, jwt_secret: str, **settings: object) -> dict[str, str]:
     """This machine's environment minus any HUB_*, plus the bench settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    env.update({
-        "HUB_DATABASE_URL": f"sqlite:///{datadir}/hub.db",
-        "HUB_DATA_DIR": str(datadir / "data"),
-        "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
-        "HUB_PASSWORD_HASH_TIME_COST": "1",
-        "HUB_ENV": "development",
-        "HUB_JWT_SECRET": jwt_secret,
-        "HUB_RATE_LIMITS": "off",
-        "HUB_ACCESS_TOKEN_TTL_S": "7200",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "HUB_DATABASE_URL": f"sqlite:///{datadir}/hub.db",
+            "HUB_DATA_DIR": str(datadir / "data"),
+            "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "HUB_PASSWORD_HASH_TIME_COST": "1",
+            "HUB_ENV": "development",
+            "HUB_JWT_SECRET": jwt_secret,
+            "HUB_RATE_LIMITS": "off",
+            "HUB_ACCESS_TOKEN_TTL_S": "7200",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update({f"HUB_{k.upper()}": str(v) for k, v in settings.items()})
     return env
 
 
-def start_hub(name: str, datadir: Path, jwt_secret: str, cpus: list[int] | None = None,
-              **settings: object) -> Server:
+def start_hub(
+    name: str, datadir: Path, jwt_secret: str, cpus: list[int] | None = None, **settings: object
+) -> Server:
     port = free_port()
-    server = _spawn(name, [python(), "-m", "hub", "serve", "--host", "127.0.0.1",
-                           "--port", str(port)],
-                    datadir, hub_env(datadir, jwt_secret, **settings), cpus, port)
+    server = _spawn(
+        name,
+        [python(), "-m", "hub", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        datadir,
+        hub_env(datadir, jwt_secret, **settings),
+        cpus,
+        port,
+    )
     wait_healthy(server)
     return server
 
@@ -195,8 +217,14 @@ def start_hub(name: str, datadir: Path, jwt_secret: str, cpus: list[int] | None 
 def start_bare(workdir: Path, namespaces: list[str], cpus: list[int] | None = None) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-    server = _spawn("bare", [python(), str(BENCH / "servers" / "bare_socketio.py"), str(port),
-                             *namespaces], workdir, env, cpus, port)
+    server = _spawn(
+        "bare",
+        [python(), str(BENCH / "servers" / "bare_socketio.py"), str(port), *namespaces],
+        workdir,
+        env,
+        cpus,
+        port,
+    )
     wait_healthy(server)
     return server
 
@@ -207,8 +235,14 @@ def start_node(workdir: Path, namespaces: list[str], cpus: list[int] | None = No
         raise RuntimeError("node is not installed")
     port = free_port()
     env = {**os.environ, "NODE_PATH": str(BENCH / "node_modules")}
-    server = _spawn("node", [node, str(BENCH / "servers" / "node_server.js"), str(port),
-                             *namespaces], workdir, env, cpus, port)
+    server = _spawn(
+        "node",
+        [node, str(BENCH / "servers" / "node_server.js"), str(port), *namespaces],
+        workdir,
+        env,
+        cpus,
+        port,
+    )
     wait_healthy(server)
     return server
 
@@ -218,9 +252,26 @@ def start_redis(workdir: Path) -> Server:
     if binary is None:
         raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
-    server = _spawn("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no", "--dir", str(workdir)],
-                    workdir, None, None, port)
+    server = _spawn(
+        "redis",
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        workdir,
+        None,
+        None,
+        port,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -261,6 +312,11 @@ def py_spy(pid: int, stem: Path, duration_s: float) -> list[subprocess.Popen[byt
     stem.parent.mkdir(parents=True, exist_ok=True)
     duration = str(max(1, int(duration_s)))
     common = ["record", "--pid", str(pid), "--duration", duration, "--rate", "100", "--gil"]
-    return [subprocess.Popen([binary, *common, "--format", fmt, "-o", str(stem) + ext],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for fmt, ext in (("flamegraph", ".svg"), ("raw", ".txt"))]
+    return [
+        subprocess.Popen(
+            [binary, *common, "--format", fmt, "-o", str(stem) + ext],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for fmt, ext in (("flamegraph", ".svg"), ("raw", ".txt"))
+    ]

@@ -11,8 +11,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-IDLE = ("select (", "poll (", "epoll", "_worker (concurrent", "wait (threading", "_run_once",
-        "run_forever", "_connection_worker_thread (aiosqlite")
+IDLE = (
+    "select (",
+    "poll (",
+    "epoll",
+    "_worker (concurrent",
+    "wait (threading",
+    "_run_once",
+    "run_forever",
+    "_connection_worker_thread (aiosqlite",
+)
 
 
 def summarize(path: Path, top: int = 25) -> str:
@@ -34,8 +42,10 @@ def summarize(path: Path, top: int = 25) -> str:
             total_counts[frame] += count
     if not samples:
         return "(no samples)"
-    lines = [f"{samples} samples; by thread: " + ", ".join(
-        f"{t} {c / samples:.0%}" for t, c in threads.most_common(6))]
+    lines = [
+        f"{samples} samples; by thread: "
+        + ", ".join(f"{t} {c / samples:.0%}" for t, c in threads.most_common(6))
+    ]
     lines.append("self (top of stack):")
     lines += [f"  {c / samples:6.1%}  {f}" for f, c in self_counts.most_common(top)]
     lines.append("total (anywhere in stack):")

@@ -22,22 +22,35 @@ MB = 1000 * 1000
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"nproc": os.cpu_count(), "platform": platform.platform()}
     try:
-        info["cpu_model"] = next(line.split(":", 1)[1].strip()
-                                 for line in Path("/proc/cpuinfo").read_text().splitlines()
-                                 if line.startswith("model name"))
+        info["cpu_model"] = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         info["cpu_model"] = platform.processor() or "unknown"
     try:
-        kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal")))
+        kib = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
         info["ram_gib"] = round(kib / 2**20, 1)
     except (OSError, StopIteration):
         pass
-    info["python"] = subprocess.run([python(), "-c", "import sys; print(sys.version.split()[0])"],
-                                    capture_output=True, text=True).stdout.strip()
+    info["python"] = subprocess.run(
+        [python(), "-c", "import sys; print(sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     node = shutil.which("node")
-    info["node"] = (subprocess.run([node, "--version"], capture_output=True, text=True)
-                    .stdout.strip() if node else None)
+    info["node"] = (
+        subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+        if node
+        else None
+    )
     versions = {}
     for package in ("aiohttp", "python-socketio", "python-engineio", "uvloop", "orjson"):
         try:
@@ -46,7 +59,8 @@ def machine() -> dict[str, Any]:
             versions[package] = None
     try:
         versions["socket.io (node)"] = json.loads(
-            (BENCH / "node_modules" / "socket.io" / "package.json").read_text())["version"]
+            (BENCH / "node_modules" / "socket.io" / "package.json").read_text()
+        )["version"]
     except OSError:
         versions["socket.io (node)"] = None
     info["versions"] = versions
@@ -70,11 +84,30 @@ def _get(data: dict[str, Any], *path: Any) -> Any:
 def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
-    def row(figure: str, unit: str, hub: Any, bare: Any = None, node: Any = None,
-            target: str = "", met: bool | None = None, lower_is_better: bool = False) -> None:
-        out.append({"figure": figure, "unit": unit, "hub": hub, "bare": bare, "node": node,
-                    "ratio_hub_bare": _ratio(hub, bare), "ratio_hub_node": _ratio(hub, node),
-                    "target": target, "met": met, "lower_is_better": lower_is_better})
+    def row(
+        figure: str,
+        unit: str,
+        hub: Any,
+        bare: Any = None,
+        node: Any = None,
+        target: str = "",
+        met: bool | None = None,
+        lower_is_better: bool = False,
+    ) -> None:
+        out.append(
+            {
+                "figure": figure,
+                "unit": unit,
+                "hub": hub,
+                "bare": bare,
+                "node": node,
+                "ratio_hub_bare": _ratio(hub, bare),
+                "ratio_hub_node": _ratio(hub, node),
+                "target": target,
+                "met": met,
+                "lower_is_better": lower_is_better,
+            }
+        )
 
     sends = results.get("sends")
     if sends:
@@ -82,17 +115,40 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         senders = _get(h, "senders") or _get(b, "senders")
         rate = [_get(x, "max", "rate") for x in (h, b, n)]
         ratio = _ratio(rate[0], rate[1])
-        row(f"(1) acked sends/s, {senders} senders (hub: durable message:send; refs: ack-echo)",
-            "/s", *rate, target=">= 0.6 x bare", met=None if ratio is None else ratio >= 0.6)
-        row("(1) ack p50 at max rate", "ms", *[_get(x, "max", "p50_ms") for x in (h, b, n)],
-            lower_is_better=True)
-        row("(1) ack p99 at max rate", "ms", *[_get(x, "max", "p99_ms") for x in (h, b, n)],
-            lower_is_better=True)
-        row("(1) ack p50 at half of each server's max rate", "ms",
-            *[_get(x, "half", "p50_ms") for x in (h, b, n)], lower_is_better=True)
+        row(
+            f"(1) acked sends/s, {senders} senders (hub: durable message:send; refs: ack-echo)",
+            "/s",
+            *rate,
+            target=">= 0.6 x bare",
+            met=None if ratio is None else ratio >= 0.6,
+        )
+        row(
+            "(1) ack p50 at max rate",
+            "ms",
+            *[_get(x, "max", "p50_ms") for x in (h, b, n)],
+            lower_is_better=True,
+        )
+        row(
+            "(1) ack p99 at max rate",
+            "ms",
+            *[_get(x, "max", "p99_ms") for x in (h, b, n)],
+            lower_is_better=True,
+        )
+        row(
+            "(1) ack p50 at half of each server's max rate",
+            "ms",
+            *[_get(x, "half", "p50_ms") for x in (h, b, n)],
+            lower_is_better=True,
+        )
         p99 = [_get(x, "half", "p99_ms") for x in (h, b, n)]
-        row("(1) ack p99 at half of each server's max rate", "ms", *p99, target="hub < 25 ms",
-            met=None if p99[0] is None else p99[0] < 25, lower_is_better=True)
+        row(
+            "(1) ack p99 at half of each server's max rate",
+            "ms",
+            *p99,
+            target="hub < 25 ms",
+            met=None if p99[0] is None else p99[0] < 25,
+            lower_is_better=True,
+        )
 
     fanout = results.get("fanout")
     if fanout:
@@ -100,16 +156,25 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         members = _get(h, "members") or _get(b, "members")
         rate = [_get(x, "deliveries_per_s") for x in (h, b, n)]
         ratio = _ratio(rate[0], rate[1])
-        row(f"(2) fan-out deliveries/s, {members}-member conversation / room", "/s", *rate,
-            target=">= 0.9 x bare", met=None if ratio is None else ratio >= 0.9)
-        row("(2) delivery p50", "ms", *[_get(x, "p50_ms") for x in (h, b, n)],
-            lower_is_better=True)
-        row("(2) delivery p99", "ms", *[_get(x, "p99_ms") for x in (h, b, n)],
-            lower_is_better=True)
+        row(
+            f"(2) fan-out deliveries/s, {members}-member conversation / room",
+            "/s",
+            *rate,
+            target=">= 0.9 x bare",
+            met=None if ratio is None else ratio >= 0.9,
+        )
+        row("(2) delivery p50", "ms", *[_get(x, "p50_ms") for x in (h, b, n)], lower_is_better=True)
+        row("(2) delivery p99", "ms", *[_get(x, "p99_ms") for x in (h, b, n)], lower_is_better=True)
         cpu = [_get(x, "cpu_s_per_100k") for x in (h, b, n)]
         ratio = _ratio(cpu[0], cpu[2])
-        row("(2) server CPU seconds per 100k deliveries", "s", *cpu, target="<= 2 x node",
-            met=None if ratio is None else ratio <= 2, lower_is_better=True)
+        row(
+            "(2) server CPU seconds per 100k deliveries",
+            "s",
+            *cpu,
+            target="<= 2 x node",
+            met=None if ratio is None else ratio <= 2,
+            lower_is_better=True,
+        )
 
     idle = results.get("idle")
     if idle:
@@ -121,57 +186,117 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                     counts.append(point["clients"])
 
         def point(kind: str, count: int) -> dict[str, Any] | None:
-            return next((p for p in _get(idle, kind, "points") or []
-                         if p["clients"] == count and "rss_bytes" in p), None)
+            return next(
+                (
+                    p
+                    for p in _get(idle, kind, "points") or []
+                    if p["clients"] == count and "rss_bytes" in p
+                ),
+                None,
+            )
 
         for count in counts:
-            per = [(p["per_client_bytes"] / KB if (p := point(k, count)) else None)
-                   for k in ("hub", "bare", "node")]
-            row(f"(3) RSS per idle client at {count:,} clients x {len(namespaces)} namespaces",
-                "KB", *per, target="hub <= 40 KB",
-                met=None if per[0] is None else per[0] <= 40, lower_is_better=True)
+            per = [
+                (p["per_client_bytes"] / KB if (p := point(k, count)) else None)
+                for k in ("hub", "bare", "node")
+            ]
+            row(
+                f"(3) RSS per idle client at {count:,} clients x {len(namespaces)} namespaces",
+                "KB",
+                *per,
+                target="hub <= 40 KB",
+                met=None if per[0] is None else per[0] <= 40,
+                lower_is_better=True,
+            )
         if counts:
             top = max(counts)
-            rate = [(p["connects_per_s"] if (p := point(k, top)) else None)
-                    for k in ("hub", "bare", "node")]
-            row(f"(3) connect rate, authenticated clients x {len(namespaces)} namespaces",
-                "/s", *rate)
-            rss = [(p["rss_bytes"] / MB if (p := point(k, top)) else None)
-                   for k in ("hub", "bare", "node")]
-            capped = next((p["capped_from"] for k in ("hub", "bare", "node")
-                           if (p := point(k, top)) and p.get("capped_from")), None)
+            rate = [
+                (p["connects_per_s"] if (p := point(k, top)) else None)
+                for k in ("hub", "bare", "node")
+            ]
+            row(
+                f"(3) connect rate, authenticated clients x {len(namespaces)} namespaces",
+                "/s",
+                *rate,
+            )
+            rss = [
+                (p["rss_bytes"] / MB if (p := point(k, top)) else None)
+                for k in ("hub", "bare", "node")
+            ]
+            capped = next(
+                (
+                    p["capped_from"]
+                    for k in ("hub", "bare", "node")
+                    if (p := point(k, top)) and p.get("capped_from")
+                ),
+                None,
+            )
             if capped:
                 # The fd limit stopped short of the target count: measured RSS at
                 # ``top``, then the same per-client cost carried on to ``capped``.
-                row(f"(3) server RSS with {top:,} idle clients (fd limit)", "MB", *rss,
-                    lower_is_better=True)
-                est = [(p["base_bytes"] + p["per_client_bytes"] * capped) / MB
-                       if (p := point(k, top)) else None for k in ("hub", "bare", "node")]
-                row(f"(3) server RSS with {capped:,} idle clients, extrapolated from "
-                    f"{top:,}", "MB", *est, target="hub < 1000 MB",
-                    met=None if est[0] is None else est[0] < 1000, lower_is_better=True)
+                row(
+                    f"(3) server RSS with {top:,} idle clients (fd limit)",
+                    "MB",
+                    *rss,
+                    lower_is_better=True,
+                )
+                est = [
+                    (p["base_bytes"] + p["per_client_bytes"] * capped) / MB
+                    if (p := point(k, top))
+                    else None
+                    for k in ("hub", "bare", "node")
+                ]
+                row(
+                    f"(3) server RSS with {capped:,} idle clients, extrapolated from {top:,}",
+                    "MB",
+                    *est,
+                    target="hub < 1000 MB",
+                    met=None if est[0] is None else est[0] < 1000,
+                    lower_is_better=True,
+                )
             else:
                 target = "hub < 1000 MB" if top >= 20_000 else "(20k: < 1000 MB)"
-                row(f"(3) server RSS with {top:,} idle clients", "MB", *rss, target=target,
+                row(
+                    f"(3) server RSS with {top:,} idle clients",
+                    "MB",
+                    *rss,
+                    target=target,
                     met=(None if rss[0] is None or top < 20_000 else rss[0] < 1000),
-                    lower_is_better=True)
+                    lower_is_better=True,
+                )
 
     storm = _get(results, "storm", "hub")
     if storm:
         seconds = storm.get("seconds_all_whole")
         shown: Any = seconds
         if seconds is None:  # some never became whole before the timeout
-            shown = (f"> {storm.get('timeout_s', 60):.0f} ({storm['whole']:,} whole by "
-                     f"{storm.get('seconds_last_whole') or 0:.1f} s)")
-        row(f"(4) reconnect storm: s until all {storm['clients']:,} clients whole "
-            f"({storm['missed_each']} missed each)", "s", shown,
-            target="< 10 s", met=seconds is not None and seconds < 10, lower_is_better=True)
-        row("(4) reconnect storm: s until half / 90% of the clients whole", "s",
-            f"{storm.get('seconds_p50_whole') or 0:.1f} / {storm.get('seconds_p90_whole') or 0:.1f}")
+            shown = (
+                f"> {storm.get('timeout_s', 60):.0f} ({storm['whole']:,} whole by "
+                f"{storm.get('seconds_last_whole') or 0:.1f} s)"
+            )
+        row(
+            f"(4) reconnect storm: s until all {storm['clients']:,} clients whole "
+            f"({storm['missed_each']} missed each)",
+            "s",
+            shown,
+            target="< 10 s",
+            met=seconds is not None and seconds < 10,
+            lower_is_better=True,
+        )
+        row(
+            "(4) reconnect storm: s until half / 90% of the clients whole",
+            "s",
+            f"{storm.get('seconds_p50_whole') or 0:.1f} / "
+            f"{storm.get('seconds_p90_whole') or 0:.1f}",
+        )
         bad = storm["lost"] + storm["doubled"] + storm["extra"]
-        row("(4) messages lost / doubled (clients that never reconnected)", "",
+        row(
+            "(4) messages lost / doubled (clients that never reconnected)",
+            "",
             f"{storm['lost']} / {storm['doubled'] + storm['extra']} ({storm['failed']})",
-            target="0 / 0", met=bad == 0)
+            target="0 / 0",
+            met=bad == 0,
+        )
 
     cluster = results.get("cluster")
     if cluster:
@@ -182,8 +307,13 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         row("(5) fan-out deliveries/s, 1 hub process + Redis (unpinned)", "/s", one_redis)
         row("(5) fan-out deliveries/s, 2 hub processes + Redis (unpinned)", "/s", two)
         ratio = _ratio(two, one)
-        row("(5) scale-out: 2 hubs + Redis / 1 hub", "x", ratio, target=">= 1.7",
-            met=None if ratio is None else ratio >= 1.7)
+        row(
+            "(5) scale-out: 2 hubs + Redis / 1 hub",
+            "x",
+            ratio,
+            target=">= 1.7",
+            met=None if ratio is None else ratio >= 1.7,
+        )
     return out
 
 
@@ -211,31 +341,57 @@ def _met(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "NO")
 
 
-HEADER = ["figure", "unit", "hub", "bare python-socketio", "Node socket.io", "hub/bare",
-          "hub/node", "target", "met?"]
+HEADER = [
+    "figure",
+    "unit",
+    "hub",
+    "bare python-socketio",
+    "Node socket.io",
+    "hub/bare",
+    "hub/node",
+    "target",
+    "met?",
+]
 
 
 def table_cells(table: list[dict[str, Any]]) -> list[list[str]]:
-    return [[r["figure"], r["unit"], _fmt(r["hub"], r["unit"]), _fmt(r["bare"], r["unit"]),
-             _fmt(r["node"], r["unit"]), _fmt_ratio(r["ratio_hub_bare"]),
-             _fmt_ratio(r["ratio_hub_node"]), r["target"], _met(r["met"])] for r in table]
+    return [
+        [
+            r["figure"],
+            r["unit"],
+            _fmt(r["hub"], r["unit"]),
+            _fmt(r["bare"], r["unit"]),
+            _fmt(r["node"], r["unit"]),
+            _fmt_ratio(r["ratio_hub_bare"]),
+            _fmt_ratio(r["ratio_hub_node"]),
+            r["target"],
+            _met(r["met"]),
+        ]
+        for r in table
+    ]
 
 
 def text_table(table: list[dict[str, Any]]) -> str:
-    cells = [HEADER] + table_cells(table)
+    cells = [HEADER, *table_cells(table)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADER))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i == 0 or i == 7 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 or i == 7 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=False))
+            ).rstrip()
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def markdown_table(table: list[dict[str, Any]]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |",
-             "|" + "|".join(["---"] + ["---:"] * 6 + ["---", ":---:"]) + "|"]
+    lines = [
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "|".join(["---"] + ["---:"] * 6 + ["---", ":---:"]) + "|",
+    ]
     for row in table_cells(table):
         lines.append("| " + " | ".join(c.replace("|", "/") for c in row) + " |")
     return "\n".join(lines)
@@ -248,49 +404,61 @@ def notes(results: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     """What a reader must know to trust (or not) the table of this run."""
     out: list[str] = []
     bound = []
-    for scenario, runs in (("(1) max rate", {k: _get(results, "sends", k, "max")
-                                             for k in ("hub", "bare", "node")}),
-                           ("(1) half rate", {k: _get(results, "sends", k, "half")
-                                              for k in ("hub", "bare", "node")}),
-                           ("(2)", results.get("fanout") or {}),
-                           ("(5)", results.get("cluster") or {})):
+    for scenario, runs in (
+        ("(1) max rate", {k: _get(results, "sends", k, "max") for k in ("hub", "bare", "node")}),
+        ("(1) half rate", {k: _get(results, "sends", k, "half") for k in ("hub", "bare", "node")}),
+        ("(2)", results.get("fanout") or {}),
+        ("(5)", results.get("cluster") or {}),
+    ):
         for kind, run in runs.items():
             util = _get(run, "generator_cpu_util")
             if util is not None and util >= GENERATOR_BOUND:
                 bound.append(f"{scenario} {kind} ({util:.0%})")
     if bound:
-        out.append("The load generator used most of its core in " + ", ".join(bound) +
-                   ": those servers may have more headroom than shown (lower bounds).")
+        out.append(
+            "The load generator used most of its core in "
+            + ", ".join(bound)
+            + ": those servers may have more headroom than shown (lower bounds)."
+        )
     other = meta.get("other_load") or {}
     if other.get("median_cores") is not None and other["median_cores"] > 0.2:
-        out.append(f"Other processes kept the machine busy during the measurement windows "
-                   f"(median {other['median_cores']:.2f} cores, max {other['max_cores']:.2f}, "
-                   f"after waiting {other['waited_for_quiet_s']} s for quiet): the figures "
-                   f"are noisier and lower than on an idle machine.")
+        out.append(
+            f"Other processes kept the machine busy during the measurement windows "
+            f"(median {other['median_cores']:.2f} cores, max {other['max_cores']:.2f}, "
+            f"after waiting {other['waited_for_quiet_s']} s for quiet): the figures "
+            f"are noisier and lower than on an idle machine."
+        )
     for kind in ("hub", "bare", "node"):
         for point in _get(results, "idle", kind, "points") or []:
             if point.get("capped_from"):
-                out.append(f"(3) {point['capped_from']:,} clients did not fit: one process may "
-                           f"hold at most RLIMIT_NOFILE descriptors (here "
-                           f"{resource.getrlimit(resource.RLIMIT_NOFILE)[1]:,}, a hard limit that needs "
-                           f"CAP_SYS_RESOURCE to raise), so the top point is "
-                           f"{point['clients']:,} clients and 20k is extrapolated with the "
-                           f"measured per-client cost.")
+                out.append(
+                    f"(3) {point['capped_from']:,} clients did not fit: one process may "
+                    f"hold at most RLIMIT_NOFILE descriptors (here "
+                    f"{resource.getrlimit(resource.RLIMIT_NOFILE)[1]:,}, a hard limit that needs "
+                    f"CAP_SYS_RESOURCE to raise), so the top point is "
+                    f"{point['clients']:,} clients and 20k is extrapolated with the "
+                    f"measured per-client cost."
+                )
                 break
         else:
             continue
         break
     storm = _get(results, "storm", "hub")
     if storm and (storm.get("failed") or storm.get("listen_overflows")):
-        failed = (f"{storm['failed']} of {storm['clients']:,} clients could not reconnect "
-                  f"within the {storm.get('timeout_s', 60):.0f} s timeout; "
-                  if storm.get("failed") else "")
-        out.append(f"(4) {failed}during the storm the kernel counted "
-                   f"{storm.get('listen_overflows', 0):,} listen-queue overflows (connects "
-                   f"dropped at a full accept queue and retried by TCP after 1, 3, 7, 15, "
-                   f"31 s), which is what makes the tail: half the clients were whole after "
-                   f"{storm.get('seconds_p50_whole') or 0:.1f} s, 90% after "
-                   f"{storm.get('seconds_p90_whole') or 0:.1f} s.")
+        failed = (
+            f"{storm['failed']} of {storm['clients']:,} clients could not reconnect "
+            f"within the {storm.get('timeout_s', 60):.0f} s timeout; "
+            if storm.get("failed")
+            else ""
+        )
+        out.append(
+            f"(4) {failed}during the storm the kernel counted "
+            f"{storm.get('listen_overflows', 0):,} listen-queue overflows (connects "
+            f"dropped at a full accept queue and retried by TCP after 1, 3, 7, 15, "
+            f"31 s), which is what makes the tail: half the clients were whole after "
+            f"{storm.get('seconds_p50_whole') or 0:.1f} s, 90% after "
+            f"{storm.get('seconds_p90_whole') or 0:.1f} s."
+        )
     return out
 
 
@@ -307,18 +475,20 @@ def update_docs(path: Path, table: list[dict[str, Any]], meta: dict[str, Any]) -
         return False
     m = meta["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
-    block = "\n".join([
-        START,
-        f"Run of {meta['finished_at']} (`{meta['command']}`, {meta['duration_s']:.0f} s), "
-        f"on {m['nproc']} cores ({m['cpu_model']}), {m.get('ram_gib', '?')} GiB RAM, "
-        f"Python {m['python']}, Node {m['node']}; {versions}. "
-        f"Placement: {meta['placement']}.",
-        "",
-        markdown_table(table),
-        "",
-        *[f"- {n}" for n in meta.get("notes", [])],
-        END,
-    ])
+    block = "\n".join(
+        [
+            START,
+            f"Run of {meta['finished_at']} (`{meta['command']}`, {meta['duration_s']:.0f} s), "
+            f"on {m['nproc']} cores ({m['cpu_model']}), {m.get('ram_gib', '?')} GiB RAM, "
+            f"Python {m['python']}, Node {m['node']}; {versions}. "
+            f"Placement: {meta['placement']}.",
+            "",
+            markdown_table(table),
+            "",
+            *[f"- {n}" for n in meta.get("notes", [])],
+            END,
+        ]
+    )
     text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
     path.write_text(text)
     return True

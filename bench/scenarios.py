@@ -20,8 +20,13 @@ from . import procs
 from .stats import merge, summary
 from .workers import CONV, WorkerPool, split
 
-CANDIDATE_NAMESPACES = ["/conversations", "/presence", "/notifications", "/networking",
-                        "/signaling"]
+CANDIDATE_NAMESPACES = [
+    "/conversations",
+    "/presence",
+    "/notifications",
+    "/networking",
+    "/signaling",
+]
 KINDS = ("hub", "bare", "node")
 LABELS = {"hub": "hub", "bare": "bare python-socketio", "node": "Node socket.io"}
 
@@ -54,10 +59,23 @@ class Sizes:
 
 
 FULL = Sizes()
-QUICK = Sizes(workers=2, s1_senders=16, s1_warmup_s=0.5, s1_measure_s=1.5, s2_members=50,
-              s2_warmup_s=0.5, s2_measure_s=1.5, s2_drain_s=1.0, s3_counts=(300, 1_000),
-              s3_settle_s=0.5, s4_clients=200, s4_group=50, s4_missed=50, s4_timeout_s=30.0,
-              s5_measure_s=1.5)
+QUICK = Sizes(
+    workers=2,
+    s1_senders=16,
+    s1_warmup_s=0.5,
+    s1_measure_s=1.5,
+    s2_members=50,
+    s2_warmup_s=0.5,
+    s2_measure_s=1.5,
+    s2_drain_s=1.0,
+    s3_counts=(300, 1_000),
+    s3_settle_s=0.5,
+    s4_clients=200,
+    s4_group=50,
+    s4_missed=50,
+    s4_timeout_s=30.0,
+    s5_measure_s=1.5,
+)
 
 
 @dataclass
@@ -113,46 +131,63 @@ class Bench:
             asyncio.run(self._populate(hub.url, scenarios))
         finally:
             hub.stop()
-        self.log(f"setup: {len(self.users)} accounts, conversations "
-                 f"{ {k: (len(v) if isinstance(v, list) else 1) for k, v in self.convs.items()} } "
-                 f"in {time.perf_counter() - started:.1f} s")
+        self.log(
+            f"setup: {len(self.users)} accounts, conversations "
+            f"{ {k: (len(v) if isinstance(v, list) else 1) for k, v in self.convs.items()} } "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
 
     async def _populate(self, url: str, scenarios: list[str]) -> None:
         s = self.sizes
         count = self.users_needed(scenarios)
         async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=32),
-                timeout=aiohttp.ClientTimeout(total=60)) as session:
+            connector=aiohttp.TCPConnector(limit=32), timeout=aiohttp.ClientTimeout(total=60)
+        ) as session:
             semaphore = asyncio.Semaphore(16)
 
             async def post(path: str, body: dict[str, Any], token: str | None = None) -> Any:
                 headers = {"Authorization": f"Bearer {token}"} if token else {}
                 async with semaphore:
-                    async with session.post(f"{url}/api/v1{path}", json=body,
-                                            headers=headers) as response:
+                    async with session.post(
+                        f"{url}/api/v1{path}", json=body, headers=headers
+                    ) as response:
                         if response.status not in (200, 201):
-                            raise RuntimeError(f"POST {path}: {response.status} "
-                                               f"{await response.text()}")
+                            raise RuntimeError(
+                                f"POST {path}: {response.status} {await response.text()}"
+                            )
                         return await response.json()
 
             async def register(i: int) -> dict[str, str]:
-                made = await post("/auth/register", {
-                    "email": f"bench{i}@example.com", "password": "bench password 1",
-                    "display_name": f"bench {i}", "role": "client"})
+                made = await post(
+                    "/auth/register",
+                    {
+                        "email": f"bench{i}@example.com",
+                        "password": "bench password 1",
+                        "display_name": f"bench {i}",
+                        "role": "client",
+                    },
+                )
                 return {"id": made["user"]["id"], "token": made["access_token"]}
 
             self.users = list(await asyncio.gather(*(register(i) for i in range(count))))
             u = self.users
 
             async def group(creator: int, members: list[int]) -> str:
-                made = await post("/conversations", {
-                    "participant_ids": [u[m]["id"] for m in members], "type": "group",
-                    "title": "bench"}, u[creator]["token"])
+                made = await post(
+                    "/conversations",
+                    {
+                        "participant_ids": [u[m]["id"] for m in members],
+                        "type": "group",
+                        "title": "bench",
+                    },
+                    u[creator]["token"],
+                )
                 return made["id"]
 
             async def direct(a: int, b: int) -> str:
-                made = await post("/conversations", {"participant_ids": [u[b]["id"]]},
-                                  u[a]["token"])
+                made = await post(
+                    "/conversations", {"participant_ids": [u[b]["id"]]}, u[a]["token"]
+                )
                 return made["id"]
 
             # One at a time: concurrent creates hit a hub bug (500, "assert
@@ -165,7 +200,8 @@ class Bench:
             if "storm" in scenarios:
                 self.convs["storm"] = [
                     await group(s.s4_clients + g, list(range(g * s.s4_group, (g + 1) * s.s4_group)))
-                    for g in range(s.s4_clients // s.s4_group)]
+                    for g in range(s.s4_clients // s.s4_group)
+                ]
 
     def fresh_datadir(self, name: str) -> Path:
         self._runs += 1
@@ -202,37 +238,70 @@ class Bench:
         """An access token exactly like the hub's own (HS256, same claims), for
         idle accounts that need no REST registration."""
         now = int(time.time())
-        return jwt.encode({"sub": user_id, "role": "client", "typ": "access", "iat": now,
-                           "exp": now + 7200, "jti": secrets.token_hex(8)},
-                          self.secret, algorithm="HS256")
+        return jwt.encode(
+            {
+                "sub": user_id,
+                "role": "client",
+                "typ": "access",
+                "iat": now,
+                "exp": now + 7200,
+                "jti": secrets.token_hex(8),
+            },
+            self.secret,
+            algorithm="HS256",
+        )
 
     def detect_namespaces(self, pool: WorkerPool, url: str) -> list[str]:
         if self.namespaces is None:
             token = self.mint("01BENCHPROBE0000000000000")
-            found = pool.conns and pool.call("probe_namespaces", [
-                {"url": url, "token": token, "candidates": CANDIDATE_NAMESPACES}]
-                + [{"url": url, "token": token, "candidates": []}] * (len(pool) - 1))[0]
+            found = (
+                pool.conns
+                and pool.call(
+                    "probe_namespaces",
+                    [{"url": url, "token": token, "candidates": CANDIDATE_NAMESPACES}]
+                    + [{"url": url, "token": token, "candidates": []}] * (len(pool) - 1),
+                )[0]
+            )
             self.namespaces = list(found) or [CONV]
             self.log(f"hub namespaces: {', '.join(self.namespaces)}")
         return self.namespaces
 
     # Measuring helpers
 
-    def _connect(self, pool: WorkerPool, url: str, specs: list[tuple[Any, str]],
-                 namespaces: list[str], concurrency: int = 64) -> dict[str, Any]:
+    def _connect(
+        self,
+        pool: WorkerPool,
+        url: str,
+        specs: list[tuple[Any, str]],
+        namespaces: list[str],
+        concurrency: int = 64,
+    ) -> dict[str, Any]:
         parts = split(specs, len(pool))
-        replies = pool.call("connect", [{"url": url, "specs": part, "namespaces": namespaces,
-                                         "concurrency": concurrency} for part in parts],
-                            timeout=300)
+        replies = pool.call(
+            "connect",
+            [
+                {"url": url, "specs": part, "namespaces": namespaces, "concurrency": concurrency}
+                for part in parts
+            ],
+            timeout=300,
+        )
         failed = sum(r["failed"] for r in replies)
         if failed:
             errors = [e for r in replies for e in r["errors"]]
             raise RuntimeError(f"{failed} of {len(specs)} clients failed to connect: {errors[:3]}")
         return {"seconds": max(r["seconds"] for r in replies)}
 
-    def _measure(self, pool: WorkerPool, op: str, args: list[dict[str, Any]], t0: float,
-                 t1: float, servers: list[procs.Server], timeout: float,
-                 profile: str | None = None) -> tuple[list[Any], dict[str, float]]:
+    def _measure(
+        self,
+        pool: WorkerPool,
+        op: str,
+        args: list[dict[str, Any]],
+        t0: float,
+        t1: float,
+        servers: list[procs.Server],
+        timeout: float,
+        profile: str | None = None,
+    ) -> tuple[list[Any], dict[str, float]]:
         """Run ``op`` on every worker; read the CPU time of the servers and the
         workers at ``t0`` and ``t1``. With ``profile`` (and --profile), py-spy
         samples the first server over the same window."""
@@ -260,9 +329,12 @@ class Bench:
         # the kernel's own work): a large figure means a noisy measurement.
         other = max(0.0, (busy_b - busy_a) - server - generator)
         self.other_cpu.append(other / span)
-        return replies, {"server_cpu_s": server, "server_cpu_util": server / span,
-                         "generator_cpu_util": generator / span,
-                         "other_cpu_util": other / span}
+        return replies, {
+            "server_cpu_s": server,
+            "server_cpu_util": server / span,
+            "generator_cpu_util": generator / span,
+            "other_cpu_util": other / span,
+        }
 
     # (1) durable acked sends vs ack-echo
 
@@ -287,18 +359,42 @@ class Bench:
                 start_at = time.time() + 0.5
                 t0 = start_at + s.s1_warmup_s
                 t1 = t0 + s.s1_measure_s
-                replies, cpu = self._measure(pool, "closed_loop", [
-                    {"senders": part, "namespace": CONV, "event": event, "kind": kind,
-                     "window": s.s1_window, "start_at": start_at, "t0": t0, "t1": t1,
-                     "tag": f"max{int(start_at)}"} for part in senders], t0, t1, [server], 60,
-                    profile="profile-sends-hub" if kind == "hub" else None)
+                replies, cpu = self._measure(
+                    pool,
+                    "closed_loop",
+                    [
+                        {
+                            "senders": part,
+                            "namespace": CONV,
+                            "event": event,
+                            "kind": kind,
+                            "window": s.s1_window,
+                            "start_at": start_at,
+                            "t0": t0,
+                            "t1": t1,
+                            "tag": f"max{int(start_at)}",
+                        }
+                        for part in senders
+                    ],
+                    t0,
+                    t1,
+                    [server],
+                    60,
+                    profile="profile-sends-hub" if kind == "hub" else None,
+                )
                 acks = sum(r["count"] for r in replies)
                 rate = acks / (t1 - t0)
-                max_run = {"rate": rate, "acks": acks, **summary(merge(r["lat"] for r in replies)),
-                           "errors": sum(r["errors"] for r in replies),
-                           "stuck": sum(r["stuck"] for r in replies),
-                           "first_error": next((r["first_error"] for r in replies
-                                                if r["first_error"]), None), **cpu}
+                max_run = {
+                    "rate": rate,
+                    "acks": acks,
+                    **summary(merge(r["lat"] for r in replies)),
+                    "errors": sum(r["errors"] for r in replies),
+                    "stuck": sum(r["stuck"] for r in replies),
+                    "first_error": next(
+                        (r["first_error"] for r in replies if r["first_error"]), None
+                    ),
+                    **cpu,
+                }
 
                 half = rate / 2
                 start_at = time.time() + 0.5
@@ -307,24 +403,51 @@ class Bench:
                 # One generator process sends it all: several processes sharing
                 # the generator's core would add CPU-scheduling delays (several
                 # ms) to the latencies measured.
-                replies, cpu = self._measure(pool, "open_loop", [
-                    {"senders": part if w == 0 else [], "namespace": CONV, "event": event,
-                     "kind": kind, "rate": half, "start_at": start_at, "t0": t0, "t1": t1,
-                     "tag": f"half{int(start_at)}"} for w, part in enumerate(senders)],
-                    t0, t1, [server], 60)
-                half_run = {"target_rate": half,
-                            "rate": sum(r["count"] for r in replies) / (t1 - t0),
-                            **summary(merge(r["lat"] for r in replies)),
-                            "errors": sum(r["errors"] for r in replies),
-                            "unanswered": sum(r["outstanding"] for r in replies), **cpu}
-                out[kind] = {"max": max_run, "half": half_run, "senders": s.s1_senders,
-                             "window": s.s1_window, "event": event}
-                self.log(f"  sends {LABELS[kind]}: {rate:,.0f}/s p50 {max_run['p50_ms']:.2f} ms "
-                         f"p99 {max_run['p99_ms']:.2f} ms; at {half:,.0f}/s p99 "
-                         f"{half_run['p99_ms']:.2f} ms; errors {max_run['errors']}+"
-                         f"{half_run['errors']}; server cpu {max_run['server_cpu_util']:.0%}, "
-                         f"generator cpu {max_run['generator_cpu_util']:.0%}, other "
-                         f"{max_run['other_cpu_util']:.0%}/{half_run['other_cpu_util']:.0%}")
+                replies, cpu = self._measure(
+                    pool,
+                    "open_loop",
+                    [
+                        {
+                            "senders": part if w == 0 else [],
+                            "namespace": CONV,
+                            "event": event,
+                            "kind": kind,
+                            "rate": half,
+                            "start_at": start_at,
+                            "t0": t0,
+                            "t1": t1,
+                            "tag": f"half{int(start_at)}",
+                        }
+                        for w, part in enumerate(senders)
+                    ],
+                    t0,
+                    t1,
+                    [server],
+                    60,
+                )
+                half_run = {
+                    "target_rate": half,
+                    "rate": sum(r["count"] for r in replies) / (t1 - t0),
+                    **summary(merge(r["lat"] for r in replies)),
+                    "errors": sum(r["errors"] for r in replies),
+                    "unanswered": sum(r["outstanding"] for r in replies),
+                    **cpu,
+                }
+                out[kind] = {
+                    "max": max_run,
+                    "half": half_run,
+                    "senders": s.s1_senders,
+                    "window": s.s1_window,
+                    "event": event,
+                }
+                self.log(
+                    f"  sends {LABELS[kind]}: {rate:,.0f}/s p50 {max_run['p50_ms']:.2f} ms "
+                    f"p99 {max_run['p99_ms']:.2f} ms; at {half:,.0f}/s p99 "
+                    f"{half_run['p99_ms']:.2f} ms; errors {max_run['errors']}+"
+                    f"{half_run['errors']}; server cpu {max_run['server_cpu_util']:.0%}, "
+                    f"generator cpu {max_run['generator_cpu_util']:.0%}, other "
+                    f"{max_run['other_cpu_util']:.0%}/{half_run['other_cpu_util']:.0%}"
+                )
                 if max_run["first_error"]:
                     self.log(f"    first error: {max_run['first_error']}")
         self.results["sends"] = out
@@ -334,35 +457,72 @@ class Bench:
     def _fanout_clients(self, kind: str) -> tuple[list[tuple[Any, str]], str, str, str]:
         s = self.sizes
         if kind == "hub":
-            return ([(i, self.users[i]["token"]) for i in range(s.s2_members)],
-                    self.convs["group"], "message:send", "hub")
-        return ([(i, f"token-{i}") for i in range(s.s2_members)], "fanout", "broadcast",
-                "broadcast")
+            return (
+                [(i, self.users[i]["token"]) for i in range(s.s2_members)],
+                self.convs["group"],
+                "message:send",
+                "hub",
+            )
+        return (
+            [(i, f"token-{i}") for i in range(s.s2_members)],
+            "fanout",
+            "broadcast",
+            "broadcast",
+        )
 
-    def _run_fanout(self, pool: WorkerPool, servers: list[procs.Server], conv: str, event: str,
-                    kind: str, measure_s: float, warmup_s: float,
-                    profile: str | None = None) -> dict[str, Any]:
+    def _run_fanout(
+        self,
+        pool: WorkerPool,
+        servers: list[procs.Server],
+        conv: str,
+        event: str,
+        kind: str,
+        measure_s: float,
+        warmup_s: float,
+        profile: str | None = None,
+    ) -> dict[str, Any]:
         s = self.sizes
         start_at = time.time() + 0.5
         t0 = start_at + warmup_s
         t1 = t0 + measure_s
-        replies, cpu = self._measure(pool, "fanout", {
-            "senders": [(k, conv) for k in range(s.s2_senders)], "namespace": CONV,
-            "event": event, "kind": kind, "window": s.s2_window, "start_at": start_at,
-            "t0": t0, "t1": t1, "drain_s": s.s2_drain_s, "tag": f"fan{int(start_at * 1000)}"},
-            t0, t1, servers, 60, profile)
+        replies, cpu = self._measure(
+            pool,
+            "fanout",
+            {
+                "senders": [(k, conv) for k in range(s.s2_senders)],
+                "namespace": CONV,
+                "event": event,
+                "kind": kind,
+                "window": s.s2_window,
+                "start_at": start_at,
+                "t0": t0,
+                "t1": t1,
+                "drain_s": s.s2_drain_s,
+                "tag": f"fan{int(start_at * 1000)}",
+            },
+            t0,
+            t1,
+            servers,
+            60,
+            profile,
+        )
         deliveries = sum(r["deliveries"] for r in replies)
         sent = sum(r["sent"] for r in replies)
         expected = sent * (s.s2_members - 1)
         received = sum(r["total"] for r in replies)
-        return {"deliveries_per_s": deliveries / (t1 - t0), "deliveries": deliveries,
-                **summary(merge(r["lat"] for r in replies)),
-                "ack": summary(merge(r["ack_lat"] for r in replies)),
-                "messages_sent": sent, "delivered_fraction": received / expected if expected else None,
-                "cpu_s_per_100k": cpu["server_cpu_s"] / deliveries * 1e5 if deliveries else None,
-                "errors": sum(r["errors"] for r in replies),
-                "first_error": next((r["first_error"] for r in replies if r["first_error"]), None),
-                "bad_stamps": sum(r["bad"] for r in replies), **cpu}
+        return {
+            "deliveries_per_s": deliveries / (t1 - t0),
+            "deliveries": deliveries,
+            **summary(merge(r["lat"] for r in replies)),
+            "ack": summary(merge(r["ack_lat"] for r in replies)),
+            "messages_sent": sent,
+            "delivered_fraction": received / expected if expected else None,
+            "cpu_s_per_100k": cpu["server_cpu_s"] / deliveries * 1e5 if deliveries else None,
+            "errors": sum(r["errors"] for r in replies),
+            "first_error": next((r["first_error"] for r in replies if r["first_error"]), None),
+            "bad_stamps": sum(r["bad"] for r in replies),
+            **cpu,
+        }
 
     def scenario_fanout(self) -> None:
         s = self.sizes
@@ -374,22 +534,42 @@ class Bench:
                 specs, conv, event, payload_kind = self._fanout_clients(kind)
                 self._connect(pool, server.url, specs, [CONV])
                 if kind != "hub":
-                    joined = pool.call("call_each", [
-                        {"namespace": CONV, "event": "join",
-                         "payloads": {k: {"room": conv} for k, _ in part}}
-                        for part in split(specs, len(pool))])
+                    joined = pool.call(
+                        "call_each",
+                        [
+                            {
+                                "namespace": CONV,
+                                "event": "join",
+                                "payloads": {k: {"room": conv} for k, _ in part},
+                            }
+                            for part in split(specs, len(pool))
+                        ],
+                    )
                     assert sum(j["ok"] for j in joined) == len(specs), joined
-                run = self._run_fanout(pool, [server], conv, event, payload_kind,
-                                       s.s2_measure_s, s.s2_warmup_s,
-                                       "profile-fanout-hub" if kind == "hub" else None)
-                out[kind] = {**run, "members": s.s2_members, "senders": s.s2_senders,
-                             "window": s.s2_window}
-                self.log(f"  fan-out {LABELS[kind]}: {run['deliveries_per_s']:,.0f} deliveries/s, "
-                         f"p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, "
-                         f"{run['cpu_s_per_100k']:.2f} cpu s/100k, delivered "
-                         f"{run['delivered_fraction']:.4f}, server cpu {run['server_cpu_util']:.0%}, "
-                         f"generator cpu {run['generator_cpu_util']:.0%}, other "
-                         f"{run['other_cpu_util']:.0%}, errors {run['errors']}")
+                run = self._run_fanout(
+                    pool,
+                    [server],
+                    conv,
+                    event,
+                    payload_kind,
+                    s.s2_measure_s,
+                    s.s2_warmup_s,
+                    "profile-fanout-hub" if kind == "hub" else None,
+                )
+                out[kind] = {
+                    **run,
+                    "members": s.s2_members,
+                    "senders": s.s2_senders,
+                    "window": s.s2_window,
+                }
+                self.log(
+                    f"  fan-out {LABELS[kind]}: {run['deliveries_per_s']:,.0f} deliveries/s, "
+                    f"p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, "
+                    f"{run['cpu_s_per_100k']:.2f} cpu s/100k, delivered "
+                    f"{run['delivered_fraction']:.4f}, server cpu {run['server_cpu_util']:.0%}, "
+                    f"generator cpu {run['generator_cpu_util']:.0%}, other "
+                    f"{run['other_cpu_util']:.0%}, errors {run['errors']}"
+                )
                 if run["first_error"]:
                     self.log(f"    first error: {run['first_error']}")
         self.results["fanout"] = out
@@ -410,8 +590,9 @@ class Bench:
                     namespaces = self.namespaces or [CONV, "/presence"]
                     token = lambda i: f"token-{i}"  # noqa: E731
                 # Warm up (imports, first allocations), then the baseline.
-                self._connect(pool, server.url, [(f"w{i}", token(10**7 + i)) for i in range(100)],
-                              namespaces)
+                self._connect(
+                    pool, server.url, [(f"w{i}", token(10**7 + i)) for i in range(100)], namespaces
+                )
                 pool.call("close_all", {})
                 time.sleep(s.s3_settle_s)
                 base = server.rss()
@@ -426,12 +607,17 @@ class Bench:
                     overflows = procs.listen_overflows()
                     spies = []
                     if kind == "hub" and count == counts[-1] and self.profile_dir is not None:
-                        spies = procs.py_spy(server.pid, self.profile_dir / "profile-connect-hub",
-                                             10)
+                        spies = procs.py_spy(
+                            server.pid, self.profile_dir / "profile-connect-hub", 10
+                        )
                     try:  # 128 connects in flight: the aiohttp servers' default backlog
-                        self._connect(pool, server.url,
-                                      [(i, token(i)) for i in range(connected, count)],
-                                      namespaces, concurrency=max(1, 128 // len(pool)))
+                        self._connect(
+                            pool,
+                            server.url,
+                            [(i, token(i)) for i in range(connected, count)],
+                            namespaces,
+                            concurrency=max(1, 128 // len(pool)),
+                        )
                     except RuntimeError as exc:
                         self.log(f"  idle {LABELS[kind]}: stopped before {count}: {exc}")
                         points.append({"clients": count, "error": str(exc)[:500]})
@@ -443,16 +629,23 @@ class Bench:
                     connected = count
                     time.sleep(s.s3_settle_s)
                     rss = server.rss()
-                    points.append({"clients": count, "rss_bytes": rss, "base_bytes": base,
-                                   "per_client_bytes": (rss - base) / count,
-                                   "connects_per_s": rate,
-                                   "listen_overflows": procs.listen_overflows() - overflows,
-                                   "capped_from": next((c for c in s.s3_counts
-                                                        if c > count == cap), None)})
-                    self.log(f"  idle {LABELS[kind]}: {count:,} clients x {len(namespaces)} "
-                             f"namespaces: RSS {rss / 2**20:,.0f} MiB (base {base / 2**20:,.0f}), "
-                             f"{(rss - base) / count / 1024:.1f} KiB/client, "
-                             f"{rate:,.0f} connects/s")
+                    points.append(
+                        {
+                            "clients": count,
+                            "rss_bytes": rss,
+                            "base_bytes": base,
+                            "per_client_bytes": (rss - base) / count,
+                            "connects_per_s": rate,
+                            "listen_overflows": procs.listen_overflows() - overflows,
+                            "capped_from": next((c for c in s.s3_counts if c > count == cap), None),
+                        }
+                    )
+                    self.log(
+                        f"  idle {LABELS[kind]}: {count:,} clients x {len(namespaces)} "
+                        f"namespaces: RSS {rss / 2**20:,.0f} MiB (base {base / 2**20:,.0f}), "
+                        f"{(rss - base) / count / 1024:.1f} KiB/client, "
+                        f"{rate:,.0f} connects/s"
+                    )
                 out[kind] = {"namespaces": namespaces, "points": points}
         self.results["idle"] = out
 
@@ -471,16 +664,23 @@ class Bench:
             conv_of = {i: convs[i // s.s4_group] for i in range(s.s4_clients)}
             self._connect(pool, server.url, members, namespaces)
             sender_parts = split(senders, len(pool))
-            pool.call("connect", [{"url": server.url, "specs": part, "namespaces": [CONV]}
-                                  for part in sender_parts])
+            pool.call(
+                "connect",
+                [{"url": server.url, "specs": part, "namespaces": [CONV]} for part in sender_parts],
+            )
             sender_conv = {f"s{g}": convs[g] for g in range(groups)}
 
             def send_round(n: int, tag: str) -> dict[str, int]:
                 """Each sender sends ``n`` messages, one after another; returns the
                 last seq per conversation from the acks."""
-                replies = pool.call("send_n", [
-                    {"senders": [(k, sender_conv[k]) for k, _ in part], "n": n, "tag": tag}
-                    for part in sender_parts], timeout=300)
+                replies = pool.call(
+                    "send_n",
+                    [
+                        {"senders": [(k, sender_conv[k]) for k, _ in part], "n": n, "tag": tag}
+                        for part in sender_parts
+                    ],
+                    timeout=300,
+                )
                 last: dict[str, int] = {}
                 for reply in replies:
                     if reply["errors"]:
@@ -499,26 +699,44 @@ class Bench:
                 time.sleep(0.1)
             else:
                 raise RuntimeError(f"only {held} of {s.s4_clients} members got the first message")
-            dropped = sum(pool.call("close_keys", [{"keys": [k for k, _ in part]}
-                                                   for part in split(members, len(pool))]))
+            dropped = sum(
+                pool.call(
+                    "close_keys",
+                    [{"keys": [k for k, _ in part]} for part in split(members, len(pool))],
+                )
+            )
             pool.call("set_mode", {"mode": None})
             time.sleep(1.0)
             started = time.perf_counter()
             last = send_round(s.s4_missed, "missed")
             send_s = time.perf_counter() - started
-            specs = [(i, tok, conv_of[i], seeded[conv_of[i]], last[conv_of[i]])
-                     for i, tok in members]
+            specs = [
+                (i, tok, conv_of[i], seeded[conv_of[i]], last[conv_of[i]]) for i, tok in members
+            ]
             start_at = time.time() + 1.0
             overflows = procs.listen_overflows()
-            replies = pool.call("storm", [{"url": server.url, "specs": part, "start_at": start_at,
-                                           "timeout": s.s4_timeout_s}
-                                          for part in split(specs, len(pool))],
-                                timeout=s.s4_timeout_s + 60)
+            replies = pool.call(
+                "storm",
+                [
+                    {
+                        "url": server.url,
+                        "specs": part,
+                        "start_at": start_at,
+                        "timeout": s.s4_timeout_s,
+                    }
+                    for part in split(specs, len(pool))
+                ],
+                timeout=s.s4_timeout_s + 60,
+            )
             done = sorted(t for r in replies for t in r["done"])
             whole = sum(r["whole"] for r in replies)
             result = {
-                "clients": s.s4_clients, "dropped": dropped, "conversations": groups,
-                "missed_each": s.s4_missed, "namespaces": namespaces, "whole": whole,
+                "clients": s.s4_clients,
+                "dropped": dropped,
+                "conversations": groups,
+                "missed_each": s.s4_missed,
+                "namespaces": namespaces,
+                "whole": whole,
                 "lost": sum(r["lost"] for r in replies),
                 "doubled": sum(r["doubled"] for r in replies),
                 "extra": sum(r["extra"] for r in replies),
@@ -529,24 +747,30 @@ class Bench:
                 "seconds_p90_whole": (done[int(len(done) * 0.9)] - start_at) if done else None,
                 "listen_overflows": procs.listen_overflows() - overflows,
                 "seconds_last_whole": (done[-1] - start_at) if done else None,
-                "missed_send_seconds": send_s, "timeout_s": s.s4_timeout_s,
+                "missed_send_seconds": send_s,
+                "timeout_s": s.s4_timeout_s,
             }
             self.results["storm"] = {"hub": result}
-            self.log(f"  storm hub: {whole}/{s.s4_clients} whole, last at "
-                     f"{_fmt(result['seconds_last_whole'])} s (p50 "
-                     f"{_fmt(result['seconds_p50_whole'])} s, p90 "
-                     f"{_fmt(result['seconds_p90_whole'])} s), listen queue overflows "
-                     f"{result['listen_overflows']}, lost {result['lost']}, doubled "
-                     f"{result['doubled']}, extra {result['extra']}, failed {result['failed']} "
-                     f"{result['errors']}")
+            self.log(
+                f"  storm hub: {whole}/{s.s4_clients} whole, last at "
+                f"{_fmt(result['seconds_last_whole'])} s (p50 "
+                f"{_fmt(result['seconds_p50_whole'])} s, p90 "
+                f"{_fmt(result['seconds_p90_whole'])} s), listen queue overflows "
+                f"{result['listen_overflows']}, lost {result['lost']}, doubled "
+                f"{result['doubled']}, extra {result['extra']}, failed {result['failed']} "
+                f"{result['errors']}"
+            )
 
     # (5) two hub processes + Redis vs one
 
     def scenario_cluster(self) -> None:
         s = self.sizes
         out: dict[str, Any] = {}
-        for label, hubs, with_redis in (("1 hub", 1, False), ("1 hub + Redis", 1, True),
-                                        ("2 hubs + Redis", 2, True)):
+        for label, hubs, with_redis in (
+            ("1 hub", 1, False),
+            ("1 hub + Redis", 1, True),
+            ("2 hubs + Redis", 2, True),
+        ):
             servers: list[procs.Server] = []
             redis = None
             pool = None
@@ -561,9 +785,22 @@ class Bench:
                 for h in range(hubs):  # every hub process shares one SQLite file
                     port = procs.free_port()
                     server = procs._spawn(
-                        f"hub{h}", [procs.python(), "-m", "hub", "serve", "--host", "127.0.0.1",
-                                    "--port", str(port)], datadir,
-                        procs.hub_env(datadir, self.secret, **settings), None, port)
+                        f"hub{h}",
+                        [
+                            procs.python(),
+                            "-m",
+                            "hub",
+                            "serve",
+                            "--host",
+                            "127.0.0.1",
+                            "--port",
+                            str(port),
+                        ],
+                        datadir,
+                        procs.hub_env(datadir, self.secret, **settings),
+                        None,
+                        port,
+                    )
                     servers.append(server)
                     procs.wait_healthy(server)
                 if redis is not None:
@@ -571,19 +808,23 @@ class Bench:
                 pool = WorkerPool(s.workers, None)
                 specs, conv, event, kind = self._fanout_clients("hub")
                 for h, server in enumerate(servers):
-                    self._connect(pool, server.url, [sp for sp in specs if sp[0] % hubs == h],
-                                  [CONV])
+                    self._connect(
+                        pool, server.url, [sp for sp in specs if sp[0] % hubs == h], [CONV]
+                    )
                 watched = servers + ([redis] if redis is not None else [])
-                run = self._run_fanout(pool, watched, conv, event, kind, s.s5_measure_s,
-                                       s.s2_warmup_s)
+                run = self._run_fanout(
+                    pool, watched, conv, event, kind, s.s5_measure_s, s.s2_warmup_s
+                )
                 run["hub_cpu_util"] = [None] * hubs
                 out[label] = {**run, "processes": hubs, "redis": with_redis}
-                self.log(f"  cluster {label}: {run['deliveries_per_s']:,.0f} deliveries/s, "
-                         f"p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, delivered "
-                         f"{run['delivered_fraction']:.4f}, servers cpu "
-                         f"{run['server_cpu_util']:.0%}, generator cpu "
-                         f"{run['generator_cpu_util']:.0%}, other {run['other_cpu_util']:.0%}, "
-                         f"errors {run['errors']}")
+                self.log(
+                    f"  cluster {label}: {run['deliveries_per_s']:,.0f} deliveries/s, "
+                    f"p50 {run['p50_ms']:.1f} ms p99 {run['p99_ms']:.1f} ms, delivered "
+                    f"{run['delivered_fraction']:.4f}, servers cpu "
+                    f"{run['server_cpu_util']:.0%}, generator cpu "
+                    f"{run['generator_cpu_util']:.0%}, other {run['other_cpu_util']:.0%}, "
+                    f"errors {run['errors']}"
+                )
             finally:
                 if pool is not None:
                     pool.close()

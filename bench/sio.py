@@ -35,11 +35,30 @@ class ConnectRefused(Exception):
 
 
 class Client:
-    __slots__ = ("session", "url", "token", "on_event", "ws", "sid", "namespaces", "tag",
-                 "_acks", "_next_ack", "_waiters", "_reader", "closed")
+    __slots__ = (
+        "_acks",
+        "_next_ack",
+        "_reader",
+        "_waiters",
+        "closed",
+        "namespaces",
+        "on_event",
+        "session",
+        "sid",
+        "tag",
+        "token",
+        "url",
+        "ws",
+    )
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str,
-                 on_event: EventHandler | None = None, tag: Any = None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        on_event: EventHandler | None = None,
+        tag: Any = None,
+    ) -> None:
         self.session = session
         self.url = base_url.rstrip("/") + "/socket.io/?EIO=4&transport=websocket"
         self.token = token
@@ -57,8 +76,9 @@ class Client:
     async def connect(self, namespaces: list[str], timeout: float = 20.0) -> None:
         """Open the websocket and connect every namespace; ConnectRefused if one is refused."""
         async with asyncio.timeout(timeout):
-            self.ws = await self.session.ws_connect(self.url, autoping=True, max_msg_size=0,
-                                                    compress=0)
+            self.ws = await self.session.ws_connect(
+                self.url, autoping=True, max_msg_size=0, compress=0
+            )
             opened = await self.ws.receive()
             if opened.type != WSMsgType.TEXT or not opened.data.startswith("0"):
                 raise ConnectionError(f"no Engine.IO open packet: {opened.type} {opened.data!r}")
@@ -98,7 +118,7 @@ class Client:
         if self.ws is not None and not self.ws.closed:
             try:
                 await asyncio.wait_for(self.ws.close(), 5)
-            except (asyncio.TimeoutError, OSError, aiohttp.ClientError):
+            except (TimeoutError, OSError, aiohttp.ClientError):
                 pass
         if self._reader is not None:
             self._reader.cancel()
@@ -128,8 +148,12 @@ class Client:
             while True:
                 message = await ws.receive()
                 if message.type != WSMsgType.TEXT:
-                    if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
-                                        WSMsgType.ERROR):
+                    if message.type in (
+                        WSMsgType.CLOSE,
+                        WSMsgType.CLOSING,
+                        WSMsgType.CLOSED,
+                        WSMsgType.ERROR,
+                    ):
                         break
                     continue
                 data: str = message.data
@@ -150,7 +174,7 @@ class Client:
             if comma < 0:  # e.g. "41/ns" with nothing after
                 namespace, body = data[2:], ""
             else:
-                namespace, body = data[2:comma], data[comma + 1:]
+                namespace, body = data[2:comma], data[comma + 1 :]
         else:
             namespace, body = "/", data[2:]
         if packet_type == "3":  # ack
@@ -161,7 +185,7 @@ class Client:
         elif packet_type == "2":  # event (a leading ack id, if any, is skipped)
             if self.on_event is not None:
                 if body and body[0] != "[":
-                    body = body[body.find("["):]
+                    body = body[body.find("[") :]
                 self.on_event(self, namespace, body)
         elif packet_type == "0":
             waiter = self._waiters.pop(namespace, None)
@@ -187,4 +211,5 @@ def _resolver(future: asyncio.Future[str]) -> AckHandler:
     def resolve(text: str) -> None:
         if not future.done():
             future.set_result(text)
+
     return resolve

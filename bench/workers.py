@@ -46,6 +46,7 @@ def raise_fd_limit(target: int = FD_LIMIT) -> int:
 # Payloads. "hub" speaks the hub's /conversations contract; "ref" speaks the
 # reference servers' echo/broadcast contract with payloads of the same shape.
 
+
 def stamp_text(pad: str = " bench message") -> str:
     return f"T{time.time_ns()}{pad}"
 
@@ -57,17 +58,29 @@ def send_payload(kind: str, conv: str, client_msg_id: str) -> dict[str, Any]:
 
 def broadcast_payload(conv: str, client_msg_id: str, sender: str, seq: int) -> dict[str, Any]:
     """``broadcast`` (ref): a message shaped like the hub's ``message:new`` payload."""
-    return {"room": conv, "message": {
-        "id": f"01BENCH{seq:019d}", "conversation_id": conv, "seq": seq, "sender_id": sender,
-        "client_msg_id": client_msg_id, "text": stamp_text(), "attachments": [],
-        "reply_to": None, "created_at": "2026-01-01T00:00:00.000Z", "edited_at": None,
-        "deleted": False}}
+    return {
+        "room": conv,
+        "message": {
+            "id": f"01BENCH{seq:019d}",
+            "conversation_id": conv,
+            "seq": seq,
+            "sender_id": sender,
+            "client_msg_id": client_msg_id,
+            "text": stamp_text(),
+            "attachments": [],
+            "reply_to": None,
+            "created_at": "2026-01-01T00:00:00.000Z",
+            "edited_at": None,
+            "deleted": False,
+        },
+    }
 
 
 def _ack_ok(text: str) -> bool:
     if text.startswith('[{"ok":true'):
         return True
     import orjson
+
     try:
         first = orjson.loads(text)[0]
     except Exception:
@@ -96,7 +109,8 @@ class Worker:
 
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, enable_cleanup_closed=True),
-            timeout=aiohttp.ClientTimeout(total=None))
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -115,8 +129,14 @@ class Worker:
 
     # Connections
 
-    async def op_connect(self, url: str, specs: list[tuple[Any, str]], namespaces: list[str],
-                         concurrency: int = 64, timeout: float = 30.0) -> dict[str, Any]:
+    async def op_connect(
+        self,
+        url: str,
+        specs: list[tuple[Any, str]],
+        namespaces: list[str],
+        concurrency: int = 64,
+        timeout: float = 30.0,
+    ) -> dict[str, Any]:
         """Connect one client per ``(key, token)`` to every namespace."""
         from .sio import Client
 
@@ -140,8 +160,13 @@ class Worker:
             self.clients[key] = client
 
         await asyncio.gather(*(one(key, token) for key, token in specs))
-        return {"connected": len(specs) - failed, "failed": failed, "errors": errors,
-                "seconds": time.perf_counter() - started, "total": len(self.clients)}
+        return {
+            "connected": len(specs) - failed,
+            "failed": failed,
+            "errors": errors,
+            "seconds": time.perf_counter() - started,
+            "total": len(self.clients),
+        }
 
     async def op_probe_namespaces(self, url: str, token: str, candidates: list[str]) -> list[str]:
         """The namespaces among ``candidates`` that accept an authenticated connect."""
@@ -153,7 +178,7 @@ class Worker:
             try:
                 await client.connect([namespace], 10)
                 present.append(namespace)
-            except (ConnectRefused, ConnectionError, asyncio.TimeoutError):
+            except (TimeoutError, ConnectRefused, ConnectionError):
                 pass
             finally:
                 await client.close()
@@ -172,8 +197,9 @@ class Worker:
         await asyncio.gather(*(one(c) for c in clients))
         return len(clients)
 
-    async def op_call_each(self, namespace: str, event: str,
-                           payloads: dict[Any, Any]) -> dict[str, Any]:
+    async def op_call_each(
+        self, namespace: str, event: str, payloads: dict[Any, Any]
+    ) -> dict[str, Any]:
         """One acked call per client key; counts the ``ok`` acks."""
         ok, errors = 0, []
 
@@ -206,9 +232,16 @@ class Worker:
         async def one(key: Any, conv: str) -> None:
             client = self.clients[key]
             for i in range(n):
-                ack = await client.call(CONV, "message:send", {
-                    "conversation_id": conv, "client_msg_id": f"{tag}-{key}-{i}",
-                    "text": stamp_text()}, 30)
+                ack = await client.call(
+                    CONV,
+                    "message:send",
+                    {
+                        "conversation_id": conv,
+                        "client_msg_id": f"{tag}-{key}-{i}",
+                        "text": stamp_text(),
+                    },
+                    30,
+                )
                 if not ack.get("ok"):
                     errors.append(repr(ack)[:300])
                     return
@@ -236,10 +269,11 @@ class Worker:
                     self.fan_bad += 1
                     return
                 start += 9
-                self.fan_lat.append(now - int(text[start:start + 19]))
+                self.fan_lat.append(now - int(text[start : start + 19]))
         elif mode == "track":
             if text.startswith('["message:new"'):
                 import orjson
+
                 self.live.setdefault(client.tag, []).append(orjson.loads(text)[1]["seq"])
 
     # Workloads
@@ -249,9 +283,18 @@ class Worker:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def op_closed_loop(self, senders: list[tuple[Any, str]], namespace: str, event: str,
-                             kind: str, window: int, start_at: float, t0: float, t1: float,
-                             tag: str) -> dict[str, Any]:
+    async def op_closed_loop(
+        self,
+        senders: list[tuple[Any, str]],
+        namespace: str,
+        event: str,
+        kind: str,
+        window: int,
+        start_at: float,
+        t0: float,
+        t1: float,
+        tag: str,
+    ) -> dict[str, Any]:
         """Each sender keeps ``window`` acked events in flight until ``t1``;
         acks received in ``[t0, t1)`` are counted and timed."""
         loop = asyncio.get_running_loop()
@@ -283,8 +326,11 @@ class Worker:
                         state["first_error"] = text[:300]
 
         await self._until(start_at)
-        tasks = [asyncio.create_task(lane(self.clients[key], conv, f"{self.index}.{i}.{w}"))
-                 for i, (key, conv) in enumerate(senders) for w in range(window)]
+        tasks = [
+            asyncio.create_task(lane(self.clients[key], conv, f"{self.index}.{i}.{w}"))
+            for i, (key, conv) in enumerate(senders)
+            for w in range(window)
+        ]
         stuck = 0
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=max(0.0, t1 - time.time()) + 15)
@@ -298,9 +344,18 @@ class Worker:
                         state["first_error"] = repr(task.exception())[:300]
         return {**state, "stuck": stuck, "lat": latencies.tobytes()}
 
-    async def op_open_loop(self, senders: list[tuple[Any, str]], namespace: str, event: str,
-                           kind: str, rate: float, start_at: float, t0: float, t1: float,
-                           tag: str) -> dict[str, Any]:
+    async def op_open_loop(
+        self,
+        senders: list[tuple[Any, str]],
+        namespace: str,
+        event: str,
+        kind: str,
+        rate: float,
+        start_at: float,
+        t0: float,
+        t1: float,
+        tag: str,
+    ) -> dict[str, Any]:
         """Send at ``rate`` events/s spread round-robin over the senders, never
         waiting for acks (open loop); acks of sends made in ``[t0, t1)`` are timed."""
         latencies = array.array("q")
@@ -322,6 +377,7 @@ class Worker:
                         state["first_error"] = text[:300]
                 if not sending and state["outstanding"] == 0:
                     drained.set()
+
             return done
 
         clients = [(self.clients[key], conv) for key, conv in senders]
@@ -337,8 +393,9 @@ class Worker:
                 client, conv = clients[sent % len(clients)]
                 payload = send_payload(kind, conv, f"{tag}-{self.index}-{sent}")
                 state["outstanding"] += 1
-                await client.emit(namespace, event, payload,
-                                  on_ack(clock(), t0 <= time.time() < t1))
+                await client.emit(
+                    namespace, event, payload, on_ack(clock(), t0 <= time.time() < t1)
+                )
                 sent += 1
             await asyncio.sleep(0.001)
         sending = False
@@ -346,13 +403,23 @@ class Worker:
         if state["outstanding"] > 0:
             try:
                 await asyncio.wait_for(drained.wait(), 15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return {**state, "lat": latencies.tobytes()}
 
-    async def op_fanout(self, senders: list[tuple[Any, str]], namespace: str, event: str,
-                        kind: str, window: int, start_at: float, t0: float, t1: float,
-                        drain_s: float, tag: str) -> dict[str, Any]:
+    async def op_fanout(
+        self,
+        senders: list[tuple[Any, str]],
+        namespace: str,
+        event: str,
+        kind: str,
+        window: int,
+        start_at: float,
+        t0: float,
+        t1: float,
+        drain_s: float,
+        tag: str,
+    ) -> dict[str, Any]:
         """Senders keep ``window`` acked sends in flight until ``t1``; every
         client counts the ``message:new`` it receives in ``[t0, t1)`` and times
         them by the stamp in the text. Returns after ``t1 + drain_s``."""
@@ -361,19 +428,29 @@ class Worker:
         self.window_ns = (int(t0 * 1e9), int(t1 * 1e9))
         self.fan_count = self.fan_total = self.fan_bad = 0
         self.fan_lat = array.array("q")
-        sent = await self.op_closed_loop(senders, namespace, event, kind, window, start_at,
-                                         t0, t1, tag)
+        sent = await self.op_closed_loop(
+            senders, namespace, event, kind, window, start_at, t0, t1, tag
+        )
         await self._until(t1 + drain_s)
         self.mode = None
-        return {"deliveries": self.fan_count, "total": self.fan_total, "bad": self.fan_bad,
-                "lat": self.fan_lat.tobytes(), "sent": sent["sent"], "acks": sent["count"],
-                "errors": sent["errors"], "first_error": sent["first_error"],
-                "stuck": sent["stuck"], "ack_lat": sent["lat"]}
+        return {
+            "deliveries": self.fan_count,
+            "total": self.fan_total,
+            "bad": self.fan_bad,
+            "lat": self.fan_lat.tobytes(),
+            "sent": sent["sent"],
+            "acks": sent["count"],
+            "errors": sent["errors"],
+            "first_error": sent["first_error"],
+            "stuck": sent["stuck"],
+            "ack_lat": sent["lat"],
+        }
 
     # Reconnect storm
 
-    async def op_storm(self, url: str, specs: list[tuple[Any, str, str, int, int]],
-                       start_at: float, timeout: float) -> dict[str, Any]:
+    async def op_storm(
+        self, url: str, specs: list[tuple[Any, str, str, int, int]], start_at: float, timeout: float
+    ) -> dict[str, Any]:
         """At ``start_at`` every ``(key, token, conv, after_seq, last_seq)`` client
         reconnects at once and syncs; a client is whole when it holds exactly
         ``after_seq+1 .. last_seq``."""
@@ -381,8 +458,16 @@ class Worker:
 
         self.mode = "track"
         self.live = {}
-        result = {"clients": len(specs), "whole": 0, "lost": 0, "doubled": 0, "extra": 0,
-                  "failed": 0, "errors": [], "done": []}
+        result = {
+            "clients": len(specs),
+            "whole": 0,
+            "lost": 0,
+            "doubled": 0,
+            "extra": 0,
+            "failed": 0,
+            "errors": [],
+            "done": [],
+        }
 
         async def one(key: Any, token: str, conv: str, after_seq: int, last_seq: int) -> None:
             client = Client(self.session, url, token, self._on_event, tag=key)
@@ -392,8 +477,12 @@ class Worker:
                 got: list[int] = []
                 cursor = after_seq
                 for _ in range(100):  # pages; bounded
-                    ack = await client.call(CONV, "sync", {"cursors": [
-                        {"conversation_id": conv, "after_seq": cursor}]}, timeout)
+                    ack = await client.call(
+                        CONV,
+                        "sync",
+                        {"cursors": [{"conversation_id": conv, "after_seq": cursor}]},
+                        timeout,
+                    )
                     if not ack.get("ok"):
                         raise RuntimeError(f"sync refused: {ack}")
                     item = ack["data"]["items"][0]
@@ -424,7 +513,7 @@ class Worker:
         await self._until(start_at)
         await asyncio.gather(*(one(*spec) for spec in specs))
         await asyncio.sleep(0.3)  # late live events would count as doubled
-        for key, seqs in self.live.items():
+        for seqs in self.live.values():
             # live message:new after the storm repeats what sync returned
             result["doubled"] += len(seqs)
         self.mode = None
@@ -449,8 +538,12 @@ class WorkerPool:
         self.procs: list[mp.process.BaseProcess] = []
         for index in range(count):
             parent, child = context.Pipe()
-            process = context.Process(target=worker_main, args=(child, index, cpus),
-                                      name=f"bench-worker-{index}", daemon=True)
+            process = context.Process(
+                target=worker_main,
+                args=(child, index, cpus),
+                name=f"bench-worker-{index}",
+                daemon=True,
+            )
             process.start()
             child.close()
             self.conns.append(parent)
@@ -465,7 +558,7 @@ class WorkerPool:
 
     def send(self, op: str, args: list[dict[str, Any]] | dict[str, Any]) -> None:
         per_worker = args if isinstance(args, list) else [args] * len(self.conns)
-        for conn, worker_args in zip(self.conns, per_worker):
+        for conn, worker_args in zip(self.conns, per_worker, strict=False):
             conn.send((op, worker_args))
 
     def collect(self, timeout: float = 120.0) -> list[Any]:
@@ -480,8 +573,9 @@ class WorkerPool:
             replies.append(reply["result"])
         return replies
 
-    def call(self, op: str, args: list[dict[str, Any]] | dict[str, Any],
-             timeout: float = 120.0) -> list[Any]:
+    def call(
+        self, op: str, args: list[dict[str, Any]] | dict[str, Any], timeout: float = 120.0
+    ) -> list[Any]:
         self.send(op, args)
         return self.collect(timeout)
 
@@ -492,7 +586,7 @@ class WorkerPool:
             except (BrokenPipeError, OSError):
                 pass
         deadline = time.monotonic() + 20
-        for conn, process in zip(self.conns, self.procs):
+        for conn, process in zip(self.conns, self.procs, strict=False):
             try:
                 if conn.poll(max(0.0, deadline - time.monotonic())):
                     conn.recv()
@@ -503,7 +597,7 @@ class WorkerPool:
                 process.kill()
                 process.join(5)
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

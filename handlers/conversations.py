@@ -6,13 +6,26 @@ import hashlib
 
 from aiohttp import web
 
-from hub.conversations.models import (
-    AddParticipants, ConversationListQuery, CreateConversation, EditMessage, History,
-    HistoryQuery, ListConversations, MarkRead, RemoveParticipant, RestAddParticipants,
-    RestEditMessage, RestMarkRead,
-    RestSendMessage, RestUpdateConversation, SearchQuery, SendMessage, UpdateConversation,
-)
 from hub.clock import new_id
+from hub.conversations.models import (
+    AddParticipants,
+    ConversationListQuery,
+    CreateConversation,
+    EditMessage,
+    History,
+    HistoryQuery,
+    ListConversations,
+    MarkRead,
+    RemoveParticipant,
+    RestAddParticipants,
+    RestEditMessage,
+    RestMarkRead,
+    RestSendMessage,
+    RestUpdateConversation,
+    SearchQuery,
+    SendMessage,
+    UpdateConversation,
+)
 from hub.http import json_response, read_body, read_query, validate
 
 from .routing import by_id_action, hub_of, user_id_of
@@ -22,7 +35,8 @@ async def list_conversations(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, ConversationListQuery)
     page = await hub_of(request).conversations.list_conversations(
-        caller, ListConversations(**query.model_dump()))
+        caller, ListConversations(**query.model_dump())
+    )
     return json_response(page)
 
 
@@ -38,23 +52,27 @@ get_conversation = by_id_action("conversations", "get", "get_conversation")
 async def update_conversation(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestUpdateConversation)
-    update = validate(UpdateConversation,
-                      {"conversation_id": request.match_info["id"], **body.model_dump()})
+    update = validate(
+        UpdateConversation, {"conversation_id": request.match_info["id"], **body.model_dump()}
+    )
     return json_response(await hub_of(request).conversations.update(caller, update))
 
 
 async def add_participants(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     raw = await read_body(request, RestAddParticipants)
-    payload = validate(AddParticipants,
-                       {"conversation_id": request.match_info["id"], "user_ids": raw.user_ids})
+    payload = validate(
+        AddParticipants, {"conversation_id": request.match_info["id"], "user_ids": raw.user_ids}
+    )
     return json_response(await hub_of(request).conversations.add_participants(caller, payload))
 
 
 async def remove_participant(request: web.Request) -> web.Response:
     caller = user_id_of(request)
-    payload = validate(RemoveParticipant, {"conversation_id": request.match_info["id"],
-                                           "user_id": request.match_info["user_id"]})
+    payload = validate(
+        RemoveParticipant,
+        {"conversation_id": request.match_info["id"], "user_id": request.match_info["user_id"]},
+    )
     return json_response(await hub_of(request).conversations.remove_participant(caller, payload))
 
 
@@ -71,11 +89,14 @@ async def send_message(request: web.Request) -> web.Response:
     body = await read_body(request, RestSendMessage)
     key = request.headers.get("Idempotency-Key")
     hub = hub_of(request)
-    payload = validate(SendMessage, {
-        **body.model_dump(exclude={"client_msg_id"}),
-        "conversation_id": request.match_info["id"],
-        "client_msg_id": body.client_msg_id or _client_msg_id_for(key) or new_id(),
-    })
+    payload = validate(
+        SendMessage,
+        {
+            **body.model_dump(exclude={"client_msg_id"}),
+            "conversation_id": request.match_info["id"],
+            "client_msg_id": body.client_msg_id or _client_msg_id_for(key) or new_id(),
+        },
+    )
     return json_response(await hub.conversations.send(caller, payload), status=201)
 
 
@@ -97,7 +118,8 @@ async def edit_message(request: web.Request) -> web.Response:
 async def delete_message(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).conversations.delete(caller, request.match_info["id"]))
+        await hub_of(request).conversations.delete(caller, request.match_info["id"])
+    )
 
 
 async def mark_read(request: web.Request) -> web.Response:
@@ -115,6 +137,6 @@ async def search_messages(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, SearchQuery)
     page = await hub_of(request).conversations.search(
-        caller, query.q, query.conversation_id, query.cursor, query.limit)
+        caller, query.q, query.conversation_id, query.cursor, query.limit
+    )
     return json_response(page)
-

@@ -6,8 +6,16 @@ from aiohttp import web
 
 from hub.http import json_response, read_body, read_optional_body, read_query
 from hub.marketplace.models import (
-    CreateBid, CreateJob, CreateMilestone, CreateReview, JobListQuery, PageQuery,
-    ReleaseMilestone, ResolveMilestone, UpdateBid, UpdateJob,
+    CreateBid,
+    CreateJob,
+    CreateMilestone,
+    CreateReview,
+    JobListQuery,
+    PageQuery,
+    ReleaseMilestone,
+    ResolveMilestone,
+    UpdateBid,
+    UpdateJob,
 )
 
 from .routing import by_id_action, hub_of, user_id_of
@@ -65,7 +73,8 @@ async def list_bids(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, PageQuery)
     return json_response(
-        await hub_of(request).bids.list(caller, _id(request), query.cursor, query.limit))
+        await hub_of(request).bids.list(caller, _id(request), query.cursor, query.limit)
+    )
 
 
 get_bid = by_id_action("bids", "get", "get_bid")
@@ -92,15 +101,17 @@ bid_conversation = by_id_action("bids", "conversation", "bid_conversation")
 async def create_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateMilestone)
-    return json_response(await hub_of(request).milestones.create(caller, _id(request), body),
-                         status=201)
+    return json_response(
+        await hub_of(request).milestones.create(caller, _id(request), body), status=201
+    )
 
 
 async def list_milestones(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, PageQuery)
     return json_response(
-        await hub_of(request).milestones.list(caller, _id(request), query.cursor, query.limit))
+        await hub_of(request).milestones.list(caller, _id(request), query.cursor, query.limit)
+    )
 
 
 get_milestone = by_id_action("milestones", "get", "get_milestone")
@@ -111,7 +122,8 @@ async def release_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_optional_body(request, ReleaseMilestone)
     return json_response(
-        await hub_of(request).milestones.release(caller, _id(request), body.amount))
+        await hub_of(request).milestones.release(caller, _id(request), body.amount)
+    )
 
 
 cancel_milestone = by_id_action("milestones", "cancel", "cancel_milestone")
@@ -121,8 +133,9 @@ dispute_milestone = by_id_action("milestones", "dispute", "dispute_milestone")
 async def resolve_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, ResolveMilestone)
-    return json_response(await hub_of(request).milestones.resolve(
-        caller, _id(request), body.freelancer_amount))
+    return json_response(
+        await hub_of(request).milestones.resolve(caller, _id(request), body.freelancer_amount)
+    )
 
 
 # Reviews
@@ -138,4 +151,5 @@ async def list_reviews(request: web.Request) -> web.Response:
     user_id_of(request)
     query = read_query(request, PageQuery)
     return json_response(
-        await hub_of(request).jobs.reviews(_id(request), query.cursor, query.limit))
+        await hub_of(request).jobs.reviews(_id(request), query.cursor, query.limit)
+    )

@@ -6,7 +6,14 @@ from aiohttp import web
 
 from hub.http import json_response, read_body, read_query
 from hub.networking.models import (
-    CreateLobby, Lobby, LobbyPage, LobbyQuery, Rating, RatingView, Session, Usage,
+    CreateLobby,
+    Lobby,
+    LobbyPage,
+    LobbyQuery,
+    Rating,
+    RatingView,
+    Session,
+    Usage,
 )
 
 from .admin import require_admin
@@ -33,20 +40,23 @@ async def get_lobby(request: web.Request) -> web.Response:
 async def get_session(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).networking.get_session(caller, request.match_info["id"]))
+        await hub_of(request).networking.get_session(caller, request.match_info["id"])
+    )
 
 
 async def leave_session(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).networking.leave_session(caller, request.match_info["id"]))
+        await hub_of(request).networking.leave_session(caller, request.match_info["id"])
+    )
 
 
 async def rate_session(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, Rating)
     return json_response(
-        await hub_of(request).networking.rate(caller, request.match_info["id"], body))
+        await hub_of(request).networking.rate(caller, request.match_info["id"], body)
+    )
 
 
 async def usage(request: web.Request) -> web.Response:
@@ -55,22 +65,69 @@ async def usage(request: web.Request) -> web.Response:
 
 
 NETWORKING_ROUTES: list[Route] = [
-    Route("GET", "/networking/lobbies", list_lobbies, "Speed-networking lobbies, newest first",
-          "networking", query=LobbyQuery, response=LobbyPage),
-    Route("POST", "/networking/lobbies", create_lobby, "Create a lobby (admin)", "networking",
-          body=CreateLobby, response=Lobby, status=201, errors=(403,)),
-    Route("GET", "/networking/lobbies/{id}", get_lobby, "One lobby, with live counts",
-          "networking", response=Lobby),
-    Route("GET", "/networking/sessions/{id}", get_session,
-          "A session the caller is in (the peer's profile stays masked)", "networking",
-          response=Session, errors=(403,)),
-    Route("POST", "/networking/sessions/{id}/leave", leave_session,
-          "Leave a session (the peer is told peer_left and queued first)", "networking",
-          response=Session, errors=(403,)),
-    Route("POST", "/networking/sessions/{id}/rate", rate_session,
-          "Rate a session; both choosing connect creates a direct conversation", "networking",
-          body=Rating, response=RatingView, errors=(403, 409)),
-    Route("GET", "/networking/analytics/usage", usage,
-          "Sessions per lobby and duration, average rating, connect rate (admin)", "networking",
-          response=Usage, errors=(403,)),
+    Route(
+        "GET",
+        "/networking/lobbies",
+        list_lobbies,
+        "Speed-networking lobbies, newest first",
+        "networking",
+        query=LobbyQuery,
+        response=LobbyPage,
+    ),
+    Route(
+        "POST",
+        "/networking/lobbies",
+        create_lobby,
+        "Create a lobby (admin)",
+        "networking",
+        body=CreateLobby,
+        response=Lobby,
+        status=201,
+        errors=(403,),
+    ),
+    Route(
+        "GET",
+        "/networking/lobbies/{id}",
+        get_lobby,
+        "One lobby, with live counts",
+        "networking",
+        response=Lobby,
+    ),
+    Route(
+        "GET",
+        "/networking/sessions/{id}",
+        get_session,
+        "A session the caller is in (the peer's profile stays masked)",
+        "networking",
+        response=Session,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/networking/sessions/{id}/leave",
+        leave_session,
+        "Leave a session (the peer is told peer_left and queued first)",
+        "networking",
+        response=Session,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/networking/sessions/{id}/rate",
+        rate_session,
+        "Rate a session; both choosing connect creates a direct conversation",
+        "networking",
+        body=Rating,
+        response=RatingView,
+        errors=(403, 409),
+    ),
+    Route(
+        "GET",
+        "/networking/analytics/usage",
+        usage,
+        "Sessions per lobby and duration, average rating, connect rate (admin)",
+        "networking",
+        response=Usage,
+        errors=(403,),
+    ),
 ]

@@ -13,14 +13,18 @@ from .routing import hub_of, user_id_of
 async def list_notifications(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, NotificationListQuery)
-    return json_response(await hub_of(request).notifications.list(
-        caller, query.unread_only, query.cursor, query.limit))
+    return json_response(
+        await hub_of(request).notifications.list(
+            caller, query.unread_only, query.cursor, query.limit
+        )
+    )
 
 
 async def read_notification(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).notifications.mark_read(caller, request.match_info["id"]))
+        await hub_of(request).notifications.mark_read(caller, request.match_info["id"])
+    )
 
 
 async def read_all_notifications(request: web.Request) -> web.Response:

@@ -35,7 +35,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "code": {"type": "string"},
-        "details": {"type": "object", "description": "validation_failed: {fields: [{field, message}]}"},
+        "details": {
+            "type": "object",
+            "description": "validation_failed: {fields: [{field, message}]}",
+        },
     },
 }
 COMMON_ERRORS = (400, 404, 405, 413, 422, 500)
@@ -58,7 +61,9 @@ def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict
         "paths": paths,
         "components": {
             "schemas": {**schemas, "Problem": PROBLEM_SCHEMA},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }
 
@@ -78,8 +83,10 @@ def _configured_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
     """What each ``configured(name)`` field becomes: the settings the services check."""
     return {
         "currencies": {"enum": list(settings.currencies)},
-        "max_text_length": {"description": f"1..{settings.max_text_length} characters "
-                            "after trimming (HUB_MAX_TEXT_LENGTH)"},
+        "max_text_length": {
+            "description": f"1..{settings.max_text_length} characters "
+            "after trimming (HUB_MAX_TEXT_LENGTH)"
+        },
     }
 
 
@@ -89,8 +96,7 @@ def _configured(node: Any, schemas: dict[str, dict[str, Any]]) -> Any:
         return [_configured(item, schemas) for item in node]
     if not isinstance(node, dict):
         return node
-    schema = {key: _configured(value, schemas) for key, value in node.items()
-              if key != CONFIGURED}
+    schema = {key: _configured(value, schemas) for key, value in node.items() if key != CONFIGURED}
     if CONFIGURED in node:
         schema.update(schemas[node[CONFIGURED]])
     return schema
@@ -118,25 +124,37 @@ def _operation(route: Route) -> dict[str, Any]:
 
 def _parameters(route: Route) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "string", "pattern": f"^{ID_PATTERN}$"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
+        }
         for name in PATH_PARAM.findall(route.path)
     ]
     if route.idempotent:
-        params.append({
-            "name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-            "description": "Per user and route, for 24 h: the same key with the same path "
-            "and body replays the first response byte for byte, even while it runs; another "
-            "request is 422 idempotency_mismatch (docs/marketplace.md#idempotency-key)",
-        })
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                "description": "Per user and route, for 24 h: the same key with the same path "
+                "and body replays the first response byte for byte, even while it runs; another "
+                "request is 422 idempotency_mismatch (docs/marketplace.md#idempotency-key)",
+            }
+        )
     if route.query:
         schema = route.query.model_json_schema()
         for name, prop in schema.get("properties", {}).items():
-            params.append({
-                "name": name, "in": "query",
-                "required": name in schema.get("required", []), "schema": _present(prop),
-            })
+            params.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name in schema.get("required", []),
+                    "schema": _present(prop),
+                }
+            )
     return params
 
 
@@ -161,7 +179,9 @@ def _responses(route: Route) -> dict[str, Any]:
     for status in sorted(errors):
         responses[str(status)] = {
             "description": TITLES.get(status, "Error"),
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
     return responses
 

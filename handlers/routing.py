@@ -100,9 +100,11 @@ def serving(route: Route) -> Handler:
             return Reply(response.status, response.content_type, bytes(response.body or b""))
 
         reply = await hub_of(request).idempotency.run(
-            caller, operation, request.headers.get("Idempotency-Key"), identity, action)
-        return web.Response(status=reply.status, body=reply.body or None,
-                            content_type=reply.content_type)
+            caller, operation, request.headers.get("Idempotency-Key"), identity, action
+        )
+        return web.Response(
+            status=reply.status, body=reply.body or None, content_type=reply.content_type
+        )
 
     handler.__name__ = route.handler.__name__
     return handler

@@ -25,8 +25,14 @@ async def relay_answer(request: web.Request) -> web.Response:
 async def relay_ice(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, LiveIce)
-    signal = validate(Signal, {**body.model_dump(exclude={"candidate"}), "type": "candidate",
-                               "candidate": body.candidate.model_dump()})
+    signal = validate(
+        Signal,
+        {
+            **body.model_dump(exclude={"candidate"}),
+            "type": "candidate",
+            "candidate": body.candidate.model_dump(),
+        },
+    )
     return await _relay(request, caller, signal)
 
 
@@ -43,16 +49,42 @@ async def _relay(request: web.Request, caller: str, signal: Signal) -> web.Respo
 
 
 SIGNALING_ROUTES: list[Route] = [
-    Route("GET", "/rtc/ice-servers", ice_servers,
-          "STUN/TURN servers for WebRTC, with ephemeral TURN credentials", "signaling",
-          response=IceServers),
-    Route("POST", "/live/signaling/offer", relay_offer,
-          "Relay an offer to the peer (REST fallback of the signal event)", "signaling",
-          body=LiveSdp, response=RelayAccepted, errors=(403,)),
-    Route("POST", "/live/signaling/answer", relay_answer,
-          "Relay an answer to the peer (REST fallback of the signal event)", "signaling",
-          body=LiveSdp, response=RelayAccepted, errors=(403,)),
-    Route("POST", "/live/signaling/ice", relay_ice,
-          "Relay an ICE candidate to the peer (REST fallback of the signal event)", "signaling",
-          body=LiveIce, response=RelayAccepted, errors=(403,)),
+    Route(
+        "GET",
+        "/rtc/ice-servers",
+        ice_servers,
+        "STUN/TURN servers for WebRTC, with ephemeral TURN credentials",
+        "signaling",
+        response=IceServers,
+    ),
+    Route(
+        "POST",
+        "/live/signaling/offer",
+        relay_offer,
+        "Relay an offer to the peer (REST fallback of the signal event)",
+        "signaling",
+        body=LiveSdp,
+        response=RelayAccepted,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/live/signaling/answer",
+        relay_answer,
+        "Relay an answer to the peer (REST fallback of the signal event)",
+        "signaling",
+        body=LiveSdp,
+        response=RelayAccepted,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/live/signaling/ice",
+        relay_ice,
+        "Relay an ICE candidate to the peer (REST fallback of the signal event)",
+        "signaling",
+        body=LiveIce,
+        response=RelayAccepted,
+        errors=(403,),
+    ),
 ]

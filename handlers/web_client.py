@@ -26,8 +26,20 @@ CONTENT_TYPES = {
 # Only these files are served: no directory walking, no guessing. app.js is the
 # entry module; it imports the others (docs/web-client.md lists them).
 APP_FILES = (
-    "app.js", "api.js", "calls.js", "chat.js", "favicon.svg", "jobs.js", "lobby.js",
-    "notifications.js", "rtc.js", "socket.js", "state.js", "style.css", "ui.js", "users.js",
+    "app.js",
+    "api.js",
+    "calls.js",
+    "chat.js",
+    "favicon.svg",
+    "jobs.js",
+    "lobby.js",
+    "notifications.js",
+    "rtc.js",
+    "socket.js",
+    "state.js",
+    "style.css",
+    "ui.js",
+    "users.js",
 )
 VENDOR_FILES = ("socket.io.min.js", "socket.io.min.js.map")
 STATIC_FILES: dict[str, Path] = {
@@ -38,8 +50,9 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 def _file_response(path: Path) -> web.Response:
-    return web.Response(body=path.read_bytes(), headers={
-        "Content-Type": CONTENT_TYPES[path.suffix], **NO_CACHE})
+    return web.Response(
+        body=path.read_bytes(), headers={"Content-Type": CONTENT_TYPES[path.suffix], **NO_CACHE}
+    )
 
 
 async def index(request: web.Request) -> web.Response:

@@ -13,13 +13,17 @@ from storage import Store
 from .config import Settings
 from .context import HUB, build_hub
 from .conversations.namespace import ConversationsNamespace
+from .http import (
+    auth_middleware,
+    cors_middleware,
+    problem_middleware,
+    rate_limit_middleware,
+    request_id_middleware,
+    security_headers_middleware,
+)
+from .networking.namespace import NetworkingNamespace
 from .notifications.namespace import NotificationsNamespace
 from .presence.namespace import PresenceNamespace
-from .networking.namespace import NetworkingNamespace
-from .http import (
-    auth_middleware, cors_middleware, problem_middleware, rate_limit_middleware,
-    request_id_middleware, security_headers_middleware,
-)
 from .ratelimit import Limit
 
 log = logging.getLogger(__name__)
@@ -39,9 +43,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     if hub.rate_limiter is not None:
         # Right outside problem_middleware: it sees every handler error already
         # turned into problem+json, so limited error responses get the headers too.
-        middlewares.append(rate_limit_middleware(
-            hub.rate_limiter, Limit.parse(settings.rate_limit_rest),
-            Limit.parse(settings.rate_limit_auth)))
+        middlewares.append(
+            rate_limit_middleware(
+                hub.rate_limiter,
+                Limit.parse(settings.rate_limit_rest),
+                Limit.parse(settings.rate_limit_auth),
+            )
+        )
     middlewares.append(problem_middleware)
     app = web.Application(client_max_size=settings.max_payload_bytes, middlewares=middlewares)
     app[HUB] = hub

@@ -44,27 +44,34 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.host, args.port)
     password = _admin_password(args)
     if password is None:
-        return _fail(f"create-admin: no password: pass --password-stdin, set {ADMIN_PASSWORD_ENV} "
-                     "or run it in a terminal to be asked")
+        return _fail(
+            f"create-admin: no password: pass --password-stdin, set {ADMIN_PASSWORD_ENV} "
+            "or run it in a terminal to be asked"
+        )
     return asyncio.run(_create_admin(settings, args.email, password))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hub", description="Realtime hub for freelance marketplaces")
+    parser = argparse.ArgumentParser(
+        prog="hub", description="Realtime hub for freelance marketplaces"
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the hub")
     serve.add_argument("--host", help="bind address (default HUB_HOST or 0.0.0.0)")
     serve.add_argument("--port", type=_port, help="port (default HUB_PORT or 8080)")
     admin = commands.add_parser(
-        "create-admin", help="create an admin or promote a user",
+        "create-admin",
+        help="create an admin or promote a user",
         description=f"The password comes from --password, --password-stdin, {ADMIN_PASSWORD_ENV} "
-                    "or, in a terminal, a prompt, in that order.")
+        "or, in a terminal, a prompt, in that order.",
+    )
     admin.add_argument("--email", required=True)
     source = admin.add_mutually_exclusive_group()
     source.add_argument("--password", help="the password (visible to other local users in ps)")
-    source.add_argument("--password-stdin", action="store_true",
-                        help="read the password from standard input")
+    source.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     return parser
 
 
@@ -112,7 +119,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from .context import HTTP_SHARE
     from .lifecycle import drain_on_signals
 
-    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
     try:
         sockets = _listening_sockets(settings.host, settings.port, settings.listen_backlog)
     except StartupError as exc:
@@ -144,8 +153,9 @@ def _listening_sockets(host: str, port: int, backlog: int) -> list[socket.socket
     SO_REUSEADDR), but before the app starts: a taken port is then a settings
     error, not a traceback after "hub started"."""
     try:
-        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE)
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except socket.gaierror as exc:
         raise StartupError("HUB_HOST", f"cannot resolve {host!r}: {exc.strerror}") from None
     sockets: list[socket.socket] = []
@@ -171,8 +181,9 @@ def _bind_error(exc: OSError, host: str, port: int) -> StartupError:
     if exc.errno == errno.EADDRINUSE:
         return StartupError("HUB_PORT", f"{where} is already in use")
     if exc.errno == errno.EACCES:
-        return StartupError("HUB_PORT", f"{where}: permission denied (a port below 1024 "
-                                        "needs privileges)")
+        return StartupError(
+            "HUB_PORT", f"{where}: permission denied (a port below 1024 needs privileges)"
+        )
     if exc.errno == errno.EADDRNOTAVAIL:
         return StartupError("HUB_HOST", f"{host!r} is not an address of this machine")
     return StartupError("HUB_HOST", f"cannot listen on {where}: {exc.strerror}")

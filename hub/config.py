@@ -18,8 +18,17 @@ DEV_SECRET_FILE = "jwt-dev-secret"
 # The socket event families with a per-user limit each (setting
 # rate_limit_<family>); "socket_events" is every event together.
 SOCKET_LIMIT_FAMILIES = (
-    "socket_events", "message_send", "typing", "conversation_change", "conversation_read",
-    "presence", "call", "signal", "echo", "networking", "auth_refresh",
+    "socket_events",
+    "message_send",
+    "typing",
+    "conversation_change",
+    "conversation_read",
+    "presence",
+    "call",
+    "signal",
+    "echo",
+    "networking",
+    "auth_refresh",
 )
 DEV_WEBHOOK_SECRET_FILE = "payments-webhook-dev-secret"
 
@@ -141,8 +150,15 @@ class Settings(BaseSettings):
     def _blank_turn_secret(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("jwt_secret", "redis_url", "jwt_private_key_file", "jwt_public_key_file",
-                     "payments_webhook_secret", "public_url", mode="before")
+    @field_validator(
+        "jwt_secret",
+        "redis_url",
+        "jwt_private_key_file",
+        "jwt_public_key_file",
+        "payments_webhook_secret",
+        "public_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -190,8 +206,11 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("rate_limit_rest", "rate_limit_auth",
-                     *(f"rate_limit_{family}" for family in SOCKET_LIMIT_FAMILIES))
+    @field_validator(
+        "rate_limit_rest",
+        "rate_limit_auth",
+        *(f"rate_limit_{family}" for family in SOCKET_LIMIT_FAMILIES),
+    )
     @classmethod
     def _valid_limit(cls, value: str) -> str:
         Limit.parse(value)  # a bad limit is a settings error at startup
@@ -205,7 +224,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _production_needs_secrets(self) -> "Settings":
+    def _production_needs_secrets(self) -> Settings:
         if self.env == "production":
             if self.jwt_algorithm == "HS256" and self.jwt_secret is None:
                 raise ValueError("HUB_JWT_SECRET is required when HUB_ENV=production")
@@ -259,8 +278,9 @@ class Settings(BaseSettings):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
-        log.warning("HUB_PAYMENTS_WEBHOOK_SECRET is not set: using the development secret in %s",
-                    path)
+        log.warning(
+            "HUB_PAYMENTS_WEBHOOK_SECRET is not set: using the development secret in %s", path
+        )
         self.payments_webhook_secret = SecretStr(path.read_text().strip())
 
     def redacted(self) -> dict[str, object]:
@@ -289,16 +309,22 @@ MIN_PRODUCTION_JWT_SECRET_BYTES = 32
 def _refuse_weak_jwt_secret(secret: str, data_dir: Path) -> None:
     """Production tokens must not be signed by a guessable or copied secret."""
     if len(secret.encode()) < MIN_PRODUCTION_JWT_SECRET_BYTES:
-        raise ValueError(f"HUB_JWT_SECRET must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} "
-                         "bytes when HUB_ENV=production")
+        raise ValueError(
+            f"HUB_JWT_SECRET must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} "
+            "bytes when HUB_ENV=production"
+        )
     if secret == EXAMPLE_JWT_SECRET:
-        raise ValueError("HUB_JWT_SECRET is the placeholder from .env.example: "
-                         "set a random secret when HUB_ENV=production")
+        raise ValueError(
+            "HUB_JWT_SECRET is the placeholder from .env.example: "
+            "set a random secret when HUB_ENV=production"
+        )
     dev_file = data_dir / DEV_SECRET_FILE
     try:
         dev_secret = dev_file.read_text().strip()
     except OSError:  # none (or unreadable): nothing to compare with
         return
     if secret == dev_secret:
-        raise ValueError(f"HUB_JWT_SECRET is the development secret from {dev_file}: "
-                         "set a new one when HUB_ENV=production")
+        raise ValueError(
+            f"HUB_JWT_SECRET is the development secret from {dev_file}: "
+            "set a new one when HUB_ENV=production"
+        )

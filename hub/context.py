@@ -26,13 +26,18 @@ from .conversations import ConversationLimits, ConversationService
 from .conversations.events import ConversationEvents
 from .idempotency import Idempotency
 from .marketplace import (
-    BidService, JobService, Market, MarketRules, MilestoneService, WalletService,
+    BidService,
+    JobService,
+    Market,
+    MarketRules,
+    MilestoneService,
+    WalletService,
 )
 from .marketplace.fees import FeePolicy
 from .metrics import Metrics, TimedStore
 from .notifications import NotificationService
-from .payments import PaymentProvider, SandboxProvider
 from .passwords import Passwords
+from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
 from .presence import PresenceService
 from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
@@ -129,10 +134,13 @@ class Hub:
 
     async def stop(self) -> None:
         steps: list[tuple[str, Awaitable[object]]] = [
-            ("networking", self.networking.stop()), ("echo", self.echo.close()),
-            ("signaling", self.signaling.close()), ("payments", self.payments.stop()),
+            ("networking", self.networking.stop()),
+            ("echo", self.echo.close()),
+            ("signaling", self.signaling.close()),
+            ("payments", self.payments.stop()),
             ("idempotency keys", self.idempotency.stop()),
-            ("presence", self.presence.stop()), ("message bus", self.bus.stop()),
+            ("presence", self.presence.stop()),
+            ("message bus", self.bus.stop()),
             ("session revocations", self.revocations.stop()),
         ]
         if self.redis is not None:
@@ -188,20 +196,31 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     metrics = Metrics()
     store = TimedStore(store or create_store(settings), metrics)  # type: ignore[assignment]
     redis = create_redis(settings.redis_url) if settings.redis_url else None
-    manager = (HubRedisRoomManager(settings.redis_url, metrics.redis_publish_failures.inc)
-               if settings.redis_url else HubManager())
+    manager = (
+        HubRedisRoomManager(settings.redis_url, metrics.redis_publish_failures.inc)
+        if settings.redis_url
+        else HubManager()
+    )
     sio = create_socket_server(settings, manager, ClientFaults(metrics.client_faults))
     events = ConversationEvents(sio)
     bus: MessageBus
     presence_backend: PresenceBackend
     revocations: Revocations
     if redis is not None:
-        bus = RedisMessageBus(redis, create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
-                              store, events, settings.message_gap_timeout_s,
-                              on_publish_error=metrics.redis_publish_failures.inc)
+        bus = RedisMessageBus(
+            redis,
+            create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
+            store,
+            events,
+            settings.message_gap_timeout_s,
+            on_publish_error=metrics.redis_publish_failures.inc,
+        )
         presence_backend = RedisPresence(redis, process_id(), settings.presence_process_timeout_s)
-        revocations = RedisRevocations(redis, create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
-                                       on_publish_error=metrics.redis_publish_failures.inc)
+        revocations = RedisRevocations(
+            redis,
+            create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
+            on_publish_error=metrics.redis_publish_failures.inc,
+        )
     else:
         bus = LocalMessageBus(store, events, settings.message_gap_timeout_s)
         presence_backend = MemoryPresence()
@@ -212,33 +231,62 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     tokens = TokenIssuer(settings)
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     sessions = SessionService(store, tokens, revocations)
-    conversations = ConversationService(store, events, bus, ConversationLimits(
-        max_text_length=settings.max_text_length, max_group_size=settings.max_group_size,
-        edit_window_s=settings.edit_window_s, typing_expires_ms=settings.typing_expires_ms,
-    ))
+    conversations = ConversationService(
+        store,
+        events,
+        bus,
+        ConversationLimits(
+            max_text_length=settings.max_text_length,
+            max_group_size=settings.max_group_size,
+            edit_window_s=settings.edit_window_s,
+            typing_expires_ms=settings.typing_expires_ms,
+        ),
+    )
     notifications = NotificationService(store, sio)
-    market = Market(store, notifications, MarketRules(
-        currencies=tuple(settings.currencies),
-        fees=FeePolicy(settings.platform_fee_bps, settings.min_fee)))
+    market = Market(
+        store,
+        notifications,
+        MarketRules(
+            currencies=tuple(settings.currencies),
+            fees=FeePolicy(settings.platform_fee_bps, settings.min_fee),
+        ),
+    )
     webhook_secret = settings.payments_webhook_secret.get_secret_value()  # type: ignore[union-attr]
     payments = SandboxProvider(settings.base_url, webhook_secret, settings.sandbox_webhook_delay_s)
     jobs = JobService(market)
     hub = Hub(
-        settings=settings, store=store, metrics=metrics, redis=redis, sio=sio, tokens=tokens,
+        settings=settings,
+        store=store,
+        metrics=metrics,
+        redis=redis,
+        sio=sio,
+        tokens=tokens,
         accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s, sessions),
-        sessions=sessions, revocations=revocations,
-        bus=bus, conversations=conversations, idempotency=Idempotency(store.idempotency),
-        notifications=notifications, payments=payments, jobs=jobs,
-        bids=BidService(market, jobs, conversations), milestones=MilestoneService(market, jobs),
+        sessions=sessions,
+        revocations=revocations,
+        bus=bus,
+        conversations=conversations,
+        idempotency=Idempotency(store.idempotency),
+        notifications=notifications,
+        payments=payments,
+        jobs=jobs,
+        bids=BidService(market, jobs, conversations),
+        milestones=MilestoneService(market, jobs),
         wallet=WalletService(market, payments, webhook_secret),
         rate_limiter=rate_limiter,
-        presence=PresenceService(store, presence_backend, sio, settings.presence_grace_s,
-                                 settings.presence_sweep_interval_s),
+        presence=PresenceService(
+            store,
+            presence_backend,
+            sio,
+            settings.presence_grace_s,
+            settings.presence_sweep_interval_s,
+        ),
     )
     from signaling.wiring import build_video  # signaling imports hub modules
 
-    hub.signaling, hub.echo, hub.networking = build_video(settings, store, redis, sio,
-                                                          conversations, notifications)
+    hub.signaling, hub.echo, hub.networking = build_video(
+        settings, store, redis, sio, conversations, notifications
+    )
     return hub
 
 

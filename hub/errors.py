@@ -66,7 +66,7 @@ class ValidationFailed(HubError):
     code = "validation_failed"
 
     @classmethod
-    def from_pydantic(cls, exc: ValidationError) -> "ValidationFailed":
+    def from_pydantic(cls, exc: ValidationError) -> ValidationFailed:
         fields = [
             {
                 "field": ".".join(str(part) for part in err["loc"]) or "body",
@@ -77,7 +77,7 @@ class ValidationFailed(HubError):
         return cls("Invalid request", {"fields": fields})
 
     @classmethod
-    def field(cls, field: str, message: str) -> "ValidationFailed":
+    def field(cls, field: str, message: str) -> ValidationFailed:
         return cls(message, {"fields": [{"field": field, "message": message}]})
 
 

@@ -30,21 +30,37 @@ BEARER: web.RequestKey[AccessClaims | Exception] = web.RequestKey("bearer")
 
 PROBLEM_TYPE = "application/problem+json"
 TITLES = {
-    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-    413: "Payload Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
-    500: "Internal Server Error", 503: "Service Unavailable",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 CODE_BY_STATUS = {
-    400: "malformed_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    422: "validation_failed", 429: "rate_limited", 503: "unavailable",
+    400: "malformed_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "unavailable",
 }
 # Calls and the echo check need the camera and microphone, on the hub's own page
 # only; the other powerful features are off (only names browsers know: an unknown
 # one is a console error).
-PERMISSIONS_POLICY = ("camera=(self), microphone=(self), display-capture=(), geolocation=(), "
-                      "payment=(), usb=()")
+PERMISSIONS_POLICY = (
+    "camera=(self), microphone=(self), display-capture=(), geolocation=(), payment=(), usb=()"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
     "img-src 'self' data: https:; media-src 'self' blob:; frame-ancestors 'none'",
@@ -60,14 +76,23 @@ API_PREFIX = "/api/v1"
 # /api/v1: /healthz, /readyz, /metrics, /socket.io/).
 # The payment webhook is the provider calling back, proven by its signature:
 # limiting it per IP would throttle every provider event through one bucket.
-UNLIMITED_PATHS = frozenset({API_PREFIX + "/healthz", API_PREFIX + "/readyz",
-                             API_PREFIX + "/openapi.json", API_PREFIX + "/payments/webhook"})
+UNLIMITED_PATHS = frozenset(
+    {
+        API_PREFIX + "/healthz",
+        API_PREFIX + "/readyz",
+        API_PREFIX + "/openapi.json",
+        API_PREFIX + "/payments/webhook",
+    }
+)
 # Limited per client IP by the auth limit instead of the general REST limit.
-AUTH_PATHS = frozenset({API_PREFIX + "/auth/login", API_PREFIX + "/auth/register",
-                        API_PREFIX + "/auth/refresh"})
+AUTH_PATHS = frozenset(
+    {API_PREFIX + "/auth/login", API_PREFIX + "/auth/register", API_PREFIX + "/auth/refresh"}
+)
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
     return web.Response(
@@ -75,8 +100,13 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def problem(request: web.Request, status: int, detail: str, code: str | None = None,
-            details: dict[str, Any] | None = None) -> web.Response:
+def problem(
+    request: web.Request,
+    status: int,
+    detail: str,
+    code: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> web.Response:
     """An RFC 7807 problem document."""
     code = code or CODE_BY_STATUS.get(status, "internal")
     body: dict[str, Any] = {
@@ -98,8 +128,9 @@ async def read_body(request: web.Request, model: type[ModelT]) -> ModelT:
     try:
         data = json_input.loads(raw) if raw else None
     except json_input.LoneSurrogate as exc:
-        raise ValidationFailed.field(json_input.field_name(exc.path),
-                                     json_input.UNICODE_MESSAGE) from exc
+        raise ValidationFailed.field(
+            json_input.field_name(exc.path), json_input.UNICODE_MESSAGE
+        ) from exc
     except json_input.InvalidJson as exc:
         raise MalformedRequest(f"Body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
@@ -178,9 +209,20 @@ async def request_id_middleware(request: web.Request, handler: Any) -> web.Strea
     try:
         response = await handler(request)
         response.headers["X-Request-ID"] = request_id
-        access_log.info("%s %s %s", request.method, request.path, response.status, extra={
-            "fields": {"method": request.method, "path": request.path, "status": response.status,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)}})
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status,
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+            },
+        )
         return response
     finally:
         request_id_var.reset(token)
@@ -287,12 +329,14 @@ def cors_middleware(allowed_origins: list[str]) -> Any:
                 # security headers or X-Request-ID.
                 return problem(request, 403, "Origin not allowed", "forbidden")
             response: web.StreamResponse = web.Response(status=204)
-            response.headers.update({
-                "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
-                "Access-Control-Allow-Headers": "Authorization, Content-Type, "
-                "Idempotency-Key, X-Request-ID",
-                "Access-Control-Max-Age": "600",
-            })
+            response.headers.update(
+                {
+                    "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type, "
+                    "Idempotency-Key, X-Request-ID",
+                    "Access-Control-Max-Age": "600",
+                }
+            )
         else:
             response = await handler(request)
         if permitted:

@@ -56,7 +56,7 @@ class Reply:
         return {"content_type": self.content_type, "text": self.body.decode()}
 
     @classmethod
-    def of(cls, record: IdempotencyRecord) -> "Reply":
+    def of(cls, record: IdempotencyRecord) -> Reply:
         return cls(record.status, record.body["content_type"], record.body["text"].encode())
 
 
@@ -75,25 +75,39 @@ _current: ContextVar[Claim | None] = ContextVar("idempotency_claim", default=Non
 
 
 class Idempotency:
-    def __init__(self, store: IdempotencyStore, wait_s: float = 5.0, poll_s: float = 0.02,
-                 lease_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        wait_s: float = 5.0,
+        poll_s: float = 0.02,
+        lease_s: float = 300.0,
+    ) -> None:
         self.store = store
         self.wait_s = wait_s
         self.poll_s = poll_s
         self.lease_s = lease_s
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def run(self, user_id: str, operation: str, key: str | None, request: Any,
-                  action: Callable[[], Awaitable[Reply]]) -> Reply:
+    async def run(
+        self,
+        user_id: str,
+        operation: str,
+        key: str | None,
+        request: Any,
+        action: Callable[[], Awaitable[Reply]],
+    ) -> Reply:
         """Serve ``action`` once per (user, operation, key): ``request`` is what
         identifies it (path and body), compared on a replay."""
         scope = f"{user_id}:{operation}"
         if key is None:
             return await self._serve(Claim(scope, None, ""), action)
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
-            raise ValidationFailed.field("Idempotency-Key",
-                                         f"Must be 1..{MAX_KEY_LENGTH} characters")
-        request_hash = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            raise ValidationFailed.field(
+                "Idempotency-Key", f"Must be 1..{MAX_KEY_LENGTH} characters"
+            )
+        request_hash = hashlib.sha256(
+            orjson.dumps(request, option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()
         claimed = await self._claim(scope, key, request_hash)
         if isinstance(claimed, Reply):
             return claimed
@@ -108,8 +122,7 @@ class Idempotency:
         if reply.status >= 400 and not claim.committed:
             await self.store.release(scope, key, claim.token)
         elif not await self.store.complete(scope, key, claim.token, reply.status, reply.stored()):
-            log.warning("idempotency key %r of %s was taken over while its request ran",
-                        key, scope)
+            log.warning("idempotency key %r of %s was taken over while its request ran", key, scope)
         return reply
 
     @staticmethod
@@ -135,8 +148,10 @@ class Idempotency:
             if (stored.status == PENDING and lease_over) or stored.created_at < iso(now - KEY_TTL):
                 # Its request died before committing anything, or it expired.
                 if await self.store.take_over(
-                        record, pending_before=iso(now - timedelta(seconds=self.lease_s)),
-                        any_before=iso(now - KEY_TTL)):
+                    record,
+                    pending_before=iso(now - timedelta(seconds=self.lease_s)),
+                    any_before=iso(now - KEY_TTL),
+                ):
                     return record
                 continue
             if stored.request_hash != request_hash:
@@ -144,11 +159,14 @@ class Idempotency:
             if stored.status > COMMITTED:
                 return Reply.of(stored)
             if stored.status == COMMITTED and lease_over:
-                raise Conflict("The request with this Idempotency-Key was carried out but its "
-                               "response was lost; read the resource for its result")
+                raise Conflict(
+                    "The request with this Idempotency-Key was carried out but its "
+                    "response was lost; read the resource for its result"
+                )
             if time.monotonic() >= deadline:
-                raise Conflict("A request with this Idempotency-Key is still in progress; "
-                               "retry it shortly")
+                raise Conflict(
+                    "A request with this Idempotency-Key is still in progress; retry it shortly"
+                )
             await asyncio.sleep(self.poll_s)
 
     async def start(self, purge_every_s: float = 3600.0) -> None:

@@ -13,24 +13,46 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.sockets = Gauge("hub_connected_sockets", "Connected sockets", ["namespace"],
-                             registry=self.registry)
-        self.events = Counter("hub_events_total", "Client events handled",
-                              ["namespace", "event"], registry=self.registry)
-        self.event_errors = Counter("hub_event_errors_total", "Client events answered with an error",
-                                    ["namespace", "event", "code"], registry=self.registry)
-        self.ack_latency = Histogram("hub_ack_latency_seconds", "Time from event to ack",
-                                     ["event"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.store_latency = Histogram("hub_store_latency_seconds", "Store call latency",
-                                       ["operation"], buckets=LATENCY_BUCKETS,
-                                       registry=self.registry)
-        self.client_faults = Counter("hub_client_faults_total",
-                                     "Broken or hostile client input, by kind (slow_consumer: "
-                                     "disconnected for not reading)", ["kind"],
-                                     registry=self.registry)
-        self.redis_publish_failures = Counter("hub_redis_publish_failures_total",
-                                              "Publishes to Redis that failed",
-                                              registry=self.registry)
+        self.sockets = Gauge(
+            "hub_connected_sockets", "Connected sockets", ["namespace"], registry=self.registry
+        )
+        self.events = Counter(
+            "hub_events_total",
+            "Client events handled",
+            ["namespace", "event"],
+            registry=self.registry,
+        )
+        self.event_errors = Counter(
+            "hub_event_errors_total",
+            "Client events answered with an error",
+            ["namespace", "event", "code"],
+            registry=self.registry,
+        )
+        self.ack_latency = Histogram(
+            "hub_ack_latency_seconds",
+            "Time from event to ack",
+            ["event"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.store_latency = Histogram(
+            "hub_store_latency_seconds",
+            "Store call latency",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.client_faults = Counter(
+            "hub_client_faults_total",
+            "Broken or hostile client input, by kind (slow_consumer: disconnected for not reading)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.redis_publish_failures = Counter(
+            "hub_redis_publish_failures_total",
+            "Publishes to Redis that failed",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -41,9 +63,19 @@ class TimedStore:
 
     def __init__(self, store: Any, metrics: Metrics) -> None:
         self._store = store
-        for name in ("users", "refresh_tokens", "sessions", "blocks", "conversations", "messages",
-                     "idempotency", "market", "ledger", "notifications",
-                     "networking"):
+        for name in (
+            "users",
+            "refresh_tokens",
+            "sessions",
+            "blocks",
+            "conversations",
+            "messages",
+            "idempotency",
+            "market",
+            "ledger",
+            "notifications",
+            "networking",
+        ):
             setattr(self, name, _TimedPart(getattr(store, name), name, metrics))
 
     def __getattr__(self, name: str) -> Any:
@@ -71,5 +103,3 @@ class _TimedPart:
 
         setattr(self, name, timed)  # built once per method, then found directly
         return timed
-
-

@@ -49,19 +49,22 @@ async def _probe(setting: str, url: str, ping: Callable[[str], Awaitable[None]])
         async with asyncio.timeout(HARD_TIMEOUT_S):
             await ping(url)
     except TimeoutError:
-        raise StartupError(setting, f"{redact_url(url)} did not answer within "
-                                    f"{HARD_TIMEOUT_S:.0f} s") from None
+        raise StartupError(
+            setting, f"{redact_url(url)} did not answer within {HARD_TIMEOUT_S:.0f} s"
+        ) from None
     # Drivers raise many types (refused, DNS, auth, bad URL); each is the same
     # verdict: this URL is unusable, and the reason is shown.
     except Exception as exc:
-        raise StartupError(setting, f"cannot reach {redact_url(url)}: "
-                                    f"{_reason(exc, url)}") from None
+        raise StartupError(
+            setting, f"cannot reach {redact_url(url)}: {_reason(exc, url)}"
+        ) from None
 
 
 async def _ping_mongo(url: str) -> None:
     timeout_ms = int(PROBE_TIMEOUT_S * 1000)
     client: AsyncMongoClient = AsyncMongoClient(
-        url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+        url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+    )
     try:
         await client.admin.command("ping")
     finally:
@@ -69,8 +72,9 @@ async def _ping_mongo(url: str) -> None:
 
 
 async def _ping_redis(url: str) -> None:
-    client = Redis.from_url(url, socket_connect_timeout=PROBE_TIMEOUT_S,
-                            socket_timeout=PROBE_TIMEOUT_S)
+    client = Redis.from_url(
+        url, socket_connect_timeout=PROBE_TIMEOUT_S, socket_timeout=PROBE_TIMEOUT_S
+    )
     try:
         await client.ping()
     finally:

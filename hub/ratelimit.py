@@ -43,15 +43,17 @@ class Limit:
 
     @staticmethod
     @lru_cache(maxsize=256)
-    def parse(text: str) -> "Limit":
+    def parse(text: str) -> Limit:
         """``"30/5s"``, ``"120/1m"``, ``"10/s"``, ``"5/500ms"``, ``"1000/1h"``.
 
         Raises ``ValueError`` with a readable message on anything else.
         """
         match = _LIMIT.match(text) if isinstance(text, str) else None
         if match is None:
-            raise ValueError(f"{text!r} is not a rate limit like '30/5s', '120/1m' or '10/s' "
-                             "(count/[number]unit, unit one of ms, s, m, h)")
+            raise ValueError(
+                f"{text!r} is not a rate limit like '30/5s', '120/1m' or '10/s' "
+                "(count/[number]unit, unit one of ms, s, m, h)"
+            )
         count, amount, unit = match.groups()
         return Limit(int(count), float(amount or 1) * _UNIT_S[unit.lower()])
 
@@ -83,7 +85,7 @@ class Decision:
     limit: int
 
     @classmethod
-    def fail_open(cls, limit: Limit) -> "Decision":
+    def fail_open(cls, limit: Limit) -> Decision:
         """What a limiter answers when it cannot decide: allow, as if untouched."""
         return cls(True, limit.capacity, 0, 0, limit.capacity)
 
@@ -104,8 +106,13 @@ def _decision(allowed: bool, tokens: float, limit: Limit) -> Decision:
     rate_per_ms = limit.tokens_per_s / 1000
     retry_after_ms = 0 if allowed else max(1, math.ceil((1 - tokens) / rate_per_ms))
     full_in_ms = math.ceil((limit.capacity - tokens) / rate_per_ms)
-    return Decision(allowed, max(0, math.floor(tokens)), retry_after_ms,
-                    math.ceil(full_in_ms / 1000), limit.capacity)
+    return Decision(
+        allowed,
+        max(0, math.floor(tokens)),
+        retry_after_ms,
+        math.ceil(full_in_ms / 1000),
+        limit.capacity,
+    )
 
 
 def _tightest(decisions: list[Decision]) -> Decision:
@@ -113,9 +120,13 @@ def _tightest(decisions: list[Decision]) -> Decision:
     if len(decisions) == 1:
         return decisions[0]
     tightest = min(decisions, key=lambda d: (d.remaining, -d.retry_after_ms))
-    return Decision(decisions[0].allowed, tightest.remaining,
-                    max(d.retry_after_ms for d in decisions),
-                    max(d.reset_s for d in decisions), tightest.limit)
+    return Decision(
+        decisions[0].allowed,
+        tightest.remaining,
+        max(d.retry_after_ms for d in decisions),
+        max(d.reset_s for d in decisions),
+        tightest.limit,
+    )
 
 
 class MemoryRateLimiter:
@@ -127,8 +138,12 @@ class MemoryRateLimiter:
     hit buckets are evicted (a safety valve against floods of distinct keys).
     """
 
-    def __init__(self, max_keys: int = 100_000, sweep_interval_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_keys: int = 100_000,
+        sweep_interval_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if max_keys < 1:
             raise ValueError("max_keys must be at least 1")
         self.max_keys = max_keys
@@ -170,7 +185,9 @@ class MemoryRateLimiter:
         bucket = self._buckets.get(key)
         if bucket is None:
             return float(limit.capacity)
-        return min(float(limit.capacity), bucket[0] + max(0.0, now - bucket[1]) * limit.tokens_per_s)
+        return min(
+            float(limit.capacity), bucket[0] + max(0.0, now - bucket[1]) * limit.tokens_per_s
+        )
 
     def _store(self, key: str, tokens: float, now: float, full_at: float) -> None:
         bucket = self._buckets.get(key)
@@ -253,8 +270,7 @@ class RedisRateLimiter:
     alone for ``retry_after_error_s`` so a dead Redis costs requests nothing.
     """
 
-    def __init__(self, redis: Any, prefix: str = "hub:",
-                 retry_after_error_s: float = 1.0) -> None:
+    def __init__(self, redis: Any, prefix: str = "hub:", retry_after_error_s: float = 1.0) -> None:
         self._redis = redis
         self._script = redis.register_script(_SCRIPT)
         self._prefix = prefix
@@ -272,7 +288,8 @@ class RedisRateLimiter:
         try:
             allowed, remaining, retry_ms, full_ms = await self._script(
                 keys=[self._prefix + key for key, _ in hits],
-                args=[value for _, each in hits for value in (each.capacity, each.period_ms)])
+                args=[value for _, each in hits for value in (each.capacity, each.period_ms)],
+            )
         except Exception as exc:  # any Redis, network or timeout error: never block traffic
             if not self._failing:
                 log.warning("rate limits are not enforced while Redis fails: %s", exc)
@@ -282,5 +299,10 @@ class RedisRateLimiter:
         if self._failing:
             self._failing = False
             log.info("rate limits are enforced again: Redis answers")
-        return Decision(bool(allowed), int(remaining), int(retry_ms),
-                        math.ceil(int(full_ms) / 1000), limit.capacity)
+        return Decision(
+            bool(allowed),
+            int(remaining),
+            int(retry_ms),
+            math.ceil(int(full_ms) / 1000),
+            limit.capacity,
+        )

@@ -79,8 +79,9 @@ class TokenIssuer:
             raise Unauthorized("Not an access token")
         if not isinstance(claims["sid"], str):  # pyjwt checks sub's type, not sid's
             raise Unauthorized("Invalid access token")
-        return AccessClaims(claims["sub"], claims.get("role", ""), claims["sid"],
-                            float(claims["exp"]))
+        return AccessClaims(
+            claims["sub"], claims.get("role", ""), claims["sid"], float(claims["exp"])
+        )
 
 
 class _PreparedKeys(Algorithm):
@@ -128,8 +129,9 @@ def _jwt_with_prepared_keys(algorithm: str, *keys: str) -> jwt.PyJWT:
     """A pyjwt instance of its own that knows only ``algorithm``, with its keys
     prepared once (the module-level ``jwt.encode``/``decode`` stay untouched)."""
     jws = jwt.PyJWS(algorithms=[])
-    jws.register_algorithm(algorithm, _PreparedKeys(jwt.get_algorithm_by_name(algorithm),
-                                                    tuple(dict.fromkeys(keys))))
+    jws.register_algorithm(
+        algorithm, _PreparedKeys(jwt.get_algorithm_by_name(algorithm), tuple(dict.fromkeys(keys)))
+    )
     instance = jwt.PyJWT()
     # PyJWT signs and verifies through its PyJWS (pyjwt >= 2.10; older
     # versions use the module's, which still works, only slower).

@@ -19,7 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import (
-    MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription,
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
 )
 
 from hub.config import Settings
@@ -107,8 +111,9 @@ class EchoService:
             await self.stop(sid)
 
     def _peer_connection(self, sid: str, peer: _Peer) -> RTCPeerConnection:
-        servers = [RTCIceServer(**server)
-                   for server in ice_servers(self.settings, "echo")["ice_servers"]]
+        servers = [
+            RTCIceServer(**server) for server in ice_servers(self.settings, "echo")["ice_servers"]
+        ]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
 
         @pc.on("track")

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 MAX_TTL_S = 86_400  # never hand out TURN credentials valid for more than a day
 
 
-def turn_credentials(secret: str, user_id: str, ttl_s: int, now: float | None = None) -> tuple[str, str]:
+def turn_credentials(
+    secret: str, user_id: str, ttl_s: int, now: float | None = None
+) -> tuple[str, str]:
     expiry = int(now if now is not None else time.time()) + min(ttl_s, MAX_TTL_S)
     username = f"{expiry}:{user_id}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
@@ -39,7 +41,9 @@ def ice_servers(settings: Settings, user_id: str, now: float | None = None) -> d
             log.warning("HUB_TURN_URLS is set without HUB_TURN_SECRET: TURN is not offered")
         else:
             username, credential = turn_credentials(
-                settings.turn_secret.get_secret_value(), user_id, ttl, now)
-            servers.append({"urls": list(settings.turn_urls), "username": username,
-                            "credential": credential})
+                settings.turn_secret.get_secret_value(), user_id, ttl, now
+            )
+            servers.append(
+                {"urls": list(settings.turn_urls), "username": username, "credential": credential}
+            )
     return {"ice_servers": servers, "ttl": ttl}

@@ -19,24 +19,29 @@ class Candidate(Body):
     """An ICE candidate as ``RTCIceCandidate.toJSON()`` gives it."""
 
     candidate: Annotated[str, Field(max_length=1024)]
-    sdpMid: Annotated[str, Field(max_length=64)] | None = None  # noqa: N815 (WebRTC's name)
-    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None  # noqa: N815
-    usernameFragment: Annotated[str, Field(max_length=256)] | None = None  # noqa: N815
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=1024)] | None = None
+    usernameFragment: Annotated[str, Field(max_length=256)] | None = None
 
 
 class Target(Body):
     """Exactly one of ``call_id`` or ``session_id`` (the other absent or null)."""
 
     # The JSON Schema of that rule: exactly one of the two is a string.
-    model_config = ConfigDict(json_schema_extra={"oneOf": [
-        {"required": [name], "properties": {name: {"type": "string"}}}
-        for name in ("call_id", "session_id")]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("call_id", "session_id")
+            ]
+        }
+    )
 
     call_id: Id | None = None
     session_id: Id | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> "Target":
+    def _one_target(self) -> Target:
         if (self.call_id is None) == (self.session_id is None):
             raise ValueError("send exactly one of call_id or session_id")
         return self
@@ -52,7 +57,7 @@ class Signal(Target):
     from_: Any = Field(None, alias="from", exclude=True)
 
     @model_validator(mode="after")
-    def _body_fits_type(self) -> "Signal":
+    def _body_fits_type(self) -> Signal:
         if self.type == "candidate" and self.candidate is None:
             raise ValueError("a candidate signal needs candidate")
         if self.type != "candidate" and self.sdp is None:

@@ -19,7 +19,7 @@ class SignalingNamespace(HubNamespace):
     """Each socket joins its user's room (call events for every device) and its
     connection's room (networking-session signals)."""
 
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(NAMESPACE, hub)
         self.service = hub.signaling
         self.echo = hub.echo

@@ -32,8 +32,19 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/signaling"
 FINISHED_CALL_TTL_S = 300  # a finished call can still be looked up this long
-CALL_FIELDS = ("id", "conversation_id", "caller_id", "callee_ids", "media", "state",
-               "created_at", "answered_by", "answered_at", "ended_at", "end_reason")
+CALL_FIELDS = (
+    "id",
+    "conversation_id",
+    "caller_id",
+    "callee_ids",
+    "media",
+    "state",
+    "created_at",
+    "answered_by",
+    "answered_at",
+    "ended_at",
+    "end_reason",
+)
 
 
 def user_room(user_id: str) -> str:
@@ -56,8 +67,9 @@ class SignalingService:
     have no socket: their signals come from the user, to the peer's device).
     """
 
-    def __init__(self, settings: Settings, store: Store, sio: socketio.AsyncServer,
-                 state: CallState) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, sio: socketio.AsyncServer, state: CallState
+    ) -> None:
         self.settings = settings
         self.store = store
         self.sio = sio
@@ -76,43 +88,68 @@ class SignalingService:
             raise NotFound("No such conversation")
         if await self.store.conversations.membership(conversation.id, user_id) is None:
             raise Forbidden("You are not a participant of this conversation")
-        others = [m for m in await self.store.conversations.member_ids(conversation.id)
-                  if m != user_id]
+        others = [
+            m for m in await self.store.conversations.member_ids(conversation.id) if m != user_id
+        ]
         callees = [m for m in others if not await self.store.blocks.exists_between(user_id, m)]
         if not callees:
             if others:
                 raise Forbidden("You cannot call this user")
             raise ValidationFailed.field("conversation_id", "Nobody else is in this conversation")
         call = {
-            "id": new_id(), "conversation_id": conversation.id, "caller_id": user_id,
-            "callee_ids": callees, "media": request.media, "state": "ringing",
-            "created_at": now_iso(), "caller_sid": sid, "callee_sid": None,
-            "answered_by": None, "answered_at": None, "ended_at": None, "end_reason": None,
+            "id": new_id(),
+            "conversation_id": conversation.id,
+            "caller_id": user_id,
+            "callee_ids": callees,
+            "media": request.media,
+            "state": "ringing",
+            "created_at": now_iso(),
+            "caller_sid": sid,
+            "callee_sid": None,
+            "answered_by": None,
+            "answered_at": None,
+            "ended_at": None,
+            "end_reason": None,
         }
         if not await self.state.create(call):
             raise Conflict("This device is already in a call")
         self._ring_timers[call["id"]] = asyncio.get_running_loop().call_later(
             self.settings.call_ring_timeout_s,
-            lambda: asyncio.ensure_future(self._ring_timeout(call["id"])))
+            lambda: asyncio.ensure_future(self._ring_timeout(call["id"])),
+        )
         view = call_view(call)
         for callee in callees:
-            await self._emit("call:incoming", {
-                "call": view, "ice_servers": self.ice_servers(callee)["ice_servers"]}, [callee])
+            await self._emit(
+                "call:incoming",
+                {"call": view, "ice_servers": self.ice_servers(callee)["ice_servers"]},
+                [callee],
+            )
         return view
 
     async def accept(self, user_id: str, sid: str, call_id: str) -> dict[str, Any]:
         call = await self._call(call_id)
         if user_id not in call["callee_ids"]:
             raise Forbidden("Only a callee can accept this call")
-        outcome = await self.state.transition(call_id, ("ringing",), {
-            "state": "active", "answered_by": user_id, "callee_sid": sid,
-            "answered_at": now_iso()}, engage_sid=sid)
+        outcome = await self.state.transition(
+            call_id,
+            ("ringing",),
+            {
+                "state": "active",
+                "answered_by": user_id,
+                "callee_sid": sid,
+                "answered_at": now_iso(),
+            },
+            engage_sid=sid,
+        )
         self._refuse(outcome)
         self._stop_ringing(call_id)
         call = await self._call(call_id)
         others = [u for u in call["callee_ids"] if u != user_id]
-        await self._emit("call:accepted", {"call_id": call_id, "user_id": user_id,
-                                           "polite": False}, [call["caller_id"], *others])
+        await self._emit(
+            "call:accepted",
+            {"call_id": call_id, "user_id": user_id, "polite": False},
+            [call["caller_id"], *others],
+        )
         await self._emit("call:answered_elsewhere", {"call_id": call_id}, [user_id], skip_sid=sid)
         # Perfect negotiation: the callee is the polite peer, the caller is not.
         return {**call_view(call), "polite": True}
@@ -125,27 +162,38 @@ class SignalingService:
             raise Conflict(f"The call is {call['state']}")
         declined = await self.state.decline(call_id, user_id)
         if declined >= len(call["callee_ids"]):
-            outcome = await self.state.transition(call_id, ("ringing",), {
-                "state": "declined", "ended_at": now_iso(), "end_reason": "declined"})
+            outcome = await self.state.transition(
+                call_id,
+                ("ringing",),
+                {"state": "declined", "ended_at": now_iso(), "end_reason": "declined"},
+            )
             self._refuse(outcome)
             await self._finish(call_id)
-        await self._emit("call:declined", {"call_id": call_id, "user_id": user_id},
-                         self._members(call), skip_sid=sid)
+        await self._emit(
+            "call:declined",
+            {"call_id": call_id, "user_id": user_id},
+            self._members(call),
+            skip_sid=sid,
+        )
         return call_view(await self._call(call_id))
 
     async def cancel(self, user_id: str, sid: str | None, call_id: str) -> dict[str, Any]:
         call = await self._call(call_id)
         if user_id != call["caller_id"]:
             raise Forbidden("Only the caller can cancel this call")
-        outcome = await self.state.transition(call_id, ("ringing",), {
-            "state": "cancelled", "ended_at": now_iso(), "end_reason": "cancelled"})
+        outcome = await self.state.transition(
+            call_id,
+            ("ringing",),
+            {"state": "cancelled", "ended_at": now_iso(), "end_reason": "cancelled"},
+        )
         self._refuse(outcome)
         await self._finish(call_id)
         await self._emit("call:cancelled", {"call_id": call_id}, self._members(call), skip_sid=sid)
         return call_view(await self._call(call_id))
 
-    async def end(self, user_id: str, sid: str | None, call_id: str,
-                  reason: str = "hangup") -> dict[str, Any]:
+    async def end(
+        self, user_id: str, sid: str | None, call_id: str, reason: str = "hangup"
+    ) -> dict[str, Any]:
         """Hang up an active call (a ringing one is cancelled or declined instead)."""
         call = await self._call(call_id)
         if user_id not in (call["caller_id"], call["answered_by"]):
@@ -154,12 +202,17 @@ class SignalingService:
             raise Forbidden("You are not in this call")
         if call["state"] == "ringing":
             return await self.cancel(user_id, sid, call_id)
-        outcome = await self.state.transition(call_id, ("active",), {
-            "state": "ended", "ended_at": now_iso(), "end_reason": reason})
+        outcome = await self.state.transition(
+            call_id, ("active",), {"state": "ended", "ended_at": now_iso(), "end_reason": reason}
+        )
         self._refuse(outcome)
         await self._finish(call_id)
-        await self._emit("call:ended", {"call_id": call_id, "reason": reason, "user_id": user_id},
-                         self._members(call), skip_sid=sid)
+        await self._emit(
+            "call:ended",
+            {"call_id": call_id, "reason": reason, "user_id": user_id},
+            self._members(call),
+            skip_sid=sid,
+        )
         return call_view(await self._call(call_id))
 
     async def socket_gone(self, user_id: str, sid: str) -> None:
@@ -180,8 +233,11 @@ class SignalingService:
     async def _ring_timeout(self, call_id: str) -> None:
         self._ring_timers.pop(call_id, None)
         try:
-            outcome = await self.state.transition(call_id, ("ringing",), {
-                "state": "missed", "ended_at": now_iso(), "end_reason": "missed"})
+            outcome = await self.state.transition(
+                call_id,
+                ("ringing",),
+                {"state": "missed", "ended_at": now_iso(), "end_reason": "missed"},
+            )
             if not outcome.ok:
                 return
             call = await self._call(call_id)
@@ -192,8 +248,9 @@ class SignalingService:
 
     # Relay
 
-    async def relay(self, user_id: str, sid: str | None, conn: str | None,
-                    request: Signal) -> dict[str, Any]:
+    async def relay(
+        self, user_id: str, sid: str | None, conn: str | None, request: Signal
+    ) -> dict[str, Any]:
         """Relay one offer, answer or candidate to the peer's engaged socket.
 
         The sender is ``user_id`` (from the socket or the bearer token), never
@@ -211,21 +268,32 @@ class SignalingService:
             call = await self._call(request.call_id)
             if call["state"] != "active" or user_id not in (call["caller_id"], call["answered_by"]):
                 raise Forbidden("Signals go only between the members of an active call")
-            mine, peer = ((call["caller_sid"], call["callee_sid"]) if user_id == call["caller_id"]
-                          else (call["callee_sid"], call["caller_sid"]))
+            mine, peer = (
+                (call["caller_sid"], call["callee_sid"])
+                if user_id == call["caller_id"]
+                else (call["callee_sid"], call["caller_sid"])
+            )
             if sid is not None and sid != mine:
                 raise Forbidden("Only the device in the call can signal")
             await self._count(f"{call['id']}:{user_id}", request)
-            await self.sio.emit("signal", {"call_id": call["id"], "from_user_id": user_id, **event},
-                                to=peer, namespace=NAMESPACE)
+            await self.sio.emit(
+                "signal",
+                {"call_id": call["id"], "from_user_id": user_id, **event},
+                to=peer,
+                namespace=NAMESPACE,
+            )
             return {}
         if self.networking is None:
             raise NotFound("No such session")
         peer_conn = await self.networking.signal_target(request.session_id, user_id, conn)  # type: ignore[arg-type]
         await self._count(f"{request.session_id}:{user_id}", request)
         # No from_user_id: the peer stays anonymous until both choose to connect.
-        await self.sio.emit("signal", {"session_id": request.session_id, **event},
-                            to=conn_room(peer_conn), namespace=NAMESPACE)
+        await self.sio.emit(
+            "signal",
+            {"session_id": request.session_id, **event},
+            to=conn_room(peer_conn),
+            namespace=NAMESPACE,
+        )
         return {}
 
     async def _count(self, key: str, request: Signal) -> None:
@@ -236,8 +304,10 @@ class SignalingService:
             return
         if await self.state.count(key, reset=False) > self.settings.signal_max_candidates:
             raise ValidationFailed.field(
-                "candidate", f"At most {self.settings.signal_max_candidates} candidates per "
-                "negotiation; send a new offer to restart ICE")
+                "candidate",
+                f"At most {self.settings.signal_max_candidates} candidates per "
+                "negotiation; send a new offer to restart ICE",
+            )
 
     # Helpers
 
@@ -273,8 +343,9 @@ class SignalingService:
             await self.state.release(call_id, [call["caller_sid"], call["callee_sid"]])
             await self.state.expire(call_id, FINISHED_CALL_TTL_S)
 
-    async def _emit(self, event: str, data: Any, user_ids: Iterable[str],
-                    skip_sid: str | None = None) -> None:
+    async def _emit(
+        self, event: str, data: Any, user_ids: Iterable[str], skip_sid: str | None = None
+    ) -> None:
         rooms = [user_room(u) for u in dict.fromkeys(user_ids)]
         if rooms:
             await self.sio.emit(event, data, to=rooms, namespace=NAMESPACE, skip_sid=skip_sid)

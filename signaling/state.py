@@ -39,8 +39,13 @@ class CallState(Protocol):
 
     async def get(self, call_id: str) -> dict[str, Any] | None: ...
 
-    async def transition(self, call_id: str, allowed: tuple[str, ...], changes: dict[str, Any],
-                         engage_sid: str | None = None) -> Outcome:
+    async def transition(
+        self,
+        call_id: str,
+        allowed: tuple[str, ...],
+        changes: dict[str, Any],
+        engage_sid: str | None = None,
+    ) -> Outcome:
         """Apply ``changes`` if the call is in one of ``allowed``; with ``engage_sid``,
         also engage that socket (``busy`` if it is engaged in another call)."""
 
@@ -81,8 +86,13 @@ class MemoryCallState:
         call = self._calls.get(call_id)
         return dict(call) if call is not None else None
 
-    async def transition(self, call_id: str, allowed: tuple[str, ...], changes: dict[str, Any],
-                         engage_sid: str | None = None) -> Outcome:
+    async def transition(
+        self,
+        call_id: str,
+        allowed: tuple[str, ...],
+        changes: dict[str, Any],
+        engage_sid: str | None = None,
+    ) -> Outcome:
         call = self._calls.get(call_id)
         if call is None:
             return Outcome(False, "missing")
@@ -182,8 +192,9 @@ class RedisCallState:
 
     async def create(self, call: dict[str, Any]) -> bool:
         keys = [self._call(call["id"]), self._sid(call["caller_sid"])]
-        return bool(await self._create(keys=keys, args=[CALL_TTL_S, call["id"],
-                                                        *self._pairs(call)]))
+        return bool(
+            await self._create(keys=keys, args=[CALL_TTL_S, call["id"], *self._pairs(call)])
+        )
 
     async def get(self, call_id: str) -> dict[str, Any] | None:
         raw = await self.redis.hgetall(self._call(call_id))
@@ -191,11 +202,17 @@ class RedisCallState:
             return None
         return {name.decode(): json.loads(value) for name, value in raw.items()}
 
-    async def transition(self, call_id: str, allowed: tuple[str, ...], changes: dict[str, Any],
-                         engage_sid: str | None = None) -> Outcome:
+    async def transition(
+        self,
+        call_id: str,
+        allowed: tuple[str, ...],
+        changes: dict[str, Any],
+        engage_sid: str | None = None,
+    ) -> Outcome:
         keys = [self._call(call_id)] + ([self._sid(engage_sid)] if engage_sid else [])
         result = await self._transition(
-            keys=keys, args=[" " + " ".join(allowed) + " ", CALL_TTL_S, *self._pairs(changes)])
+            keys=keys, args=[" " + " ".join(allowed) + " ", CALL_TTL_S, *self._pairs(changes)]
+        )
         kind = result[0].decode()
         if kind == "ok":
             return Outcome(True)

@@ -18,9 +18,14 @@ from .service import SignalingService
 from .state import CallState, MemoryCallState, RedisCallState
 
 
-def build_video(settings: Settings, store: Store, redis: Redis | None, sio: socketio.AsyncServer,
-                conversations: ConversationService, notifications: NotificationService
-                ) -> tuple[SignalingService, EchoService, NetworkingService]:
+def build_video(
+    settings: Settings,
+    store: Store,
+    redis: Redis | None,
+    sio: socketio.AsyncServer,
+    conversations: ConversationService,
+    notifications: NotificationService,
+) -> tuple[SignalingService, EchoService, NetworkingService]:
     state: CallState
     queues: LobbyQueues
     if redis is not None:
@@ -28,7 +33,8 @@ def build_video(settings: Settings, store: Store, redis: Redis | None, sio: sock
     else:
         state, queues = MemoryCallState(), MemoryLobbyQueues()
     signaling = SignalingService(settings, store, sio, state)
-    networking = NetworkingService(settings, store, sio, queues, conversations,
-                                   signaling.ice_servers, notifications)
+    networking = NetworkingService(
+        settings, store, sio, queues, conversations, signaling.ice_servers, notifications
+    )
     signaling.networking = networking
     return signaling, EchoService(settings), networking

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from hub.config import Settings
 
 
-def create_store(settings: "Settings") -> Store:
+def create_store(settings: Settings) -> Store:
     """The engine the database URL names (not yet opened)."""
     if settings.uses_mongodb:
         from .mongo import MongoStore

@@ -5,12 +5,30 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .records import (
-    AppendResult, BalanceRecord, BidRecord, BlockRecord, ConversationRecord, DepositRecord, IdempotencyRecord,
-    JobQuery, JobRecord, LedgerEntryRecord, MembershipRecord, MessageRecord, MilestoneRecord,
-    NotificationRecord, PayoutRecord, RefreshTokenRecord, ReviewRecord, SessionRecord, Transition,
+    AppendResult,
+    BalanceRecord,
+    BidRecord,
+    BlockRecord,
+    ConversationRecord,
+    DepositRecord,
+    IdempotencyRecord,
+    JobQuery,
+    JobRecord,
+    LedgerEntryRecord,
+    LobbyRecord,
+    MembershipRecord,
+    MessageRecord,
+    MilestoneRecord,
+    NetworkingSessionRecord,
+    NotificationRecord,
+    PayoutRecord,
+    RefreshTokenRecord,
+    ReviewRecord,
+    SessionRatingRecord,
+    SessionRecord,
+    Transition,
     UserRecord,
 )
-from .records import LobbyRecord, NetworkingSessionRecord, SessionRatingRecord
 
 
 class UserStore(Protocol):
@@ -59,8 +77,9 @@ class SessionStore(Protocol):
     async def revoke(self, session_id: str, revoked_at: str) -> bool:
         """Revoke one session; True when it was active until now."""
 
-    async def revoke_all_for_user(self, user_id: str, revoked_at: str,
-                                  except_id: str | None = None) -> list[str]:
+    async def revoke_all_for_user(
+        self, user_id: str, revoked_at: str, except_id: str | None = None
+    ) -> list[str]:
         """Revoke every active session of the user but ``except_id``; their ids."""
 
 
@@ -87,7 +106,9 @@ class ConversationStore(Protocol):
 
     async def get(self, conversation_id: str) -> ConversationRecord | None: ...
 
-    async def update(self, conversation_id: str, changes: dict[str, Any]) -> ConversationRecord | None: ...
+    async def update(
+        self, conversation_id: str, changes: dict[str, Any]
+    ) -> ConversationRecord | None: ...
 
     async def get_for_member(
         self, conversation_id: str, user_id: str
@@ -144,8 +165,12 @@ class MessageStore(Protocol):
         ``last_message`` when it is the latest one."""
 
     async def range(
-        self, conversation_id: str, *, after_seq: int | None = None,
-        before_seq: int | None = None, limit: int = 50,
+        self,
+        conversation_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
     ) -> list[MessageRecord]:
         """Ascending by seq: the first ``limit`` after ``after_seq``, else the
         last ``limit`` before ``before_seq`` (or the latest ones)."""
@@ -172,8 +197,9 @@ class IdempotencyStore(Protocol):
         """Claim (scope, key) with a pending record (``status`` 0, no body);
         False if any record already holds it."""
 
-    async def take_over(self, record: IdempotencyRecord, *, pending_before: str,
-                        any_before: str) -> bool:
+    async def take_over(
+        self, record: IdempotencyRecord, *, pending_before: str, any_before: str
+    ) -> bool:
         """Replace the record of (scope, key) with the pending ``record`` if it
         is pending since before ``pending_before`` (its request died) or was
         created before ``any_before`` (it expired); True for the one caller
@@ -205,24 +231,34 @@ class MarketStore(Protocol):
 
     async def get_job(self, job_id: str) -> JobRecord | None: ...
 
-    async def search_jobs(self, query: JobQuery, *, before: str | None, limit: int) -> list[JobRecord]:
+    async def search_jobs(
+        self, query: JobQuery, *, before: str | None, limit: int
+    ) -> list[JobRecord]:
         """Newest first (descending id), strictly before the id ``before``."""
 
     async def get_bid(self, bid_id: str) -> BidRecord | None: ...
 
-    async def list_bids(self, job_id: str, *, freelancer_id: str | None = None,
-                        status: list[str] | None = None, after: str | None = None,
-                        limit: int = 100) -> list[BidRecord]:
+    async def list_bids(
+        self,
+        job_id: str,
+        *,
+        freelancer_id: str | None = None,
+        status: list[str] | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[BidRecord]:
         """Oldest first (ascending id), strictly after the id ``after``."""
 
     async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None: ...
 
-    async def list_milestones(self, job_id: str, *, after: str | None = None,
-                              limit: int = 100) -> list[MilestoneRecord]:
+    async def list_milestones(
+        self, job_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[MilestoneRecord]:
         """Oldest first (ascending id), strictly after the id ``after``."""
 
-    async def list_reviews(self, subject_id: str, *, before: str | None,
-                           limit: int) -> list[ReviewRecord]:
+    async def list_reviews(
+        self, subject_id: str, *, before: str | None, limit: int
+    ) -> list[ReviewRecord]:
         """Reviews of ``subject_id``, newest first, strictly before ``before``."""
 
     async def review_stats(self, subject_id: str) -> tuple[int, int]:
@@ -239,7 +275,9 @@ class LedgerStore(Protocol):
     async def balances(self, owner_id: str) -> list[BalanceRecord]:
         """Every account of ``owner_id``, by currency then account."""
 
-    async def entries(self, owner_id: str, *, before: str | None, limit: int) -> list[LedgerEntryRecord]:
+    async def entries(
+        self, owner_id: str, *, before: str | None, limit: int
+    ) -> list[LedgerEntryRecord]:
         """The owner's entries, newest first (descending id), before the id ``before``."""
 
     async def entry_totals(self) -> dict[str, int]:
@@ -254,8 +292,9 @@ class NotificationStore(Protocol):
 
     async def get(self, notification_id: str) -> NotificationRecord | None: ...
 
-    async def list(self, user_id: str, *, unread_only: bool, before: str | None,
-                   limit: int) -> list[NotificationRecord]:
+    async def list(
+        self, user_id: str, *, unread_only: bool, before: str | None, limit: int
+    ) -> list[NotificationRecord]:
         """Newest first (descending id), strictly before the id ``before``."""
 
     async def mark_read(self, notification_id: str, read_at: str) -> NotificationRecord | None:
@@ -276,8 +315,9 @@ class NetworkingStore(Protocol):
 
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None: ...
 
-    async def list_lobbies(self, *, duration: int | None, topic: str | None,
-                           before: str | None, limit: int) -> list[LobbyRecord]:
+    async def list_lobbies(
+        self, *, duration: int | None, topic: str | None, before: str | None, limit: int
+    ) -> list[LobbyRecord]:
         """Newest first (descending id), strictly before the id ``before``."""
 
     async def lobbies_to_close(self, now: str) -> list[LobbyRecord]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import UnbalancedMovement
 from .records import LedgerEntryRecord, MovementRecord
@@ -44,14 +44,21 @@ def entries_of(movement: MovementRecord) -> list[LedgerEntryRecord]:
     """One entry per posting; ids sort like the movement ids (ULIDs), then by position."""
     return [
         LedgerEntryRecord(
-            id=f"{movement.id}-{index:02d}", movement_id=movement.id, owner_id=p.owner_id,
-            account=p.account, currency=p.currency, amount=p.amount, kind=p.kind,
-            ref_type=movement.ref_type, ref_id=movement.ref_id, created_at=movement.created_at,
+            id=f"{movement.id}-{index:02d}",
+            movement_id=movement.id,
+            owner_id=p.owner_id,
+            account=p.account,
+            currency=p.currency,
+            amount=p.amount,
+            kind=p.kind,
+            ref_type=movement.ref_type,
+            ref_id=movement.ref_id,
+            created_at=movement.created_at,
         )
         for index, p in enumerate(movement.postings)
     ]
 
 
 def utc_now_iso() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"

@@ -15,8 +15,9 @@ class MarketReads:
     async def _get(self, table: str, row_id: str) -> Any:
         raise NotImplementedError
 
-    async def _ascending(self, table: str, where: dict[str, Any], after: str | None,
-                         limit: int) -> list[Any]:
+    async def _ascending(
+        self, table: str, where: dict[str, Any], after: str | None, limit: int
+    ) -> list[Any]:
         raise NotImplementedError
 
     async def get_job(self, job_id: str) -> JobRecord | None:
@@ -25,9 +26,15 @@ class MarketReads:
     async def get_bid(self, bid_id: str) -> BidRecord | None:
         return await self._get("bids", bid_id)
 
-    async def list_bids(self, job_id: str, *, freelancer_id: str | None = None,
-                        status: list[str] | None = None, after: str | None = None,
-                        limit: int = 100) -> list[BidRecord]:
+    async def list_bids(
+        self,
+        job_id: str,
+        *,
+        freelancer_id: str | None = None,
+        status: list[str] | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[BidRecord]:
         where: dict[str, Any] = {"job_id": job_id}
         if freelancer_id is not None:
             where["freelancer_id"] = freelancer_id
@@ -38,8 +45,9 @@ class MarketReads:
     async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None:
         return await self._get("milestones", milestone_id)
 
-    async def list_milestones(self, job_id: str, *, after: str | None = None,
-                              limit: int = 100) -> list[MilestoneRecord]:
+    async def list_milestones(
+        self, job_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[MilestoneRecord]:
         return await self._ascending("milestones", {"job_id": job_id}, after, limit)
 
     async def get_deposit(self, deposit_id: str) -> DepositRecord | None:

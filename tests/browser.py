@@ -17,14 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # WebRTC on loopback with a fake camera and microphone, no permission prompt.
-    "--allow-loopback-in-peer-connection", "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
     # Background pages must keep their timers and media running.
-    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows", "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000
@@ -40,8 +49,9 @@ def require_browser() -> None:
 
 
 async def launch(playwright):  # type: ignore[no-untyped-def]
-    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                            headless=True)
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
 
 
 def artifact(name: str) -> Path:

@@ -13,9 +13,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from engines import drop_store, make_store
-from node_client import ensure_node
+from engines import store as store  # the store of each engine (fixture)
 from hub.app import create_app
 from hub.config import Settings
+from installed import installed_hub as installed_hub  # the wheel in a fresh venv (fixture)
+from node_client import ensure_node
+from webrtc import loopback_ice as loopback_ice  # ICE on 127.0.0.1 only (fixture)
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
@@ -53,7 +56,9 @@ def store_engine() -> str:
 
 
 @pytest_asyncio.fixture
-async def app(settings: Settings, store_engine: str, tmp_path: Path) -> AsyncIterator[web.Application]:
+async def app(
+    settings: Settings, store_engine: str, tmp_path: Path
+) -> AsyncIterator[web.Application]:
     store = make_store(store_engine, tmp_path)
     yield create_app(settings, store=store)
     if store_engine == "mongo":
@@ -81,10 +86,15 @@ class Api:
     async def register(self, name: str | None = None, role: str = "client") -> dict[str, Any]:
         self._count += 1
         name = name or f"user{self._count}"
-        response = await self.http.post("/api/v1/auth/register", json={
-            "email": f"{name}@example.com", "password": "correct horse", "display_name": name,
-            "role": role,
-        })
+        response = await self.http.post(
+            "/api/v1/auth/register",
+            json={
+                "email": f"{name}@example.com",
+                "password": "correct horse",
+                "display_name": name,
+                "role": role,
+            },
+        )
         assert response.status == 201, await response.text()
         return await response.json()
 
@@ -110,13 +120,19 @@ async def connect(server: TestServer, http: TestClient) -> AsyncIterator[SocketF
     """
     clients: list[socketio.AsyncClient] = []
 
-    async def factory(token: str | None, namespaces: list[str], **kwargs: Any) -> socketio.AsyncClient:
+    async def factory(
+        token: str | None, namespaces: list[str], **kwargs: Any
+    ) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False)
         clients.append(client)
         auth = {"token": token} if token is not None else None
         await client.connect(
-            str(server.make_url("/")), namespaces=namespaces, auth=auth,
-            transports=["websocket"], wait_timeout=5, **kwargs,
+            str(server.make_url("/")),
+            namespaces=namespaces,
+            auth=auth,
+            transports=["websocket"],
+            wait_timeout=5,
+            **kwargs,
         )
         return client
 

@@ -1,6 +1,6 @@
 """The ``store`` fixture: every test that takes it runs once per storage engine.
 
-Import it into a test module with ``from engines import store  # noqa: F401``.
+conftest.py makes it available to every test module.
 MongoDB runs against a real server when HUB_TEST_MONGODB_URL is set and
 against the mongomock test double (see ``mongo_double``) otherwise.
 """

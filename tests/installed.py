@@ -10,7 +10,6 @@ venv's ``hub serve`` from an empty directory with a clean environment.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
@@ -27,19 +26,26 @@ from processes import PYTHON, ROOT, TEST_SECRET, RunningHub
 INSTALL_TIMEOUT_S = 600
 
 
-def _run(*command: str | Path, cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([str(part) for part in command], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
+def _run(*command: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+    )
     if done.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, command))} exited {done.returncode}:\n"
-                    f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}", pytrace=False)
+        pytest.fail(
+            f"{' '.join(map(str, command))} exited {done.returncode}:\n"
+            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}",
+            pytrace=False,
+        )
     return done.stdout
 
 
 def _copy_checkout(target: Path) -> None:
-    listed = _run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                  cwd=ROOT)
+    listed = _run("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT)
     for name in filter(None, listed.split("\0")):
         source = ROOT / name
         if source.is_file():  # a tracked file deleted in the working tree is skipped
@@ -53,9 +59,6 @@ def installed_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _install(tmp_path_factory.getbasetemp())
 
 
-# Cached: each test module that imports the fixture registers its own copy of it,
-# and the install must still happen once per session.
-@functools.cache
 def _install(basetemp: Path) -> Path:
     work = basetemp / "installed"
     source, wheels, venv = work / "source", work / "wheels", work / "venv"
@@ -68,11 +71,18 @@ def _install(basetemp: Path) -> Path:
     _run(venv / "bin" / "pip", "install", "--quiet", wheel)
     done = time.monotonic()
     # Shown with -s: what the fixture costs the suite.
-    print(f"\ninstalled_hub: wheel built in {built - started:.1f} s, "
-          f"venv with dependencies in {done - built:.1f} s")
+    print(
+        f"\ninstalled_hub: wheel built in {built - started:.1f} s, "
+        f"venv with dependencies in {done - built:.1f} s"
+    )
     # The hub must import from the venv, not from this checkout.
-    where = _run(venv / "bin" / "python", "-c", "import handlers; print(handlers.__file__)",
-                 cwd=work, env=installed_env())
+    where = _run(
+        venv / "bin" / "python",
+        "-c",
+        "import handlers; print(handlers.__file__)",
+        cwd=work,
+        env=installed_env(),
+    )
     assert Path(where.strip()).is_relative_to(venv), where
     return venv / "bin" / "hub"
 
@@ -83,13 +93,18 @@ def installed_env(**settings: str) -> dict[str, str]:
     ``settings`` are extra HUB_* values by field name. Storage and data use the
     defaults, relative to the directory the hub starts in.
     """
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("HUB_") and key != "PYTHONPATH"}
-    env.update({
-        "HUB_JWT_SECRET": TEST_SECRET,
-        "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
-        "HUB_PASSWORD_HASH_TIME_COST": "1",
-    })
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("HUB_") and key != "PYTHONPATH"
+    }
+    env.update(
+        {
+            "HUB_JWT_SECRET": TEST_SECRET,
+            "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "HUB_PASSWORD_HASH_TIME_COST": "1",
+        }
+    )
     env.update({f"HUB_{name.upper()}": value for name, value in settings.items()})
     return env
 

@@ -33,8 +33,13 @@ def free_port() -> int:
 def market_settings(tmp_path: Path, webhook_delay: float = 0.05, **overrides: Any) -> Settings:
     """The hub listens on ``port``, which is where its sandbox delivers webhooks
     (``base_url`` is ``http://127.0.0.1:<port>``)."""
-    return make_settings(tmp_path, port=free_port(), payments_webhook_secret=WEBHOOK_SECRET,
-                         sandbox_webhook_delay_s=webhook_delay, **overrides)
+    return make_settings(
+        tmp_path,
+        port=free_port(),
+        payments_webhook_secret=WEBHOOK_SECRET,
+        sandbox_webhook_delay_s=webhook_delay,
+        **overrides,
+    )
 
 
 class Party(RestUser):
@@ -61,9 +66,10 @@ class Party(RestUser):
             left = deadline - asyncio.get_running_loop().time()
             assert left > 0, (type, [n["type"] for n in self.inbox.events["notification"]])
             try:
-                await self.inbox.wait_for("notification", len(self.inbox.events["notification"]) + 1,
-                                          timeout=left)
-            except asyncio.TimeoutError:
+                await self.inbox.wait_for(
+                    "notification", len(self.inbox.events["notification"]) + 1, timeout=left
+                )
+            except TimeoutError:
                 pass
 
     async def balance(self, currency: str = "USD") -> tuple[int, int]:
@@ -74,26 +80,37 @@ class Party(RestUser):
     async def ledger(self) -> list[dict[str, Any]]:
         entries, cursor = [], None
         while True:
-            page = await self.ok("GET", "/wallet/ledger",
-                                 params={"limit": 100, **({"cursor": cursor} if cursor else {})})
+            page = await self.ok(
+                "GET",
+                "/wallet/ledger",
+                params={"limit": 100, **({"cursor": cursor} if cursor else {})},
+            )
             entries.extend(page["items"])
             cursor = page["next_cursor"]
             if cursor is None:
                 return entries
 
-    async def deposit(self, amount: int, method: str = "pm_card_ok", currency: str = "USD",
-                      **kwargs: Any) -> dict[str, Any]:
+    async def deposit(
+        self, amount: int, method: str = "pm_card_ok", currency: str = "USD", **kwargs: Any
+    ) -> dict[str, Any]:
         """Deposit through the sandbox; the settled deposit once its webhook landed."""
-        pending = await self.ok("POST", "/wallet/deposits", {
-            "amount": amount, "currency": currency, "payment_method": method},
-            status=202, **kwargs)
+        pending = await self.ok(
+            "POST",
+            "/wallet/deposits",
+            {"amount": amount, "currency": currency, "payment_method": method},
+            status=202,
+            **kwargs,
+        )
         assert pending["status"] == "pending"
-        return await eventually(lambda: self.ok("GET", f"/wallet/deposits/{pending['id']}"),
-                                lambda d: d["status"] != "pending")
+        return await eventually(
+            lambda: self.ok("GET", f"/wallet/deposits/{pending['id']}"),
+            lambda d: d["status"] != "pending",
+        )
 
 
-async def eventually(fetch: Callable[[], Awaitable[Any]], done: Callable[[Any], bool],
-                     timeout: float = 5.0) -> Any:
+async def eventually(
+    fetch: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], timeout: float = 5.0
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = await fetch()
@@ -103,8 +120,9 @@ async def eventually(fetch: Callable[[], Awaitable[Any]], done: Callable[[Any], 
         await asyncio.sleep(0.02)
 
 
-def signed(event: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
-           at: int | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    event: dict[str, Any], *, secret: str = WEBHOOK_SECRET, at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     body = orjson.dumps(event)
     return body, {"Content-Type": "application/json", "X-Hub-Signature": sign(secret, body, at)}
 

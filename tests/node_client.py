@@ -20,9 +20,11 @@ NPM_CI_TIMEOUT_S = 300
 
 
 def _node_modules_stale() -> bool:
-    return (not INSTALLED.exists()
-            or not (ROOT / "node_modules" / "socket.io-client" / "package.json").exists()
-            or INSTALLED.stat().st_mtime < LOCKFILE.stat().st_mtime)
+    return (
+        not INSTALLED.exists()
+        or not (ROOT / "node_modules" / "socket.io-client" / "package.json").exists()
+        or INSTALLED.stat().st_mtime < LOCKFILE.stat().st_mtime
+    )
 
 
 def ensure_node() -> str:
@@ -30,22 +32,35 @@ def ensure_node() -> str:
     they are missing or stale). Fails the test otherwise."""
     node = shutil.which("node")
     if node is None:
-        pytest.fail("`node` is not on PATH: install Node.js (scripts/test does: "
-                    "apt-get install -y nodejs npm)", pytrace=False)
+        pytest.fail(
+            "`node` is not on PATH: install Node.js (scripts/test does: "
+            "apt-get install -y nodejs npm)",
+            pytrace=False,
+        )
     if _node_modules_stale():
         npm = shutil.which("npm")
         if npm is None:
-            pytest.fail("node_modules is missing or stale and `npm` is not on PATH to run "
-                        "`npm ci`: install npm (apt-get install -y npm)", pytrace=False)
+            pytest.fail(
+                "node_modules is missing or stale and `npm` is not on PATH to run "
+                "`npm ci`: install npm (apt-get install -y npm)",
+                pytrace=False,
+            )
         # Sync on purpose: a session fixture runs before any hub or event loop exists.
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ROOT,
-                              capture_output=True, text=True, timeout=NPM_CI_TIMEOUT_S)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=NPM_CI_TIMEOUT_S,
+        )
         if done.returncode != 0:
-            pytest.fail(f"`npm ci` failed with exit code {done.returncode}:\n"
-                        f"{done.stdout}\n{done.stderr}", pytrace=False)
+            pytest.fail(
+                f"`npm ci` failed with exit code {done.returncode}:\n{done.stdout}\n{done.stderr}",
+                pytrace=False,
+            )
         if _node_modules_stale():
-            pytest.fail("`npm ci` succeeded but node_modules/socket.io-client is still "
-                        "missing", pytrace=False)
+            pytest.fail(
+                "`npm ci` succeeded but node_modules/socket.io-client is still missing",
+                pytrace=False,
+            )
     return node
-
-

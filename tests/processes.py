@@ -32,20 +32,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def hub_env(tmp_path: Path, jwt_secret: str | None = TEST_SECRET, **settings: Any) -> dict[str, str]:
+def hub_env(
+    tmp_path: Path, jwt_secret: str | None = TEST_SECRET, **settings: Any
+) -> dict[str, str]:
     """The environment of a hub process: this machine's, minus any HUB_*, plus ours.
 
     ``settings`` are extra HUB_* values by field name: ``redis_url="redis://..."``.
     """
     env = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
-    env.update({
-        "HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db",
-        "HUB_DATA_DIR": str(tmp_path / "data"),
-        "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
-        "HUB_PASSWORD_HASH_TIME_COST": "1",
-        "HUB_ENV": "development",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "HUB_DATABASE_URL": f"sqlite:///{tmp_path}/hub.db",
+            "HUB_DATA_DIR": str(tmp_path / "data"),
+            "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "HUB_PASSWORD_HASH_TIME_COST": "1",
+            "HUB_ENV": "development",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if jwt_secret is not None:
         env["HUB_JWT_SECRET"] = jwt_secret
     env.update({f"HUB_{name.upper()}": str(value) for name, value in settings.items()})
@@ -69,10 +73,12 @@ class RunningHub:
         self.process.send_signal(signal.SIGTERM)
         try:
             return await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.process.kill()
             await self.process.wait()
-            raise AssertionError(f"hub ignored SIGTERM for {STOP_TIMEOUT_S} s:\n{self.output()}")
+            raise AssertionError(
+                f"hub ignored SIGTERM for {STOP_TIMEOUT_S} s:\n{self.output()}"
+            ) from None
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, nothing."""
@@ -84,21 +90,29 @@ class RunningHub:
 async def running_hub(tmp_path: Path, env: dict[str, str], name: str) -> AsyncIterator[RunningHub]:
     """``python -m hub serve`` on a free port, healthy when entered."""
     python = PYTHON if PYTHON.exists() else Path(sys.executable)
-    async with serving([str(python), "-m", "hub"], tmp_path, env,
-                       tmp_path / f"{name}.log") as hub:
+    async with serving([str(python), "-m", "hub"], tmp_path, env, tmp_path / f"{name}.log") as hub:
         yield hub
 
 
 @asynccontextmanager
-async def serving(hub_command: list[str], cwd: Path, env: dict[str, str],
-                  log: Path) -> AsyncIterator[RunningHub]:
+async def serving(
+    hub_command: list[str], cwd: Path, env: dict[str, str], log: Path
+) -> AsyncIterator[RunningHub]:
     """``<hub_command> serve`` on a free loopback port from ``cwd``, its output in
     ``log``; healthy when entered, killed if still running on exit."""
     port = free_port()
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
-            *hub_command, "serve", "--host", "127.0.0.1", "--port", str(port),
-            cwd=cwd, env=env, stdout=sink, stderr=sink,
+            *hub_command,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            cwd=cwd,
+            env=env,
+            stdout=sink,
+            stderr=sink,
         )
     hub = RunningHub(process, f"http://127.0.0.1:{port}", log)
     try:
@@ -120,7 +134,7 @@ async def wait_until_healthy(hub: RunningHub, path: str = "/healthz") -> None:
                 async with session.get(hub.url(path)) as response:
                     if response.status == 200:
                         return
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.05)
     raise AssertionError(f"hub not healthy after {START_TIMEOUT_S} s:\n{hub.output()}")
@@ -143,9 +157,19 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed: run ./scripts/test")
         self.process = await asyncio.create_subprocess_exec(
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(self.workdir),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         await self._wait_for_pong()
 

@@ -26,8 +26,9 @@ class RawSocket:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, base_url: str, token: str | None = None,
-                   namespaces: tuple[str, ...] = ()) -> "RawSocket":
+    async def open(
+        cls, base_url: str, token: str | None = None, namespaces: tuple[str, ...] = ()
+    ) -> RawSocket:
         """Open a session and connect ``namespaces`` with ``token``."""
         session = aiohttp.ClientSession()
         url = base_url.rstrip("/") + "/socket.io/?EIO=4&transport=websocket"
@@ -71,7 +72,7 @@ class RawSocket:
             if frame is None:
                 raise ConnectionError("the hub closed the socket before acking")
             if isinstance(frame, str) and frame.startswith(prefix):
-                return json.loads(frame[len(prefix) - 1:])[0]
+                return json.loads(frame[len(prefix) - 1 :])[0]
 
     async def call(self, namespace: str, ack_id: int, body: str) -> Any:
         """Send ``42<namespace>,<ack_id><body>`` (``body`` sent as written) and

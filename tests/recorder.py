@@ -34,7 +34,8 @@ class Recorder:
         """Wait (bounded) until ``count`` ``event``s have arrived; return all of them so far."""
         async with self._changed:
             await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self.events[event]) >= count), timeout)
+                self._changed.wait_for(lambda: len(self.events[event]) >= count), timeout
+            )
         return self.events[event]
 
     async def call(self, event: str, payload: Any) -> Any:

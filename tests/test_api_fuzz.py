@@ -35,7 +35,10 @@ from market_client import Party, market_settings
 # Few examples per operation, mode and id set keep the run bounded on a 2-core
 # machine; derandomize makes a failure reproducible run after run.
 FUZZ_SETTINGS = hypothesis_settings(
-    max_examples=10, deadline=None, derandomize=True, database=None,
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    database=None,
     # No shrinking: a failure is reported at once, with the request that caused it.
     phases=(Phase.explicit, Phase.generate),
     suppress_health_check=list(HealthCheck),
@@ -47,20 +50,45 @@ CHECKS: list[CheckFunction] = [
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.negative_data_rejection,
 ]
-CONFIG = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {
-    # schemathesis's default list plus 413: a body over HUB_MAX_PAYLOAD_BYTES is
-    # refused before it is read (documented on every operation with a body).
-    "expected-statuses": ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422",
-                          "428", "429", "5xx"],
-}}})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "checks": {
+            "negative_data_rejection": {
+                # schemathesis's default list plus 413: a body over HUB_MAX_PAYLOAD_BYTES is
+                # refused before it is read (documented on every operation with a body).
+                "expected-statuses": [
+                    "400",
+                    "401",
+                    "403",
+                    "404",
+                    "405",
+                    "406",
+                    "409",
+                    "413",
+                    "415",
+                    "422",
+                    "428",
+                    "429",
+                    "5xx",
+                ],
+            }
+        }
+    }
+)
 PASSWORD = "correct horse"  # conftest.Api.register's
 # Which real resource an operation's {id} names, by the path before it.
 RESOURCES = {
-    "/api/v1/jobs": "job", "/api/v1/bids": "bid", "/api/v1/milestones": "milestone",
-    "/api/v1/admin/milestones": "milestone", "/api/v1/conversations": "conversation",
-    "/api/v1/messages": "message", "/api/v1/users": "freelancer",
-    "/api/v1/admin/users": "freelancer", "/api/v1/wallet/deposits": "deposit",
-    "/api/v1/wallet/payouts": "payout", "/api/v1/notifications": "notification",
+    "/api/v1/jobs": "job",
+    "/api/v1/bids": "bid",
+    "/api/v1/milestones": "milestone",
+    "/api/v1/admin/milestones": "milestone",
+    "/api/v1/conversations": "conversation",
+    "/api/v1/messages": "message",
+    "/api/v1/users": "freelancer",
+    "/api/v1/admin/users": "freelancer",
+    "/api/v1/wallet/deposits": "deposit",
+    "/api/v1/wallet/payouts": "payout",
+    "/api/v1/notifications": "notification",
 }
 
 
@@ -90,25 +118,52 @@ async def world(api: Any, http: Any, connect: Any) -> tuple[Party, dict[str, str
     client = Party(http, connect, await api.register("fuzzer", role="client"))
     fred = Party(http, connect, await api.register("fred", role="freelancer"))
     deposit = await client.deposit(1_000_000)
-    job = await client.ok("POST", "/jobs", {
-        "title": "Fuzzed", "description": "A job to fuzz", "budget_min": 100,
-        "budget_max": 500, "currency": "USD", "type": "fixed", "publish": True}, status=201)
-    bid = await fred.ok("POST", f"/jobs/{job['id']}/bids", {
-        "amount": 300, "currency": "USD", "period_days": 3, "proposal": "Me"}, status=201)
+    job = await client.ok(
+        "POST",
+        "/jobs",
+        {
+            "title": "Fuzzed",
+            "description": "A job to fuzz",
+            "budget_min": 100,
+            "budget_max": 500,
+            "currency": "USD",
+            "type": "fixed",
+            "publish": True,
+        },
+        status=201,
+    )
+    bid = await fred.ok(
+        "POST",
+        f"/jobs/{job['id']}/bids",
+        {"amount": 300, "currency": "USD", "period_days": 3, "proposal": "Me"},
+        status=201,
+    )
     await client.ok("POST", f"/bids/{bid['id']}/award")
     await fred.ok("POST", f"/bids/{bid['id']}/accept")
-    milestone = await client.ok("POST", f"/jobs/{job['id']}/milestones",
-                                {"amount": 300, "description": "All of it"}, status=201)
+    milestone = await client.ok(
+        "POST",
+        f"/jobs/{job['id']}/milestones",
+        {"amount": 300, "description": "All of it"},
+        status=201,
+    )
     conversation = await client.ok("GET", f"/bids/{bid['id']}/conversation")
-    message = await client.ok("POST", f"/conversations/{conversation['id']}/messages",
-                              {"text": "hello"}, status=201)
-    payout = await client.ok("POST", "/wallet/payouts", {"amount": 100, "currency": "USD"},
-                             status=202)
+    message = await client.ok(
+        "POST", f"/conversations/{conversation['id']}/messages", {"text": "hello"}, status=201
+    )
+    payout = await client.ok(
+        "POST", "/wallet/payouts", {"amount": 100, "currency": "USD"}, status=202
+    )
     notification = (await client.ok("GET", "/notifications"))["items"][0]
     return client, {
-        "job": job["id"], "bid": bid["id"], "milestone": milestone["id"],
-        "conversation": conversation["id"], "message": message["id"], "freelancer": fred.id,
-        "deposit": deposit["id"], "payout": payout["id"], "notification": notification["id"],
+        "job": job["id"],
+        "bid": bid["id"],
+        "milestone": milestone["id"],
+        "conversation": conversation["id"],
+        "message": message["id"],
+        "freelancer": fred.id,
+        "deposit": deposit["id"],
+        "payout": payout["id"],
+        "notification": notification["id"],
     }
 
 
@@ -118,8 +173,7 @@ def fuzz(base_url: str, login: dict[str, str], ids: dict[str, str]) -> list[Fail
     schema = schemathesis.openapi.from_url(f"{base_url}/api/v1/openapi.json", config=CONFIG)
     operations = [result.ok() for result in schema.get_all_operations()]
     runs = [(operation, {}) for operation in operations]
-    runs += [(operation, real) for operation in operations
-             if (real := _real_ids(operation, ids))]
+    runs += [(operation, real) for operation in operations if (real := _real_ids(operation, ids))]
     failures: list[Failure] = []
     with requests.Session() as session:
         for operation, path_ids in runs:
@@ -134,10 +188,15 @@ def fuzz(base_url: str, login: dict[str, str], ids: dict[str, str]) -> list[Fail
                     assert mode is GenerationMode.NEGATIVE, operation.label
                 # schemathesis raises a FailureGroup (a BaseExceptionGroup) when
                 # checks fail; collected so that one run reports every operation.
-                except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001
-                    failures.append(Failure(operation.label, mode,
-                                            "real" if path_ids else "generated",
-                                            _shorten(str(exc))))
+                except (Exception, BaseExceptionGroup) as exc:
+                    failures.append(
+                        Failure(
+                            operation.label,
+                            mode,
+                            "real" if path_ids else "generated",
+                            _shorten(str(exc)),
+                        )
+                    )
     return failures
 
 
@@ -158,8 +217,13 @@ def _real_ids(operation: APIOperation, ids: dict[str, str]) -> dict[str, str]:
     return real
 
 
-def _operation_test(operation: APIOperation, mode: GenerationMode, path_ids: dict[str, str],
-                    base_url: str, session: requests.Session) -> Callable[[], None]:
+def _operation_test(
+    operation: APIOperation,
+    mode: GenerationMode,
+    path_ids: dict[str, str],
+    base_url: str,
+    session: requests.Session,
+) -> Callable[[], None]:
     @FUZZ_SETTINGS
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_ids or None))
     def run(case: Any) -> None:
@@ -174,13 +238,15 @@ def _shorten(text: str, limit: int = 3000) -> str:
 
 
 async def test_every_operation_keeps_the_documented_contract(
-        server: TestServer, api: Any, http: Any, connect: Any) -> None:
+    server: TestServer, api: Any, http: Any, connect: Any
+) -> None:
     client, ids = await world(api, http, connect)
     base_url = str(server.make_url("")).rstrip("/")
     # schemathesis is synchronous (requests): it runs in a thread while this
     # loop serves the hub.
     login = {"email": client.account["user"]["email"], "password": PASSWORD}
     failures = await asyncio.to_thread(fuzz, base_url, login, ids)
-    report = "\n\n".join(f"== {f.operation} ({f.mode.value} data, {f.ids} ids)\n{f.error}"
-                         for f in failures)
+    report = "\n\n".join(
+        f"== {f.operation} ({f.mode.value} data, {f.ids} ids)\n{f.error}" for f in failures
+    )
     assert not failures, f"{len(failures)} run(s) broke the contract:\n{report}"

@@ -47,11 +47,22 @@ def field_names(problem: dict[str, Any]) -> set[str]:
     return {entry["field"] for entry in problem["details"]["fields"]}
 
 
-async def register(http: TestClient, email: str, password: str = PASSWORD,
-                   display_name: str = "Ann", role: str = "client") -> Any:
-    return await http.post(f"{API}/auth/register", json={
-        "email": email, "password": password, "display_name": display_name, "role": role,
-    })
+async def register(
+    http: TestClient,
+    email: str,
+    password: str = PASSWORD,
+    display_name: str = "Ann",
+    role: str = "client",
+) -> Any:
+    return await http.post(
+        f"{API}/auth/register",
+        json={
+            "email": email,
+            "password": password,
+            "display_name": display_name,
+            "role": role,
+        },
+    )
 
 
 async def login(http: TestClient, email: str, password: str = PASSWORD) -> Any:
@@ -70,21 +81,29 @@ async def run_cli(settings: Settings, cwd: Path, *args: str) -> tuple[int, str, 
     """``python -m hub <args>`` in a child process that reads the test's HUB_* settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("HUB_")}
     assert settings.jwt_secret is not None
-    env.update({
-        "HUB_DATABASE_URL": settings.database_url,
-        "HUB_JWT_SECRET": settings.jwt_secret.get_secret_value(),
-        "HUB_DATA_DIR": str(settings.data_dir),
-        "HUB_PASSWORD_HASH_TIME_COST": "1",
-        "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "HUB_DATABASE_URL": settings.database_url,
+            "HUB_JWT_SECRET": settings.jwt_secret.get_secret_value(),
+            "HUB_DATA_DIR": str(settings.data_dir),
+            "HUB_PASSWORD_HASH_TIME_COST": "1",
+            "HUB_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "hub",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         process.kill()
         await process.wait()
         raise AssertionError(f"hub {' '.join(args)} did not finish in 30 s") from None
@@ -95,9 +114,12 @@ async def run_cli(settings: Settings, cwd: Path, *args: str) -> tuple[int, str, 
 # --- register ------------------------------------------------------------------------------
 
 
-async def test_register_returns_the_account_and_a_token_pair(http: TestClient, settings: Settings) -> None:
-    response = await register(http, "  Ann.Smith@Example.COM ", display_name=" Ann ",
-                              role="freelancer")
+async def test_register_returns_the_account_and_a_token_pair(
+    http: TestClient, settings: Settings
+) -> None:
+    response = await register(
+        http, "  Ann.Smith@Example.COM ", display_name=" Ann ", role="freelancer"
+    )
     assert response.status == 201, await response.text()
     assert response.content_type == "application/json"
     body = await response.json()
@@ -128,23 +150,26 @@ async def test_two_registrations_get_distinct_ids(api: Api) -> None:
 async def test_duplicate_email_is_409_conflict_whatever_the_case(http: TestClient) -> None:
     assert (await register(http, "dup@example.com")).status == 201
     await expect_problem(await register(http, "dup@example.com"), 409, "conflict")
-    await expect_problem(await register(http, "DUP@Example.com", display_name="Other"), 409,
-                         "conflict")
+    await expect_problem(
+        await register(http, "DUP@Example.com", display_name="Other"), 409, "conflict"
+    )
     # The first account is untouched.
     assert (await login(http, "dup@example.com")).status == 200
 
 
 async def test_admin_role_cannot_be_self_registered(http: TestClient) -> None:
-    problem = await expect_problem(await register(http, "boss@example.com", role="admin"),
-                                   422, "validation_failed")
+    problem = await expect_problem(
+        await register(http, "boss@example.com", role="admin"), 422, "validation_failed"
+    )
     assert "role" in field_names(problem)
     await expect_problem(await login(http, "boss@example.com"), 401, "unauthorized")
 
 
 @pytest.mark.parametrize("password", ["", "1234567", "short"])
 async def test_short_password_is_refused(http: TestClient, password: str) -> None:
-    problem = await expect_problem(await register(http, "pw@example.com", password=password),
-                                   422, "validation_failed")
+    problem = await expect_problem(
+        await register(http, "pw@example.com", password=password), 422, "validation_failed"
+    )
     assert field_names(problem) == {"password"}
 
 
@@ -175,8 +200,9 @@ async def test_login_returns_the_same_shape(http: TestClient, api: Api) -> None:
 
 async def test_wrong_password_and_unknown_email_are_401_alike(http: TestClient, api: Api) -> None:
     await api.register("kim")
-    wrong = await expect_problem(await login(http, "kim@example.com", "not the password"),
-                                 401, "unauthorized")
+    wrong = await expect_problem(
+        await login(http, "kim@example.com", "not the password"), 401, "unauthorized"
+    )
     unknown = await expect_problem(await login(http, "nobody@example.com"), 401, "unauthorized")
     # The answer does not tell which of the two was wrong.
     assert wrong["detail"] == unknown["detail"]
@@ -202,15 +228,26 @@ async def test_me_refuses_an_expired_token(http: TestClient, api: Api, settings:
 
 
 def _foreign_token(user_id: str) -> str:
-    return jwt.encode({"sub": user_id, "role": "admin", "typ": "access", "iat": 0,
-                       "exp": 2**31}, "some-other-secret-that-is-long-enough-0123456789",
-                      algorithm="HS256")
+    return jwt.encode(
+        {"sub": user_id, "role": "admin", "typ": "access", "iat": 0, "exp": 2**31},
+        "some-other-secret-that-is-long-enough-0123456789",
+        algorithm="HS256",
+    )
 
 
-@pytest.mark.parametrize("kind", [
-    "garbage", "three-dots", "other-secret", "alg-none", "refresh-token", "basic-scheme",
-    "no-scheme", "empty-bearer",
-])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "garbage",
+        "three-dots",
+        "other-secret",
+        "alg-none",
+        "refresh-token",
+        "basic-scheme",
+        "no-scheme",
+        "empty-bearer",
+    ],
+)
 async def test_me_refuses_bad_tokens(http: TestClient, api: Api, kind: str) -> None:
     account = await api.register()
     user_id = account["user"]["id"]
@@ -218,8 +255,10 @@ async def test_me_refuses_bad_tokens(http: TestClient, api: Api, kind: str) -> N
         "garbage": "Bearer garbage",
         "three-dots": "Bearer a.b.c",
         "other-secret": f"Bearer {_foreign_token(user_id)}",
-        "alg-none": "Bearer " + jwt.encode(
-            {"sub": user_id, "typ": "access", "iat": 0, "exp": 2**31}, None, algorithm="none"),
+        "alg-none": "Bearer "
+        + jwt.encode(
+            {"sub": user_id, "typ": "access", "iat": 0, "exp": 2**31}, None, algorithm="none"
+        ),
         "refresh-token": f"Bearer {account['refresh_token']}",
         "basic-scheme": f"Basic {account['access_token']}",
         "no-scheme": account["access_token"],
@@ -246,7 +285,9 @@ async def test_refresh_rotates_the_pair(http: TestClient, api: Api) -> None:
     assert again.status == 200
 
 
-async def test_reusing_a_rotated_refresh_token_revokes_its_family(http: TestClient, api: Api) -> None:
+async def test_reusing_a_rotated_refresh_token_revokes_its_family(
+    http: TestClient, api: Api
+) -> None:
     account = await api.register("reuse")
     other_login = await (await login(http, "reuse@example.com")).json()
 
@@ -269,7 +310,9 @@ async def test_reusing_a_rotated_refresh_token_revokes_its_family(http: TestClie
 async def test_refresh_after_logout_is_401(http: TestClient, api: Api) -> None:
     account = await api.register()
     rotated = await (await refresh(http, account["refresh_token"])).json()
-    response = await http.post(f"{API}/auth/logout", json={"refresh_token": rotated["refresh_token"]})
+    response = await http.post(
+        f"{API}/auth/logout", json={"refresh_token": rotated["refresh_token"]}
+    )
     assert response.status == 204
     assert await response.read() == b""
     await expect_problem(await refresh(http, rotated["refresh_token"]), 401, "unauthorized")
@@ -278,7 +321,9 @@ async def test_refresh_after_logout_is_401(http: TestClient, api: Api) -> None:
 async def test_logout_revokes_only_that_login(http: TestClient, api: Api) -> None:
     account = await api.register("two")
     other = await (await login(http, "two@example.com")).json()
-    response = await http.post(f"{API}/auth/logout", json={"refresh_token": account["refresh_token"]})
+    response = await http.post(
+        f"{API}/auth/logout", json={"refresh_token": account["refresh_token"]}
+    )
     assert response.status == 204
     assert (await refresh(http, other["refresh_token"])).status == 200
 
@@ -310,14 +355,16 @@ async def test_public_profile_has_exactly_the_contract_fields(http: TestClient, 
 
 async def test_public_profile_of_an_unknown_id_is_404(http: TestClient, api: Api) -> None:
     account = await api.register()
-    await expect_problem(await http.get(f"{API}/users/no-such-user", headers=api.auth(account)),
-                         404, "not_found")
+    await expect_problem(
+        await http.get(f"{API}/users/no-such-user", headers=api.auth(account)), 404, "not_found"
+    )
 
 
 async def test_public_profile_needs_a_token(http: TestClient, api: Api) -> None:
     account = await api.register()
-    await expect_problem(await http.get(f"{API}/users/{account['user']['id']}"), 401,
-                         "unauthorized")
+    await expect_problem(
+        await http.get(f"{API}/users/{account['user']['id']}"), 401, "unauthorized"
+    )
 
 
 # --- PATCH /users/me -----------------------------------------------------------------------
@@ -325,10 +372,16 @@ async def test_public_profile_needs_a_token(http: TestClient, api: Api) -> None:
 
 async def test_update_profile_changes_only_the_fields_sent(http: TestClient, api: Api) -> None:
     account = await api.register("pat")
-    response = await http.patch(f"{API}/users/me", headers=api.auth(account), json={
-        "display_name": "  Pat Q  ", "headline": "Rust and Go", "skills": ["rust", " go "],
-        "avatar_url": "https://cdn.example/pat.png",
-    })
+    response = await http.patch(
+        f"{API}/users/me",
+        headers=api.auth(account),
+        json={
+            "display_name": "  Pat Q  ",
+            "headline": "Rust and Go",
+            "skills": ["rust", " go "],
+            "avatar_url": "https://cdn.example/pat.png",
+        },
+    )
     assert response.status == 200, await response.text()
     updated = await response.json()
     assert updated["display_name"] == "Pat Q"
@@ -339,8 +392,9 @@ async def test_update_profile_changes_only_the_fields_sent(http: TestClient, api
     assert updated["created_at"] == account["user"]["created_at"]
     assert updated["updated_at"] >= account["user"]["updated_at"]
 
-    response = await http.patch(f"{API}/users/me", headers=api.auth(account),
-                                json={"headline": "Only Go"})
+    response = await http.patch(
+        f"{API}/users/me", headers=api.auth(account), json={"headline": "Only Go"}
+    )
     assert response.status == 200
     partial = await response.json()
     assert partial["headline"] == "Only Go"
@@ -350,8 +404,9 @@ async def test_update_profile_changes_only_the_fields_sent(http: TestClient, api
     # Persisted, and visible in the public profile.
     assert await (await me(http, account["access_token"])).json() == partial
     other = await api.register()
-    public = await (await http.get(f"{API}/users/{account['user']['id']}",
-                                   headers=api.auth(other))).json()
+    public = await (
+        await http.get(f"{API}/users/{account['user']['id']}", headers=api.auth(other))
+    ).json()
     assert public["headline"] == "Only Go" and public["display_name"] == "Pat Q"
 
 
@@ -373,19 +428,23 @@ async def test_avatar_url_null_clears_it(http: TestClient, api: Api) -> None:
     assert (await (await me(http, account["access_token"])).json())["avatar_url"] is None
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"display_name": None}, "display_name"),
-    ({"display_name": "   "}, "display_name"),
-    ({"headline": None}, "headline"),
-    ({"skills": None}, "skills"),
-    ({"avatar_url": "ftp://files.example/a.png"}, "avatar_url"),
-    ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
-    ({"avatar_url": "cdn.example/a.png"}, "avatar_url"),
-    ({"email": "new@example.com"}, "email"),
-    ({"role": "admin"}, "role"),
-])
-async def test_bad_profile_updates_are_422(http: TestClient, api: Api,
-                                           change: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"display_name": None}, "display_name"),
+        ({"display_name": "   "}, "display_name"),
+        ({"headline": None}, "headline"),
+        ({"skills": None}, "skills"),
+        ({"avatar_url": "ftp://files.example/a.png"}, "avatar_url"),
+        ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
+        ({"avatar_url": "cdn.example/a.png"}, "avatar_url"),
+        ({"email": "new@example.com"}, "email"),
+        ({"role": "admin"}, "role"),
+    ],
+)
+async def test_bad_profile_updates_are_422(
+    http: TestClient, api: Api, change: dict[str, Any], field: str
+) -> None:
     account = await api.register()
     response = await http.patch(f"{API}/users/me", headers=api.auth(account), json=change)
     problem = await expect_problem(response, 422, "validation_failed")
@@ -420,14 +479,16 @@ async def test_block_and_unblock(http: TestClient, api: Api) -> None:
     assert response.status == 204
     listed = await (await http.get(f"{API}/users/me/blocks", headers=headers)).json()
     assert listed["items"] == []
-    await expect_problem(await http.delete(f"{API}/users/{bob_id}/block", headers=headers),
-                         404, "not_found")
+    await expect_problem(
+        await http.delete(f"{API}/users/{bob_id}/block", headers=headers), 404, "not_found"
+    )
 
 
 async def test_blocking_yourself_is_422(http: TestClient, api: Api) -> None:
     account = await api.register()
-    response = await http.post(f"{API}/users/{account['user']['id']}/block",
-                               headers=api.auth(account))
+    response = await http.post(
+        f"{API}/users/{account['user']['id']}/block", headers=api.auth(account)
+    )
     await expect_problem(response, 422, "validation_failed")
 
 
@@ -441,8 +502,9 @@ async def test_blocking_an_unknown_user_is_404(http: TestClient, api: Api) -> No
 
 async def test_blocks_need_a_token(http: TestClient, api: Api) -> None:
     bob = await api.register()
-    await expect_problem(await http.post(f"{API}/users/{bob['user']['id']}/block"), 401,
-                         "unauthorized")
+    await expect_problem(
+        await http.post(f"{API}/users/{bob['user']['id']}/block"), 401, "unauthorized"
+    )
     await expect_problem(await http.get(f"{API}/users/me/blocks"), 401, "unauthorized")
 
 
@@ -451,12 +513,18 @@ async def test_blocks_need_a_token(http: TestClient, api: Api) -> None:
 
 async def test_role_change_by_a_non_admin_is_403(http: TestClient, api: Api) -> None:
     client, target = await api.register(), await api.register()
-    response = await http.patch(f"{API}/admin/users/{target['user']['id']}",
-                                headers=api.auth(client), json={"role": "freelancer"})
+    response = await http.patch(
+        f"{API}/admin/users/{target['user']['id']}",
+        headers=api.auth(client),
+        json={"role": "freelancer"},
+    )
     await expect_problem(response, 403, "forbidden")
     # Not even on themselves.
-    response = await http.patch(f"{API}/admin/users/{client['user']['id']}",
-                                headers=api.auth(client), json={"role": "admin"})
+    response = await http.patch(
+        f"{API}/admin/users/{client['user']['id']}",
+        headers=api.auth(client),
+        json={"role": "admin"},
+    )
     await expect_problem(response, 403, "forbidden")
     assert (await (await me(http, client["access_token"])).json())["role"] == "client"
     assert (await (await me(http, target["access_token"])).json())["role"] == "client"
@@ -464,17 +532,28 @@ async def test_role_change_by_a_non_admin_is_403(http: TestClient, api: Api) -> 
 
 async def test_role_change_needs_a_token(http: TestClient, api: Api) -> None:
     target = await api.register()
-    response = await http.patch(f"{API}/admin/users/{target['user']['id']}",
-                                json={"role": "freelancer"})
+    response = await http.patch(
+        f"{API}/admin/users/{target['user']['id']}", json={"role": "freelancer"}
+    )
     await expect_problem(response, 401, "unauthorized")
 
 
 async def test_cli_admin_changes_roles_while_the_hub_runs(
-    http: TestClient, api: Api, settings: Settings, tmp_path: Path,
+    http: TestClient,
+    api: Api,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     target = await api.register("target")
-    code, out, err = await run_cli(settings, tmp_path, "create-admin",
-                                   "--email", "Root@Example.com", "--password", "admin password")
+    code, out, err = await run_cli(
+        settings,
+        tmp_path,
+        "create-admin",
+        "--email",
+        "Root@Example.com",
+        "--password",
+        "admin password",
+    )
     assert code == 0, err
     assert "created" in out, out
 
@@ -484,40 +563,64 @@ async def test_cli_admin_changes_roles_while_the_hub_runs(
     assert admin["user"]["role"] == "admin"
 
     target_id = target["user"]["id"]
-    response = await http.patch(f"{API}/admin/users/{target_id}", headers=api.auth(admin),
-                                json={"role": "freelancer"})
+    response = await http.patch(
+        f"{API}/admin/users/{target_id}", headers=api.auth(admin), json={"role": "freelancer"}
+    )
     assert response.status == 200, await response.text()
     changed = await response.json()
     assert changed["id"] == target_id and changed["role"] == "freelancer"
     assert (await (await me(http, target["access_token"])).json())["role"] == "freelancer"
 
     await expect_problem(
-        await http.patch(f"{API}/admin/users/no-such-user", headers=api.auth(admin),
-                         json={"role": "client"}), 404, "not_found")
+        await http.patch(
+            f"{API}/admin/users/no-such-user", headers=api.auth(admin), json={"role": "client"}
+        ),
+        404,
+        "not_found",
+    )
     problem = await expect_problem(
-        await http.patch(f"{API}/admin/users/{target_id}", headers=api.auth(admin),
-                         json={"role": "superuser"}), 422, "validation_failed")
+        await http.patch(
+            f"{API}/admin/users/{target_id}", headers=api.auth(admin), json={"role": "superuser"}
+        ),
+        422,
+        "validation_failed",
+    )
     assert "role" in field_names(problem)
 
     # An admin demoted by another admin loses access at once, whatever their token says.
-    response = await http.patch(f"{API}/admin/users/{target_id}", headers=api.auth(admin),
-                                json={"role": "admin"})
+    response = await http.patch(
+        f"{API}/admin/users/{target_id}", headers=api.auth(admin), json={"role": "admin"}
+    )
     assert response.status == 200
-    response = await http.patch(f"{API}/admin/users/{admin['user']['id']}",
-                                headers=api.auth(target), json={"role": "client"})
+    response = await http.patch(
+        f"{API}/admin/users/{admin['user']['id']}",
+        headers=api.auth(target),
+        json={"role": "client"},
+    )
     assert response.status == 200
-    response = await http.patch(f"{API}/admin/users/{target_id}", headers=api.auth(admin),
-                                json={"role": "client"})
+    response = await http.patch(
+        f"{API}/admin/users/{target_id}", headers=api.auth(admin), json={"role": "client"}
+    )
     await expect_problem(response, 403, "forbidden")
 
 
 async def test_cli_create_admin_promotes_an_existing_user(
-    http: TestClient, api: Api, settings: Settings, tmp_path: Path,
+    http: TestClient,
+    api: Api,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     account = await api.register("promo")
     victim = await api.register()
-    code, out, err = await run_cli(settings, tmp_path, "create-admin",
-                                   "--email", "PROMO@example.com", "--password", "ignored pw")
+    code, out, err = await run_cli(
+        settings,
+        tmp_path,
+        "create-admin",
+        "--email",
+        "PROMO@example.com",
+        "--password",
+        "ignored pw",
+    )
     assert code == 0, err
     assert "promoted" in out, out
     assert account["user"]["id"] in out
@@ -527,14 +630,19 @@ async def test_cli_create_admin_promotes_an_existing_user(
     # Still the same account and password.
     assert (await login(http, "promo@example.com")).status == 200
     # Stored role counts, not the (client) role in the old token.
-    response = await http.patch(f"{API}/admin/users/{victim['user']['id']}",
-                                headers=api.auth(account), json={"role": "freelancer"})
+    response = await http.patch(
+        f"{API}/admin/users/{victim['user']['id']}",
+        headers=api.auth(account),
+        json={"role": "freelancer"},
+    )
     assert response.status == 200, await response.text()
 
 
-async def test_cli_create_admin_refuses_a_short_password(settings: Settings, tmp_path: Path,
-                                                         server: Any) -> None:
-    code, _, err = await run_cli(settings, tmp_path, "create-admin",
-                                 "--email", "x@example.com", "--password", "short")
+async def test_cli_create_admin_refuses_a_short_password(
+    settings: Settings, tmp_path: Path, server: Any
+) -> None:
+    code, _, err = await run_cli(
+        settings, tmp_path, "create-admin", "--email", "x@example.com", "--password", "short"
+    )
     assert code == 2
     assert "8" in err

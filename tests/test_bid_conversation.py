@@ -54,13 +54,27 @@ class Story:
         self.cole = await person("cole", "client")
         self.fred = await person("fred", "freelancer")
         self.otto = await person("otto", "freelancer")
-        self.job = await self.owner.ok("POST", "/jobs", {
-            "title": "Mobile app", "description": "iOS and Android", "skills": ["swift"],
-            "budget_min": 1_000, "budget_max": 9_000, "currency": "USD", "type": "fixed",
-            "publish": True}, status=201)
-        self.bid = await self.fred.ok("POST", f"/jobs/{self.job['id']}/bids", {
-            "amount": 5_000, "currency": "USD", "period_days": 10, "proposal": "Hire me"},
-            status=201)
+        self.job = await self.owner.ok(
+            "POST",
+            "/jobs",
+            {
+                "title": "Mobile app",
+                "description": "iOS and Android",
+                "skills": ["swift"],
+                "budget_min": 1_000,
+                "budget_max": 9_000,
+                "currency": "USD",
+                "type": "fixed",
+                "publish": True,
+            },
+            status=201,
+        )
+        self.bid = await self.fred.ok(
+            "POST",
+            f"/jobs/{self.job['id']}/bids",
+            {"amount": 5_000, "currency": "USD", "period_days": 10, "proposal": "Hire me"},
+            status=201,
+        )
         self.context = {"type": "bid", "id": self.bid["id"]}
         return self
 
@@ -86,18 +100,21 @@ async def quiet(wait: float = 0.3) -> None:
 
 async def talk_already(story: Story) -> dict[str, Any]:
     """The owner and fred get a plain direct conversation (about something else)."""
-    return await story.owner.ok("POST", "/conversations", {"participant_ids": [story.fred.id]},
-                                status=201)
+    return await story.owner.ok(
+        "POST", "/conversations", {"participant_ids": [story.fred.id]}, status=201
+    )
 
 
 @pytest.mark.parametrize("already_talking", [False, True], ids=["new-pair", "talking-pair"])
 async def test_a_conversation_opened_while_shortlisting_is_the_bids_on_accept(
-        story: Story, already_talking: bool) -> None:
+    story: Story, already_talking: bool
+) -> None:
     plain = await talk_already(story) if already_talking else None
     await story.owner.ok("POST", f"/bids/{story.bid['id']}/shortlist")
     owner_socket = await story.owner.sockets()
-    opened = await owner_socket.ok("conversation:create", {
-        "participant_ids": [story.fred.id], "context": story.context})
+    opened = await owner_socket.ok(
+        "conversation:create", {"participant_ids": [story.fred.id], "context": story.context}
+    )
     assert opened["context"] == story.context
     assert opened["type"] == ("group" if plain else "direct")
 
@@ -105,8 +122,9 @@ async def test_a_conversation_opened_while_shortlisting_is_the_bids_on_accept(
 
     assert accepted["conversation_id"] == opened["id"]
     for person in (story.owner, story.fred):
-        assert (await person.ok("GET", f"/bids/{story.bid['id']}/conversation"))["id"] \
-            == opened["id"]
+        assert (await person.ok("GET", f"/bids/{story.bid['id']}/conversation"))["id"] == opened[
+            "id"
+        ]
         assert [c["id"] for c in await story.about_bid(person)] == [opened["id"]]
     await quiet()
     assert len(story.fred.created(opened["id"])) == 1
@@ -119,16 +137,30 @@ async def test_after_accept_either_party_creating_gets_the_same_one(story: Story
     owner_socket, fred_socket = await story.owner.sockets(), await story.fred.sockets()
 
     again = [
-        await owner_socket.ok("conversation:create",
-                              {"participant_ids": [story.fred.id], "context": story.context}),
-        await fred_socket.ok("conversation:create",
-                             {"participant_ids": [story.owner.id], "type": "direct",
-                              "context": story.context}),
-        await story.fred.ok("POST", "/conversations", {
-            "participant_ids": [story.owner.id], "context": story.context}, status=201),
-        await story.owner.ok("POST", "/conversations", {
-            "participant_ids": [story.fred.id], "type": "group", "title": "Another",
-            "context": story.context}, status=201),
+        await owner_socket.ok(
+            "conversation:create", {"participant_ids": [story.fred.id], "context": story.context}
+        ),
+        await fred_socket.ok(
+            "conversation:create",
+            {"participant_ids": [story.owner.id], "type": "direct", "context": story.context},
+        ),
+        await story.fred.ok(
+            "POST",
+            "/conversations",
+            {"participant_ids": [story.owner.id], "context": story.context},
+            status=201,
+        ),
+        await story.owner.ok(
+            "POST",
+            "/conversations",
+            {
+                "participant_ids": [story.fred.id],
+                "type": "group",
+                "title": "Another",
+                "context": story.context,
+            },
+            status=201,
+        ),
     ]
 
     assert {c["id"] for c in again} == {bid_conversation}
@@ -147,22 +179,28 @@ async def test_a_pair_that_already_talks_gets_a_group_about_the_bid(story: Story
 
     bid_conversation = await story.fred.ok("GET", f"/bids/{story.bid['id']}/conversation")
     assert bid_conversation["id"] == accepted["conversation_id"] != plain["id"]
-    assert (bid_conversation["type"], bid_conversation["title"], bid_conversation["context"]) \
-        == ("group", "Mobile app", story.context)
+    assert (bid_conversation["type"], bid_conversation["title"], bid_conversation["context"]) == (
+        "group",
+        "Mobile app",
+        story.context,
+    )
     assert sorted(bid_conversation["participant_ids"]) == sorted([story.owner.id, story.fred.id])
     fred_socket = await story.fred.sockets()
-    again = await fred_socket.ok("conversation:create", {
-        "participant_ids": [story.owner.id], "context": story.context})
+    again = await fred_socket.ok(
+        "conversation:create", {"participant_ids": [story.owner.id], "context": story.context}
+    )
     assert again["id"] == bid_conversation["id"]
     # A plain direct request is still the pair's direct conversation, unchanged.
-    direct = await story.fred.ok("POST", "/conversations",
-                                 {"participant_ids": [story.owner.id]}, status=201)
+    direct = await story.fred.ok(
+        "POST", "/conversations", {"participant_ids": [story.owner.id]}, status=201
+    )
     assert (direct["id"], direct["context"]) == (plain["id"], None)
 
 
 @pytest.mark.parametrize("already_talking", [False, True], ids=["new-pair", "talking-pair"])
 async def test_concurrent_creates_and_accept_make_one_conversation(
-        story: Story, already_talking: bool) -> None:
+    story: Story, already_talking: bool
+) -> None:
     if already_talking:  # every create then races to make the group about the bid
         await talk_already(story)
     await story.owner.ok("POST", f"/bids/{story.bid['id']}/award")
@@ -192,51 +230,95 @@ async def test_only_the_parties_use_a_bid_or_job_context(story: Story) -> None:
     job_context = {"type": "job", "id": story.job["id"]}
     otto_socket = await story.otto.sockets()
     for context in (story.context, job_context):
-        await otto_socket.error("conversation:create", {
-            "participant_ids": [story.owner.id], "context": context}, "forbidden")
-        await story.otto.fails("POST", "/conversations", {
-            "participant_ids": [story.owner.id], "context": context}, status=403, code="forbidden")
+        await otto_socket.error(
+            "conversation:create",
+            {"participant_ids": [story.owner.id], "context": context},
+            "forbidden",
+        )
+        await story.otto.fails(
+            "POST",
+            "/conversations",
+            {"participant_ids": [story.owner.id], "context": context},
+            status=403,
+            code="forbidden",
+        )
     # The owner's colleague is no party either.
-    await story.cole.fails("POST", "/conversations", {
-        "participant_ids": [story.fred.id], "context": story.context}, status=403,
-        code="forbidden")
-    for missing in ({"type": "bid", "id": "01HZZZZZZZZZZZZZZZZZZZZZZZ"},
-                    {"type": "job", "id": "no-such-job"}):
-        await otto_socket.error("conversation:create", {
-            "participant_ids": [story.owner.id], "context": missing}, "not_found")
-        await story.otto.fails("POST", "/conversations", {
-            "participant_ids": [story.owner.id], "context": missing}, status=404,
-            code="not_found")
+    await story.cole.fails(
+        "POST",
+        "/conversations",
+        {"participant_ids": [story.fred.id], "context": story.context},
+        status=403,
+        code="forbidden",
+    )
+    for missing in (
+        {"type": "bid", "id": "01HZZZZZZZZZZZZZZZZZZZZZZZ"},
+        {"type": "job", "id": "no-such-job"},
+    ):
+        await otto_socket.error(
+            "conversation:create",
+            {"participant_ids": [story.owner.id], "context": missing},
+            "not_found",
+        )
+        await story.otto.fails(
+            "POST",
+            "/conversations",
+            {"participant_ids": [story.owner.id], "context": missing},
+            status=404,
+            code="not_found",
+        )
     # A direct conversation about a bid is with the bid's other party.
-    await story.owner.fails("POST", "/conversations", {
-        "participant_ids": [story.cole.id], "context": story.context}, status=422,
-        code="validation_failed")
+    await story.owner.fails(
+        "POST",
+        "/conversations",
+        {"participant_ids": [story.cole.id], "context": story.context},
+        status=422,
+        code="validation_failed",
+    )
     # The job's owner and a bidder may talk about the job, in as many
     # conversations as they like (only a bid has exactly one).
-    about_job = await story.fred.ok("POST", "/conversations", {
-        "participant_ids": [story.owner.id], "type": "group", "context": job_context}, status=201)
+    about_job = await story.fred.ok(
+        "POST",
+        "/conversations",
+        {"participant_ids": [story.owner.id], "type": "group", "context": job_context},
+        status=201,
+    )
     assert about_job["context"] == job_context
-    assert (await story.owner.ok("POST", "/conversations", {
-        "participant_ids": [story.cole.id], "context": job_context}, status=201))["id"] \
-        != about_job["id"]
+    assert (
+        await story.owner.ok(
+            "POST",
+            "/conversations",
+            {"participant_ids": [story.cole.id], "context": job_context},
+            status=201,
+        )
+    )["id"] != about_job["id"]
     await quiet()
     assert story.otto.heard.events["conversation:created"] == []
 
 
 async def test_no_bid_conversation_between_blocked_parties(story: Story) -> None:
     await story.fred.ok("POST", f"/users/{story.owner.id}/block")
-    await story.owner.fails("POST", "/conversations", {
-        "participant_ids": [story.fred.id], "type": "group", "context": story.context},
-        status=403, code="forbidden")
+    await story.owner.fails(
+        "POST",
+        "/conversations",
+        {"participant_ids": [story.fred.id], "type": "group", "context": story.context},
+        status=403,
+        code="forbidden",
+    )
 
 
 async def test_the_owners_group_with_a_colleague_gains_the_freelancer_on_accept(
-        story: Story) -> None:
-    group = await story.owner.ok("POST", "/conversations", {
-        "participant_ids": [story.cole.id], "type": "group", "context": story.context},
-        status=201)
+    story: Story,
+) -> None:
+    group = await story.owner.ok(
+        "POST",
+        "/conversations",
+        {"participant_ids": [story.cole.id], "type": "group", "context": story.context},
+        status=201,
+    )
     assert (group["title"], sorted(group["participant_ids"])) == (
-        "Mobile app", sorted([story.owner.id, story.cole.id]))
+        "Mobile app",
+        sorted([story.owner.id, story.cole.id]),
+    )
     await story.cole.heard.wait_for("conversation:created")
 
     accepted = await story.accept()
@@ -245,7 +327,8 @@ async def test_the_owners_group_with_a_colleague_gains_the_freelancer_on_accept(
     joined = (await story.fred.heard.wait_for("conversation:created"))[0]
     assert joined["id"] == group["id"]
     assert sorted(joined["participant_ids"]) == sorted(
-        [story.owner.id, story.cole.id, story.fred.id])
+        [story.owner.id, story.cole.id, story.fred.id]
+    )
     updated = (await story.cole.heard.wait_for("conversation:updated"))[0]
     assert story.fred.id in updated["participant_ids"]
     history = await story.fred.ok("GET", f"/bids/{story.bid['id']}/conversation")

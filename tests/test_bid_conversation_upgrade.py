@@ -25,8 +25,12 @@ T0 = "2024-05-01T10:00:00+00:00"
 T1 = "2024-05-01T11:00:00+00:00"
 
 # (id, bid id, created_at); bid b1 names c-named, bid b2 names none.
-LEGACY = [("c-old", "b1", T0), ("c-named", "b1", T1), ("c-b2-old", "b2", T0),
-          ("c-b2-new", "b2", T1)]
+LEGACY = [
+    ("c-old", "b1", T0),
+    ("c-named", "b1", T1),
+    ("c-b2-old", "b2", T0),
+    ("c-b2-new", "b2", T1),
+]
 NAMED = {"b1": "c-named", "b2": None}
 
 
@@ -36,10 +40,17 @@ async def check_one_per_bid(store: SqliteStore | MongoStore) -> None:
     assert keys == {"c-old": None, "c-named": "bid:b1", "c-b2-old": "bid:b2", "c-b2-new": None}
     # A new conversation about b1 is the one it already has.
     record, created = await store.conversations.create(
-        ConversationRecord(id="c-new", type="group", created_by="u1", created_at=T1,
-                           last_activity_at=T1, context={"type": "bid", "id": "b1"},
-                           context_key="bid:b1"),
-        [MembershipRecord("c-new", "u1", T1)])
+        ConversationRecord(
+            id="c-new",
+            type="group",
+            created_by="u1",
+            created_at=T1,
+            last_activity_at=T1,
+            context={"type": "bid", "id": "b1"},
+            context_key="bid:b1",
+        ),
+        [MembershipRecord("c-new", "u1", T1)],
+    )
     assert (record.id, created) == ("c-named", False)
 
 
@@ -61,21 +72,30 @@ def _legacy_sqlite(path: Path) -> None:
                 conn.execute(statement)
     conn.execute(f"PRAGMA user_version={version}")
     for user_id in ("u1", "u2"):
-        conn.execute("INSERT INTO users (id, email, password_hash, display_name, role, created_at,"
-                     " updated_at) VALUES (?, ?, 'h', ?, 'client', ?, ?)",
-                     (user_id, f"{user_id}@example.com", user_id, T0, T0))
-    conn.execute("INSERT INTO jobs (id, owner_id, title, description, budget_min, budget_max,"
-                 " currency, type, status, created_at, updated_at) VALUES"
-                 " ('j1', 'u1', 'Job', 'D', 1, 2, 'USD', 'fixed', 'in_progress', ?, ?)", (T0, T0))
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, display_name, role, created_at,"
+            " updated_at) VALUES (?, ?, 'h', ?, 'client', ?, ?)",
+            (user_id, f"{user_id}@example.com", user_id, T0, T0),
+        )
+    conn.execute(
+        "INSERT INTO jobs (id, owner_id, title, description, budget_min, budget_max,"
+        " currency, type, status, created_at, updated_at) VALUES"
+        " ('j1', 'u1', 'Job', 'D', 1, 2, 'USD', 'fixed', 'in_progress', ?, ?)",
+        (T0, T0),
+    )
     for bid_id, named in NAMED.items():
-        conn.execute("INSERT INTO bids (id, job_id, owner_id, freelancer_id, amount, currency,"
-                     " period_days, proposal, status, created_at, updated_at, conversation_id)"
-                     " VALUES (?, 'j1', 'u1', 'u2', 1, 'USD', 1, 'P', 'accepted', ?, ?, ?)",
-                     (bid_id, T0, T0, named))
+        conn.execute(
+            "INSERT INTO bids (id, job_id, owner_id, freelancer_id, amount, currency,"
+            " period_days, proposal, status, created_at, updated_at, conversation_id)"
+            " VALUES (?, 'j1', 'u1', 'u2', 1, 'USD', 1, 'P', 'accepted', ?, ?, ?)",
+            (bid_id, T0, T0, named),
+        )
     for conversation_id, bid_id, at in LEGACY:
-        conn.execute("INSERT INTO conversations (id, type, context, created_by, created_at,"
-                     " last_activity_at) VALUES (?, 'group', ?, 'u1', ?, ?)",
-                     (conversation_id, _bid_context(bid_id), at, at))
+        conn.execute(
+            "INSERT INTO conversations (id, type, context, created_by, created_at,"
+            " last_activity_at) VALUES (?, 'group', ?, 'u1', ?, ?)",
+            (conversation_id, _bid_context(bid_id), at, at),
+        )
     conn.commit()
     conn.close()
 
@@ -91,9 +111,19 @@ async def test_sqlite_upgrade_keeps_one_conversation_per_bid(tmp_path: Path) -> 
 
 
 def _legacy_document(conversation_id: str, bid_id: str, at: str) -> dict[str, Any]:
-    return {"_id": conversation_id, "type": "group", "created_by": "u1", "created_at": at,
-            "last_activity_at": at, "title": None, "context": {"type": "bid", "id": bid_id},
-            "direct_key": None, "last_seq": 0, "last_message": None, "members_version": 0}
+    return {
+        "_id": conversation_id,
+        "type": "group",
+        "created_by": "u1",
+        "created_at": at,
+        "last_activity_at": at,
+        "title": None,
+        "context": {"type": "bid", "id": bid_id},
+        "direct_key": None,
+        "last_seq": 0,
+        "last_message": None,
+        "members_version": 0,
+    }
 
 
 async def test_mongo_start_keeps_one_conversation_per_bid() -> None:

@@ -28,15 +28,26 @@ UNREACHABLE_BOUND_S = 10.0
 PASSWORD = "s3cret-in-the-url"
 
 
-def run_hub(tmp_path: Path, *args: str, stdin: Any = subprocess.DEVNULL,
-            input: str | None = None, **settings: Any) -> subprocess.CompletedProcess[str]:
-    env = hub_env(tmp_path, payments_webhook_secret="webhook-secret-for-the-cli-tests",
-                  **settings)
+def run_hub(
+    tmp_path: Path,
+    *args: str,
+    stdin: Any = subprocess.DEVNULL,
+    input: str | None = None,
+    **settings: Any,
+) -> subprocess.CompletedProcess[str]:
+    env = hub_env(tmp_path, payments_webhook_secret="webhook-secret-for-the-cli-tests", **settings)
     if input is not None:
         stdin = None  # subprocess.run feeds input through a pipe
-    return subprocess.run([str(PYTHON), "-m", "hub", *args], cwd=tmp_path, env=env,
-                          stdin=stdin, input=input, capture_output=True, text=True,
-                          timeout=COMMAND_TIMEOUT_S)
+    return subprocess.run(
+        [str(PYTHON), "-m", "hub", *args],
+        cwd=tmp_path,
+        env=env,
+        stdin=stdin,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+    )
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], variable: str) -> str:
@@ -87,8 +98,9 @@ def test_port_in_use_stops_before_the_hub_starts(tmp_path: Path) -> None:
 def test_unreachable_mongodb(tmp_path: Path) -> None:
     url = f"mongodb://hub:{PASSWORD}@127.0.0.1:{closed_port()}/hub"
     started = time.monotonic()
-    done = run_hub(tmp_path, "serve", "--host", "127.0.0.1", "--port", str(free_port()),
-                   database_url=url)
+    done = run_hub(
+        tmp_path, "serve", "--host", "127.0.0.1", "--port", str(free_port()), database_url=url
+    )
     elapsed = time.monotonic() - started
     line = assert_one_line_error(done, "HUB_DATABASE_URL:")
     assert url.replace(f"hub:{PASSWORD}", "***") in line
@@ -100,8 +112,9 @@ def test_unreachable_mongodb(tmp_path: Path) -> None:
 def test_unreachable_redis(tmp_path: Path) -> None:
     url = f"redis://:{PASSWORD}@127.0.0.1:{closed_port()}/0"
     started = time.monotonic()
-    done = run_hub(tmp_path, "serve", "--host", "127.0.0.1", "--port", str(free_port()),
-                   redis_url=url)
+    done = run_hub(
+        tmp_path, "serve", "--host", "127.0.0.1", "--port", str(free_port()), redis_url=url
+    )
     elapsed = time.monotonic() - started
     line = assert_one_line_error(done, "HUB_REDIS_URL:")
     assert url.replace(f":{PASSWORD}", "***") in line
@@ -119,8 +132,9 @@ def test_production_refuses_the_development_secret(tmp_path: Path) -> None:
     development = make_settings(tmp_path, jwt_secret=None)
     development.ensure_jwt_secret()  # what development mode writes to <data_dir>/jwt-dev-secret
     assert development.jwt_secret is not None
-    done = run_hub(tmp_path, "serve", env="production",
-                   jwt_secret=development.jwt_secret.get_secret_value())
+    done = run_hub(
+        tmp_path, "serve", env="production", jwt_secret=development.jwt_secret.get_secret_value()
+    )
     assert "development secret" in assert_one_line_error(done, "HUB_JWT_SECRET")
 
 
@@ -143,15 +157,28 @@ def test_create_admin_without_a_password_source(tmp_path: Path) -> None:
 
 
 def test_create_admin_with_a_bad_password(tmp_path: Path) -> None:
-    done = run_hub(tmp_path, "create-admin", "--email", "admin@example.com",
-                   "--password-stdin", input="short\n")
+    done = run_hub(
+        tmp_path,
+        "create-admin",
+        "--email",
+        "admin@example.com",
+        "--password-stdin",
+        input="short\n",
+    )
     assert_one_line_error(done, "create-admin: password:")
 
 
 def test_create_admin_with_unreachable_mongodb(tmp_path: Path) -> None:
     url = f"mongodb://hub:{PASSWORD}@127.0.0.1:{closed_port()}/hub"
-    done = run_hub(tmp_path, "create-admin", "--email", "admin@example.com",
-                   "--password-stdin", input="a long password\n", database_url=url)
+    done = run_hub(
+        tmp_path,
+        "create-admin",
+        "--email",
+        "admin@example.com",
+        "--password-stdin",
+        input="a long password\n",
+        database_url=url,
+    )
     assert_one_line_error(done, "HUB_DATABASE_URL:")
     assert PASSWORD not in done.stdout + done.stderr
 
@@ -170,9 +197,15 @@ def _create_admin_in_a_terminal(tmp_path: Path, email: str, password: str) -> st
 
     env = hub_env(tmp_path, payments_webhook_secret="webhook-secret-for-the-cli-tests")
     process = subprocess.Popen(
-        [str(PYTHON), "-m", "hub", "create-admin", "--email", email], cwd=tmp_path, env=env,
-        stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=take_terminal)
+        [str(PYTHON), "-m", "hub", "create-admin", "--email", email],
+        cwd=tmp_path,
+        env=env,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=take_terminal,
+    )
     os.close(terminal)
     shown = b""
     deadline = time.monotonic() + COMMAND_TIMEOUT_S
@@ -197,25 +230,37 @@ def _create_admin_in_a_terminal(tmp_path: Path, email: str, password: str) -> st
 async def test_create_admin_password_sources(tmp_path: Path) -> None:
     """Each way of giving the password sets it: the admins log in with them."""
     admins = {"stdin@example.com": "from standard input", "env@example.com": "from the env"}
-    done = run_hub(tmp_path, "create-admin", "--email", "stdin@example.com",
-                   "--password-stdin", input="from standard input\n")
+    done = run_hub(
+        tmp_path,
+        "create-admin",
+        "--email",
+        "stdin@example.com",
+        "--password-stdin",
+        input="from standard input\n",
+    )
     assert done.returncode == 0 and done.stdout.startswith("created admin"), done.stderr
     env_done = subprocess.run(
         [str(PYTHON), "-m", "hub", "create-admin", "--email", "env@example.com"],
-        cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
         timeout=COMMAND_TIMEOUT_S,
-        env={**hub_env(tmp_path), "HUB_ADMIN_PASSWORD": "from the env"})
+        env={**hub_env(tmp_path), "HUB_ADMIN_PASSWORD": "from the env"},
+    )
     assert env_done.returncode == 0 and "created admin" in env_done.stdout, env_done.stderr
     admins["tty@example.com"] = "typed at the prompt"
-    shown = await asyncio.to_thread(_create_admin_in_a_terminal, tmp_path,
-                                    "tty@example.com", "typed at the prompt")
+    shown = await asyncio.to_thread(
+        _create_admin_in_a_terminal, tmp_path, "tty@example.com", "typed at the prompt"
+    )
     assert "Password for the admin:" in shown and "typed at the prompt" not in shown  # no echo
 
     async with running_hub(tmp_path, hub_env(tmp_path), "hub") as hub:
         async with aiohttp.ClientSession() as session:
             for email, password in admins.items():
-                async with session.post(hub.url("/api/v1/auth/login"),
-                                        json={"email": email, "password": password}) as answer:
+                async with session.post(
+                    hub.url("/api/v1/auth/login"), json={"email": email, "password": password}
+                ) as answer:
                     assert answer.status == 200, await answer.text()
                     assert (await answer.json())["user"]["role"] == "admin"
         assert await hub.stop() == 0

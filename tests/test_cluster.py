@@ -39,17 +39,29 @@ class Cluster:
 
     async def register(self, name: str) -> dict[str, Any]:
         async with aiohttp.ClientSession() as session:
-            async with session.post(self.hubs[0].url("/api/v1/auth/register"), json={
-                "email": f"{name}@example.com", "password": "correct horse",
-                "display_name": name, "role": "client"}) as response:
+            async with session.post(
+                self.hubs[0].url("/api/v1/auth/register"),
+                json={
+                    "email": f"{name}@example.com",
+                    "password": "correct horse",
+                    "display_name": name,
+                    "role": "client",
+                },
+            ) as response:
                 assert response.status == 201, await response.text()
                 return await response.json()
 
-    async def connect(self, hub: RunningHub, account: dict[str, Any],
-                      namespaces: tuple[str, ...] = (CONV,)) -> socketio.AsyncClient:
+    async def connect(
+        self, hub: RunningHub, account: dict[str, Any], namespaces: tuple[str, ...] = (CONV,)
+    ) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False)
-        await client.connect(hub.url(), namespaces=list(namespaces), transports=["websocket"],
-                             auth={"token": account["access_token"]}, wait_timeout=5)
+        await client.connect(
+            hub.url(),
+            namespaces=list(namespaces),
+            transports=["websocket"],
+            auth={"token": account["access_token"]},
+            wait_timeout=5,
+        )
         self.clients.append(client)
         return client
 
@@ -80,8 +92,10 @@ async def running_cluster(tmp_path: Path, size: int, **settings: Any) -> AsyncIt
     async with AsyncExitStack() as stack:
         redis = await stack.enter_async_context(running_redis(tmp_path))
         env = hub_env(tmp_path, redis_url=redis.url, **{**CLUSTER_SETTINGS, **settings})
-        hubs = [await stack.enter_async_context(running_hub(tmp_path, env, f"hub{i}"))
-                for i in range(size)]
+        hubs = [
+            await stack.enter_async_context(running_hub(tmp_path, env, f"hub{i}"))
+            for i in range(size)
+        ]
         await wait_for_subscribers(redis.url, size)
         result = Cluster(redis, hubs)
         yield result
@@ -108,15 +122,21 @@ async def test_messages_presence_and_typing_cross_processes(cluster: Cluster) ->
     bob_b = Recorder(await cluster.connect(b, bob, (CONV, PRESENCE)))
     cat_c = Recorder(await cluster.connect(c, cat, (CONV, PRESENCE)))
     bob_presence = await bob_b.client.call(
-        "presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE)
-    await cat_c.client.call("presence:subscribe", {"user_ids": [ann["user"]["id"]]},
-                            namespace=PRESENCE)
+        "presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE
+    )
+    await cat_c.client.call(
+        "presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE
+    )
     assert bob_presence["data"]["items"][0]["status"] == "offline"
 
     conversation_id = await conversation_of(cluster, ann_a, [bob, cat])
-    sent = [await ann_a.ok("message:send", {"conversation_id": conversation_id,
-                                            "client_msg_id": f"m{n}", "text": f"hello {n}"})
-            for n in range(5)]
+    sent = [
+        await ann_a.ok(
+            "message:send",
+            {"conversation_id": conversation_id, "client_msg_id": f"m{n}", "text": f"hello {n}"},
+        )
+        for n in range(5)
+    ]
     for receiver in (ann_c, bob_b, cat_c):
         got = await receiver.wait_for("message:new", 5)
         assert [m["seq"] for m in got] == [1, 2, 3, 4, 5]
@@ -149,13 +169,16 @@ async def test_racing_senders_on_three_processes_are_seen_in_order(cluster: Clus
     senders = [await cluster.register(f"s{i}") for i in range(10)]
     watchers = [Recorder(await cluster.connect(hub, owner)) for hub in cluster.hubs]
     conversation_id = await conversation_of(cluster, watchers[0], senders)
-    clients = [Recorder(await cluster.connect(cluster.hubs[i % 3], s))
-               for i, s in enumerate(senders)]
+    clients = [
+        Recorder(await cluster.connect(cluster.hubs[i % 3], s)) for i, s in enumerate(senders)
+    ]
 
     async def burst(index: int, client: Recorder) -> None:
         for n in range(20):
-            await client.ok("message:send", {"conversation_id": conversation_id,
-                                             "client_msg_id": f"{index}-{n}", "text": "x"})
+            await client.ok(
+                "message:send",
+                {"conversation_id": conversation_id, "client_msg_id": f"{index}-{n}", "text": "x"},
+            )
 
     await asyncio.gather(*(burst(i, c) for i, c in enumerate(clients)))
     for watcher in watchers:
@@ -168,19 +191,23 @@ async def test_racing_senders_on_three_processes_are_seen_in_order(cluster: Clus
         assert not any(m["sender_id"] == senders[index]["user"]["id"] for m in got)
 
 
-async def test_a_killed_process_takes_its_users_offline_and_clients_resync(cluster: Cluster) -> None:
+async def test_a_killed_process_takes_its_users_offline_and_clients_resync(
+    cluster: Cluster,
+) -> None:
     a, b, c = cluster.hubs
     ann, bob = await cluster.register("ann"), await cluster.register("bob")
     bob_b = Recorder(await cluster.connect(b, bob, (CONV, PRESENCE)))
     states: list[Any] = []
     bob_b.client.on("presence", states.append, namespace=PRESENCE)
-    await bob_b.client.call("presence:subscribe", {"user_ids": [ann["user"]["id"]]},
-                            namespace=PRESENCE)
+    await bob_b.client.call(
+        "presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE
+    )
     ann_c = Recorder(await cluster.connect(c, ann, (CONV, PRESENCE)))
     await _until(lambda: states and states[-1]["status"] == "online")
     conversation_id = await conversation_of(cluster, bob_b, [ann])
-    await bob_b.ok("message:send", {"conversation_id": conversation_id, "client_msg_id": "1",
-                                    "text": "before"})
+    await bob_b.ok(
+        "message:send", {"conversation_id": conversation_id, "client_msg_id": "1", "text": "before"}
+    )
     await ann_c.wait_for("message:new")
 
     killed_at = time.monotonic()
@@ -188,11 +215,14 @@ async def test_a_killed_process_takes_its_users_offline_and_clients_resync(clust
     await _until(lambda: states[-1]["status"] == "offline", timeout=PROCESS_TIMEOUT_S + 5)
     assert time.monotonic() - killed_at < PROCESS_TIMEOUT_S + 3
     for n in range(2, 12):
-        await bob_b.ok("message:send", {"conversation_id": conversation_id,
-                                        "client_msg_id": str(n), "text": f"m{n}"})
+        await bob_b.ok(
+            "message:send",
+            {"conversation_id": conversation_id, "client_msg_id": str(n), "text": f"m{n}"},
+        )
     ann_a = Recorder(await cluster.connect(a, ann))
-    synced = await ann_a.ok("sync", {"cursors": [{"conversation_id": conversation_id,
-                                                  "after_seq": 1}]})
+    synced = await ann_a.ok(
+        "sync", {"cursors": [{"conversation_id": conversation_id, "after_seq": 1}]}
+    )
     assert [m["seq"] for m in synced["items"][0]["messages"]] == list(range(2, 12))
 
 
@@ -202,15 +232,20 @@ async def test_redis_outage_keeps_acks_and_delivery_resumes(cluster: Cluster) ->
     ann_a = Recorder(await cluster.connect(a, ann))
     bob_b = Recorder(await cluster.connect(b, bob))
     conversation_id = await conversation_of(cluster, ann_a, [bob])
-    await ann_a.ok("message:send", {"conversation_id": conversation_id, "client_msg_id": "1",
-                                    "text": "one"})
+    await ann_a.ok(
+        "message:send", {"conversation_id": conversation_id, "client_msg_id": "1", "text": "one"}
+    )
     await bob_b.wait_for("message:new")
 
     port = cluster.redis.port
     await cluster.redis.stop()
-    outage = [await ann_a.ok("message:send", {"conversation_id": conversation_id,
-                                              "client_msg_id": f"down{n}", "text": "during"})
-              for n in range(3)]
+    outage = [
+        await ann_a.ok(
+            "message:send",
+            {"conversation_id": conversation_id, "client_msg_id": f"down{n}", "text": "during"},
+        )
+        for n in range(3)
+    ]
     assert [m["seq"] for m in outage] == [2, 3, 4]
     async with aiohttp.ClientSession() as session:
         async with session.get(a.url("/readyz")) as response:
@@ -220,11 +255,13 @@ async def test_redis_outage_keeps_acks_and_delivery_resumes(cluster: Cluster) ->
     cluster.redis.port = port
     await cluster.redis.start()
     await wait_for_subscribers(cluster.redis.url, 3)
-    synced = await bob_b.ok("sync", {"cursors": [{"conversation_id": conversation_id,
-                                                  "after_seq": 1}]})
+    synced = await bob_b.ok(
+        "sync", {"cursors": [{"conversation_id": conversation_id, "after_seq": 1}]}
+    )
     assert [m["seq"] for m in synced["items"][0]["messages"]] == [2, 3, 4]
-    after = await ann_a.ok("message:send", {"conversation_id": conversation_id,
-                                            "client_msg_id": "up", "text": "back"})
+    after = await ann_a.ok(
+        "message:send", {"conversation_id": conversation_id, "client_msg_id": "up", "text": "back"}
+    )
     # B's sequencer sees seq 5 after 1, so it fills 2..4 from the store first.
     got = await bob_b.wait_for("message:new", 5, timeout=10)
     assert [m["seq"] for m in got] == [1, 2, 3, 4, 5] and got[-1] == after
@@ -256,8 +293,9 @@ async def test_sigterm_closes_sockets_and_survivors_mark_users_offline(cluster: 
 
 
 async def test_rate_limits_hold_across_processes(tmp_path: Path) -> None:
-    async with running_cluster(tmp_path, 2, rate_limits="on",
-                               rate_limit_message_send="5/60s") as cluster:
+    async with running_cluster(
+        tmp_path, 2, rate_limits="on", rate_limit_message_send="5/60s"
+    ) as cluster:
         a, b = cluster.hubs
         ann, bob = await cluster.register("ann"), await cluster.register("bob")
         on_a = Recorder(await cluster.connect(a, ann))
@@ -266,8 +304,12 @@ async def test_rate_limits_hold_across_processes(tmp_path: Path) -> None:
         acks = []
         for n in range(6):
             device = on_a if n % 2 == 0 else on_b
-            acks.append(await device.call("message:send", {
-                "conversation_id": conversation_id, "client_msg_id": f"m{n}", "text": "hi"}))
+            acks.append(
+                await device.call(
+                    "message:send",
+                    {"conversation_id": conversation_id, "client_msg_id": f"m{n}", "text": "hi"},
+                )
+            )
         assert [ack["ok"] for ack in acks] == [True] * 5 + [False]
         assert acks[5]["error"]["code"] == "rate_limited"
         assert acks[5]["error"]["details"]["retry_after_ms"] > 0

@@ -29,9 +29,9 @@ async def test_connections_expire_at_their_tokens_deadline_with_one_timer():
         registry.attach(f"e{n}", "/a", f"s{n}", f"u{n}", "session", soon)
         registry.attach(f"e{n}", "/b", f"t{n}", f"u{n}", "session", soon)
     registry.attach("late", "/a", "s-late", "u-late", "session", soon + 3600)
-    registry.extend("e0", soon + 3600)   # refreshed: stays
+    registry.extend("e0", soon + 3600)  # refreshed: stays
     registry.detach("e1", "/a")
-    registry.detach("e1", "/b")          # gone before its deadline: nothing to do
+    registry.detach("e1", "/b")  # gone before its deadline: nothing to do
     await asyncio.sleep(soon - time.time() + 0.3)
     assert sorted(eio for eio, _ in expired.calls) == sorted(f"e{n}" for n in range(2, 50))
     assert ("e2", {"/a": "s2", "/b": "t2"}) in expired.calls

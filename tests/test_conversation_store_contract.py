@@ -12,10 +12,13 @@ from dataclasses import asdict, replace
 
 import pytest
 
-from engines import store  # noqa: F401
 from storage.interfaces import Store
 from storage.records import (
-    BlockRecord, ConversationRecord, MembershipRecord, MessageRecord, UserRecord,
+    BlockRecord,
+    ConversationRecord,
+    MembershipRecord,
+    MessageRecord,
+    UserRecord,
 )
 
 T0 = "2024-05-01T10:00:00+00:00"
@@ -28,28 +31,45 @@ USERS = ["u1", "u2", "u3", "u4"]
 
 async def add_users(store: Store, *user_ids: str) -> None:
     for user_id in user_ids or USERS:
-        await store.users.create(UserRecord(
-            id=user_id, email=f"{user_id}@example.com", password_hash="hash",
-            display_name=user_id.upper(), role="client", created_at=T0, updated_at=T0,
-        ))
+        await store.users.create(
+            UserRecord(
+                id=user_id,
+                email=f"{user_id}@example.com",
+                password_hash="hash",
+                display_name=user_id.upper(),
+                role="client",
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
 
 
 def direct(conv_id: str, a: str, b: str, at: str = T0) -> ConversationRecord:
     return ConversationRecord(
-        id=conv_id, type="direct", created_by=a, created_at=at, last_activity_at=at,
+        id=conv_id,
+        type="direct",
+        created_by=a,
+        created_at=at,
+        last_activity_at=at,
         direct_key=":".join(sorted([a, b])),
     )
 
 
 def group(conv_id: str, by: str = "u1", at: str = T0, **extra: object) -> ConversationRecord:
     return ConversationRecord(
-        id=conv_id, type="group", created_by=by, created_at=at, last_activity_at=at,
+        id=conv_id,
+        type="group",
+        created_by=by,
+        created_at=at,
+        last_activity_at=at,
         **extra,  # type: ignore[arg-type]
     )
 
 
 def members(conv_id: str, *user_ids: str, at: str = T0) -> list[MembershipRecord]:
-    return [MembershipRecord(conversation_id=conv_id, user_id=uid, joined_at=at) for uid in user_ids]
+    return [
+        MembershipRecord(conversation_id=conv_id, user_id=uid, joined_at=at) for uid in user_ids
+    ]
 
 
 async def new_group(store: Store, conv_id: str, *user_ids: str, at: str = T0) -> ConversationRecord:
@@ -63,18 +83,30 @@ async def new_group(store: Store, conv_id: str, *user_ids: str, at: str = T0) ->
 _counter = 0
 
 
-def message(conv_id: str, sender: str, text: str = "hi", client_msg_id: str | None = None,
-            at: str = T1, **extra: object) -> MessageRecord:
+def message(
+    conv_id: str,
+    sender: str,
+    text: str = "hi",
+    client_msg_id: str | None = None,
+    at: str = T1,
+    **extra: object,
+) -> MessageRecord:
     global _counter
     _counter += 1
     return MessageRecord(
-        id=f"m{_counter}", conversation_id=conv_id, sender_id=sender,
-        client_msg_id=client_msg_id or f"c{_counter}", text=text, created_at=at,
+        id=f"m{_counter}",
+        conversation_id=conv_id,
+        sender_id=sender,
+        client_msg_id=client_msg_id or f"c{_counter}",
+        text=text,
+        created_at=at,
         **extra,  # type: ignore[arg-type]
     )
 
 
-async def send(store: Store, conv_id: str, sender: str, text: str = "hi", **extra: object) -> MessageRecord:
+async def send(
+    store: Store, conv_id: str, sender: str, text: str = "hi", **extra: object
+) -> MessageRecord:
     result = await store.messages.append(message(conv_id, sender, text, **extra))  # type: ignore[arg-type]
     assert result is not None and result.created
     return result.message
@@ -120,19 +152,26 @@ async def test_create_group_round_trips_every_field(store: Store) -> None:
 async def test_create_with_a_taken_context_key_returns_its_holder_untouched(store: Store) -> None:
     await add_users(store)
     about_bid = group("g1", title="Bid", context={"type": "bid", "id": "b1"}, context_key="bid:b1")
-    assert await store.conversations.create(about_bid, members("g1", "u1", "u3")) == (about_bid, True)
+    assert await store.conversations.create(about_bid, members("g1", "u1", "u3")) == (
+        about_bid,
+        True,
+    )
 
     again, created = await store.conversations.create(
         group("g2", by="u2", at=T1, context={"type": "bid", "id": "b1"}, context_key="bid:b1"),
-        members("g2", "u2", "u1", at=T1))
+        members("g2", "u2", "u1", at=T1),
+    )
 
     assert (again, created) == (about_bid, False)
     assert await store.conversations.get("g2") is None
     assert await store.conversations.member_ids("g1") == ["u1", "u3"]
     assert [m.conversation_id for m in await store.conversations.memberships_of("u2")] == []
     # Other keys, and no key, are other conversations.
-    assert (await store.conversations.create(
-        group("g3", context_key="bid:b2"), members("g3", "u1", "u2")))[1] is True
+    assert (
+        await store.conversations.create(
+            group("g3", context_key="bid:b2"), members("g3", "u1", "u2")
+        )
+    )[1] is True
     with pytest.raises(ValueError):
         await store.conversations.update("g1", {"context_key": "bid:b9"})
 
@@ -145,7 +184,8 @@ async def test_create_with_both_keys_taken_returns_the_context_key_holder(store:
 
     record, created = await store.conversations.create(
         replace(direct("d2", "u2", "u1", at=T1), context_key="bid:b1"),
-        members("d2", "u2", "u1", at=T1))
+        members("d2", "u2", "u1", at=T1),
+    )
 
     assert (record, created) == (about_bid, False)
     assert await store.conversations.get("d2") is None
@@ -153,11 +193,14 @@ async def test_create_with_both_keys_taken_returns_the_context_key_holder(store:
 
 async def test_concurrent_creates_with_one_context_key_make_one_conversation(store: Store) -> None:
     await add_users(store)
-    attempts = [(group(f"g{i}", by="u1", context_key="bid:b1"), members(f"g{i}", "u1", "u2"))
-                for i in range(20)]
+    attempts = [
+        (group(f"g{i}", by="u1", context_key="bid:b1"), members(f"g{i}", "u1", "u2"))
+        for i in range(20)
+    ]
     # A direct one of the pair races for the same key too.
-    attempts.append((replace(direct("d1", "u2", "u1"), context_key="bid:b1"),
-                     members("d1", "u2", "u1")))
+    attempts.append(
+        (replace(direct("d1", "u2", "u1"), context_key="bid:b1"), members("d1", "u2", "u1"))
+    )
 
     results = await asyncio.gather(*(store.conversations.create(c, m) for c, m in attempts))
 
@@ -165,8 +208,9 @@ async def test_concurrent_creates_with_one_context_key_make_one_conversation(sto
     assert len({record.id for record, _ in results}) == 1
     winner = results[0][0].id
     for user_id in ("u1", "u2"):
-        assert [m.conversation_id for m in await store.conversations.memberships_of(user_id)] \
-            == [winner]
+        assert [m.conversation_id for m in await store.conversations.memberships_of(user_id)] == [
+            winner
+        ]
 
 
 async def test_get_and_update(store: Store) -> None:
@@ -189,8 +233,11 @@ async def test_member_ids_in_join_order(store: Store) -> None:
     await add_users(store)
     await store.conversations.create(
         group("g1", by="u3"),
-        [MembershipRecord("g1", "u3", T1), MembershipRecord("g1", "u1", T2),
-         MembershipRecord("g1", "u2", T1)],
+        [
+            MembershipRecord("g1", "u3", T1),
+            MembershipRecord("g1", "u1", T2),
+            MembershipRecord("g1", "u2", T1),
+        ],
     )
 
     assert await store.conversations.member_ids("g1") == ["u2", "u3", "u1"]
@@ -201,8 +248,11 @@ async def test_members_are_the_memberships_in_join_order_with_read_markers(store
     await add_users(store)
     await store.conversations.create(
         group("g1", by="u3"),
-        [MembershipRecord("g1", "u3", T1), MembershipRecord("g1", "u1", T2),
-         MembershipRecord("g1", "u2", T1)],
+        [
+            MembershipRecord("g1", "u3", T1),
+            MembershipRecord("g1", "u1", T2),
+            MembershipRecord("g1", "u2", T1),
+        ],
     )
     await store.conversations.advance_read("g1", "u1", 4)
     await store.conversations.advance_read("g1", "u2", 2)
@@ -213,8 +263,9 @@ async def test_members_are_the_memberships_in_join_order_with_read_markers(store
         MembershipRecord("g1", "u3", T1, muted=True),
         MembershipRecord("g1", "u1", T2, read_seq=4),
     ]
-    assert [m.user_id for m in await store.conversations.members("g1")] == \
-        await store.conversations.member_ids("g1")
+    assert [
+        m.user_id for m in await store.conversations.members("g1")
+    ] == await store.conversations.member_ids("g1")
     await store.conversations.remove_member("g1", "u3")
     assert [m.user_id for m in await store.conversations.members("g1")] == ["u2", "u1"]
     assert await store.conversations.members("missing") == []
@@ -261,7 +312,9 @@ async def test_add_members_leaves_existing_members_as_they_are(store: Store) -> 
 
     assert added == ["u3"]
     assert await store.conversations.member_ids("g1") == ["u1", "u2", "u3"]
-    assert await store.conversations.membership("g1", "u1") == MembershipRecord("g1", "u1", T0, read_seq=3)
+    assert await store.conversations.membership("g1", "u1") == MembershipRecord(
+        "g1", "u1", T0, read_seq=3
+    )
     assert await store.conversations.membership("g1", "u3") == MembershipRecord("g1", "u3", T2)
 
 
@@ -270,7 +323,8 @@ async def test_concurrent_adds_of_one_user_add_them_once(store: Store) -> None:
     await new_group(store, "g1", "u1", "u2")
 
     results = await asyncio.gather(
-        *(store.conversations.add_members(members("g1", "u3", "u4")) for _ in range(10)))
+        *(store.conversations.add_members(members("g1", "u3", "u4")) for _ in range(10))
+    )
 
     assert sorted(uid for added in results for uid in added) == ["u3", "u4"]
     assert await store.conversations.member_ids("g1") == ["u1", "u2", "u3", "u4"]
@@ -300,7 +354,9 @@ async def test_members_version_moves_with_every_join_and_leave(store: Store) -> 
     assert versions[0] != versions[1] == versions[2] != versions[3] != versions[0]
 
 
-async def test_append_refuses_outsiders_unknown_conversations_and_blocked_pairs(store: Store) -> None:
+async def test_append_refuses_outsiders_unknown_conversations_and_blocked_pairs(
+    store: Store,
+) -> None:
     await add_users(store)
     await new_group(store, "g1", "u1", "u2")
     await store.conversations.create(direct("d1", "u1", "u3"), members("d1", "u1", "u3"))
@@ -388,7 +444,9 @@ async def test_memberships_of(store: Store) -> None:
 # Messages: append
 
 
-async def test_append_numbers_gaplessly_and_moves_conversation_and_sender_marker(store: Store) -> None:
+async def test_append_numbers_gaplessly_and_moves_conversation_and_sender_marker(
+    store: Store,
+) -> None:
     await add_users(store)
     await new_group(store, "g1", "u1", "u2")
     times = [T1, T2, T3]
@@ -539,18 +597,18 @@ async def test_range(store: Store) -> None:
 async def test_count_unread_excludes_own_and_deleted_messages(store: Store) -> None:
     await add_users(store)
     await new_group(store, "g1", "u1", "u2", "u3")
-    await send(store, "g1", "u1")                        # 1
-    from_u2 = await send(store, "g1", "u2")              # 2
-    await send(store, "g1", "u1")                        # 3
-    await send(store, "g1", "u3")                        # 4
-    await send(store, "g1", "u2")                        # 5
+    await send(store, "g1", "u1")  # 1
+    from_u2 = await send(store, "g1", "u2")  # 2
+    await send(store, "g1", "u1")  # 3
+    await send(store, "g1", "u3")  # 4
+    await send(store, "g1", "u2")  # 5
     await store.messages.update(from_u2.id, {"deleted": True, "text": ""})
 
-    assert await store.messages.count_unread("g1", "u1", 0) == 2   # 4, 5
-    assert await store.messages.count_unread("g1", "u1", 4) == 1   # 5
+    assert await store.messages.count_unread("g1", "u1", 0) == 2  # 4, 5
+    assert await store.messages.count_unread("g1", "u1", 4) == 1  # 5
     assert await store.messages.count_unread("g1", "u1", 5) == 0
-    assert await store.messages.count_unread("g1", "u2", 0) == 3   # 1, 3, 4
-    assert await store.messages.count_unread("g1", "u4", 0) == 4   # all but the deleted one
+    assert await store.messages.count_unread("g1", "u2", 0) == 3  # 1, 3, 4
+    assert await store.messages.count_unread("g1", "u4", 0) == 4  # all but the deleted one
     assert await store.messages.count_unread("missing", "u1", 0) == 0
 
 
@@ -583,7 +641,9 @@ async def test_search_only_in_own_conversations_and_not_deleted(store: Store) ->
     in_c = await store.messages.search("u1", "HELLO", conversation_id="c", offset=0, limit=10)
     assert [m.id for m, _ in in_c] == [hello_c.id]
     assert await store.messages.search("u1", "hello", conversation_id="b", offset=0, limit=10) == []
-    assert await store.messages.search("u4", "hello", conversation_id=None, offset=0, limit=10) == []
+    assert (
+        await store.messages.search("u4", "hello", conversation_id=None, offset=0, limit=10) == []
+    )
 
 
 async def test_search_needs_every_word_and_ignores_query_syntax(store: Store) -> None:
@@ -592,16 +652,22 @@ async def test_search_needs_every_word_and_ignores_query_syntax(store: Store) ->
     invoice = await send(store, "a", "u1", "The invoice is ready for review")
     await send(store, "a", "u2", "Is the report ready?")
 
-    both = await store.messages.search("u1", "ready invoice", conversation_id=None, offset=0, limit=10)
+    both = await store.messages.search(
+        "u1", "ready invoice", conversation_id=None, offset=0, limit=10
+    )
     assert [m.id for m, _ in both] == [invoice.id]
     assert "<mark>invoice</mark>" in both[0][1] and "<mark>ready</mark>" in both[0][1]
-    none = await store.messages.search("u1", "invoice report", conversation_id=None, offset=0, limit=10)
+    none = await store.messages.search(
+        "u1", "invoice report", conversation_id=None, offset=0, limit=10
+    )
     assert none == []
     syntax = await store.messages.search(
         "u1", 'invoice" OR (NEAR* ^', conversation_id=None, offset=0, limit=10
     )
     assert [m.id for m, _ in syntax] == []  # every word, including OR/NEAR, must occur
-    assert await store.messages.search("u1", "  ?! ", conversation_id=None, offset=0, limit=10) == []
+    assert (
+        await store.messages.search("u1", "  ?! ", conversation_id=None, offset=0, limit=10) == []
+    )
 
 
 async def test_search_highlight_of_long_text_is_an_excerpt(store: Store) -> None:
@@ -632,5 +698,7 @@ async def test_search_pages_by_offset(store: Store) -> None:
     assert [len(page) for page in pages] == [2, 2, 1, 0]
     ids = [m.id for page in pages for m, _ in page]
     assert sorted(ids) == sorted(m.id for m in sent)
-    everything = await store.messages.search("u1", "update", conversation_id=None, offset=0, limit=10)
+    everything = await store.messages.search(
+        "u1", "update", conversation_id=None, offset=0, limit=10
+    )
     assert [m.id for m, _ in everything] == ids

@@ -28,8 +28,10 @@ async def test_message_reaches_every_other_socket_once(api, connect):
     conversation = await ann1.ok("conversation:create", {"participant_ids": [bob["user"]["id"]]})
     for device in (ann2, bob1, bob2):
         await device.wait_for("conversation:created")
-    message = await ann1.ok("message:send", {
-        "conversation_id": conversation["id"], "client_msg_id": "m1", "text": "  hello  "})
+    message = await ann1.ok(
+        "message:send",
+        {"conversation_id": conversation["id"], "client_msg_id": "m1", "text": "  hello  "},
+    )
     assert message["seq"] == 1 and message["text"] == "hello"
     for device in (ann2, bob1, bob2):
         assert (await device.wait_for("message:new")) == [message]
@@ -45,14 +47,21 @@ async def test_message_reaches_every_other_socket_once(api, connect):
     for device in (ann2, bob1, bob2):
         assert (await device.wait_for("message:edit")) == [edited]
         assert (await device.wait_for("message:delete"))[0] == {
-            "conversation_id": conversation["id"], "message_id": message["id"], "seq": 1}
+            "conversation_id": conversation["id"],
+            "message_id": message["id"],
+            "seq": 1,
+        }
     for device in (ann1, ann2, bob2):
         read_event = (await device.wait_for("message:read"))[0]
         assert read_event["user_id"] == bob["user"]["id"] and read_event["seq"] == 1
     for device in (bob1, bob2):
         typing = (await device.wait_for("typing"))[0]
-        assert typing == {"conversation_id": conversation["id"], "user_id": ann["user"]["id"],
-                          "typing": True, "expires_in_ms": 6000}
+        assert typing == {
+            "conversation_id": conversation["id"],
+            "user_id": ann["user"]["id"],
+            "typing": True,
+            "expires_in_ms": 6000,
+        }
     await asyncio.sleep(0.1)
     assert ann2.events["typing"] == [] and bob1.events["message:read"] == []
 
@@ -62,8 +71,10 @@ async def test_outsiders_get_nothing_and_are_refused(api, connect):
     (ann1,) = await devices(connect, ann, 1)
     (eve1,) = await devices(connect, eve, 1)
     conversation = await ann1.ok("conversation:create", {"participant_ids": [bob["user"]["id"]]})
-    message = await ann1.ok("message:send", {
-        "conversation_id": conversation["id"], "client_msg_id": "m1", "text": "secret"})
+    message = await ann1.ok(
+        "message:send",
+        {"conversation_id": conversation["id"], "client_msg_id": "m1", "text": "secret"},
+    )
     cid, mid = conversation["id"], message["id"]
     attempts = {
         "conversation:get": {"conversation_id": cid},
@@ -91,14 +102,22 @@ async def test_concurrent_senders_are_seen_in_seq_order(api, connect):
     owner = await api.register("owner")
     senders = [await api.register(f"s{i}") for i in range(20)]
     (watcher,) = await devices(connect, owner, 1)
-    conversation = await watcher.ok("conversation:create", {
-        "participant_ids": [s["user"]["id"] for s in senders], "type": "group", "title": "race"})
+    conversation = await watcher.ok(
+        "conversation:create",
+        {"participant_ids": [s["user"]["id"] for s in senders], "type": "group", "title": "race"},
+    )
     clients = [(await devices(connect, s, 1))[0] for s in senders]
 
     async def burst(index: int, client: Recorder) -> None:
         for n in range(50):
-            await client.ok("message:send", {"conversation_id": conversation["id"],
-                                             "client_msg_id": f"{index}-{n}", "text": f"{index}/{n}"})
+            await client.ok(
+                "message:send",
+                {
+                    "conversation_id": conversation["id"],
+                    "client_msg_id": f"{index}-{n}",
+                    "text": f"{index}/{n}",
+                },
+            )
 
     await asyncio.gather(*(burst(i, c) for i, c in enumerate(clients)))
     received = await watcher.wait_for("message:new", 1000, timeout=30)
@@ -107,8 +126,9 @@ async def test_concurrent_senders_are_seen_in_seq_order(api, connect):
         seen = await client.wait_for("message:new", 950, timeout=10)
         seqs = [m["seq"] for m in seen]
         assert seqs == sorted(seqs) and len(set(seqs)) == 950, index
-    history = await watcher.ok("message:history", {"conversation_id": conversation["id"],
-                                                   "after_seq": 0, "limit": 100})
+    history = await watcher.ok(
+        "message:history", {"conversation_id": conversation["id"], "after_seq": 0, "limit": 100}
+    )
     assert len(history["items"]) == 100 and history["has_more"] is True
     counts = await api.http.get("/api/v1/messages/unread-count", headers=api.auth(owner))
     assert (await counts.json())["total"] == 1000
@@ -142,7 +162,9 @@ async def test_sync_returns_exactly_what_was_missed(api, connect):
     await bob1.wait_for("message:new")
     await bob1.client.disconnect()
     for n in range(1, 51):
-        await ann1.ok("message:send", {"conversation_id": cid, "client_msg_id": str(n), "text": f"m{n}"})
+        await ann1.ok(
+            "message:send", {"conversation_id": cid, "client_msg_id": str(n), "text": f"m{n}"}
+        )
     (back,) = await devices(connect, bob, 1)
     synced = await back.ok("sync", {"cursors": [{"conversation_id": cid, "after_seq": 1}]})
     (item,) = synced["items"]

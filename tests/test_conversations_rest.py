@@ -36,8 +36,13 @@ class User(RestUser):
         return Recorder(await self.connect_factory(self.account["access_token"], [NS]))
 
     async def send(self, conversation_id: str, text: str, **kwargs: Any) -> dict[str, Any]:
-        return await self.ok("POST", f"/conversations/{conversation_id}/messages",
-                             {"text": text}, status=201, **kwargs)
+        return await self.ok(
+            "POST",
+            f"/conversations/{conversation_id}/messages",
+            {"text": text},
+            status=201,
+            **kwargs,
+        )
 
 
 @pytest.fixture
@@ -74,32 +79,53 @@ async def test_create_direct_group_and_context(users):
     for socket in (bob_socket, ann_socket):
         assert (await socket.wait_for("conversation:created"))[0]["id"] == direct["id"]
 
-    again = await ann.ok("POST", "/conversations", {"participant_ids": [bob.id, ann.id]},
-                         status=201)
-    from_bob = await bob.ok("POST", "/conversations",
-                            {"participant_ids": [ann.id], "type": "direct"}, status=201)
+    again = await ann.ok(
+        "POST", "/conversations", {"participant_ids": [bob.id, ann.id]}, status=201
+    )
+    from_bob = await bob.ok(
+        "POST", "/conversations", {"participant_ids": [ann.id], "type": "direct"}, status=201
+    )
     assert again["id"] == from_bob["id"] == direct["id"]
     await quiet(bob_socket, ann_socket, event="conversation:created", count=1)
 
     # A job context names a job the creator is a party to (here its owner).
-    job = await ann.ok("POST", "/jobs", {
-        "title": "Kickoff", "description": "D", "budget_min": 1, "budget_max": 2,
-        "currency": "USD", "type": "fixed"}, status=201)
-    group = await ann.ok("POST", "/conversations", {
-        "participant_ids": [bob.id, cat.id], "title": "Kickoff",
-        "context": {"type": "job", "id": job["id"]}}, status=201)
+    job = await ann.ok(
+        "POST",
+        "/jobs",
+        {
+            "title": "Kickoff",
+            "description": "D",
+            "budget_min": 1,
+            "budget_max": 2,
+            "currency": "USD",
+            "type": "fixed",
+        },
+        status=201,
+    )
+    group = await ann.ok(
+        "POST",
+        "/conversations",
+        {
+            "participant_ids": [bob.id, cat.id],
+            "title": "Kickoff",
+            "context": {"type": "job", "id": job["id"]},
+        },
+        status=201,
+    )
     assert group["type"] == "group" and group["title"] == "Kickoff"
     assert group["context"] == {"type": "job", "id": job["id"]}
     assert sorted(group["participant_ids"]) == sorted([ann.id, bob.id, cat.id])
     # A group with a single other participant is a distinct conversation each time.
-    small = await ann.ok("POST", "/conversations",
-                         {"participant_ids": [bob.id], "type": "group"}, status=201)
-    small2 = await ann.ok("POST", "/conversations",
-                          {"participant_ids": [bob.id], "type": "group"}, status=201)
+    small = await ann.ok(
+        "POST", "/conversations", {"participant_ids": [bob.id], "type": "group"}, status=201
+    )
+    small2 = await ann.ok(
+        "POST", "/conversations", {"participant_ids": [bob.id], "type": "group"}, status=201
+    )
     assert small["type"] == "group" and small["id"] != small2["id"] != direct["id"]
 
     bad = [
-        {"participant_ids": [ann.id]},                      # nobody else
+        {"participant_ids": [ann.id]},  # nobody else
         {"participant_ids": [bob.id, cat.id], "type": "direct"},
         {"participant_ids": ["no-such-user"]},
         {"participant_ids": [bob.id], "context": {"type": "invoice", "id": "1"}},
@@ -112,14 +138,19 @@ async def test_create_direct_group_and_context(users):
 
 async def test_concurrent_creates_make_one_direct_and_every_group(users):
     ann, bob, cat, dan = await users("ann", "bob", "cat", "dan")
-    same_pair = [ann.call("POST", "/conversations", {"participant_ids": [bob.id]})
-                 for _ in range(6)]
-    same_pair += [bob.call("POST", "/conversations", {"participant_ids": [ann.id]})
-                  for _ in range(6)]
-    others = [ann.call("POST", "/conversations", {"participant_ids": [other.id]})
-              for other in (cat, dan)]
-    groups = [cat.call("POST", "/conversations", {"participant_ids": [ann.id, bob.id, dan.id]})
-              for _ in range(6)]
+    same_pair = [
+        ann.call("POST", "/conversations", {"participant_ids": [bob.id]}) for _ in range(6)
+    ]
+    same_pair += [
+        bob.call("POST", "/conversations", {"participant_ids": [ann.id]}) for _ in range(6)
+    ]
+    others = [
+        ann.call("POST", "/conversations", {"participant_ids": [other.id]}) for other in (cat, dan)
+    ]
+    groups = [
+        cat.call("POST", "/conversations", {"participant_ids": [ann.id, bob.id, dan.id]})
+        for _ in range(6)
+    ]
 
     results = await asyncio.gather(*same_pair, *others, *groups)
 
@@ -130,8 +161,10 @@ async def test_concurrent_creates_make_one_direct_and_every_group(users):
 
 async def test_list_latest_activity_first_with_cursor_paging(users):
     ann, *others = await users("ann", "u0", "u1", "u2", "u3", "u4")
-    convs = [await ann.ok("POST", "/conversations", {"participant_ids": [o.id]}, status=201)
-             for o in others]
+    convs = [
+        await ann.ok("POST", "/conversations", {"participant_ids": [o.id]}, status=201)
+        for o in others
+    ]
     # Activity order: a message in each, in this order; the last one is the newest.
     for index in (2, 0, 4, 1, 3):
         await ann.send(convs[index]["id"], f"to {index}")
@@ -161,10 +194,16 @@ async def test_list_latest_activity_first_with_cursor_paging(users):
     assert [c["id"] for c in first["items"]] == [convs[2]["id"]]
     assert first["next_cursor"] is not None
 
-    for params in ({"limit": "0"}, {"limit": "101"}, {"cursor": "!!not-a-cursor!!"},
-                   {"archived": "maybe"}, {"colour": "red"}):
-        await ann.fails("GET", "/conversations", params=params, status=422,
-                        code="validation_failed")
+    for params in (
+        {"limit": "0"},
+        {"limit": "101"},
+        {"cursor": "!!not-a-cursor!!"},
+        {"archived": "maybe"},
+        {"colour": "red"},
+    ):
+        await ann.fails(
+            "GET", "/conversations", params=params, status=422, code="validation_failed"
+        )
 
 
 async def test_archived_is_a_per_user_filter(users):
@@ -182,14 +221,19 @@ async def test_archived_is_a_per_user_filter(users):
     everything = await ann.ok("GET", "/conversations")
     assert ids(everything) == {with_bob["id"], with_cat["id"]}
     assert {c["id"]: c["archived"] for c in everything["items"]} == {
-        with_bob["id"]: True, with_cat["id"]: False}
+        with_bob["id"]: True,
+        with_cat["id"]: False,
+    }
     assert ids(await ann.ok("GET", "/conversations", params={"archived": "true"})) == {
-        with_bob["id"]}
+        with_bob["id"]
+    }
     assert ids(await ann.ok("GET", "/conversations", params={"archived": "false"})) == {
-        with_cat["id"]}
+        with_cat["id"]
+    }
     # Bob did not archive it.
     assert ids(await bob.ok("GET", "/conversations", params={"archived": "false"})) == {
-        with_bob["id"]}
+        with_bob["id"]
+    }
     assert ids(await bob.ok("GET", "/conversations", params={"archived": "true"})) == set()
 
     await ann.ok("PATCH", f"/conversations/{with_bob['id']}", {"archived": False})
@@ -198,8 +242,9 @@ async def test_archived_is_a_per_user_filter(users):
 
 async def test_get_and_patch_title_and_personal_flags(users):
     ann, bob, cat = await users("ann", "bob", "cat")
-    group = await ann.ok("POST", "/conversations",
-                         {"participant_ids": [bob.id, cat.id], "title": "Old"}, status=201)
+    group = await ann.ok(
+        "POST", "/conversations", {"participant_ids": [bob.id, cat.id], "title": "Old"}, status=201
+    )
     cid = group["id"]
     sockets = {u.id: await u.socket() for u in (ann, bob, cat)}
 
@@ -230,14 +275,16 @@ async def test_get_and_patch_title_and_personal_flags(users):
     assert (unpinned["pinned"], unpinned["muted"]) == (False, True)
 
     for body in ({"title": ""}, {"title": 5}, {"pinned": "yes"}, {"colour": "red"}, [1]):
-        await ann.fails("PATCH", f"/conversations/{cid}", body, status=422,
-                        code="validation_failed")
+        await ann.fails(
+            "PATCH", f"/conversations/{cid}", body, status=422, code="validation_failed"
+        )
 
 
 async def test_group_participants_add_and_remove(users):
     ann, bob, cat = await users("ann", "bob", "cat")
-    group = await ann.ok("POST", "/conversations",
-                         {"participant_ids": [bob.id], "type": "group"}, status=201)
+    group = await ann.ok(
+        "POST", "/conversations", {"participant_ids": [bob.id], "type": "group"}, status=201
+    )
     cid = group["id"]
     bob_socket, cat_socket = await bob.socket(), await cat.socket()
 
@@ -251,16 +298,19 @@ async def test_group_participants_add_and_remove(users):
 
     first = await bob.send(cid, "welcome cat")
     assert (await cat_socket.wait_for("message:new")) == [first]
-    assert [m["id"] for m in (await cat.ok("GET", f"/conversations/{cid}/messages"))["items"]] \
-        == [first["id"]]
+    assert [m["id"] for m in (await cat.ok("GET", f"/conversations/{cid}/messages"))["items"]] == [
+        first["id"]
+    ]
 
     # Only the creator removes someone else.
-    await bob.fails("DELETE", f"/conversations/{cid}/participants/{cat.id}", status=403,
-                    code="forbidden")
+    await bob.fails(
+        "DELETE", f"/conversations/{cid}/participants/{cat.id}", status=403, code="forbidden"
+    )
     removed = await ann.ok("DELETE", f"/conversations/{cid}/participants/{cat.id}")
     assert sorted(removed["participant_ids"]) == sorted([ann.id, bob.id])
-    assert cat.id not in (await bob_socket.wait_for("conversation:updated", 2))[1][
-        "participant_ids"]
+    assert (
+        cat.id not in (await bob_socket.wait_for("conversation:updated", 2))[1]["participant_ids"]
+    )
 
     # The removed user hears nothing more, at once, and cannot read.
     second = await bob.send(cid, "cat is gone")
@@ -270,8 +320,9 @@ async def test_group_participants_add_and_remove(users):
     ack = await cat_socket.call("message:history", {"conversation_id": cid})
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
     await cat.fails("GET", f"/conversations/{cid}", status=403, code="forbidden")
-    await ann.fails("DELETE", f"/conversations/{cid}/participants/{cat.id}", status=404,
-                    code="not_found")
+    await ann.fails(
+        "DELETE", f"/conversations/{cid}/participants/{cat.id}", status=404, code="not_found"
+    )
 
     # A participant may leave by themselves.
     left = await bob.ok("DELETE", f"/conversations/{cid}/participants/{bob.id}")
@@ -279,20 +330,34 @@ async def test_group_participants_add_and_remove(users):
     await bob.fails("GET", f"/conversations/{cid}", status=403, code="forbidden")
 
     for body in ({"user_ids": []}, {"user_ids": ["no-such-user"]}, {"user_ids": cat.id}, {}):
-        await ann.fails("POST", f"/conversations/{cid}/participants", body, status=422,
-                        code="validation_failed")
+        await ann.fails(
+            "POST", f"/conversations/{cid}/participants", body, status=422, code="validation_failed"
+        )
 
 
 async def test_direct_conversations_refuse_participant_changes(users):
     ann, bob, cat = await users("ann", "bob", "cat")
     direct = await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]}, status=201)
     cid = direct["id"]
-    await ann.fails("POST", f"/conversations/{cid}/participants", {"user_ids": [cat.id]},
-                    status=422, code="validation_failed")
-    await ann.fails("DELETE", f"/conversations/{cid}/participants/{bob.id}", status=422,
-                    code="validation_failed")
-    await bob.fails("DELETE", f"/conversations/{cid}/participants/{bob.id}", status=422,
-                    code="validation_failed")
+    await ann.fails(
+        "POST",
+        f"/conversations/{cid}/participants",
+        {"user_ids": [cat.id]},
+        status=422,
+        code="validation_failed",
+    )
+    await ann.fails(
+        "DELETE",
+        f"/conversations/{cid}/participants/{bob.id}",
+        status=422,
+        code="validation_failed",
+    )
+    await bob.fails(
+        "DELETE",
+        f"/conversations/{cid}/participants/{bob.id}",
+        status=422,
+        code="validation_failed",
+    )
     view = await ann.ok("GET", f"/conversations/{cid}")
     assert sorted(view["participant_ids"]) == sorted([ann.id, bob.id])
 
@@ -309,20 +374,30 @@ async def test_rest_send_reaches_the_other_and_the_senders_own_socket(users):
     assert message["conversation_id"] == cid and message["seq"] == 1
     assert message["sender_id"] == ann.id and message["text"] == "over rest"
     assert message["client_msg_id"] and ISO_MS.match(message["created_at"])
-    assert (message["attachments"], message["reply_to"], message["edited_at"],
-            message["deleted"]) == ([], None, None, False)
+    assert (
+        message["attachments"],
+        message["reply_to"],
+        message["edited_at"],
+        message["deleted"],
+    ) == ([], None, None, False)
     assert (await bob_socket.wait_for("message:new")) == [message]
     assert (await ann_socket.wait_for("message:new")) == [message]
 
-    reply = await bob.ok("POST", f"/conversations/{cid}/messages",
-                         {"text": "re", "client_msg_id": "bob-1", "reply_to": message["id"]},
-                         status=201)
+    reply = await bob.ok(
+        "POST",
+        f"/conversations/{cid}/messages",
+        {"text": "re", "client_msg_id": "bob-1", "reply_to": message["id"]},
+        status=201,
+    )
     assert (reply["seq"], reply["client_msg_id"], reply["reply_to"]) == (2, "bob-1", message["id"])
     assert (await ann_socket.wait_for("message:new", 2))[1] == reply
     # The body's client_msg_id deduplicates like on the socket.
-    again = await bob.ok("POST", f"/conversations/{cid}/messages",
-                         {"text": "re", "client_msg_id": "bob-1", "reply_to": message["id"]},
-                         status=201)
+    again = await bob.ok(
+        "POST",
+        f"/conversations/{cid}/messages",
+        {"text": "re", "client_msg_id": "bob-1", "reply_to": message["id"]},
+        status=201,
+    )
     assert again == reply
     await quiet(ann_socket, bob_socket, event="message:new", count=2)
 
@@ -330,26 +405,42 @@ async def test_rest_send_reaches_the_other_and_the_senders_own_socket(users):
 async def test_idempotency_key_replays_and_refuses_a_changed_body(users):
     ann, bob = await users("ann", "bob")
     cid = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]}, status=201))["id"]
-    other = (await ann.ok("POST", "/conversations",
-                          {"participant_ids": [bob.id], "type": "group"}, status=201))["id"]
+    other = (
+        await ann.ok(
+            "POST", "/conversations", {"participant_ids": [bob.id], "type": "group"}, status=201
+        )
+    )["id"]
     bob_socket = await bob.socket()
     key = {"Idempotency-Key": "send-0001"}
 
     first = await ann.send(cid, "exactly once", headers=key)
-    status, replay = await ann.call("POST", f"/conversations/{cid}/messages",
-                                     {"text": "exactly once"}, headers=key)
+    status, replay = await ann.call(
+        "POST", f"/conversations/{cid}/messages", {"text": "exactly once"}, headers=key
+    )
     assert (status, replay) == (201, first)
     assert (await bob_socket.wait_for("message:new")) == [first]
     await quiet(bob_socket, event="message:new", count=1)
     history = await bob.ok("GET", f"/conversations/{cid}/messages")
     assert [m["id"] for m in history["items"]] == [first["id"]]
 
-    problem = await ann.fails("POST", f"/conversations/{cid}/messages", {"text": "different"},
-                              headers=key, status=422, code="idempotency_mismatch")
+    problem = await ann.fails(
+        "POST",
+        f"/conversations/{cid}/messages",
+        {"text": "different"},
+        headers=key,
+        status=422,
+        code="idempotency_mismatch",
+    )
     assert problem["instance"] == f"{API}/conversations/{cid}/messages"
     # The same key for another conversation is another request.
-    await ann.fails("POST", f"/conversations/{other}/messages", {"text": "exactly once"},
-                    headers=key, status=422, code="idempotency_mismatch")
+    await ann.fails(
+        "POST",
+        f"/conversations/{other}/messages",
+        {"text": "exactly once"},
+        headers=key,
+        status=422,
+        code="idempotency_mismatch",
+    )
     assert len((await bob.ok("GET", f"/conversations/{cid}/messages"))["items"]) == 1
     assert (await bob.ok("GET", f"/conversations/{other}/messages"))["items"] == []
 
@@ -359,23 +450,46 @@ async def test_idempotency_key_replays_and_refuses_a_changed_body(users):
 
     # A refused request does not use the key up.
     retry = {"Idempotency-Key": "send-0002"}
-    await ann.fails("POST", f"/conversations/{cid}/messages", {"text": "   "}, headers=retry,
-                    status=422, code="validation_failed")
+    await ann.fails(
+        "POST",
+        f"/conversations/{cid}/messages",
+        {"text": "   "},
+        headers=retry,
+        status=422,
+        code="validation_failed",
+    )
     fixed = await ann.send(cid, "fixed", headers=retry)
     assert fixed["seq"] == 3
     assert await ann.send(cid, "fixed", headers=retry) == fixed
 
-    await ann.fails("POST", f"/conversations/{cid}/messages", {"text": "x"},
-                    headers={"Idempotency-Key": "k" * 256}, status=422, code="validation_failed")
+    await ann.fails(
+        "POST",
+        f"/conversations/{cid}/messages",
+        {"text": "x"},
+        headers={"Idempotency-Key": "k" * 256},
+        status=422,
+        code="validation_failed",
+    )
     # Keys longer than a client_msg_id (64) are fine too, up to 255 characters.
     for length in (65, 255):
         long_key = {"Idempotency-Key": f"{length}" + "k" * (length - 3)}
         long_first = await ann.send(cid, f"long key {length}", headers=long_key)
         assert await ann.send(cid, f"long key {length}", headers=long_key) == long_first
-        await ann.fails("POST", f"/conversations/{cid}/messages", {"text": "other"},
-                        headers=long_key, status=422, code="idempotency_mismatch")
-    assert [m["seq"] for m in (await ann.ok("GET", f"/conversations/{cid}/messages"))["items"]] \
-        == [1, 2, 3, 4, 5]
+        await ann.fails(
+            "POST",
+            f"/conversations/{cid}/messages",
+            {"text": "other"},
+            headers=long_key,
+            status=422,
+            code="idempotency_mismatch",
+        )
+    assert [m["seq"] for m in (await ann.ok("GET", f"/conversations/{cid}/messages"))["items"]] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
 
 
 async def test_history_paging(users):
@@ -392,7 +506,7 @@ async def test_history_paging(users):
     everything = await bob.ok("GET", path)
     assert [m["text"] for m in everything["items"]] == [f"m{n}" for n in range(1, 8)]
     assert everything["has_more"] is False
-    assert await page(limit=3) == ([5, 6, 7], True)                 # the latest, ascending
+    assert await page(limit=3) == ([5, 6, 7], True)  # the latest, ascending
     assert await page(before_seq=5, limit=3) == ([2, 3, 4], True)
     assert await page(before_seq=3, limit=3) == ([1, 2], False)
     assert await page(after_seq=2, limit=3) == ([3, 4, 5], True)
@@ -402,8 +516,13 @@ async def test_history_paging(users):
     assert await page(after_seq=2, before_seq=7, limit=2) == ([3, 4], True)
     assert await page(after_seq=7) == ([], False)
     assert await page(before_seq=1) == ([], False)
-    for params in ({"limit": "0"}, {"limit": "101"}, {"before_seq": "-1"},
-                   {"after_seq": "abc"}, {"colour": "red"}):
+    for params in (
+        {"limit": "0"},
+        {"limit": "101"},
+        {"before_seq": "-1"},
+        {"after_seq": "abc"},
+        {"colour": "red"},
+    ):
         await bob.fails("GET", path, params=params, status=422, code="validation_failed")
 
 
@@ -411,15 +530,28 @@ async def test_edit_and_soft_delete_over_rest(users):
     ann, bob = await users("ann", "bob")
     cid = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]}, status=201))["id"]
     ann_socket, bob_socket = await ann.socket(), await bob.socket()
-    message = await ann.ok("POST", f"/conversations/{cid}/messages", {
-        "text": "secret plan", "attachments": [
-            {"url": "https://files.example.com/a.pdf", "name": "a.pdf", "size": 10,
-             "mime": "application/pdf"}]}, status=201)
+    message = await ann.ok(
+        "POST",
+        f"/conversations/{cid}/messages",
+        {
+            "text": "secret plan",
+            "attachments": [
+                {
+                    "url": "https://files.example.com/a.pdf",
+                    "name": "a.pdf",
+                    "size": 10,
+                    "mime": "application/pdf",
+                }
+            ],
+        },
+        status=201,
+    )
 
     edited = await ann.ok("PATCH", f"/messages/{message['id']}", {"text": "  better plan "})
     assert edited["text"] == "better plan" and ISO_MS.match(edited["edited_at"])
     assert {k: v for k, v in edited.items() if k not in ("text", "edited_at")} == {
-        k: v for k, v in message.items() if k not in ("text", "edited_at")}
+        k: v for k, v in message.items() if k not in ("text", "edited_at")
+    }
     for socket in (ann_socket, bob_socket):
         assert (await socket.wait_for("message:edit")) == [edited]
 
@@ -427,11 +559,16 @@ async def test_edit_and_soft_delete_over_rest(users):
     assert deleted == {"message_id": message["id"]}
     for socket in (ann_socket, bob_socket):
         assert (await socket.wait_for("message:delete")) == [
-            {"conversation_id": cid, "message_id": message["id"], "seq": 1}]
+            {"conversation_id": cid, "message_id": message["id"], "seq": 1}
+        ]
 
     (stored,) = (await bob.ok("GET", f"/conversations/{cid}/messages"))["items"]
     assert (stored["id"], stored["text"], stored["deleted"], stored["attachments"]) == (
-        message["id"], "", True, [])
+        message["id"],
+        "",
+        True,
+        [],
+    )
     # The conversation's last_message does not keep the deleted text either.
     last = (await bob.ok("GET", f"/conversations/{cid}"))["last_message"]
     assert last["id"] == message["id"] and last["text"] == "" and last["deleted"] is True
@@ -439,8 +576,9 @@ async def test_edit_and_soft_delete_over_rest(users):
     assert listed["text"] == "" and listed["deleted"] is True
 
     for body in ({"text": 5}, {}, {"text": "x", "colour": "red"}):
-        await ann.fails("PATCH", f"/messages/{message['id']}", body, status=422,
-                        code="validation_failed")
+        await ann.fails(
+            "PATCH", f"/messages/{message['id']}", body, status=422, code="validation_failed"
+        )
 
 
 async def test_read_marker_only_moves_forward(users):
@@ -452,20 +590,29 @@ async def test_read_marker_only_moves_forward(users):
     path = f"/conversations/{cid}/read"
 
     assert await bob.ok("POST", path, {"seq": 3}) == {
-        "conversation_id": cid, "read_seq": 3, "unread_count": 1}
+        "conversation_id": cid,
+        "read_seq": 3,
+        "unread_count": 1,
+    }
     (event,) = await ann_socket.wait_for("message:read")
     assert (event["conversation_id"], event["user_id"], event["seq"]) == (cid, bob.id, 3)
     assert ISO_MS.match(event["read_at"])
 
     assert await bob.ok("POST", path, {"seq": 1}) == {
-        "conversation_id": cid, "read_seq": 3, "unread_count": 1}
+        "conversation_id": cid,
+        "read_seq": 3,
+        "unread_count": 1,
+    }
     view = await bob.ok("GET", f"/conversations/{cid}")
     assert (view["read_seq"], view["unread_count"]) == (3, 1)
     await quiet(ann_socket, event="message:read", count=1)
 
     # Past the end is clamped to the last message.
     assert await bob.ok("POST", path, {"seq": 99}) == {
-        "conversation_id": cid, "read_seq": 4, "unread_count": 0}
+        "conversation_id": cid,
+        "read_seq": 4,
+        "unread_count": 0,
+    }
     assert (await ann_socket.wait_for("message:read", 2))[1]["seq"] == 4
     for body in ({"seq": -1}, {"seq": "3"}, {}, {"seq": 1, "colour": "red"}):
         await bob.fails("POST", path, body, status=422, code="validation_failed")
@@ -479,7 +626,9 @@ async def test_read_seqs_show_every_participants_marker(users):
     # Sending moves the sender's marker; bob has read nothing yet.
     for viewer in (ann, bob):
         assert (await viewer.ok("GET", f"/conversations/{cid}"))["read_seqs"] == {
-            ann.id: 3, bob.id: 0}
+            ann.id: 3,
+            bob.id: 0,
+        }
 
     await bob.ok("POST", f"/conversations/{cid}/read", {"seq": 2})
     for viewer in (ann, bob):
@@ -490,8 +639,9 @@ async def test_read_seqs_show_every_participants_marker(users):
     assert [c["read_seqs"] for c in listed] == [{ann.id: 3, bob.id: 2}]
 
     # A group: a new participant starts at 0, and a participant who leaves is gone.
-    group = await ann.ok("POST", "/conversations", {"participant_ids": [bob.id],
-                                                     "type": "group"}, status=201)
+    group = await ann.ok(
+        "POST", "/conversations", {"participant_ids": [bob.id], "type": "group"}, status=201
+    )
     gid = group["id"]
     assert group["read_seqs"] == {ann.id: 0, bob.id: 0}
     await bob.send(gid, "hello")
@@ -504,12 +654,15 @@ async def test_read_seqs_show_every_participants_marker(users):
 
 async def test_unread_counts(users):
     ann, bob, cat, dan = await users("ann", "bob", "cat", "dan")
-    direct = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]},
-                           status=201))["id"]
-    group = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id, cat.id]},
-                          status=201))["id"]
-    alone = (await ann.ok("POST", "/conversations", {"participant_ids": [dan.id]},
-                          status=201))["id"]
+    direct = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]}, status=201))[
+        "id"
+    ]
+    group = (
+        await ann.ok("POST", "/conversations", {"participant_ids": [bob.id, cat.id]}, status=201)
+    )["id"]
+    alone = (await ann.ok("POST", "/conversations", {"participant_ids": [dan.id]}, status=201))[
+        "id"
+    ]
     await ann.send(direct, "a1")
     await ann.send(direct, "a2")
     await bob.send(direct, "b1")
@@ -521,7 +674,7 @@ async def test_unread_counts(users):
         body = await user.ok("GET", "/messages/unread-count")
         return body["total"], {k: v for k, v in body["conversations"].items() if v}
 
-    assert await counts(ann) == (5, {direct: 1, group: 4})    # own messages never count
+    assert await counts(ann) == (5, {direct: 1, group: 4})  # own messages never count
     # Sending moves the sender's own read marker to their message.
     assert await counts(bob) == (0, {})
     assert (await bob.ok("GET", f"/conversations/{group}"))["read_seq"] == 4
@@ -532,19 +685,20 @@ async def test_unread_counts(users):
 
     await ann.ok("POST", f"/conversations/{group}/read", {"seq": 2})
     assert await counts(ann) == (3, {direct: 1, group: 2})
-    await cat.ok("DELETE", f"/messages/{cats[2]['id']}")       # deleted: nothing to read
+    await cat.ok("DELETE", f"/messages/{cats[2]['id']}")  # deleted: nothing to read
     assert await counts(ann) == (2, {direct: 1, group: 1})
     assert (await ann.ok("GET", f"/conversations/{group}"))["unread_count"] == 1
 
 
 async def test_search_covers_only_the_callers_conversations(users):
     ann, bob, cat, dan = await users("ann", "bob", "cat", "dan")
-    mine = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]},
-                         status=201))["id"]
-    group = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id, cat.id]},
-                          status=201))["id"]
-    theirs = (await cat.ok("POST", "/conversations", {"participant_ids": [dan.id]},
-                           status=201))["id"]
+    mine = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]}, status=201))["id"]
+    group = (
+        await ann.ok("POST", "/conversations", {"participant_ids": [bob.id, cat.id]}, status=201)
+    )["id"]
+    theirs = (await cat.ok("POST", "/conversations", {"participant_ids": [dan.id]}, status=201))[
+        "id"
+    ]
     fox1 = await ann.send(mine, "The quick brown fox jumps")
     await bob.send(mine, "over the lazy dog")
     fox2 = await bob.send(group, "another fox appears")
@@ -577,16 +731,28 @@ async def test_search_covers_only_the_callers_conversations(users):
     second = await search(ann, q="fox", limit="1", cursor=first["next_cursor"])
     assert len(second["items"]) == 1 and second["next_cursor"] is None
     assert {first["items"][0]["message"]["id"], second["items"][0]["message"]["id"]} == {
-        fox1["id"], fox2["id"]}
+        fox1["id"],
+        fox2["id"],
+    }
 
     cats = (await search(cat, q="fox"))["items"]
     assert len(cats) == 2 and fox2["id"] in {h["message"]["id"] for h in cats}
     assert {h["message"]["conversation_id"] for h in cats} == {group, theirs}
 
-    await ann.fails("GET", "/messages/search", params={"q": "fox", "conversation_id": theirs},
-                    status=403, code="forbidden")
-    await ann.fails("GET", "/messages/search", params={"q": "fox", "conversation_id": "nope"},
-                    status=404, code="not_found")
+    await ann.fails(
+        "GET",
+        "/messages/search",
+        params={"q": "fox", "conversation_id": theirs},
+        status=403,
+        code="forbidden",
+    )
+    await ann.fails(
+        "GET",
+        "/messages/search",
+        params={"q": "fox", "conversation_id": "nope"},
+        status=404,
+        code="not_found",
+    )
     # Highlights are HTML: the message text is escaped, only <mark> is markup.
     unsafe = await bob.send(group, "<img src=x onerror=alert(1)> fox & <b>friends</b>")
     (hit,) = (await search(ann, q="friends"))["items"]
@@ -598,17 +764,25 @@ async def test_search_covers_only_the_callers_conversations(users):
     for q in ['"fox', "fox*", "(fox", "fox'", "NEAR(fox", "-", "%", "*"]:
         await search(ann, q=q)
 
-    for params in ({}, {"q": ""}, {"q": "fox", "cursor": "abc"}, {"q": "fox", "limit": "0"},
-                   {"q": "fox", "cursor": "9" * 20}, {"q": "fox", "cursor": "\u00b2"},
-                   {"q": "fox", "cursor": "-1"}):
-        await ann.fails("GET", "/messages/search", params=params, status=422,
-                        code="validation_failed")
+    for params in (
+        {},
+        {"q": ""},
+        {"q": "fox", "cursor": "abc"},
+        {"q": "fox", "limit": "0"},
+        {"q": "fox", "cursor": "9" * 20},
+        {"q": "fox", "cursor": "\u00b2"},
+        {"q": "fox", "cursor": "-1"},
+    ):
+        await ann.fails(
+            "GET", "/messages/search", params=params, status=422, code="validation_failed"
+        )
 
 
 async def test_outsiders_are_forbidden_and_unknown_ids_not_found(users):
     ann, bob, eve = await users("ann", "bob", "eve")
-    cid = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id, eve.id]},
-                        status=201))["id"]
+    cid = (
+        await ann.ok("POST", "/conversations", {"participant_ids": [bob.id, eve.id]}, status=201)
+    )["id"]
     await ann.ok("DELETE", f"/conversations/{cid}/participants/{eve.id}")
     mid = (await ann.send(cid, "secret words"))["id"]
     eve_socket = await eve.socket()
@@ -618,8 +792,12 @@ async def test_outsiders_are_forbidden_and_unknown_ids_not_found(users):
             ("GET", f"/conversations/{conversation_id}", None, None),
             ("PATCH", f"/conversations/{conversation_id}", {"title": "pwned"}, None),
             ("PATCH", f"/conversations/{conversation_id}", {"archived": True}, None),
-            ("POST", f"/conversations/{conversation_id}/participants", {"user_ids": [eve.id]},
-             None),
+            (
+                "POST",
+                f"/conversations/{conversation_id}/participants",
+                {"user_ids": [eve.id]},
+                None,
+            ),
             ("DELETE", f"/conversations/{conversation_id}/participants/{ann.id}", None, None),
             ("DELETE", f"/conversations/{conversation_id}/participants/{eve.id}", None, None),
             ("GET", f"/conversations/{conversation_id}/messages", None, None),

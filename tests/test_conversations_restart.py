@@ -25,20 +25,36 @@ SECRET = "conversations-restart-secret-that-is-long-enough-0123456789"
 COUNT = 20
 
 
-async def rest(session: aiohttp.ClientSession, hub: RunningHub, method: str, path: str,
-               token: str | None = None, **kwargs: Any) -> tuple[int, Any]:
+async def rest(
+    session: aiohttp.ClientSession,
+    hub: RunningHub,
+    method: str,
+    path: str,
+    token: str | None = None,
+    **kwargs: Any,
+) -> tuple[int, Any]:
     headers = {**kwargs.pop("headers", {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    async with session.request(method, hub.url("/api/v1" + path), headers=headers,
-                               **kwargs) as response:
+    async with session.request(
+        method, hub.url("/api/v1" + path), headers=headers, **kwargs
+    ) as response:
         return response.status, await response.json(content_type=None)
 
 
 async def register(session: aiohttp.ClientSession, hub: RunningHub, name: str) -> dict[str, Any]:
-    status, body = await rest(session, hub, "POST", "/auth/register", json={
-        "email": f"{name}@example.com", "password": "correct horse", "display_name": name,
-        "role": "client"})
+    status, body = await rest(
+        session,
+        hub,
+        "POST",
+        "/auth/register",
+        json={
+            "email": f"{name}@example.com",
+            "password": "correct horse",
+            "display_name": name,
+            "role": "client",
+        },
+    )
     assert status == 201, body
     return body
 
@@ -46,14 +62,15 @@ async def register(session: aiohttp.ClientSession, hub: RunningHub, name: str) -
 @asynccontextmanager
 async def conversations_socket(hub: RunningHub, token: str) -> AsyncIterator[socketio.AsyncClient]:
     client = socketio.AsyncClient(reconnection=False)
-    await client.connect(hub.base, namespaces=[NS], auth={"token": token},
-                         transports=["websocket"], wait_timeout=5)
+    await client.connect(
+        hub.base, namespaces=[NS], auth={"token": token}, transports=["websocket"], wait_timeout=5
+    )
     try:
         yield client
     finally:
         try:
             await asyncio.wait_for(client.disconnect(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -69,22 +86,35 @@ async def test_acked_messages_survive_sigkill(tmp_path: Path) -> None:
         async with running_hub(tmp_path, env, "first") as hub:
             ann, bob = await register(session, hub, "ann"), await register(session, hub, "bob")
             async with conversations_socket(hub, ann["access_token"]) as client:
-                conversation = await ok(client, "conversation:create",
-                                        {"participant_ids": [bob["user"]["id"]]})
+                conversation = await ok(
+                    client, "conversation:create", {"participant_ids": [bob["user"]["id"]]}
+                )
                 cid = conversation["id"]
                 acked = [
-                    await ok(client, "message:send", {
-                        "conversation_id": cid, "client_msg_id": f"m-{n}", "text": f"message {n}"})
+                    await ok(
+                        client,
+                        "message:send",
+                        {"conversation_id": cid, "client_msg_id": f"m-{n}", "text": f"message {n}"},
+                    )
                     for n in range(1, COUNT + 1)
                 ]
                 assert [m["seq"] for m in acked] == list(range(1, COUNT + 1))
                 # A REST send with an Idempotency-Key, in a second conversation.
-                group = await ok(client, "conversation:create",
-                                 {"participant_ids": [bob["user"]["id"]], "type": "group"})
+                group = await ok(
+                    client,
+                    "conversation:create",
+                    {"participant_ids": [bob["user"]["id"]], "type": "group"},
+                )
                 key = {"Idempotency-Key": "rest-once"}
                 status, by_rest = await rest(
-                    session, hub, "POST", f"/conversations/{group['id']}/messages",
-                    ann["access_token"], json={"text": "via rest"}, headers=key)
+                    session,
+                    hub,
+                    "POST",
+                    f"/conversations/{group['id']}/messages",
+                    ann["access_token"],
+                    json={"text": "via rest"},
+                    headers=key,
+                )
                 assert status == 201, by_rest
                 # Killed straight after the last ack: acked must already mean durable.
                 await hub.kill()
@@ -92,8 +122,9 @@ async def test_acked_messages_survive_sigkill(tmp_path: Path) -> None:
 
         async with running_hub(tmp_path, env, "second") as hub:
             async with conversations_socket(hub, bob["access_token"]) as bobs:
-                history = await ok(bobs, "message:history",
-                                   {"conversation_id": cid, "after_seq": 0, "limit": 100})
+                history = await ok(
+                    bobs, "message:history", {"conversation_id": cid, "after_seq": 0, "limit": 100}
+                )
                 assert history["has_more"] is False
                 assert history["items"] == acked
                 view = await ok(bobs, "conversation:get", {"conversation_id": cid})
@@ -102,23 +133,39 @@ async def test_acked_messages_survive_sigkill(tmp_path: Path) -> None:
 
             async with conversations_socket(hub, ann["access_token"]) as client:
                 for index in (0, 6, COUNT - 1):
-                    resent = await ok(client, "message:send", {
-                        "conversation_id": cid, "client_msg_id": f"m-{index + 1}",
-                        "text": f"message {index + 1}"})
+                    resent = await ok(
+                        client,
+                        "message:send",
+                        {
+                            "conversation_id": cid,
+                            "client_msg_id": f"m-{index + 1}",
+                            "text": f"message {index + 1}",
+                        },
+                    )
                     assert resent == acked[index]
-                following = await ok(client, "message:send", {
-                    "conversation_id": cid, "client_msg_id": "m-next", "text": "after restart"})
+                following = await ok(
+                    client,
+                    "message:send",
+                    {"conversation_id": cid, "client_msg_id": "m-next", "text": "after restart"},
+                )
                 assert following["seq"] == COUNT + 1
-                history = await ok(client, "message:history", {"conversation_id": cid,
-                                                                "limit": 100})
+                history = await ok(
+                    client, "message:history", {"conversation_id": cid, "limit": 100}
+                )
                 assert [m["seq"] for m in history["items"]] == list(range(1, COUNT + 2))
 
             status, replay = await rest(
-                session, hub, "POST", f"/conversations/{group['id']}/messages",
-                ann["access_token"], json={"text": "via rest"}, headers=key)
+                session,
+                hub,
+                "POST",
+                f"/conversations/{group['id']}/messages",
+                ann["access_token"],
+                json={"text": "via rest"},
+                headers=key,
+            )
             assert (status, replay) == (201, by_rest)
-            status, page = await rest(session, hub, "GET",
-                                      f"/conversations/{group['id']}/messages",
-                                      bob["access_token"])
+            status, page = await rest(
+                session, hub, "GET", f"/conversations/{group['id']}/messages", bob["access_token"]
+            )
             assert status == 200 and page["items"] == [by_rest]
             await hub.kill()

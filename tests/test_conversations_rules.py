@@ -23,8 +23,12 @@ API = "/api/v1"
 
 
 def with_settings(**overrides: Any) -> Any:
-    return pytest.mark.parametrize("settings", [overrides], indirect=True,
-                                   ids=[",".join(f"{k}={v}" for k, v in overrides.items())])
+    return pytest.mark.parametrize(
+        "settings",
+        [overrides],
+        indirect=True,
+        ids=[",".join(f"{k}={v}" for k, v in overrides.items())],
+    )
 
 
 @pytest.fixture
@@ -70,8 +74,12 @@ def send(cid: str, client_msg_id: str, text: str = "hello", **extra: Any) -> dic
     return {"conversation_id": cid, "client_msg_id": client_msg_id, "text": text, **extra}
 
 
-ATTACHMENT = {"url": "https://files.example.com/spec.pdf", "name": "spec.pdf", "size": 2048,
-              "mime": "application/pdf"}
+ATTACHMENT = {
+    "url": "https://files.example.com/spec.pdf",
+    "name": "spec.pdf",
+    "size": 2048,
+    "mime": "application/pdf",
+}
 
 
 # Blocks
@@ -111,13 +119,14 @@ async def test_blocked_pairs_cannot_start_or_use_a_direct_conversation(users):
 
 @with_settings(edit_window_s=1)
 async def test_edit_window_closes(users):
-    ann, bob, ann1, bob1, cid = await pair(users)
+    ann, _bob, ann1, bob1, cid = await pair(users)
     message = await ann1.ok("message:send", send(cid, "m1", "draft"))
     edited = await ann1.ok("message:edit", {"message_id": message["id"], "text": "final"})
     assert edited["text"] == "final"
     await asyncio.sleep(1.2)
-    await ann1.error("message:edit", {"message_id": message["id"], "text": "too late"},
-                     "edit_window_closed")
+    await ann1.error(
+        "message:edit", {"message_id": message["id"], "text": "too late"}, "edit_window_closed"
+    )
     status, problem = await ann.rest("PATCH", f"/messages/{message['id']}", {"text": "late"})
     assert (status, problem["code"]) == (409, "edit_window_closed")
     (stored,) = (await bob1.ok("message:history", {"conversation_id": cid}))["items"]
@@ -125,11 +134,12 @@ async def test_edit_window_closes(users):
     assert len(await bob1.wait_for("message:edit")) == 1
     # The window limits edits only: the sender may still delete.
     assert await ann1.ok("message:delete", {"message_id": message["id"]}) == {
-        "message_id": message["id"]}
+        "message_id": message["id"]
+    }
 
 
 async def test_only_the_sender_edits_or_deletes(users):
-    ann, bob, ann1, bob1, cid = await pair(users)
+    _ann, bob, ann1, bob1, cid = await pair(users)
     message = await ann1.ok("message:send", send(cid, "m1", "mine"))
     await bob1.error("message:edit", {"message_id": message["id"], "text": "yours?"}, "forbidden")
     await bob1.error("message:delete", {"message_id": message["id"]}, "forbidden")
@@ -145,7 +155,7 @@ async def test_only_the_sender_edits_or_deletes(users):
 
 
 async def test_a_deleted_message_cannot_be_changed(users):
-    ann, bob, ann1, bob1, cid = await pair(users)
+    ann, _bob, ann1, bob1, cid = await pair(users)
     message = await ann1.ok("message:send", send(cid, "m1", "oops"))
     await ann1.ok("message:delete", {"message_id": message["id"]})
     status, problem = await ann.rest("PATCH", f"/messages/{message['id']}", {"text": "back"})
@@ -164,7 +174,7 @@ async def test_a_deleted_message_cannot_be_changed(users):
 
 
 async def test_text_limits(users):
-    ann, bob, ann1, bob1, cid = await pair(users)
+    ann, _bob, ann1, bob1, cid = await pair(users)
     for n, text in enumerate(["", "   ", " \n\t ", "x" * 4001, " " + "x" * 4001]):
         error = await ann1.error("message:send", send(cid, f"bad-{n}", text), "validation_failed")
         assert error["details"]["fields"][0]["field"] == "text"
@@ -172,32 +182,37 @@ async def test_text_limits(users):
     assert at_limit["text"] == "y" * 4000
     trimmed = await ann1.ok("message:send", send(cid, "trim", "  " + "z" * 4000 + "\n "))
     assert trimmed["text"] == "z" * 4000
-    await ann1.error("message:edit", {"message_id": at_limit["id"], "text": "x" * 4001},
-                     "validation_failed")
-    await ann1.error("message:edit", {"message_id": at_limit["id"], "text": "  "},
-                     "validation_failed")
+    await ann1.error(
+        "message:edit", {"message_id": at_limit["id"], "text": "x" * 4001}, "validation_failed"
+    )
+    await ann1.error(
+        "message:edit", {"message_id": at_limit["id"], "text": "  "}, "validation_failed"
+    )
     status, problem = await ann.rest("POST", f"/conversations/{cid}/messages", {"text": " "})
     assert (status, problem["code"]) == (422, "validation_failed")
     history = await bob1.ok("message:history", {"conversation_id": cid})
     assert [m["client_msg_id"] for m in history["items"]] == ["4000", "trim"]
-    assert [m["seq"] for m in history["items"]] == [1, 2]   # refused sends take no seq
+    assert [m["seq"] for m in history["items"]] == [1, 2]  # refused sends take no seq
 
 
 @with_settings(max_text_length=10)
 async def test_max_text_length_setting(users):
-    ann, bob, ann1, bob1, cid = await pair(users)
+    _ann, _bob, ann1, _bob1, cid = await pair(users)
     ok = await ann1.ok("message:send", send(cid, "ten", "0123456789"))
     await ann1.error("message:send", send(cid, "eleven", "0123456789a"), "validation_failed")
-    await ann1.error("message:edit", {"message_id": ok["id"], "text": "0123456789a"},
-                     "validation_failed")
-    assert (await ann1.ok("message:edit", {"message_id": ok["id"], "text": " abc "}))["text"] \
-        == "abc"
+    await ann1.error(
+        "message:edit", {"message_id": ok["id"], "text": "0123456789a"}, "validation_failed"
+    )
+    assert (await ann1.ok("message:edit", {"message_id": ok["id"], "text": " abc "}))[
+        "text"
+    ] == "abc"
 
 
 async def test_attachments(users):
-    ann, bob, ann1, bob1, cid = await pair(users)
-    await ann1.error("message:send", send(cid, "eleven", attachments=[ATTACHMENT] * 11),
-                     "validation_failed")
+    ann, _bob, ann1, bob1, cid = await pair(users)
+    await ann1.error(
+        "message:send", send(cid, "eleven", attachments=[ATTACHMENT] * 11), "validation_failed"
+    )
     bad = [
         {**ATTACHMENT, "url": "ftp://files.example.com/spec.pdf"},
         {**ATTACHMENT, "url": "javascript:alert(1)"},
@@ -209,21 +224,26 @@ async def test_attachments(users):
         "https://files.example.com/spec.pdf",
     ]
     for n, attachment in enumerate(bad):
-        error = await ann1.error("message:send", send(cid, f"bad-{n}", attachments=[attachment]),
-                                 "validation_failed")
+        error = await ann1.error(
+            "message:send", send(cid, f"bad-{n}", attachments=[attachment]), "validation_failed"
+        )
         assert error["details"]["fields"][0]["field"].startswith("attachments"), error
-    both = [ATTACHMENT, {"url": "http://example.com/a.png", "name": "a.png", "size": 0,
-                         "mime": "image/png"}]
+    both = [
+        ATTACHMENT,
+        {"url": "http://example.com/a.png", "name": "a.png", "size": 0, "mime": "image/png"},
+    ]
     ten = await ann1.ok("message:send", send(cid, "ten", attachments=[ATTACHMENT] * 10))
     assert len(ten["attachments"]) == 10
     message = await ann1.ok("message:send", send(cid, "ok", attachments=both))
     assert message["attachments"] == both
     assert (await bob1.wait_for("message:new", 2))[1]["attachments"] == both
-    status, rest = await ann.rest("POST", f"/conversations/{cid}/messages",
-                                  {"text": "via rest", "attachments": both})
+    status, rest = await ann.rest(
+        "POST", f"/conversations/{cid}/messages", {"text": "via rest", "attachments": both}
+    )
     assert status == 201 and rest["attachments"] == both
-    status, problem = await ann.rest("POST", f"/conversations/{cid}/messages",
-                                     {"text": "x", "attachments": [bad[0]]})
+    status, problem = await ann.rest(
+        "POST", f"/conversations/{cid}/messages", {"text": "x", "attachments": [bad[0]]}
+    )
     assert (status, problem["code"]) == (422, "validation_failed")
     history = await bob1.ok("message:history", {"conversation_id": cid})
     assert [m["seq"] for m in history["items"]] == [1, 2, 3]
@@ -231,14 +251,15 @@ async def test_attachments(users):
 
 
 async def test_reply_to_must_be_in_the_same_conversation(users):
-    ann, bob, ann1, bob1, cid = await pair(users)
+    _ann, _bob, ann1, bob1, cid = await pair(users)
     cat = (await users("cat"))[0]
     other = await ann1.ok("conversation:create", {"participant_ids": [cat.id]})
     elsewhere = await ann1.ok("message:send", send(other["id"], "elsewhere"))
     here = await ann1.ok("message:send", send(cid, "here"))
     for n, reply_to in enumerate([elsewhere["id"], "no-such-message"]):
-        error = await bob1.error("message:send", send(cid, f"r{n}", reply_to=reply_to),
-                                 "validation_failed")
+        error = await bob1.error(
+            "message:send", send(cid, f"r{n}", reply_to=reply_to), "validation_failed"
+        )
         assert error["details"]["fields"][0]["field"] == "reply_to"
     reply = await bob1.ok("message:send", send(cid, "good", reply_to=here["id"]))
     assert reply["reply_to"] == here["id"] and reply["seq"] == 2
@@ -248,25 +269,35 @@ async def test_reply_to_must_be_in_the_same_conversation(users):
 async def test_group_size_limit(users):
     ann, bob, cat, dan = await users("ann", "bob", "cat", "dan")
     ann1 = await ann.socket()
-    await ann1.error("conversation:create", {"participant_ids": [bob.id, cat.id, dan.id]},
-                     "validation_failed")
-    status, problem = await ann.rest("POST", "/conversations",
-                                     {"participant_ids": [bob.id, cat.id, dan.id]})
+    await ann1.error(
+        "conversation:create", {"participant_ids": [bob.id, cat.id, dan.id]}, "validation_failed"
+    )
+    status, problem = await ann.rest(
+        "POST", "/conversations", {"participant_ids": [bob.id, cat.id, dan.id]}
+    )
     assert (status, problem["code"]) == (422, "validation_failed")
     small = await ann1.ok("conversation:create", {"participant_ids": [bob.id], "type": "group"})
-    full = await ann1.ok("conversation:add_participants",
-                         {"conversation_id": small["id"], "user_ids": [cat.id]})
+    full = await ann1.ok(
+        "conversation:add_participants", {"conversation_id": small["id"], "user_ids": [cat.id]}
+    )
     assert len(full["participant_ids"]) == 3
-    await ann1.error("conversation:add_participants",
-                     {"conversation_id": small["id"], "user_ids": [dan.id]}, "validation_failed")
+    await ann1.error(
+        "conversation:add_participants",
+        {"conversation_id": small["id"], "user_ids": [dan.id]},
+        "validation_failed",
+    )
     # Re-adding a member is not growth.
-    same = await ann1.ok("conversation:add_participants",
-                         {"conversation_id": small["id"], "user_ids": [cat.id, bob.id]})
+    same = await ann1.ok(
+        "conversation:add_participants",
+        {"conversation_id": small["id"], "user_ids": [cat.id, bob.id]},
+    )
     assert sorted(same["participant_ids"]) == sorted([ann.id, bob.id, cat.id])
-    await ann1.ok("conversation:remove_participant",
-                  {"conversation_id": small["id"], "user_id": cat.id})
-    again = await ann1.ok("conversation:add_participants",
-                          {"conversation_id": small["id"], "user_ids": [dan.id]})
+    await ann1.ok(
+        "conversation:remove_participant", {"conversation_id": small["id"], "user_id": cat.id}
+    )
+    again = await ann1.ok(
+        "conversation:add_participants", {"conversation_id": small["id"], "user_ids": [dan.id]}
+    )
     assert sorted(again["participant_ids"]) == sorted([ann.id, bob.id, dan.id])
     three = await ann1.ok("conversation:create", {"participant_ids": [bob.id, cat.id]})
     assert three["type"] == "group"
@@ -336,12 +367,16 @@ async def test_typing_ends_when_the_users_last_socket_leaves(users):
     await bob1.wait_for("typing")
     await ann1.client.disconnect()
     await asyncio.sleep(0.3)
-    assert len(bob1.events["typing"]) == 1         # ann is still online on another device
+    assert len(bob1.events["typing"]) == 1  # ann is still online on another device
     started = asyncio.get_running_loop().time()
     await ann2.client.disconnect()
-    events = await bob1.wait_for("typing", 2, timeout=3)   # well before the 6 s expiry
-    assert events[1] == {"conversation_id": cid, "user_id": ann.id, "typing": False,
-                         "expires_in_ms": 6000}
+    events = await bob1.wait_for("typing", 2, timeout=3)  # well before the 6 s expiry
+    assert events[1] == {
+        "conversation_id": cid,
+        "user_id": ann.id,
+        "typing": False,
+        "expires_in_ms": 6000,
+    }
     assert bob1.stamps["typing"][1] - started < 2
 
 
@@ -354,7 +389,7 @@ async def test_removing_a_typing_participant_ends_their_typing(users):
     await bob1.wait_for("typing")
     await ann1.ok("conversation:remove_participant", {"conversation_id": cid, "user_id": cat.id})
     for device in (ann1, bob1):
-        events = await device.wait_for("typing", 2, timeout=1)   # not after the 5 s expiry
+        events = await device.wait_for("typing", 2, timeout=1)  # not after the 5 s expiry
         assert [(e["user_id"], e["typing"]) for e in events] == [(cat.id, True), (cat.id, False)]
     await cat1.error("typing", {"conversation_id": cid, "typing": True}, "forbidden")
     await asyncio.sleep(0.1)
@@ -368,7 +403,8 @@ async def test_personal_updates_reach_only_the_users_other_devices(users):
     ann, bob = await users("ann", "bob")
     ann1, ann2, bob1 = await ann.socket(), await ann.socket(), await bob.socket()
     cid = (await ann1.ok("conversation:create", {"participant_ids": [bob.id], "type": "group"}))[
-        "id"]
+        "id"
+    ]
     await bob1.wait_for("conversation:created")
 
     archived = await ann1.ok("conversation:update", {"conversation_id": cid, "archived": True})
@@ -408,23 +444,40 @@ async def test_sync_pages_each_conversation_in_seq_order(users):
     await ann1.ok("message:send", send(group, "g6", "group 6"))
 
     back = await bob.socket()
-    result = await back.ok("sync", {"limit": 3, "cursors": [
-        {"conversation_id": group, "after_seq": 2}, {"conversation_id": direct, "after_seq": 0}]})
+    result = await back.ok(
+        "sync",
+        {
+            "limit": 3,
+            "cursors": [
+                {"conversation_id": group, "after_seq": 2},
+                {"conversation_id": direct, "after_seq": 0},
+            ],
+        },
+    )
     assert [item["conversation_id"] for item in result["items"]] == [group, direct]
     g, d = result["items"]
     assert [m["seq"] for m in g["messages"]] == [3, 4, 5] and g["has_more"] is True
     assert [m["text"] for m in g["messages"]] == ["group 2", "group 3", "group 4"]
     assert [m["seq"] for m in d["messages"]] == [1, 2, 3] and d["has_more"] is True
 
-    result = await back.ok("sync", {"limit": 3, "cursors": [
-        {"conversation_id": group, "after_seq": 5}, {"conversation_id": direct, "after_seq": 3}]})
+    result = await back.ok(
+        "sync",
+        {
+            "limit": 3,
+            "cursors": [
+                {"conversation_id": group, "after_seq": 5},
+                {"conversation_id": direct, "after_seq": 3},
+            ],
+        },
+    )
     g, d = result["items"]
     assert [m["seq"] for m in g["messages"]] == [6, 7] and g["has_more"] is False
     assert [m["seq"] for m in d["messages"]] == [4, 5, 6] and d["has_more"] is False
     result = await back.ok("sync", {"cursors": [{"conversation_id": direct, "after_seq": 6}]})
     assert result["items"] == [{"conversation_id": direct, "messages": [], "has_more": False}]
-    await back.error("sync", {"cursors": [{"conversation_id": "nope", "after_seq": 0}]},
-                     "not_found")
+    await back.error(
+        "sync", {"cursors": [{"conversation_id": "nope", "after_seq": 0}]}, "not_found"
+    )
 
 
 # Malformed payloads on every event
@@ -453,53 +506,99 @@ class Spec:
 SPECS: dict[str, Spec] = {
     "auth:refresh": Spec(lambda w: {"token": w.ann.token}, ["token"], {"token": [5, ""]}),
     "conversation:create": Spec(
-        lambda w: {"participant_ids": [w.cat.id]}, ["participant_ids"],
-        {"participant_ids": ["someone", [], [5], [""]], "type": ["channel", 1],
-         "title": ["", 5, "t" * 201], "context": ["job", {"type": "job"},
-                                                  {"type": "invoice", "id": "1"},
-                                                  {"type": "job", "id": "1", "x": 1}]}),
+        lambda w: {"participant_ids": [w.cat.id]},
+        ["participant_ids"],
+        {
+            "participant_ids": ["someone", [], [5], [""]],
+            "type": ["channel", 1],
+            "title": ["", 5, "t" * 201],
+            "context": [
+                "job",
+                {"type": "job"},
+                {"type": "invoice", "id": "1"},
+                {"type": "job", "id": "1", "x": 1},
+            ],
+        },
+    ),
     "conversation:list": Spec(
-        lambda w: {}, [],
-        {"cursor": [5, "c" * 201], "limit": [0, 101, "5", 2.5, True], "archived": ["yes", 1]}),
+        lambda w: {},
+        [],
+        {"cursor": [5, "c" * 201], "limit": [0, 101, "5", 2.5, True], "archived": ["yes", 1]},
+    ),
     "conversation:get": Spec(
-        lambda w: {"conversation_id": w.group}, ["conversation_id"],
-        {"conversation_id": [5, "", "x" * 65, ["a"]]}),
+        lambda w: {"conversation_id": w.group},
+        ["conversation_id"],
+        {"conversation_id": [5, "", "x" * 65, ["a"]]},
+    ),
     "conversation:update": Spec(
-        lambda w: {"conversation_id": w.group, "pinned": True}, ["conversation_id"],
-        {"title": ["", 5], "pinned": ["true", 1], "archived": [0], "muted": ["no"]}),
+        lambda w: {"conversation_id": w.group, "pinned": True},
+        ["conversation_id"],
+        {"title": ["", 5], "pinned": ["true", 1], "archived": [0], "muted": ["no"]},
+    ),
     "conversation:add_participants": Spec(
         lambda w: {"conversation_id": w.group, "user_ids": [w.cat.id]},
-        ["conversation_id", "user_ids"], {"user_ids": [[], "someone", [5]]}),
+        ["conversation_id", "user_ids"],
+        {"user_ids": [[], "someone", [5]]},
+    ),
     "conversation:remove_participant": Spec(
         lambda w: {"conversation_id": w.group, "user_id": w.bob.id},
-        ["conversation_id", "user_id"], {"user_id": [5, [], ""]}),
+        ["conversation_id", "user_id"],
+        {"user_id": [5, [], ""]},
+    ),
     "message:send": Spec(
         lambda w: {"conversation_id": w.group, "client_msg_id": "valid-1", "text": "hi"},
         ["conversation_id", "client_msg_id", "text"],
-        {"text": [5, ["hi"], "x" * 100_001], "client_msg_id": ["", 5],
-         "attachments": ["file", {}, [5], [{"url": "ftp://x/y", "name": "y", "size": 1,
-                                            "mime": "a/b"}]],
-         "reply_to": [5, ""]}),
+        {
+            "text": [5, ["hi"], "x" * 100_001],
+            "client_msg_id": ["", 5],
+            "attachments": [
+                "file",
+                {},
+                [5],
+                [{"url": "ftp://x/y", "name": "y", "size": 1, "mime": "a/b"}],
+            ],
+            "reply_to": [5, ""],
+        },
+    ),
     "message:edit": Spec(
-        lambda w: {"message_id": w.message, "text": "edited"}, ["message_id", "text"],
-        {"text": [5, ["a"]], "message_id": [""]}),
+        lambda w: {"message_id": w.message, "text": "edited"},
+        ["message_id", "text"],
+        {"text": [5, ["a"]], "message_id": [""]},
+    ),
     "message:delete": Spec(
-        lambda w: {"message_id": w.message}, ["message_id"], {"message_id": [5, ""]}),
+        lambda w: {"message_id": w.message}, ["message_id"], {"message_id": [5, ""]}
+    ),
     "message:history": Spec(
-        lambda w: {"conversation_id": w.group}, ["conversation_id"],
-        {"before_seq": ["1", -1, 1.5], "after_seq": [True, 2**60], "limit": [0, 101, "10"]}),
+        lambda w: {"conversation_id": w.group},
+        ["conversation_id"],
+        {"before_seq": ["1", -1, 1.5], "after_seq": [True, 2**60], "limit": [0, 101, "10"]},
+    ),
     "message:read": Spec(
-        lambda w: {"conversation_id": w.group, "seq": 1}, ["conversation_id", "seq"],
-        {"seq": ["1", -1, 1.5, True]}),
+        lambda w: {"conversation_id": w.group, "seq": 1},
+        ["conversation_id", "seq"],
+        {"seq": ["1", -1, 1.5, True]},
+    ),
     "typing": Spec(
-        lambda w: {"conversation_id": w.group, "typing": True}, ["conversation_id", "typing"],
-        {"typing": ["yes", 1, 0]}),
+        lambda w: {"conversation_id": w.group, "typing": True},
+        ["conversation_id", "typing"],
+        {"typing": ["yes", 1, 0]},
+    ),
     "sync": Spec(
-        lambda w: {"cursors": [{"conversation_id": w.group, "after_seq": 0}]}, ["cursors"],
-        {"cursors": [[], {}, [5], [{"conversation_id": "g"}],
-                     [{"after_seq": 0}], [{"conversation_id": "g", "after_seq": "0"}],
-                     [{"conversation_id": "g", "after_seq": 0, "x": 1}]],
-         "limit": [0, "5"]}),
+        lambda w: {"cursors": [{"conversation_id": w.group, "after_seq": 0}]},
+        ["cursors"],
+        {
+            "cursors": [
+                [],
+                {},
+                [5],
+                [{"conversation_id": "g"}],
+                [{"after_seq": 0}],
+                [{"conversation_id": "g", "after_seq": "0"}],
+                [{"conversation_id": "g", "after_seq": 0, "x": 1}],
+            ],
+            "limit": [0, "5"],
+        },
+    ),
 }
 
 EVENTS = sorted(
@@ -534,8 +633,7 @@ async def test_malformed_payloads_get_validation_failed_and_keep_the_socket(user
     socket = await ann.socket()
     disconnects: list[Any] = []
     socket.client.on("disconnect", lambda *args: disconnects.append(args), namespace=NS)
-    group = await socket.ok("conversation:create",
-                            {"participant_ids": [bob.id], "type": "group"})
+    group = await socket.ok("conversation:create", {"participant_ids": [bob.id], "type": "group"})
     message = await socket.ok("message:send", send(group["id"], "m1", "hello"))
     world = World(ann, bob, cat, group["id"], message["id"])
     spec = SPECS[event]
@@ -554,8 +652,9 @@ async def test_malformed_payloads_get_validation_failed_and_keep_the_socket(user
     assert socket.client.connected and disconnects == []
     # The well-formed payload the bad ones were made from works on the same socket.
     await socket.ok(event, spec.valid(world))
-    assert (await socket.ok("conversation:get", {"conversation_id": group["id"]}))["id"] \
-        == group["id"]
+    assert (await socket.ok("conversation:get", {"conversation_id": group["id"]}))["id"] == group[
+        "id"
+    ]
 
 
 async def test_unknown_event_gets_validation_failed(users):

@@ -19,8 +19,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-TOP_FOLDERS = ("hub", "handlers", "tests", "docs", "scripts", "bench", "storage", "signaling",
-               "web", ".ci")
+TOP_FOLDERS = (
+    "hub",
+    "handlers",
+    "tests",
+    "docs",
+    "scripts",
+    "bench",
+    "storage",
+    "signaling",
+    "web",
+    ".ci",
+)
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
@@ -37,7 +47,11 @@ def repository_entries() -> frozenset[str]:
     """Every file of the repository and every folder above one, relative to ROOT."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     entries: set[str] = set()
     for name in filter(None, listed.split("\0")):
         if (ROOT / name).exists():  # not deleted in the working tree
@@ -51,14 +65,18 @@ def in_repository(path: Path) -> bool:
     """Whether ``path`` (absolute) is a file or folder of the repository."""
     resolved = path.resolve()
     return resolved.is_relative_to(ROOT) and (
-        resolved == ROOT or str(resolved.relative_to(ROOT)) in repository_entries())
+        resolved == ROOT or str(resolved.relative_to(ROOT)) in repository_entries()
+    )
 
 
 def relative_links(document: Path) -> list[str]:
     """Link targets that are files of this repository (no URL, no bare #anchor)."""
     text = FENCE.sub("", document.read_text())
-    return [target for target in LINK.findall(text)
-            if not re.match(r"^[a-z][a-z0-9+.-]*:", target) and not target.startswith("#")]
+    return [
+        target
+        for target in LINK.findall(text)
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target) and not target.startswith("#")
+    ]
 
 
 def backticked_paths(document: Path) -> list[str]:
@@ -76,15 +94,19 @@ def backticked_paths(document: Path) -> list[str]:
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=_name)
 def test_relative_links_resolve(document: Path) -> None:
-    missing = [target for target in relative_links(document)
-               if not in_repository(document.parent / target.split("#", 1)[0])]
+    missing = [
+        target
+        for target in relative_links(document)
+        if not in_repository(document.parent / target.split("#", 1)[0])
+    ]
     assert missing == [], f"{_name(document)} links to missing files: {missing}"
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=_name)
 def test_backticked_repo_paths_exist(document: Path) -> None:
-    missing = sorted({path for path in backticked_paths(document)
-                      if not in_repository(ROOT / path)})
+    missing = sorted(
+        {path for path in backticked_paths(document) if not in_repository(ROOT / path)}
+    )
     assert missing == [], f"{_name(document)} names paths that are not in the repo: {missing}"
 
 

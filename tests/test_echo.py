@@ -14,7 +14,7 @@ from conftest import Api, SocketFactory, make_settings
 from hub.config import Settings
 from hub.context import HUB
 from recorder import Recorder
-from webrtc import Peer, loopback_ice  # noqa: F401 (fixture)
+from webrtc import Peer
 
 SIG = "/signaling"
 IDLE_S = 1.0
@@ -34,9 +34,9 @@ async def _until(predicate: Any, timeout: float = 5.0) -> None:
     raise AssertionError("condition not met in time")
 
 
-async def test_echo_sends_frames_and_messages_back(api: Api, connect: SocketFactory,
-                                                  app: web.Application,
-                                                  loopback_ice: None) -> None:
+async def test_echo_sends_frames_and_messages_back(
+    api: Api, connect: SocketFactory, app: web.Application, loopback_ice: None
+) -> None:
     echo = app[HUB].echo
     account = await api.register("echo")
     socket = Recorder(await connect(account["access_token"], [SIG]), SIG)
@@ -71,9 +71,9 @@ async def test_echo_sends_frames_and_messages_back(api: Api, connect: SocketFact
         await peer.close()
 
 
-async def test_echo_closes_on_disconnect_and_when_idle(api: Api, connect: SocketFactory,
-                                                      app: web.Application,
-                                                      loopback_ice: None) -> None:
+async def test_echo_closes_on_disconnect_and_when_idle(
+    api: Api, connect: SocketFactory, app: web.Application, loopback_ice: None
+) -> None:
     echo = app[HUB].echo
     account = await api.register("idle")
     socket = Recorder(await connect(account["access_token"], [SIG]), SIG)

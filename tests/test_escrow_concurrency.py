@@ -35,47 +35,89 @@ async def server(app: web.Application, aiohttp_server: Any, settings: Settings) 
 
 
 async def test_concurrent_requests_pay_each_milestone_at_most_once(
-        app: web.Application, api: Any, http: TestClient, connect: Any, server: Any) -> None:
+    app: web.Application, api: Any, http: TestClient, connect: Any, server: Any
+) -> None:
     hub = app[HUB]
     client = Party(http, connect, await api.register("cleo", role="client"))
     fred = Party(http, connect, await api.register("fred", role="freelancer"))
     await hub.accounts.create_admin("judge@example.com", "correct horse")
-    admin = Party(http, connect, await (await http.post(f"{API}/auth/login", json={
-        "email": "judge@example.com", "password": "correct horse"})).json())
+    admin = Party(
+        http,
+        connect,
+        await (
+            await http.post(
+                f"{API}/auth/login",
+                json={"email": "judge@example.com", "password": "correct horse"},
+            )
+        ).json(),
+    )
     await client.deposit(1_000_000)
-    job = await client.ok("POST", "/jobs", {
-        "title": "Load test", "description": "Many milestones", "budget_min": 1,
-        "budget_max": 100_000, "currency": "USD", "type": "fixed", "publish": True}, status=201)
-    bid = await fred.ok("POST", f"/jobs/{job['id']}/bids", {
-        "amount": 80_000, "currency": "USD", "period_days": 30, "proposal": "Ready"}, status=201)
+    job = await client.ok(
+        "POST",
+        "/jobs",
+        {
+            "title": "Load test",
+            "description": "Many milestones",
+            "budget_min": 1,
+            "budget_max": 100_000,
+            "currency": "USD",
+            "type": "fixed",
+            "publish": True,
+        },
+        status=201,
+    )
+    bid = await fred.ok(
+        "POST",
+        f"/jobs/{job['id']}/bids",
+        {"amount": 80_000, "currency": "USD", "period_days": 30, "proposal": "Ready"},
+        status=201,
+    )
     await client.ok("POST", f"/bids/{bid['id']}/award")
     await fred.ok("POST", f"/bids/{bid['id']}/accept")
     milestones = [
-        (await client.ok("POST", f"/jobs/{job['id']}/milestones",
-                         {"amount": AMOUNT, "description": f"M{n}"}, status=201))["id"]
-        for n in range(MILESTONES)]
+        (
+            await client.ok(
+                "POST",
+                f"/jobs/{job['id']}/milestones",
+                {"amount": AMOUNT, "description": f"M{n}"},
+                status=201,
+            )
+        )["id"]
+        for n in range(MILESTONES)
+    ]
     for mid in milestones[::2]:  # half can be released, the other half cancelled
         await fred.ok("POST", f"/milestones/{mid}/request-release")
 
-    actions = [(client, "release", None), (client, "release", {"amount": PART}),
-               (client, "cancel", None), (fred, "dispute", None), (client, "dispute", None)]
-    plan = [(milestones[n % MILESTONES], *actions[(n // MILESTONES) % len(actions)])
-            for n in range(200)]
+    actions = [
+        (client, "release", None),
+        (client, "release", {"amount": PART}),
+        (client, "cancel", None),
+        (fred, "dispute", None),
+        (client, "dispute", None),
+    ]
+    plan = [
+        (milestones[n % MILESTONES], *actions[(n // MILESTONES) % len(actions)]) for n in range(200)
+    ]
     random.Random(7).shuffle(plan)
 
     # Its own connection pool, large enough for all 200 to be in flight at once.
     async with ClientSession(connector=TCPConnector(limit=0)) as burst:
+
         async def call(party: Party, mid: str, action: str, body: Any) -> tuple[int, Any]:
-            async with burst.post(server.make_url(f"{API}/milestones/{mid}/{action}"),
-                                  json=body, headers=party.headers) as response:
+            async with burst.post(
+                server.make_url(f"{API}/milestones/{mid}/{action}"),
+                json=body,
+                headers=party.headers,
+            ) as response:
                 return response.status, await response.json(content_type=None)
 
-        results = await asyncio.gather(*(call(party, mid, action, body)
-                                         for mid, party, action, body in plan))
+        results = await asyncio.gather(
+            *(call(party, mid, action, body) for mid, party, action, body in plan)
+        )
 
     assert {status for status, _ in results} <= {200, 409, 422}, results
     wins: defaultdict[str, list[tuple[str, Any, dict[str, Any]]]] = defaultdict(list)
-    for (mid, _, action, body), (status, data) in zip(plan, results):
+    for (mid, _, action, body), (status, data) in zip(plan, results, strict=False):
         if status == 200:
             wins[mid].append((action, body, data))
         else:
@@ -87,8 +129,9 @@ async def test_concurrent_requests_pay_each_milestone_at_most_once(
         won = wins[mid]
         # Successful releases, in commit order (``released`` only grows): each paid
         # what it asked for, once.
-        releases = sorted((data["released"], body) for action, body, data in won
-                          if action == "release")
+        releases = sorted(
+            (data["released"], body) for action, body, data in won if action == "release"
+        )
         before = 0
         for after, body in releases:
             assert after - before == (PART if body else AMOUNT - before), releases
@@ -102,16 +145,24 @@ async def test_concurrent_requests_pay_each_milestone_at_most_once(
             assert (final["released"], final["refunded"]) == (0, AMOUNT)
             assert [a for a, _, _ in won] == ["cancel"]
         # What the freelancer got for this milestone is what it says, once.
-        got = sum(e["amount"] for e in await fred.ledger()
-                  if e["ref"] == {"type": "milestone", "id": mid})
+        got = sum(
+            e["amount"] for e in await fred.ledger() if e["ref"] == {"type": "milestone", "id": mid}
+        )
         assert got == final["released"] - final["fee"]
 
     # Concurrent resolutions: one per disputed milestone wins.
     disputed = [mid for mid, final in finals.items() if final["status"] == "disputed"]
-    resolutions = await asyncio.gather(*(
-        admin.call("POST", f"/admin/milestones/{mid}/resolve",
-                   {"freelancer_amount": finals[mid]["held"] // 2})
-        for mid in disputed for _ in range(10)))
+    resolutions = await asyncio.gather(
+        *(
+            admin.call(
+                "POST",
+                f"/admin/milestones/{mid}/resolve",
+                {"freelancer_amount": finals[mid]["held"] // 2},
+            )
+            for mid in disputed
+            for _ in range(10)
+        )
+    )
     outcomes = [status for status, _ in resolutions]
     assert outcomes.count(200) == len(disputed) and set(outcomes) <= {200, 409}
     finals = {mid: await client.ok("GET", f"/milestones/{mid}") for mid in milestones}

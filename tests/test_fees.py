@@ -11,12 +11,20 @@ from hub.marketplace.fees import FeePolicy
 TEN_PERCENT = FeePolicy(bps=1000)
 
 
-@pytest.mark.parametrize(("amount", "fee"), [
-    (1_000, 100), (1_004, 100), (1_005, 101),  # half up: 100.5 -> 101
-    (12_345, 1_235), (15, 2), (14, 1),
-    (9, 1), (1, 1),  # below one minor unit: the minimum, 1
-    (0, 0),
-])
+@pytest.mark.parametrize(
+    ("amount", "fee"),
+    [
+        (1_000, 100),
+        (1_004, 100),
+        (1_005, 101),  # half up: 100.5 -> 101
+        (12_345, 1_235),
+        (15, 2),
+        (14, 1),
+        (9, 1),
+        (1, 1),  # below one minor unit: the minimum, 1
+        (0, 0),
+    ],
+)
 def test_ten_percent_rounded_half_up_at_least_one(amount: int, fee: int) -> None:
     assert TEN_PERCENT.fee(amount) == fee
 
@@ -41,5 +49,8 @@ def test_the_minimum_applies_only_to_payments_that_large() -> None:
 def test_no_fee_policy_and_the_whole_amount() -> None:
     assert FeePolicy(bps=0).fee(1_000) == 0  # 0 bps: no minimum either
     assert FeePolicy(bps=10_000).fee(777) == 777
-    assert all(FeePolicy(bps=bps).fee(amount) <= amount
-               for bps in (1, 999, 5_000, 10_000) for amount in range(0, 50))
+    assert all(
+        FeePolicy(bps=bps).fee(amount) <= amount
+        for bps in (1, 999, 5_000, 10_000)
+        for amount in range(0, 50)
+    )

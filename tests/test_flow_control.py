@@ -38,8 +38,9 @@ async def fault_count(session: aiohttp.ClientSession, hub: RunningHub, kind: str
     async with session.get(hub.url("/metrics")) as response:
         text = await response.text()
     prefix = f'hub_client_faults_total{{kind="{kind}"}} '
-    return next((float(line.split()[-1]) for line in text.splitlines()
-                 if line.startswith(prefix)), 0.0)
+    return next(
+        (float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix)), 0.0
+    )
 
 
 async def non_reading_client(port: int, token: str) -> socket.socket:
@@ -48,38 +49,59 @@ async def non_reading_client(port: int, token: str) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    sock.sendall(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
     sock.sendall(masked_text_frame("40/conversations," + json.dumps({"token": token})))
     await asyncio.sleep(0.5)  # connected (the replies wait unread in the socket buffer)
     return sock
 
 
 async def test_a_client_that_stops_reading_is_dropped_and_costs_nothing(tmp_path: Path) -> None:
-    env = hub_env(tmp_path, rate_limits="off", socket_send_buffer_bytes=CAP,
-                  max_text_length=TEXT, max_payload_bytes=4 * TEXT)
+    env = hub_env(
+        tmp_path,
+        rate_limits="off",
+        socket_send_buffer_bytes=CAP,
+        max_text_length=TEXT,
+        max_payload_bytes=4 * TEXT,
+    )
     async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
         ann, bob, cy = [await register(session, hub.url(""), n) for n in ("ann", "bob", "cy")]
-        async with session.post(hub.url("/api/v1/conversations"), json={
-                "participant_ids": [bob["user"]["id"], cy["user"]["id"]], "type": "group"},
-                headers={"Authorization": f"Bearer {ann['access_token']}"}) as response:
+        async with session.post(
+            hub.url("/api/v1/conversations"),
+            json={"participant_ids": [bob["user"]["id"], cy["user"]["id"]], "type": "group"},
+            headers={"Authorization": f"Bearer {ann['access_token']}"},
+        ) as response:
             conversation_id = (await response.json())["id"]
         slow = await non_reading_client(int(hub.base.rsplit(":", 1)[1]), bob["access_token"])
         reader = socketio.AsyncClient(reconnection=False)
         received: list[int] = []
         reader.on("message:new", lambda message: received.append(message["seq"]), namespace=NS)
-        await reader.connect(hub.url(), namespaces=[NS], auth={"token": cy["access_token"]},
-                             transports=["websocket"])
+        await reader.connect(
+            hub.url(), namespaces=[NS], auth={"token": cy["access_token"]}, transports=["websocket"]
+        )
         sender = socketio.AsyncClient(reconnection=False)
-        await sender.connect(hub.url(), namespaces=[NS], auth={"token": ann["access_token"]},
-                             transports=["websocket"])
+        await sender.connect(
+            hub.url(),
+            namespaces=[NS],
+            auth={"token": ann["access_token"]},
+            transports=["websocket"],
+        )
         before = rss_mb(hub)
         count = 400  # 24 MB for the client that does not read
         for n in range(count):
-            ack = await sender.call("message:send", {
-                "conversation_id": conversation_id, "client_msg_id": f"m{n}",
-                "text": f"{n:05d}" + "x" * (TEXT - 5)}, namespace=NS, timeout=10)
+            ack = await sender.call(
+                "message:send",
+                {
+                    "conversation_id": conversation_id,
+                    "client_msg_id": f"m{n}",
+                    "text": f"{n:05d}" + "x" * (TEXT - 5),
+                },
+                namespace=NS,
+                timeout=10,
+            )
             assert ack["ok"], ack
         grown = rss_mb(hub) - before
         deadline = time.monotonic() + 5
@@ -135,9 +157,11 @@ def post_oversized(port: int, query: str, size: int) -> int:
     comes before the body is sent (aiohttp then reads and drops what the
     client still sends for a bounded time before closing: lingering)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"POST /socket.io/?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     f"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {size}\r\n\r\n"
-                     .encode() + b"4" * 1024)
+        sock.sendall(
+            f"POST /socket.io/?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {size}\r\n\r\n".encode()
+            + b"4" * 1024
+        )
         answer = b""
         while b"\r\n\r\n" not in answer:
             chunk = sock.recv(4096)

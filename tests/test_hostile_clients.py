@@ -42,8 +42,9 @@ def refused(ack: dict[str, Any], field: str) -> None:
 
 async def gauge(http: TestClient, name: str, **labels: str) -> float:
     text = await (await http.get("/metrics")).text()
-    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
-                     if labels else "")
+    wanted = name + (
+        "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else ""
+    )
     for line in text.splitlines():
         if line.startswith(wanted + " "):
             return float(line.split()[-1])
@@ -52,7 +53,8 @@ async def gauge(http: TestClient, name: str, **labels: str) -> float:
 
 @pytest.mark.parametrize("name", ["connect", "disconnect", "connect_error"])
 async def test_reserved_event_names_run_no_server_hook(
-        raw: RawSocket, http: TestClient, name: str) -> None:
+    raw: RawSocket, http: TestClient, name: str
+) -> None:
     sockets_before = await gauge(http, "hub_connected_sockets", namespace=NS)
     ack = await raw.call(NS, 1, json.dumps([name, {}]))
     refused(ack, "event")
@@ -64,40 +66,51 @@ async def test_reserved_event_names_run_no_server_hook(
     await still_works(raw)
 
 
-@pytest.mark.parametrize("body", [
-    '[{"name":"message:send"},{}]',  # an object as the name
-    '[["message:send"],{}]',  # a list as the name
-    "[42,{}]",
-    "[]",
-    '{"event":"message:send"}',  # not an array at all
-    '"message:send"',
-    '["' + "x" * 65 + '",{}]',
-    '["",{}]',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[{"name":"message:send"},{}]',  # an object as the name
+        '[["message:send"],{}]',  # a list as the name
+        "[42,{}]",
+        "[]",
+        '{"event":"message:send"}',  # not an array at all
+        '"message:send"',
+        '["' + "x" * 65 + '",{}]',
+        '["",{}]',
+    ],
+)
 async def test_event_names_that_are_not_short_strings(raw: RawSocket, body: str) -> None:
     refused(await raw.call(NS, 2, body), "event")
     await still_works(raw)
 
 
-@pytest.mark.parametrize("body, field", [
-    ('["conversation:list",[1,2]]', "payload"),
-    ('["conversation:list","text"]', "payload"),
-    ('["conversation:list",{},{}]', "payload"),
-    ('["conversation:list",{', "payload"),  # cut short: not JSON
-    ('["conversation:list",{"limit":NaN}]', "payload"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ('["conversation:list",[1,2]]', "payload"),
+        ('["conversation:list","text"]', "payload"),
+        ('["conversation:list",{},{}]', "payload"),
+        ('["conversation:list",{', "payload"),  # cut short: not JSON
+        ('["conversation:list",{"limit":NaN}]', "payload"),
+    ],
+)
 async def test_payloads_that_are_not_one_json_object(raw: RawSocket, body: str, field: str) -> None:
     refused(await raw.call(NS, 3, body), field)
     await still_works(raw)
 
 
-@pytest.mark.parametrize("payload, field", [
-    ('{"conversation_id":"c1","client_msg_id":"m1","text":"cut \\ud83d"}', "text"),
-    ('{"conversation_id":"c1","client_msg_id":"m1","text":"\\udc00 low first"}', "text"),
-    ('{"conversation_id":"c1","client_msg_id":"m1","text":"ok",'
-     '"attachments":[{"url":"u","name":"\\ud800.pdf","size":1,"mime":"a/b"}]}',
-     "attachments.0.name"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ('{"conversation_id":"c1","client_msg_id":"m1","text":"cut \\ud83d"}', "text"),
+        ('{"conversation_id":"c1","client_msg_id":"m1","text":"\\udc00 low first"}', "text"),
+        (
+            '{"conversation_id":"c1","client_msg_id":"m1","text":"ok",'
+            '"attachments":[{"url":"u","name":"\\ud800.pdf","size":1,"mime":"a/b"}]}',
+            "attachments.0.name",
+        ),
+    ],
+)
 async def test_lone_surrogates_name_the_field(raw: RawSocket, payload: str, field: str) -> None:
     ack = await raw.call(NS, 4, f'["message:send",{payload}]')
     refused(ack, field)
@@ -114,24 +127,33 @@ async def test_lone_surrogates_from_the_python_client(api: Api, connect: Any) ->
     lone surrogate rather than failing: the hub must answer it, not drop it."""
     ann, bob = await api.register("ann"), await api.register("bob")
     client = await connect(ann["access_token"], [NS])
-    created = await client.call("conversation:create", {"participant_ids": [bob["user"]["id"]]},
-                                namespace=NS, timeout=5)
-    ack = await client.call("message:send", {
-        "conversation_id": created["data"]["id"], "client_msg_id": "m1", "text": "hi \ud83d"},
-        namespace=NS, timeout=5)
+    created = await client.call(
+        "conversation:create", {"participant_ids": [bob["user"]["id"]]}, namespace=NS, timeout=5
+    )
+    ack = await client.call(
+        "message:send",
+        {"conversation_id": created["data"]["id"], "client_msg_id": "m1", "text": "hi \ud83d"},
+        namespace=NS,
+        timeout=5,
+    )
     refused(ack, "text")
 
 
 async def test_lone_surrogate_in_a_rest_body_is_422_naming_the_field(
-        api: Api, http: TestClient) -> None:
+    api: Api, http: TestClient
+) -> None:
     ann, bob = await api.register("ann"), await api.register("bob")
-    created = await http.post("/api/v1/conversations", headers=api.auth(ann),
-                              json={"participant_ids": [bob["user"]["id"]]})
+    created = await http.post(
+        "/api/v1/conversations",
+        headers=api.auth(ann),
+        json={"participant_ids": [bob["user"]["id"]]},
+    )
     conversation_id = (await created.json())["id"]
     response = await http.post(
-        f"/api/v1/conversations/{conversation_id}/messages", headers={
-            **api.auth(ann), "Content-Type": "application/json"},
-        data=b'{"client_msg_id":"m1","text":"cut \\ud83d"}')
+        f"/api/v1/conversations/{conversation_id}/messages",
+        headers={**api.auth(ann), "Content-Type": "application/json"},
+        data=b'{"client_msg_id":"m1","text":"cut \\ud83d"}',
+    )
     assert response.status == 422
     assert response.headers["Content-Type"].startswith("application/problem+json")
     problem = await response.json()
@@ -161,20 +183,28 @@ async def test_binary_from_the_python_client(api: Api, connect: Any) -> None:
     assert (await client.call("conversation:list", {}, namespace=NS, timeout=5))["ok"]
 
 
-@pytest.mark.parametrize("frame", [
-    "4x",  # a Socket.IO packet type that is not a digit
-    "49",  # an unknown packet type
-    '43/conversations,1[{"ok":true}]',  # an ack the hub never asked for
-    '42/presence,10["presence:set",{"status":"away"}]',  # a namespace not connected
-    "42/conversations," + "1" * 120 + '["conversation:list",{}]',  # an id too long
-    b"\x00\x01unannounced binary",
-])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "4x",  # a Socket.IO packet type that is not a digit
+        "49",  # an unknown packet type
+        '43/conversations,1[{"ok":true}]',  # an ack the hub never asked for
+        '42/presence,10["presence:set",{"status":"away"}]',  # a namespace not connected
+        "42/conversations," + "1" * 120 + '["conversation:list",{}]',  # an id too long
+        b"\x00\x01unannounced binary",
+    ],
+)
 async def test_unanswerable_packets_are_dropped_and_counted(
-        raw: RawSocket, http: TestClient, frame: str | bytes) -> None:
+    raw: RawSocket, http: TestClient, frame: str | bytes
+) -> None:
     await raw.send(frame)
     await still_works(raw)
-    faults = sum([await gauge(http, "hub_client_faults_total", kind=kind) for kind in (
-        "malformed_packet", "unexpected_packet", "not_connected", "binary_payload")])
+    faults = sum(
+        [
+            await gauge(http, "hub_client_faults_total", kind=kind)
+            for kind in ("malformed_packet", "unexpected_packet", "not_connected", "binary_payload")
+        ]
+    )
     assert faults == 1.0
 
 

@@ -42,28 +42,59 @@ def route_id(route: Route) -> str:
 
 # One valid body per request model. A new body model must be added here.
 EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
-    "RegisterRequest": {"email": "new@example.com", "password": "correct horse",
-                        "display_name": "New", "role": "client"},
+    "RegisterRequest": {
+        "email": "new@example.com",
+        "password": "correct horse",
+        "display_name": "New",
+        "role": "client",
+    },
     "LoginRequest": {"email": "caller@example.com", "password": "correct horse"},
     "RefreshRequest": {"refresh_token": "some-token"},
     "LogoutRequest": {"refresh_token": "some-token"},
-    "ProfileUpdate": {"display_name": "Renamed", "headline": "h", "skills": ["a"],
-                      "avatar_url": "https://cdn.example/a.png"},
+    "ProfileUpdate": {
+        "display_name": "Renamed",
+        "headline": "h",
+        "skills": ["a"],
+        "avatar_url": "https://cdn.example/a.png",
+    },
     "RoleUpdate": {"role": "freelancer"},
-    "CreateConversation": {"participant_ids": ["someone"], "type": "group", "title": "T",
-                           "context": {"type": "job", "id": "job-1"}},
-    "RestUpdateConversation": {"title": "T", "pinned": True, "archived": False,
-                               "muted": False},
+    "CreateConversation": {
+        "participant_ids": ["someone"],
+        "type": "group",
+        "title": "T",
+        "context": {"type": "job", "id": "job-1"},
+    },
+    "RestUpdateConversation": {"title": "T", "pinned": True, "archived": False, "muted": False},
     "RestAddParticipants": {"user_ids": ["someone"]},
-    "RestSendMessage": {"client_msg_id": "c-1", "text": "hello", "reply_to": None,
-                        "attachments": [{"url": "https://cdn.example/a.png", "name": "a.png",
-                                         "size": 10, "mime": "image/png"}]},
+    "RestSendMessage": {
+        "client_msg_id": "c-1",
+        "text": "hello",
+        "reply_to": None,
+        "attachments": [
+            {"url": "https://cdn.example/a.png", "name": "a.png", "size": 10, "mime": "image/png"}
+        ],
+    },
     "RestEditMessage": {"text": "edited"},
     "RestMarkRead": {"seq": 1},
-    "CreateJob": {"title": "T", "description": "D", "skills": ["go"], "budget_min": 100,
-                  "budget_max": 200, "currency": "USD", "type": "fixed", "publish": True},
-    "UpdateJob": {"title": "T", "description": "D", "skills": ["go"], "budget_min": 100,
-                  "budget_max": 200, "currency": "USD", "type": "hourly"},
+    "CreateJob": {
+        "title": "T",
+        "description": "D",
+        "skills": ["go"],
+        "budget_min": 100,
+        "budget_max": 200,
+        "currency": "USD",
+        "type": "fixed",
+        "publish": True,
+    },
+    "UpdateJob": {
+        "title": "T",
+        "description": "D",
+        "skills": ["go"],
+        "budget_min": 100,
+        "budget_max": 200,
+        "currency": "USD",
+        "type": "hourly",
+    },
     "CreateBid": {"amount": 150, "currency": "USD", "period_days": 3, "proposal": "P"},
     "UpdateBid": {"amount": 150, "period_days": 3, "proposal": "P"},
     "CreateMilestone": {"amount": 100, "description": "M"},
@@ -73,18 +104,33 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "CreateDeposit": {"amount": 100, "currency": "USD", "payment_method": "pm_card_ok"},
     "CreatePayout": {"amount": 100, "currency": "USD", "destination": "ba_ok"},
     "LiveSdp": {"call_id": "call-1", "sdp": "v=0"},
-    "LiveIce": {"session_id": "session-1", "candidate": {
-        "candidate": "candidate:1 1 UDP 1 127.0.0.1 9 typ host", "sdpMid": "0",
-        "sdpMLineIndex": 0, "usernameFragment": "u"}},
-    "CreateLobby": {"title": "T", "topic": "design", "duration_minutes": 2,
-                    "starts_at": "2026-01-01T10:00:00.000Z", "ends_at": "2026-01-01T11:00:00.000Z"},
+    "LiveIce": {
+        "session_id": "session-1",
+        "candidate": {
+            "candidate": "candidate:1 1 UDP 1 127.0.0.1 9 typ host",
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+            "usernameFragment": "u",
+        },
+    },
+    "CreateLobby": {
+        "title": "T",
+        "topic": "design",
+        "duration_minutes": 2,
+        "starts_at": "2026-01-01T10:00:00.000Z",
+        "ends_at": "2026-01-01T11:00:00.000Z",
+    },
     "Rating": {"stars": 5, "note": "N", "connect": True},
 }
 
 # One value of each JSON type; a field gets every one its schema does not allow.
 JSON_SAMPLES: dict[str, Any] = {
-    "string": "text", "integer": 12345, "number": 1.5, "boolean": True,
-    "object": {"x": 1}, "array": [1, 2],
+    "string": "text",
+    "integer": 12345,
+    "number": 1.5,
+    "boolean": True,
+    "object": {"x": 1},
+    "array": [1, 2],
 }
 
 
@@ -112,8 +158,11 @@ def json_types(schema: dict[str, Any], defs: dict[str, Any]) -> set[str]:
     elif kind:
         types.add(kind)
     for value in [*schema.get("enum", []), *([schema["const"]] if "const" in schema else [])]:
-        types.add({str: "string", bool: "boolean", int: "integer", float: "number",
-                   type(None): "null"}[type(value)])
+        types.add(
+            {str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}[
+                type(value)
+            ]
+        )
     if not types and not any(k in schema for k in ("anyOf", "oneOf", "allOf")):
         types = set(JSON_SAMPLES) | {"null"}  # no constraint at all
     if "number" in types:
@@ -128,8 +177,11 @@ def wrong_values(model: type[BaseModel], field: str) -> list[Any]:
 
 
 def required_fields(route: Route) -> list[str]:
-    return [name for name, info in route.body.model_fields.items()  # type: ignore[union-attr]
-            if info.is_required()]
+    return [
+        name
+        for name, info in route.body.model_fields.items()  # type: ignore[union-attr]
+        if info.is_required()
+    ]
 
 
 REQUIRED_ROUTES = [route for route in BODY_ROUTES if required_fields(route)]
@@ -142,8 +194,12 @@ REQUIRED_ROUTES = [route for route in BODY_ROUTES if required_fields(route)]
 def settings(tmp_path: Path) -> Settings:
     """A small body limit and one CORS origin, for the whole module (and sandbox
     webhooks that never come: the deposits made here stay pending)."""
-    return make_settings(tmp_path, max_payload_bytes=MAX_BODY, cors_origins=[ALLOWED_ORIGIN],
-                         sandbox_webhook_delay_s=60)
+    return make_settings(
+        tmp_path,
+        max_payload_bytes=MAX_BODY,
+        cors_origins=[ALLOWED_ORIGIN],
+        sandbox_webhook_delay_s=60,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -163,8 +219,15 @@ class Caller:
     """An admin (so admin routes get past authorization), another user to point at, and
     real resources, made on first use, for the path parameters of any route."""
 
-    def __init__(self, http: TestClient, headers: dict[str, str], user_id: str,
-                 target_id: str, api: Api, hub: Hub) -> None:
+    def __init__(
+        self,
+        http: TestClient,
+        headers: dict[str, str],
+        user_id: str,
+        target_id: str,
+        api: Api,
+        hub: Hub,
+    ) -> None:
         self.http = http
         self.headers = headers
         self.user_id = user_id
@@ -181,42 +244,70 @@ class Caller:
             return self.target_id
         if kind not in self._ids:
             if kind == "conversations":
-                self._ids[kind] = (await self._create("/conversations", {
-                    "participant_ids": [self.target_id], "type": "group", "title": "errors",
-                }))["id"]
+                self._ids[kind] = (
+                    await self._create(
+                        "/conversations",
+                        {
+                            "participant_ids": [self.target_id],
+                            "type": "group",
+                            "title": "errors",
+                        },
+                    )
+                )["id"]
             elif kind == "messages":
                 conversation = await self.real_id("conversations")
-                self._ids[kind] = (await self._create(
-                    f"/conversations/{conversation}/messages",
-                    {"client_msg_id": "errors-1", "text": "hello"}))["id"]
+                self._ids[kind] = (
+                    await self._create(
+                        f"/conversations/{conversation}/messages",
+                        {"client_msg_id": "errors-1", "text": "hello"},
+                    )
+                )["id"]
             elif kind in ("jobs", "bids", "milestones"):
                 await self._marketplace()
             elif kind == "deposits":
-                self._ids[kind] = (await self._create("/wallet/deposits", {
-                    "amount": 100, "currency": "USD", "payment_method": "pm_card_ok"},
-                    status=202))["id"]
+                self._ids[kind] = (
+                    await self._create(
+                        "/wallet/deposits",
+                        {"amount": 100, "currency": "USD", "payment_method": "pm_card_ok"},
+                        status=202,
+                    )
+                )["id"]
             elif kind == "payouts":
                 await self._credit(self.user_id, 100)
-                self._ids[kind] = (await self._create("/wallet/payouts", {
-                    "amount": 100, "currency": "USD"}, status=202))["id"]
+                self._ids[kind] = (
+                    await self._create(
+                        "/wallet/payouts", {"amount": 100, "currency": "USD"}, status=202
+                    )
+                )["id"]
             elif kind == "notifications":
                 view = await self.hub.notifications.notify(self.user_id, "test.event", {})
                 assert view is not None
                 self._ids[kind] = view["id"]
             elif kind == "lobbies":
-                self._ids[kind] = (await self._create("/networking/lobbies", {
-                    "title": "errors", "topic": "t", "duration_minutes": 2}))["id"]
+                self._ids[kind] = (
+                    await self._create(
+                        "/networking/lobbies",
+                        {"title": "errors", "topic": "t", "duration_minutes": 2},
+                    )
+                )["id"]
             elif kind == "sessions":  # sessions come from matching: stored directly here
                 self._ids[kind] = await _networking_session(
-                    self.hub, await self.real_id("lobbies"), self.user_id, self.target_id)
+                    self.hub, await self.real_id("lobbies"), self.user_id, self.target_id
+                )
             else:
                 pytest.fail(f"teach Caller.real_id to make a real id for {kind!r}")
         return self._ids[kind]
 
-    async def _create(self, path: str, body: dict[str, Any], status: int = 201,
-                      headers: dict[str, str] | None = None) -> dict[str, Any]:
-        response = await self.http.post(API_PREFIX + path, json=body,
-                                         headers=headers or self.headers)
+    async def _create(
+        self,
+        path: str,
+        body: dict[str, Any],
+        status: int = 201,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        response = await self.http.post(
+            API_PREFIX + path, json=body, headers=headers or self.headers
+        )
         assert response.status == status, await response.text()
         return await response.json()
 
@@ -224,26 +315,35 @@ class Caller:
         """A job in progress (a client's), its accepted bid (a freelancer's) and a
         funded milestone."""
         client = self.api.auth(await self.api.register("errors-client", role="client"))
-        freelancer = self.api.auth(await self.api.register("errors-freelancer",
-                                                           role="freelancer"))
+        freelancer = self.api.auth(await self.api.register("errors-freelancer", role="freelancer"))
         job = await self._create("/jobs", example_body_of("CreateJob"), headers=client)
-        bid = await self._create(f"/jobs/{job['id']}/bids", example_body_of("CreateBid"),
-                                 headers=freelancer)
+        bid = await self._create(
+            f"/jobs/{job['id']}/bids", example_body_of("CreateBid"), headers=freelancer
+        )
         await self._create(f"/bids/{bid['id']}/award", {}, status=200, headers=client)
         await self._create(f"/bids/{bid['id']}/accept", {}, status=200, headers=freelancer)
         await self._credit(job["owner_id"], 100)
-        milestone = await self._create(f"/jobs/{job['id']}/milestones",
-                                       example_body_of("CreateMilestone"), headers=client)
+        milestone = await self._create(
+            f"/jobs/{job['id']}/milestones", example_body_of("CreateMilestone"), headers=client
+        )
         self._ids.update(jobs=job["id"], bids=bid["id"], milestones=milestone["id"])
 
     async def _credit(self, user_id: str, amount: int) -> None:
         """Money in a user's wallet without a provider round trip."""
         from hub.marketplace.common import movement
 
-        await self.hub.store.market.apply(Transition(movement=movement(
-            "deposit", "test", user_id, "2024-01-01T00:00:00.000Z",
-            ("provider:sandbox", "external", "USD", -amount, "deposit"),
-            (user_id, "available", "USD", amount, "deposit"))))
+        await self.hub.store.market.apply(
+            Transition(
+                movement=movement(
+                    "deposit",
+                    "test",
+                    user_id,
+                    "2024-01-01T00:00:00.000Z",
+                    ("provider:sandbox", "external", "USD", -amount, "deposit"),
+                    (user_id, "available", "USD", amount, "deposit"),
+                )
+            )
+        )
 
     async def url(self, route: Route) -> str:
         parts = route.path.split("/")
@@ -260,10 +360,18 @@ async def _networking_session(hub: Any, lobby_id: str, user_id: str, peer_id: st
     from storage.records import NetworkingSessionRecord
 
     session_id = new_id()
-    await hub.store.networking.create_session(NetworkingSessionRecord(
-        id=session_id, lobby_id=lobby_id, offerer_id=user_id, answerer_id=peer_id,
-        offerer_conn="c1", answerer_conn="c2", started_at=now_iso(),
-        ends_at="2999-01-01T00:00:00.000Z"))
+    await hub.store.networking.create_session(
+        NetworkingSessionRecord(
+            id=session_id,
+            lobby_id=lobby_id,
+            offerer_id=user_id,
+            answerer_id=peer_id,
+            offerer_conn="c1",
+            answerer_conn="c2",
+            started_at=now_iso(),
+            ends_at="2999-01-01T00:00:00.000Z",
+        )
+    )
     return session_id
 
 
@@ -272,21 +380,27 @@ async def caller(api: Api, app: web.Application, http: TestClient) -> Caller:
     account = await api.register("caller")
     await app[HUB].accounts.set_role(account["user"]["id"], "admin")
     target = await api.register("target")
-    return Caller(http, api.auth(account), account["user"]["id"], target["user"]["id"], api,
-                  app[HUB])
+    return Caller(
+        http, api.auth(account), account["user"]["id"], target["user"]["id"], api, app[HUB]
+    )
 
 
-async def send(http: TestClient, route: Route, caller: Caller, raw: bytes,
-               headers: dict[str, str] | None = None) -> Any:
+async def send(
+    http: TestClient,
+    route: Route,
+    caller: Caller,
+    raw: bytes,
+    headers: dict[str, str] | None = None,
+) -> Any:
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     if route.auth:
         all_headers.update(caller.headers)
-    return await http.request(route.method, await caller.url(route), data=raw,
-                              headers=all_headers)
+    return await http.request(route.method, await caller.url(route), data=raw, headers=all_headers)
 
 
-async def expect_problem(response: Any, status: int, code: str | None = None,
-                         sent: object = None) -> dict[str, Any]:
+async def expect_problem(
+    response: Any, status: int, code: str | None = None, sent: object = None
+) -> dict[str, Any]:
     """Check a problem+json answer; ``sent`` names the input in failure messages."""
     text = await response.text()
     where = f"{response.method} {response.url.path} sent {sent!r}: {text}"
@@ -332,74 +446,95 @@ def test_every_body_model_has_an_example() -> None:
     assert BODY_ROUTES, "the route table has no body routes?"
 
 
-MALFORMED = [b'{"email": ', b"not json", b"{'a': 1}", b'{"a": 1,}', b'{"a": NaN}',
-             b'{"a": "\xff"}', b"[" * 2000]
+MALFORMED = [
+    b'{"email": ',
+    b"not json",
+    b"{'a': 1}",
+    b'{"a": 1,}',
+    b'{"a": NaN}',
+    b'{"a": "\xff"}',
+    b"[" * 2000,
+]
 NOT_OBJECTS = [b"[]", b'[{"role": "client"}]', b'"text"', b"42", b"null", b"true", b""]
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
 async def test_malformed_json_is_400(http: TestClient, caller: Caller, route: Route) -> None:
     for raw in MALFORMED:
-        await expect_problem(await send(http, route, caller, raw), 400, "malformed_request",
-                             sent=raw[:40])
+        await expect_problem(
+            await send(http, route, caller, raw), 400, "malformed_request", sent=raw[:40]
+        )
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
-async def test_lone_surrogates_are_422_naming_the_field(http: TestClient, caller: Caller,
-                                                       route: Route) -> None:
+async def test_lone_surrogates_are_422_naming_the_field(
+    http: TestClient, caller: Caller, route: Route
+) -> None:
     """Well-formed JSON, but not valid Unicode (half an emoji, as a browser's
     JSON.stringify writes it): the field is named, never a 400 or a 500."""
     for raw, field in ((rb'{"a": "\ud800"}', "a"), (rb'{"a": [{"b": "x\udfffy"}]}', "a.0.b")):
-        problem = await expect_problem(await send(http, route, caller, raw), 422,
-                                       "validation_failed", sent=raw)
+        problem = await expect_problem(
+            await send(http, route, caller, raw), 422, "validation_failed", sent=raw
+        )
         assert fields_of(problem) == {field}, (raw, problem)
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
-async def test_json_that_is_not_an_object_is_422(http: TestClient, caller: Caller,
-                                                 route: Route) -> None:
+async def test_json_that_is_not_an_object_is_422(
+    http: TestClient, caller: Caller, route: Route
+) -> None:
     for raw in NOT_OBJECTS:
         if raw == b"" and route.body_optional:
             continue  # an empty body stands for {} there
-        problem = await expect_problem(await send(http, route, caller, raw), 422,
-                                       "validation_failed", sent=raw)
+        problem = await expect_problem(
+            await send(http, route, caller, raw), 422, "validation_failed", sent=raw
+        )
         assert fields_of(problem) == {"body"}, (raw, problem)
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
-async def test_wrong_types_are_422_naming_the_field(http: TestClient, caller: Caller,
-                                                    route: Route) -> None:
+async def test_wrong_types_are_422_naming_the_field(
+    http: TestClient, caller: Caller, route: Route
+) -> None:
     for field in route.body.model_fields:  # type: ignore[union-attr]
         bad_values = wrong_values(route.body, field)  # type: ignore[arg-type]
         assert bad_values, f"{field} accepts every JSON type?"
         for bad in bad_values:
             body = example_body(route.body)  # type: ignore[arg-type]
             body[field] = bad
-            problem = await expect_problem(await send(http, route, caller, orjson.dumps(body)),
-                                           422, "validation_failed", sent=body)
+            problem = await expect_problem(
+                await send(http, route, caller, orjson.dumps(body)),
+                422,
+                "validation_failed",
+                sent=body,
+            )
             assert names_field(problem, field), (body, problem)
 
 
 @pytest.mark.parametrize("route", REQUIRED_ROUTES, ids=route_id)
-async def test_missing_fields_are_422_naming_them(http: TestClient, caller: Caller,
-                                                  route: Route) -> None:
+async def test_missing_fields_are_422_naming_them(
+    http: TestClient, caller: Caller, route: Route
+) -> None:
     required = required_fields(route)
     for field in required:
         body = example_body(route.body)  # type: ignore[arg-type]
         del body[field]
-        problem = await expect_problem(await send(http, route, caller, orjson.dumps(body)),
-                                       422, "validation_failed", sent=body)
+        problem = await expect_problem(
+            await send(http, route, caller, orjson.dumps(body)), 422, "validation_failed", sent=body
+        )
         assert names_field(problem, field), (body, problem)
-    problem = await expect_problem(await send(http, route, caller, b"{}"), 422,
-                                   "validation_failed", sent={})
+    problem = await expect_problem(
+        await send(http, route, caller, b"{}"), 422, "validation_failed", sent={}
+    )
     assert set(required) <= fields_of(problem), problem
 
 
 @pytest.mark.parametrize("route", BODY_ROUTES, ids=route_id)
 async def test_unknown_field_is_422(http: TestClient, caller: Caller, route: Route) -> None:
     body = {**example_body(route.body), "unexpected_field": "x"}  # type: ignore[arg-type]
-    problem = await expect_problem(await send(http, route, caller, orjson.dumps(body)), 422,
-                                   "validation_failed", sent=body)
+    problem = await expect_problem(
+        await send(http, route, caller, orjson.dumps(body)), 422, "validation_failed", sent=body
+    )
     assert fields_of(problem) == {"unexpected_field"}, problem
 
 
@@ -410,64 +545,88 @@ async def test_body_over_the_limit_is_413(http: TestClient, caller: Caller, rout
     at_limit = orjson.dumps(body)
     assert len(at_limit) == MAX_BODY
     # At the limit the body is read and validated (the padding is an unknown field)...
-    problem = await expect_problem(await send(http, route, caller, at_limit), 422,
-                                   "validation_failed", sent="max_payload_bytes")
+    problem = await expect_problem(
+        await send(http, route, caller, at_limit),
+        422,
+        "validation_failed",
+        sent="max_payload_bytes",
+    )
     assert fields_of(problem) == {"padding"}
     # ...one byte more and it is refused for its size.
     over = at_limit[:-2] + b'x"}'
-    await expect_problem(await send(http, route, caller, over), 413, "payload_too_large",
-                         sent="max_payload_bytes + 1")
+    await expect_problem(
+        await send(http, route, caller, over),
+        413,
+        "payload_too_large",
+        sent="max_payload_bytes + 1",
+    )
     huge = orjson.dumps({**body, "padding": "x" * (20 * MAX_BODY)})
-    await expect_problem(await send(http, route, caller, huge), 413, "payload_too_large",
-                         sent="20 * max_payload_bytes")
+    await expect_problem(
+        await send(http, route, caller, huge),
+        413,
+        "payload_too_large",
+        sent="20 * max_payload_bytes",
+    )
 
 
 # --- every authenticated route -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("route", AUTH_ROUTES, ids=route_id)
-async def test_authenticated_routes_refuse_bad_tokens(http: TestClient, caller: Caller,
-                                                      route: Route) -> None:
+async def test_authenticated_routes_refuse_bad_tokens(
+    http: TestClient, caller: Caller, route: Route
+) -> None:
     url = await caller.url(route)
     body = orjson.dumps(example_body(route.body)) if route.body else None
     for authorization in [None, "Bearer nonsense", "Bearer a.b.c", "Token abc", "Bearer"]:
         headers = {"Authorization": authorization} if authorization else {}
-        response = await http.request(route.method, url, data=body,
-                                      headers={"Content-Type": "application/json", **headers})
+        response = await http.request(
+            route.method, url, data=body, headers={"Content-Type": "application/json", **headers}
+        )
         await expect_problem(response, 401, "unauthorized", sent=authorization)
     if route.body:
         # The token is checked before the body is looked at.
-        response = await http.request(route.method, url, data=b"not json",
-                                      headers={"Content-Type": "application/json"})
+        response = await http.request(
+            route.method, url, data=b"not json", headers={"Content-Type": "application/json"}
+        )
         await expect_problem(response, 401, "unauthorized", sent="no token, bad body")
 
 
-ODD_IDS = ["no-such-id", "x" * 300, "%00", "..%2F..%2Fetc", "%F0%9F%98%80", "'%20OR%201=1",
-           "%20"]
+ODD_IDS = ["no-such-id", "x" * 300, "%00", "..%2F..%2Fetc", "%F0%9F%98%80", "'%20OR%201=1", "%20"]
 PARAM_ROUTES = [route for route in ROUTES if "{" in route.path]
 
 
 async def test_odd_user_ids_are_404(http: TestClient, caller: Caller) -> None:
     for user_id in ODD_IDS:
-        for method, path in [("GET", "/users/{}"), ("POST", "/users/{}/block"),
-                             ("DELETE", "/users/{}/block")]:
-            response = await http.request(method, API_PREFIX + path.format(user_id),
-                                          headers=caller.headers)
+        for method, path in [
+            ("GET", "/users/{}"),
+            ("POST", "/users/{}/block"),
+            ("DELETE", "/users/{}/block"),
+        ]:
+            response = await http.request(
+                method, API_PREFIX + path.format(user_id), headers=caller.headers
+            )
             await expect_problem(response, 404, "not_found", sent=user_id)
-        response = await http.patch(f"{API_PREFIX}/admin/users/{user_id}",
-                                    headers=caller.headers, json={"role": "client"})
+        response = await http.patch(
+            f"{API_PREFIX}/admin/users/{user_id}", headers=caller.headers, json={"role": "client"}
+        )
         await expect_problem(response, 404, "not_found", sent=user_id)
 
 
 @pytest.mark.parametrize("route", PARAM_ROUTES, ids=route_id)
-async def test_odd_path_ids_are_client_errors(http: TestClient, caller: Caller,
-                                              route: Route) -> None:
+async def test_odd_path_ids_are_client_errors(
+    http: TestClient, caller: Caller, route: Route
+) -> None:
     """Whatever the id, a 4xx problem (not found, or an invalid id), never a 500."""
     body = orjson.dumps(example_body(route.body)) if route.body else None
     for odd in ODD_IDS:
         url = API_PREFIX + re.sub(r"{\w+}", odd, route.path)
-        response = await http.request(route.method, url, data=body, headers={
-            "Content-Type": "application/json", **caller.headers})
+        response = await http.request(
+            route.method,
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", **caller.headers},
+        )
         assert 400 <= response.status < 500, (url, await response.text())
         await expect_problem(response, response.status, sent=odd)
 
@@ -480,10 +639,16 @@ async def test_unknown_route_is_404_problem(http: TestClient, path: str) -> None
     await expect_problem(await http.get(path), 404, "not_found")
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/api/v1/auth/register"), ("PUT", "/api/v1/auth/me"), ("DELETE", "/healthz"),
-    ("POST", "/api/v1/readyz"), ("PUT", f"/api/v1/users/{'0' * 26}/block"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/v1/auth/register"),
+        ("PUT", "/api/v1/auth/me"),
+        ("DELETE", "/healthz"),
+        ("POST", "/api/v1/readyz"),
+        ("PUT", f"/api/v1/users/{'0' * 26}/block"),
+    ],
+)
 async def test_wrong_method_is_405_problem(http: TestClient, method: str, path: str) -> None:
     response = await http.request(method, path)
     await expect_problem(response, 405, "method_not_allowed")
@@ -495,9 +660,15 @@ async def test_wrong_method_is_405_problem(http: TestClient, method: str, path: 
 
 async def test_security_headers_and_request_id_on_success(http: TestClient, api: Api) -> None:
     responses = [await http.get("/healthz"), await http.get("/api/v1/openapi.json")]
-    created = await http.post("/api/v1/auth/register", json={
-        "email": "h@example.com", "password": "correct horse", "display_name": "H",
-        "role": "client"})
+    created = await http.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "h@example.com",
+            "password": "correct horse",
+            "display_name": "H",
+            "role": "client",
+        },
+    )
     responses.append(created)
     account = await created.json()
     responses.append(await http.get("/api/v1/auth/me", headers=api.auth(account)))
@@ -518,11 +689,11 @@ async def test_security_headers_and_request_id_on_errors(http: TestClient) -> No
     await expect_problem(await http.post("/api/v1/auth/login", data=b"x" * (MAX_BODY + 1)), 413)
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/healthz"), ("GET", "/api/v1/nope"),
-                                          ("POST", "/api/v1/auth/login")])
+@pytest.mark.parametrize(
+    "method, path", [("GET", "/healthz"), ("GET", "/api/v1/nope"), ("POST", "/api/v1/auth/login")]
+)
 async def test_supplied_request_id_is_echoed(http: TestClient, method: str, path: str) -> None:
-    response = await http.request(method, path, headers={"X-Request-ID": "trace-42.a_b"},
-                                  data=b"{")
+    response = await http.request(method, path, headers={"X-Request-ID": "trace-42.a_b"}, data=b"{")
     assert response.headers["X-Request-ID"] == "trace-42.a_b"
 
 
@@ -537,8 +708,9 @@ async def test_unsafe_request_id_is_replaced(http: TestClient, supplied: str) ->
 # --- health --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [prefix + path for path in UNVERSIONED
-                                  for prefix in ("", API_PREFIX)])
+@pytest.mark.parametrize(
+    "path", [prefix + path for path in UNVERSIONED for prefix in ("", API_PREFIX)]
+)
 async def test_health_answers_at_root_and_under_the_api(http: TestClient, path: str) -> None:
     response = await http.get(path)
     assert response.status == 200, await response.text()
@@ -553,12 +725,16 @@ async def test_health_answers_at_root_and_under_the_api(http: TestClient, path: 
 
 
 def preflight_headers(origin: str) -> dict[str, str]:
-    return {"Origin": origin, "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "Authorization, Content-Type"}
+    return {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Authorization, Content-Type",
+    }
 
 
-@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/users/someone/block",
-                                  "/api/v1/users/me"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/auth/login", "/api/v1/users/someone/block", "/api/v1/users/me"]
+)
 async def test_preflight_from_an_allowed_origin(http: TestClient, path: str) -> None:
     response = await http.options(path, headers=preflight_headers(ALLOWED_ORIGIN))
     assert 200 <= response.status < 300, await response.text()
@@ -569,8 +745,9 @@ async def test_preflight_from_an_allowed_origin(http: TestClient, path: str) -> 
     assert_common_headers(response)
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "http://app.example",
-                                    "https://app.example.evil", "null"])
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "http://app.example", "https://app.example.evil", "null"]
+)
 async def test_preflight_from_another_origin_is_not_allowed(http: TestClient, origin: str) -> None:
     response = await http.options("/api/v1/auth/login", headers=preflight_headers(origin))
     assert "Access-Control-Allow-Origin" not in response.headers

@@ -12,11 +12,16 @@ from dataclasses import replace
 
 import pytest
 
-from engines import store  # noqa: F401
 from storage.errors import ClaimLost
 from storage.interfaces import Store
 from storage.records import (
-    IdempotencyRecord, JobRecord, KeyClaim, MovementRecord, Posting, Transition, UserRecord,
+    IdempotencyRecord,
+    JobRecord,
+    KeyClaim,
+    MovementRecord,
+    Posting,
+    Transition,
+    UserRecord,
 )
 
 T0 = "2024-05-01T10:00:00.000Z"
@@ -62,19 +67,31 @@ async def test_a_pending_claim_is_given_back_by_its_own_token(store: Store) -> N
     assert await store.idempotency.reserve(claim())
 
 
-@pytest.mark.parametrize(("pending_before", "any_before", "taken"), [
-    (T1, T0, False),  # a claim from T1 is not stale before T1
-    (T2, T0, True),  # pending since before T2: its request died
-    (T0, T2, True),  # created before T2: expired, whatever its state
-])
+@pytest.mark.parametrize(
+    ("pending_before", "any_before", "taken"),
+    [
+        (T1, T0, False),  # a claim from T1 is not stale before T1
+        (T2, T0, True),  # pending since before T2: its request died
+        (T0, T2, True),  # created before T2: expired, whatever its state
+    ],
+)
 async def test_a_dead_or_expired_claim_is_taken_over_once(
-        store: Store, pending_before: str, any_before: str, taken: bool) -> None:
+    store: Store, pending_before: str, any_before: str, taken: bool
+) -> None:
     await store.idempotency.reserve(claim())
     newer = claim(request_hash="hash-c", at=T3)
-    assert await store.idempotency.take_over(
-        newer, pending_before=pending_before, any_before=any_before) is taken
-    assert await store.idempotency.take_over(
-        newer, pending_before=pending_before, any_before=any_before) is False
+    assert (
+        await store.idempotency.take_over(
+            newer, pending_before=pending_before, any_before=any_before
+        )
+        is taken
+    )
+    assert (
+        await store.idempotency.take_over(
+            newer, pending_before=pending_before, any_before=any_before
+        )
+        is False
+    )
     assert await store.idempotency.get(SCOPE, "k1") == (newer if taken else claim())
 
 
@@ -91,37 +108,67 @@ async def test_purge_deletes_what_was_created_before(store: Store) -> None:
     for key, at in (("old", T0), ("mid", T1), ("new", T2)):
         await store.idempotency.reserve(claim(key, at=at))
     assert await store.idempotency.purge(T2) == 2
-    assert [await store.idempotency.get(SCOPE, key) is not None
-            for key in ("old", "mid", "new")] == [False, False, True]
+    assert [
+        await store.idempotency.get(SCOPE, key) is not None for key in ("old", "mid", "new")
+    ] == [False, False, True]
 
 
 # The claim commits with the marketplace transition it was made for
 
 
 async def client(store: Store) -> None:
-    await store.users.create(UserRecord(id="c1", email="c1@example.com", password_hash="h",
-                                        display_name="c1", role="client", created_at=T0,
-                                        updated_at=T0))
+    await store.users.create(
+        UserRecord(
+            id="c1",
+            email="c1@example.com",
+            password_hash="h",
+            display_name="c1",
+            role="client",
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
 
 
 def job(job_id: str) -> JobRecord:
-    return JobRecord(id=job_id, owner_id="c1", title="t", description="d", skills=[],
-                     budget_min=1, budget_max=2, currency="USD", type="fixed", status="open",
-                     created_at=T1, updated_at=T1)
+    return JobRecord(
+        id=job_id,
+        owner_id="c1",
+        title="t",
+        description="d",
+        skills=[],
+        budget_min=1,
+        budget_max=2,
+        currency="USD",
+        type="fixed",
+        status="open",
+        created_at=T1,
+        updated_at=T1,
+    )
 
 
 def deposit_movement(amount: int) -> MovementRecord:
-    return MovementRecord(id=f"mv-{amount}", kind="deposit", ref_type="deposit", ref_id="d1",
-                          created_at=T1, postings=[
-                              Posting("c1", "available", "USD", amount, "deposit"),
-                              Posting("provider:x", "external", "USD", -amount, "deposit")])
+    return MovementRecord(
+        id=f"mv-{amount}",
+        kind="deposit",
+        ref_type="deposit",
+        ref_id="d1",
+        created_at=T1,
+        postings=[
+            Posting("c1", "available", "USD", amount, "deposit"),
+            Posting("provider:x", "external", "USD", -amount, "deposit"),
+        ],
+    )
 
 
 async def test_apply_commits_the_claim_with_the_transition(store: Store) -> None:
     await client(store)
     await store.idempotency.reserve(claim())
-    await store.market.apply(Transition(inserts=[job("j1")], movement=deposit_movement(5),
-                                        claim=KeyClaim(SCOPE, "k1", T1)))
+    await store.market.apply(
+        Transition(
+            inserts=[job("j1")], movement=deposit_movement(5), claim=KeyClaim(SCOPE, "k1", T1)
+        )
+    )
     stored = await store.idempotency.get(SCOPE, "k1")
     assert stored is not None and stored.status == 1
     assert await store.market.get_job("j1") is not None
@@ -136,8 +183,11 @@ async def test_a_lost_claim_writes_nothing(store: Store) -> None:
     taken = claim(request_hash="hash-c", at=T3)
     assert await store.idempotency.take_over(taken, pending_before=T2, any_before=T0)
     with pytest.raises(ClaimLost):
-        await store.market.apply(Transition(inserts=[job("j1")], movement=deposit_movement(5),
-                                            claim=KeyClaim(SCOPE, "k1", T1)))
+        await store.market.apply(
+            Transition(
+                inserts=[job("j1")], movement=deposit_movement(5), claim=KeyClaim(SCOPE, "k1", T1)
+            )
+        )
     assert await store.market.get_job("j1") is None
     assert [b for b in await store.ledger.balances("c1")] == []
     assert await store.idempotency.get(SCOPE, "k1") == taken

@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from browser import PHONE, TIMEOUT_MS, launch, require_browser, sign_up
-from installed import installed_env, installed_hub, serving  # noqa: F401 (a fixture)
-
+from installed import installed_env, serving
 
 # A socket of the page's own bundle, signed in as the page's user, that records
 # when and why it is disconnected (no reconnection: the hub is going away).
@@ -26,8 +25,10 @@ WATCH_A_SOCKET = """() => new Promise((resolve, reject) => {
 
 
 def _collect_console_errors(page: Any, into: list[str]) -> None:
-    page.on("console", lambda message: message.type == "error" and into.append(
-        f"console: {message.text}"))
+    page.on(
+        "console",
+        lambda message: message.type == "error" and into.append(f"console: {message.text}"),
+    )
     page.on("pageerror", lambda error: into.append(f"pageerror: {error}"))
 
 
@@ -43,8 +44,9 @@ async def test_installed_hub_serves_a_working_page(installed_hub: Path, tmp_path
             browser = await launch(pw)
             try:
                 errors: list[str] = []
-                alice, bob = [await (await browser.new_context(viewport=PHONE)).new_page()
-                              for _ in range(2)]
+                alice, bob = [
+                    await (await browser.new_context(viewport=PHONE)).new_page() for _ in range(2)
+                ]
                 for page in (alice, bob):
                     _collect_console_errors(page, errors)
                 await alice.goto(hub.url("/"))

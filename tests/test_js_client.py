@@ -25,27 +25,37 @@ NODE_TIMEOUT_S = 30  # the script has its own 10 s global timeout
 async def run_roundtrip(node: str, env: dict[str, str]) -> tuple[int, str, str]:
     """Runs the Node script without blocking the loop the hub server runs on."""
     process = await asyncio.create_subprocess_exec(
-        node, str(SCRIPT), cwd=ROOT, env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        node,
+        str(SCRIPT),
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), NODE_TIMEOUT_S)
     except TimeoutError:
         process.kill()
         stdout, stderr = await process.communicate()
-        pytest.fail(f"node {SCRIPT.name} did not finish within {NODE_TIMEOUT_S} s\n"
-                    f"stdout: {stdout.decode()}\nstderr: {stderr.decode()}")
+        pytest.fail(
+            f"node {SCRIPT.name} did not finish within {NODE_TIMEOUT_S} s\n"
+            f"stdout: {stdout.decode()}\nstderr: {stderr.decode()}"
+        )
     assert process.returncode is not None
     return process.returncode, stdout.decode(), stderr.decode()
 
 
 async def test_js_client_round_trip(node, server, api):
     ann, bob = await api.register("ann"), await api.register("bob")
-    code, stdout, stderr = await run_roundtrip(node, {
-        "HUB_URL": str(server.make_url("")),
-        "TOKEN_A": ann["access_token"],
-        "TOKEN_B": bob["access_token"],
-        "USER_B": bob["user"]["id"],
-    })
+    code, stdout, stderr = await run_roundtrip(
+        node,
+        {
+            "HUB_URL": str(server.make_url("")),
+            "TOKEN_A": ann["access_token"],
+            "TOKEN_B": bob["access_token"],
+            "USER_B": bob["user"]["id"],
+        },
+    )
     print(stdout, stderr, sep="\n")  # shown with -s, and by pytest on failure
     assert code == 0, f"exit code {code}\nstdout: {stdout}\nstderr: {stderr}"
     lines = stdout.strip().splitlines()
@@ -73,8 +83,10 @@ async def test_js_client_round_trip(node, server, api):
     # What the JS client did is really in the hub: B has read everything.
     response = await api.http.get("/api/v1/messages/unread-count", headers=api.auth(bob))
     assert (await response.json())["total"] == 0
-    response = await api.http.get(f"/api/v1/conversations/{result['conversation_id']}/messages",
-                                  headers=api.auth(ann))
+    response = await api.http.get(
+        f"/api/v1/conversations/{result['conversation_id']}/messages", headers=api.auth(ann)
+    )
     items = (await response.json())["items"]
     assert [(m["seq"], m["text"], m["sender_id"]) for m in items] == [
-        (1, "héllo from socket.io-client 👋", ann["user"]["id"])]
+        (1, "héllo from socket.io-client 👋", ann["user"]["id"])
+    ]

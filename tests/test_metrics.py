@@ -63,11 +63,15 @@ async def test_refused_connection_is_not_counted(http: TestClient, connect: Any)
 async def test_events_errors_and_ack_latency(api: Api, http: TestClient, connect: Any) -> None:
     ann, bob = await api.register("ann"), await api.register("bob")
     client = await connect(ann["access_token"], [NS])
-    created = await client.call("conversation:create", {"participant_ids": [bob["user"]["id"]]},
-                                namespace=NS, timeout=5)
-    sent = await client.call("message:send", {
-        "conversation_id": created["data"]["id"], "client_msg_id": "m1", "text": "hello"},
-        namespace=NS, timeout=5)
+    created = await client.call(
+        "conversation:create", {"participant_ids": [bob["user"]["id"]]}, namespace=NS, timeout=5
+    )
+    sent = await client.call(
+        "message:send",
+        {"conversation_id": created["data"]["id"], "client_msg_id": "m1", "text": "hello"},
+        namespace=NS,
+        timeout=5,
+    )
     assert sent["ok"], sent
 
     samples = await scrape(http)
@@ -76,21 +80,46 @@ async def test_events_errors_and_ack_latency(api: Api, http: TestClient, connect
     assert value(samples, "hub_ack_latency_seconds_count", event="message:send") == 1.0
     assert value(samples, "hub_ack_latency_seconds_sum", event="message:send") > 0
     assert value(samples, "hub_ack_latency_seconds_bucket", event="message:send", le="+Inf") == 1.0
-    assert value(samples, "hub_event_errors_total", namespace=NS, event="message:send",
-                 code="validation_failed") is None
+    assert (
+        value(
+            samples,
+            "hub_event_errors_total",
+            namespace=NS,
+            event="message:send",
+            code="validation_failed",
+        )
+        is None
+    )
 
     bad = await client.call("message:send", {"text": 42}, namespace=NS, timeout=5)
     assert bad["error"]["code"] == "validation_failed"
-    missing = await client.call("conversation:get", {"conversation_id": "nope"},
-                                namespace=NS, timeout=5)
+    missing = await client.call(
+        "conversation:get", {"conversation_id": "nope"}, namespace=NS, timeout=5
+    )
     assert missing["error"]["code"] == "not_found"
 
     samples = await scrape(http)
     assert value(samples, "hub_events_total", namespace=NS, event="message:send") == 2.0
-    assert value(samples, "hub_event_errors_total", namespace=NS, event="message:send",
-                 code="validation_failed") == 1.0
-    assert value(samples, "hub_event_errors_total", namespace=NS, event="conversation:get",
-                 code="not_found") == 1.0
+    assert (
+        value(
+            samples,
+            "hub_event_errors_total",
+            namespace=NS,
+            event="message:send",
+            code="validation_failed",
+        )
+        == 1.0
+    )
+    assert (
+        value(
+            samples,
+            "hub_event_errors_total",
+            namespace=NS,
+            event="conversation:get",
+            code="not_found",
+        )
+        == 1.0
+    )
     assert value(samples, "hub_ack_latency_seconds_count", event="message:send") == 2.0
 
 
@@ -102,8 +131,16 @@ async def test_unknown_events_share_one_label(api: Api, http: TestClient, connec
         assert ack["error"]["code"] == "validation_failed"
     samples = await scrape(http)
     assert value(samples, "hub_events_total", namespace=NS, event="unknown") == 3.0
-    assert value(samples, "hub_event_errors_total", namespace=NS, event="unknown",
-                 code="validation_failed") == 3.0
+    assert (
+        value(
+            samples,
+            "hub_event_errors_total",
+            namespace=NS,
+            event="unknown",
+            code="validation_failed",
+        )
+        == 3.0
+    )
     assert value(samples, "hub_ack_latency_seconds_count", event="unknown") == 3.0
     # Over 64 characters the name is refused before dispatch: "invalid".
     assert value(samples, "hub_events_total", namespace=NS, event="invalid") == 1.0
@@ -115,8 +152,11 @@ async def test_unknown_events_share_one_label(api: Api, http: TestClient, connec
 async def test_store_latency_and_exposition(api: Api, http: TestClient) -> None:
     await api.register("ann")
     samples = await scrape(http)
-    store = {dict(labels)["operation"]: count for (name, labels), count in samples.items()
-             if name == "hub_store_latency_seconds_count"}
+    store = {
+        dict(labels)["operation"]: count
+        for (name, labels), count in samples.items()
+        if name == "hub_store_latency_seconds_count"
+    }
     assert store and all(count >= 1 for count in store.values())
     assert any(operation.startswith("users.") for operation in store)
     assert value(samples, "hub_redis_publish_failures_total") == 0.0

@@ -67,8 +67,11 @@ class World:
 
     async def balances(self) -> dict[str, Any]:
         platform = await self.app[HUB].store.ledger.balances("platform")
-        return {"client": await self.client.balance(), "fred": await self.fred.balance(),
-                "fee": sum(b.balance for b in platform)}
+        return {
+            "client": await self.client.balance(),
+            "fred": await self.fred.balance(),
+            "fee": sum(b.balance for b in platform),
+        }
 
 
 @pytest_asyncio.fixture
@@ -76,21 +79,37 @@ async def world(app: web.Application, api: Any, http: TestClient, connect: Any) 
     client = Party(http, connect, await api.register("cleo", role="client"))
     fred = Party(http, connect, await api.register("fred", role="freelancer"))
     await app[HUB].accounts.create_admin("judge@example.com", "correct horse")
-    admin = Party(http, connect, await (await http.post(f"{API}/auth/login", json={
-        "email": "judge@example.com", "password": "correct horse"})).json())
+    admin = Party(
+        http,
+        connect,
+        await (
+            await http.post(
+                f"{API}/auth/login",
+                json={"email": "judge@example.com", "password": "correct horse"},
+            )
+        ).json(),
+    )
     await client.deposit(100_000)
     job = await client.ok("POST", "/jobs", job_body("Escrow"), status=201)
     bid = await fred.ok("POST", f"/jobs/{job['id']}/bids", bid_body(), status=201)
     await client.ok("POST", f"/bids/{bid['id']}/award")
     await fred.ok("POST", f"/bids/{bid['id']}/accept")
-    milestone = await client.ok("POST", f"/jobs/{job['id']}/milestones",
-                                {"amount": 1_000, "description": "M1"}, status=201)
+    milestone = await client.ok(
+        "POST", f"/jobs/{job['id']}/milestones", {"amount": 1_000, "description": "M1"}, status=201
+    )
     return World(app, client, fred, admin, job, bid, milestone["id"])
 
 
 def job_body(title: str) -> dict[str, Any]:
-    return {"title": title, "description": "Work", "budget_min": 1, "budget_max": 100_000,
-            "currency": "USD", "type": "fixed", "publish": True}
+    return {
+        "title": title,
+        "description": "Work",
+        "budget_min": 1,
+        "budget_max": 100_000,
+        "currency": "USD",
+        "type": "fixed",
+        "publish": True,
+    }
 
 
 def bid_body(amount: int = 5_000) -> dict[str, Any]:
@@ -110,17 +129,24 @@ class Scenario:
     check: Callable[[World, dict[str, Any], Any], Awaitable[None]]  # (world, before, reply)
 
 
-async def moved(world: World, before: dict[str, Any], client: tuple[int, int] = (0, 0),
-                fred: tuple[int, int] = (0, 0), fee: int = 0) -> None:
+async def moved(
+    world: World,
+    before: dict[str, Any],
+    client: tuple[int, int] = (0, 0),
+    fred: tuple[int, int] = (0, 0),
+    fee: int = 0,
+) -> None:
     after = await world.balances()
     assert after == {
         "client": tuple(b + d for b, d in zip(before["client"], client, strict=True)),
         "fred": tuple(b + d for b, d in zip(before["fred"], fred, strict=True)),
-        "fee": before["fee"] + fee}, (before, after)
+        "fee": before["fee"] + fee,
+    }, (before, after)
 
 
-async def on_milestone(world: World, action: str, body: Any = None,
-                       *steps: tuple[str, str]) -> tuple[Party, str, Any]:
+async def on_milestone(
+    world: World, action: str, body: Any = None, *steps: tuple[str, str]
+) -> tuple[Party, str, Any]:
     """The owner's or the freelancer's ``action`` on the milestone, after ``steps``."""
     for who, step in steps:
         party = world.fred if who == "fred" else world.client
@@ -135,8 +161,10 @@ async def status_is(world: World, status: str) -> None:
 
 
 async def deposit_settled(world: World, before: dict[str, Any], reply: Any) -> None:
-    await eventually(lambda: world.client.ok("GET", f"/wallet/deposits/{reply['id']}"),
-                     lambda d: d["status"] == "succeeded")
+    await eventually(
+        lambda: world.client.ok("GET", f"/wallet/deposits/{reply['id']}"),
+        lambda d: d["status"] == "succeeded",
+    )
     await asyncio.sleep(0.3)  # a second deposit's webhook would have landed by now
     await moved(world, before, client=(700, 0))
 
@@ -163,55 +191,97 @@ async def bid_conversation(world: World) -> tuple[Party, str, Any]:
 
 MONEY: dict[str, Scenario] = {
     "create_deposit": Scenario(
-        lambda w: _given((w.client, "/wallet/deposits",
-                          {"amount": 700, "currency": "USD", "payment_method": "pm_card_ok"})),
-        202, {"amount": 701, "currency": "USD", "payment_method": "pm_card_ok"}, deposit_settled),
+        lambda w: _given(
+            (
+                w.client,
+                "/wallet/deposits",
+                {"amount": 700, "currency": "USD", "payment_method": "pm_card_ok"},
+            )
+        ),
+        202,
+        {"amount": 701, "currency": "USD", "payment_method": "pm_card_ok"},
+        deposit_settled,
+    ),
     "create_payout": Scenario(
         lambda w: _given((w.client, "/wallet/payouts", {"amount": 300, "currency": "USD"})),
-        202, {"amount": 301, "currency": "USD"},
-        lambda w, before, _: moved(w, before, client=(-300, 0))),
+        202,
+        {"amount": 301, "currency": "USD"},
+        lambda w, before, _: moved(w, before, client=(-300, 0)),
+    ),
     "create_milestone": Scenario(
-        lambda w: _given((w.client, f"/jobs/{w.job['id']}/milestones",
-                          {"amount": 2_000, "description": "M2"})),
-        201, {"amount": 2_000, "description": "Other"},
-        lambda w, before, _: moved(w, before, client=(-2_000, 2_000))),
+        lambda w: _given(
+            (w.client, f"/jobs/{w.job['id']}/milestones", {"amount": 2_000, "description": "M2"})
+        ),
+        201,
+        {"amount": 2_000, "description": "Other"},
+        lambda w, before, _: moved(w, before, client=(-2_000, 2_000)),
+    ),
     "request_release": Scenario(
-        lambda w: on_milestone(w, "request-release"), 200, {"note": "other"},
-        lambda w, before, _: status_is(w, "release_requested")),
+        lambda w: on_milestone(w, "request-release"),
+        200,
+        {"note": "other"},
+        lambda w, before, _: status_is(w, "release_requested"),
+    ),
     "release_milestone": Scenario(
         lambda w: on_milestone(w, "release", {"amount": 250}, ("fred", "request-release")),
-        200, {"amount": 251},
-        lambda w, before, _: moved(w, before, client=(0, -250), fred=(225, 0), fee=25)),
+        200,
+        {"amount": 251},
+        lambda w, before, _: moved(w, before, client=(0, -250), fred=(225, 0), fee=25),
+    ),
     "cancel_milestone": Scenario(
-        lambda w: on_milestone(w, "cancel"), 200, {"note": "other"},
-        lambda w, before, _: moved(w, before, client=(1_000, -1_000))),
+        lambda w: on_milestone(w, "cancel"),
+        200,
+        {"note": "other"},
+        lambda w, before, _: moved(w, before, client=(1_000, -1_000)),
+    ),
     "dispute_milestone": Scenario(
-        lambda w: on_milestone(w, "dispute"), 200, {"note": "other"},
-        lambda w, before, _: status_is(w, "disputed")),
+        lambda w: on_milestone(w, "dispute"),
+        200,
+        {"note": "other"},
+        lambda w, before, _: status_is(w, "disputed"),
+    ),
     "resolve_milestone": Scenario(
-        lambda w: _resolve(w), 200, {"freelancer_amount": 601},
-        lambda w, before, _: moved(w, before, client=(400, -1_000), fred=(540, 0), fee=60)),
+        lambda w: _resolve(w),
+        200,
+        {"freelancer_amount": 601},
+        lambda w, before, _: moved(w, before, client=(400, -1_000), fred=(540, 0), fee=60),
+    ),
     "create_bid": Scenario(second_job, 201, bid_body(7_001), one_bid),
     "send_message": Scenario(bid_conversation, 201, {"text": "Other"}, one_message),
 }
 # Releasing everything held is the same route as a partial release, with no body.
 FULL_RELEASE = Scenario(
-    lambda w: on_milestone(w, "release", None, ("fred", "request-release")), 200, {"amount": 1},
-    lambda w, before, _: moved(w, before, client=(0, -1_000), fred=(900, 0), fee=100))
+    lambda w: on_milestone(w, "release", None, ("fred", "request-release")),
+    200,
+    {"amount": 1},
+    lambda w, before, _: moved(w, before, client=(0, -1_000), fred=(900, 0), fee=100),
+)
 
 # Every other POST that takes an Idempotency-Key, and why it is not walked here.
 NO_MONEY = {
-    "logout_all": "ends sessions", "block": "blocks a user",
-    "create_conversation": "conversations", "add_participants": "conversations",
-    "mark_read": "a read marker", "create_job": "a job holds no money",
-    "publish_job": "job state", "cancel_job": "job state (no milestone can be funded before "
-    "the job is in progress)", "complete_job": "job state (every milestone settled first)",
-    "withdraw_bid": "bid state", "shortlist_bid": "bid state", "reject_bid": "bid state",
-    "award_bid": "bid state", "accept_bid": "bid state", "decline_bid": "bid state",
-    "create_review": "a review", "read_all_notifications": "read markers",
-    "read_notification": "a read marker", "relay_offer": "WebRTC relay",
-    "relay_answer": "WebRTC relay", "relay_ice": "WebRTC relay",
-    "create_lobby": "a networking lobby", "leave_session": "a networking session",
+    "logout_all": "ends sessions",
+    "block": "blocks a user",
+    "create_conversation": "conversations",
+    "add_participants": "conversations",
+    "mark_read": "a read marker",
+    "create_job": "a job holds no money",
+    "publish_job": "job state",
+    "cancel_job": "job state (no milestone can be funded before the job is in progress)",
+    "complete_job": "job state (every milestone settled first)",
+    "withdraw_bid": "bid state",
+    "shortlist_bid": "bid state",
+    "reject_bid": "bid state",
+    "award_bid": "bid state",
+    "accept_bid": "bid state",
+    "decline_bid": "bid state",
+    "create_review": "a review",
+    "read_all_notifications": "read markers",
+    "read_notification": "a read marker",
+    "relay_offer": "WebRTC relay",
+    "relay_answer": "WebRTC relay",
+    "relay_ice": "WebRTC relay",
+    "create_lobby": "a networking lobby",
+    "leave_session": "a networking session",
     "rate_session": "a networking rating",
 }
 
@@ -227,25 +297,30 @@ async def _resolve(world: World) -> tuple[Party, str, Any]:
 
 async def test_every_post_with_a_key_is_classified(http: TestClient) -> None:
     document = await (await http.get(f"{API}/openapi.json")).json()
-    keyed = {operation["operationId"] for path in document["paths"].values()
-             for method, operation in path.items()
-             if method == "post" and any(p["name"] == "Idempotency-Key"
-                                         for p in operation["parameters"])}
+    keyed = {
+        operation["operationId"]
+        for path in document["paths"].values()
+        for method, operation in path.items()
+        if method == "post" and any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
+    }
     assert keyed == set(MONEY) | set(NO_MONEY)
     assert not set(MONEY) & set(NO_MONEY)
 
 
 @pytest.mark.parametrize("name", [*MONEY, "release_milestone (everything held)"])
 async def test_forty_retries_at_once_are_carried_out_once(
-        world: World, server: Any, name: str) -> None:
+    world: World, server: Any, name: str
+) -> None:
     scenario = MONEY.get(name, FULL_RELEASE)
     party, path, body = await scenario.prepare(world)
     before = await world.balances()
     headers = {**party.headers, "Idempotency-Key": f"key-{name}"}
     async with ClientSession(connector=TCPConnector(limit=0)) as burst:
+
         async def call(payload: Any) -> tuple[int, bytes]:
-            async with burst.post(server.make_url(API + path), json=payload,
-                                  headers=headers) as response:
+            async with burst.post(
+                server.make_url(API + path), json=payload, headers=headers
+            ) as response:
                 return response.status, await response.read()
 
         replies = await asyncio.gather(*(call(body) for _ in range(CONCURRENT)))
@@ -266,16 +341,22 @@ async def ledger_holds(world: World) -> None:
 
 
 async def test_two_hundred_partial_releases_of_one_cent_on_150_held(
-        world: World, server: Any) -> None:
+    world: World, server: Any
+) -> None:
     """Serialized by the store: exactly what is held is paid out, no request
     fails for any reason but what the others took, and the fee is the policy
     applied to each payment."""
-    milestone = await world.client.ok("POST", f"/jobs/{world.job['id']}/milestones",
-                                      {"amount": 150, "description": "Cents"}, status=201)
+    milestone = await world.client.ok(
+        "POST",
+        f"/jobs/{world.job['id']}/milestones",
+        {"amount": 150, "description": "Cents"},
+        status=201,
+    )
     await world.fred.ok("POST", f"/milestones/{milestone['id']}/request-release")
     before = await world.balances()
     url = server.make_url(f"{API}/milestones/{milestone['id']}/release")
     async with ClientSession(connector=TCPConnector(limit=0)) as burst:
+
         async def release(n: int) -> tuple[int, Any]:
             headers = {**world.client.headers, "Idempotency-Key": f"cent-{n}"}
             async with burst.post(url, json={"amount": 1}, headers=headers) as response:
@@ -291,7 +372,11 @@ async def test_two_hundred_partial_releases_of_one_cent_on_150_held(
     await moved(world, before, client=(0, -150), fred=(150 * (1 - fee), 0), fee=150 * fee)
     final = await world.client.ok("GET", f"/milestones/{milestone['id']}")
     assert (final["status"], final["held"], final["released"], final["fee"]) == (
-        "released", 0, 150, 150 * fee)
+        "released",
+        0,
+        150,
+        150 * fee,
+    )
     await ledger_holds(world)
 
 
@@ -299,8 +384,9 @@ async def test_a_request_that_fails_gives_its_key_back(world: World) -> None:
     key = {"Idempotency-Key": "payout-retry"}
     available, _ = await world.client.balance()
     too_much = {"amount": available + 1, "currency": "USD"}
-    await world.client.fails("POST", "/wallet/payouts", too_much, status=402,
-                             code="insufficient_funds", headers=key)
+    await world.client.fails(
+        "POST", "/wallet/payouts", too_much, status=402, code="insufficient_funds", headers=key
+    )
     await world.client.deposit(1)  # now there is enough: the same retry goes through
     paid = await world.client.ok("POST", "/wallet/payouts", too_much, status=202, headers=key)
     again = await world.client.ok("POST", "/wallet/payouts", too_much, status=202, headers=key)
@@ -314,11 +400,13 @@ async def test_a_key_expires_after_24_hours(world: World) -> None:
     old = iso(utc_now() - timedelta(hours=24, minutes=1))
     store = world.app[HUB].store.idempotency
     await store.reserve(IdempotencyRecord(scope, "old-key", "another request", 0, None, old))
-    assert await store.complete(scope, "old-key", old, 202, {"content_type": "application/json",
-                                                             "text": "{}"})
+    assert await store.complete(
+        scope, "old-key", old, 202, {"content_type": "application/json", "text": "{}"}
+    )
     key = {"Idempotency-Key": "old-key"}
-    payout = await world.client.ok("POST", "/wallet/payouts", {"amount": 5, "currency": "USD"},
-                                   status=202, headers=key)
+    payout = await world.client.ok(
+        "POST", "/wallet/payouts", {"amount": 5, "currency": "USD"}, status=202, headers=key
+    )
     assert payout["amount"] == 5
 
 

@@ -33,7 +33,8 @@ SIG = "/signaling"
 MINUTE_S = 1.0  # a 2-minute lobby's sessions last 2 s
 NO_SHOW_S = 0.8
 NETWORKING_SETTINGS: dict[str, Any] = {
-    "networking_minute_s": MINUTE_S, "networking_no_show_s": NO_SHOW_S,
+    "networking_minute_s": MINUTE_S,
+    "networking_no_show_s": NO_SHOW_S,
     "networking_tick_s": 0.05,
 }
 
@@ -59,8 +60,9 @@ class Person:
     otherwise it starts signaling as soon as it is matched (an offer from the
     offerer, an answer from the answerer), as a real client would."""
 
-    def __init__(self, account: dict[str, Any], client: socketio.AsyncClient,
-                 auto_signal: bool) -> None:
+    def __init__(
+        self, account: dict[str, Any], client: socketio.AsyncClient, auto_signal: bool
+    ) -> None:
         self.account = account
         self.id = account["user"]["id"]
         self.name = account["user"]["display_name"]
@@ -69,17 +71,22 @@ class Person:
         self.net = Recorder(client, NET)
         self.sig = Recorder(client, SIG)
         self.signal_acks: list[Any] = []
+        self.signalling: asyncio.Task[None] | None = None  # the last auto signal
         client.on("*", self._on_net, namespace=NET)
 
     async def _on_net(self, event: str, data: Any) -> None:
         await self.net._record(event, data)
         if event == "match:found" and self.auto_signal:
-            asyncio.create_task(self._signal(data))
+            self.signalling = asyncio.create_task(self._signal(data))
 
     async def _signal(self, match: dict[str, Any]) -> None:
         kind = "offer" if match["role"] == "offerer" else "answer"
-        self.signal_acks.append(await self.sig.call("signal", {
-            "session_id": match["session_id"], "type": kind, "sdp": f"v=0 {kind} {self.name}"}))
+        self.signal_acks.append(
+            await self.sig.call(
+                "signal",
+                {"session_id": match["session_id"], "type": kind, "sdp": f"v=0 {kind} {self.name}"},
+            )
+        )
 
     @property
     def matches(self) -> list[dict[str, Any]]:
@@ -95,32 +102,52 @@ class Net:
         self.people: list[Person] = []
         self.extra_clients: list[socketio.AsyncClient] = []
 
-    async def rest(self, method: str, path: str, account: dict[str, Any] | None = None,
-                   json: Any = None, hub: int = 0) -> tuple[int, Any]:
+    async def rest(
+        self,
+        method: str,
+        path: str,
+        account: dict[str, Any] | None = None,
+        json: Any = None,
+        hub: int = 0,
+    ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {account['access_token']}"} if account else {}
-        async with self.http.request(method, self.bases[hub % len(self.bases)] + "/api/v1" + path,
-                                     json=json, headers=headers) as response:
+        async with self.http.request(
+            method, self.bases[hub % len(self.bases)] + "/api/v1" + path, json=json, headers=headers
+        ) as response:
             return response.status, await response.json(content_type=None)
 
     async def register(self, name: str) -> dict[str, Any]:
-        status, body = await self.rest("POST", "/auth/register", json={
-            "email": f"{name}@example.com", "password": "correct horse", "display_name": name,
-            "role": "freelancer"})
+        status, body = await self.rest(
+            "POST",
+            "/auth/register",
+            json={
+                "email": f"{name}@example.com",
+                "password": "correct horse",
+                "display_name": name,
+                "role": "freelancer",
+            },
+        )
         assert status == 201, body
         return body
 
     async def login(self, email: str) -> dict[str, Any]:
-        status, body = await self.rest("POST", "/auth/login", json={
-            "email": email, "password": "correct horse"})
+        status, body = await self.rest(
+            "POST", "/auth/login", json={"email": email, "password": "correct horse"}
+        )
         assert status == 200, body
         return body
 
-    async def person(self, account: dict[str, Any], hub: int = 0,
-                     auto_signal: bool = True) -> Person:
+    async def person(
+        self, account: dict[str, Any], hub: int = 0, auto_signal: bool = True
+    ) -> Person:
         client = socketio.AsyncClient(reconnection=False)
-        await client.connect(self.bases[hub % len(self.bases)], namespaces=[NET, SIG],
-                             transports=["websocket"], auth={"token": account["access_token"]},
-                             wait_timeout=5)
+        await client.connect(
+            self.bases[hub % len(self.bases)],
+            namespaces=[NET, SIG],
+            transports=["websocket"],
+            auth={"token": account["access_token"]},
+            wait_timeout=5,
+        )
         person = Person(account, client, auto_signal)
         self.people.append(person)
         return person
@@ -137,8 +164,9 @@ def sessions_of(people: list[Person]) -> dict[str, dict[str, Any]]:
     sessions: dict[str, dict[str, Any]] = {}
     for person in people:
         for match in person.matches:
-            entry = sessions.setdefault(match["session_id"], {"users": {}, "starts_at":
-                                                              match["starts_at"]})
+            entry = sessions.setdefault(
+                match["session_id"], {"users": {}, "starts_at": match["starts_at"]}
+            )
             entry["users"][person.id] = match
     return sessions
 
@@ -153,8 +181,12 @@ async def lobby_scenario(net: Net, admin: dict[str, Any]) -> None:
     """Twelve users in a 2-minute lobby: six pairs at once, three rounds with no
     blocked pair and no repeat; a thirteenth waits and is served first next round;
     mutual connect creates the conversation; usage adds up."""
-    status, lobby = await net.rest("POST", "/networking/lobbies", admin, {
-        "title": "Designers meet developers", "topic": "design", "duration_minutes": 2})
+    status, lobby = await net.rest(
+        "POST",
+        "/networking/lobbies",
+        admin,
+        {"title": "Designers meet developers", "topic": "design", "duration_minutes": 2},
+    )
     assert status == 201, lobby
     accounts = [await net.register(f"u{i:02d}") for i in range(13)]
     status, _ = await net.rest("POST", f"/users/{accounts[1]['user']['id']}/block", accounts[0])
@@ -170,16 +202,25 @@ async def lobby_scenario(net: Net, admin: dict[str, Any]) -> None:
     paired = [user for s in round_one for user in s["users"]]
     assert sorted(paired) == sorted(p.id for p in people)  # six disjoint pairs
     names = {p.id: p.name for p in people}
-    expected = [("u00", "u02"), ("u01", "u03"), ("u04", "u05"), ("u06", "u07"),
-                ("u08", "u09"), ("u10", "u11")]  # u00 and u01 blocked each other
+    expected = [
+        ("u00", "u02"),
+        ("u01", "u03"),
+        ("u04", "u05"),
+        ("u06", "u07"),
+        ("u08", "u09"),
+        ("u10", "u11"),
+    ]  # u00 and u01 blocked each other
     assert sorted(tuple(sorted(names[u] for u in s["users"])) for s in round_one) == expected
     for session in round_one:
         roles = sorted(m["role"] for m in session["users"].values())
         assert roles == ["answerer", "offerer"]
         for user_id, match in session["users"].items():
             peer_id = next(u for u in session["users"] if u != user_id)
-            assert match["peer"] == {"display_name": names[peer_id], "headline": "",
-                                     "avatar_url": None}  # no id, no email
+            assert match["peer"] == {
+                "display_name": names[peer_id],
+                "headline": "",
+                "avatar_url": None,
+            }  # no id, no email
             assert match["lobby_id"] == lobby["id"] and isinstance(match["ice_servers"], list)
             assert match["polite"] is (match["role"] == "answerer")
             length = parse_iso(match["ends_at"]) - parse_iso(match["starts_at"])
@@ -214,28 +255,43 @@ async def lobby_scenario(net: Net, admin: dict[str, Any]) -> None:
     first = round_one[0]
     one, two = [next(p for p in people if p.id == u) for u in first["users"]]
     session_id = one.matches[0]["session_id"]
-    rated = await one.net.ok("session:rate", {"session_id": session_id, "stars": 5,
-                                              "note": "great", "connect": True})
+    rated = await one.net.ok(
+        "session:rate", {"session_id": session_id, "stars": 5, "note": "great", "connect": True}
+    )
     assert rated["connected"] is False and rated["conversation_id"] is None
-    status, rated = await net.rest("POST", f"/networking/sessions/{session_id}/rate",
-                                   two.account, {"stars": 4, "connect": True}, hub=1)
+    status, rated = await net.rest(
+        "POST",
+        f"/networking/sessions/{session_id}/rate",
+        two.account,
+        {"stars": 4, "connect": True},
+        hub=1,
+    )
     assert status == 200 and rated["connected"] is True, rated
     for person, peer in ((one, two), (two, one)):
         connected = (await person.net.wait_for("networking:connected"))[0]
-        assert connected == {"session_id": session_id, "conversation_id": rated["conversation_id"],
-                             "peer_user_id": peer.id}
-    status, conversation = await net.rest("GET", f"/conversations/{rated['conversation_id']}",
-                                          one.account)
+        assert connected == {
+            "session_id": session_id,
+            "conversation_id": rated["conversation_id"],
+            "peer_user_id": peer.id,
+        }
+    status, conversation = await net.rest(
+        "GET", f"/conversations/{rated['conversation_id']}", one.account
+    )
     assert status == 200 and conversation["type"] == "direct"
     assert conversation["context"] == {"type": "networking_session", "id": session_id}
     assert sorted(conversation["participant_ids"]) == sorted([one.id, two.id])
     status, view = await net.rest("GET", f"/networking/sessions/{session_id}", two.account)
     assert status == 200 and view["peer"]["user_id"] == one.id and view["connected"] is True
     status, inbox = await net.rest("GET", "/notifications", one.account)
-    assert status == 200 and [n["data"] for n in inbox["items"]
-                              if n["type"] == "networking.connection"] == [
-        {"session_id": session_id, "conversation_id": rated["conversation_id"],
-         "peer_user_id": two.id}]
+    assert status == 200 and [
+        n["data"] for n in inbox["items"] if n["type"] == "networking.connection"
+    ] == [
+        {
+            "session_id": session_id,
+            "conversation_id": rated["conversation_id"],
+            "peer_user_id": two.id,
+        }
+    ]
 
     # A one-sided connect stays anonymous.
     other = round_one[1]
@@ -271,13 +327,19 @@ async def admin_of(net: Net, app: web.Application) -> dict[str, Any]:
     return account
 
 
-async def test_twelve_users_three_rounds_and_an_odd_thirteenth(net: Net, app: web.Application) -> None:
+async def test_twelve_users_three_rounds_and_an_odd_thirteenth(
+    net: Net, app: web.Application
+) -> None:
     await lobby_scenario(net, await admin_of(net, app))
 
 
 async def lobby(net: Net, admin: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    status, body = await net.rest("POST", "/networking/lobbies", admin, {
-        "title": "Quick", "topic": "any", "duration_minutes": 2, **extra})
+    status, body = await net.rest(
+        "POST",
+        "/networking/lobbies",
+        admin,
+        {"title": "Quick", "topic": "any", "duration_minutes": 2, **extra},
+    )
     assert status == 201, body
     return body
 
@@ -318,8 +380,10 @@ async def test_leaving_requeues_the_peer_first(net: Net, app: web.Application) -
 
     view = await ann.net.ok("session:leave", {"session_id": session_id})
     assert view["status"] == "ended" and view["end_reason"] == "peer_left"
-    assert (await bob.net.wait_for("session:ended"))[0] == {"session_id": session_id,
-                                                             "reason": "peer_left"}
+    assert (await bob.net.wait_for("session:ended"))[0] == {
+        "session_id": session_id,
+        "reason": "peer_left",
+    }
     await until(lambda: len(bob.matches) == 2 and cat.matches)
     assert bob.matches[1]["session_id"] == cat.matches[0]["session_id"]  # bob first
     assert len(ann.matches) == 1  # ann waits: bob was her only possible peer
@@ -330,8 +394,12 @@ async def test_leaving_requeues_the_peer_first(net: Net, app: web.Application) -
     await asyncio.sleep(0.3)
     assert len(bob.matches) == 2  # bob met ann already: no repeat
     updates = bob.net.events["lobby:update"]
-    assert updates[-1] == {"lobby_id": room["id"], "waiting": 2, "active_sessions": 0,
-                           "status": "open"}
+    assert updates[-1] == {
+        "lobby_id": room["id"],
+        "waiting": 2,
+        "active_sessions": 0,
+        "status": "open",
+    }
 
     await ann.net.ok("lobby:leave", {"lobby_id": room["id"]})
     await ann.net.error("lobby:leave", {"lobby_id": room["id"]}, "not_found")
@@ -346,31 +414,46 @@ async def test_only_participants_see_or_signal_a_session(net: Net, app: web.Appl
     await until(lambda: ann.matches and bob.matches)
     session_id = ann.matches[0]["session_id"]
     for forged in ({}, {"from_user_id": ann.id}):
-        await eve.sig.error("signal", {"session_id": session_id, "type": "offer", "sdp": "v=0",
-                                       **forged}, "forbidden")
-    await eve.net.error("session:rate", {"session_id": session_id, "stars": 5, "connect": True},
-                        "forbidden")
+        await eve.sig.error(
+            "signal",
+            {"session_id": session_id, "type": "offer", "sdp": "v=0", **forged},
+            "forbidden",
+        )
+    await eve.net.error(
+        "session:rate", {"session_id": session_id, "stars": 5, "connect": True}, "forbidden"
+    )
     await eve.net.error("session:leave", {"session_id": session_id}, "forbidden")
-    for method, path, body in (("GET", "", None), ("POST", "/leave", None),
-                               ("POST", "/rate", {"stars": 1, "connect": False})):
-        status, _ = await net.rest(method, f"/networking/sessions/{session_id}{path}",
-                                   eve.account, body)
+    for method, path, body in (
+        ("GET", "", None),
+        ("POST", "/leave", None),
+        ("POST", "/rate", {"stars": 1, "connect": False}),
+    ):
+        status, _ = await net.rest(
+            method, f"/networking/sessions/{session_id}{path}", eve.account, body
+        )
         assert status == 403
-    status, _ = await net.rest("POST", "/live/signaling/offer", eve.account,
-                               {"session_id": session_id, "sdp": "v=0"})
+    status, _ = await net.rest(
+        "POST", "/live/signaling/offer", eve.account, {"session_id": session_id, "sdp": "v=0"}
+    )
     assert status == 403
     # A participant over REST reaches the peer's connection, still anonymously.
-    status, body = await net.rest("POST", "/live/signaling/offer", ann.account,
-                                  {"session_id": session_id, "sdp": "v=0 rest"})
+    status, body = await net.rest(
+        "POST", "/live/signaling/offer", ann.account, {"session_id": session_id, "sdp": "v=0 rest"}
+    )
     assert status == 200 and body == {}
     await until(lambda: any(s.get("sdp") == "v=0 rest" for s in bob.sig.events["signal"]))
     status, view = await net.rest("GET", f"/networking/sessions/{session_id}", bob.account)
     assert status == 200 and view["role"] == "answerer" and view["status"] == "active"
-    assert view["peer"] == {"display_name": "ann", "headline": "", "avatar_url": None,
-                            "user_id": None}
+    assert view["peer"] == {
+        "display_name": "ann",
+        "headline": "",
+        "avatar_url": None,
+        "user_id": None,
+    }
     await ann.net.ok("session:rate", {"session_id": session_id, "stars": 3, "connect": False})
-    await ann.net.error("session:rate", {"session_id": session_id, "stars": 3,
-                                         "connect": False}, "conflict")
+    await ann.net.error(
+        "session:rate", {"session_id": session_id, "stars": 3, "connect": False}, "conflict"
+    )
     await asyncio.sleep(0.1)
     assert dict(eve.net.events) == {} and dict(eve.sig.events) == {}
 
@@ -379,24 +462,28 @@ async def test_only_participants_see_or_signal_a_session(net: Net, app: web.Appl
 async def test_lobby_window_and_admin_rules(net: Net, app: web.Application) -> None:
     admin = await admin_of(net, app)
     user = await net.register("plain")
-    status, _ = await net.rest("POST", "/networking/lobbies", user, {
-        "title": "x", "topic": "y", "duration_minutes": 2})
+    status, _ = await net.rest(
+        "POST", "/networking/lobbies", user, {"title": "x", "topic": "y", "duration_minutes": 2}
+    )
     assert status == 403
-    status, body = await net.rest("POST", "/networking/lobbies", admin, {
-        "title": "x", "topic": "y", "duration_minutes": 3})
+    status, _body = await net.rest(
+        "POST", "/networking/lobbies", admin, {"title": "x", "topic": "y", "duration_minutes": 3}
+    )
     assert status == 422
     soon = await lobby(net, admin, starts_at=iso(utc_now() + timedelta(hours=1)))
     assert soon["status"] == "scheduled"
     ann, bob = [await net.person(await net.register(n)) for n in ("ann", "bob")]
-    closing = await lobby(net, admin, duration_minutes=5,
-                          ends_at=iso(utc_now() + timedelta(seconds=2)))
+    closing = await lobby(
+        net, admin, duration_minutes=5, ends_at=iso(utc_now() + timedelta(seconds=2))
+    )
     assert closing["status"] == "open"
     status, page = await net.rest("GET", "/networking/lobbies?duration=5", user)
     assert status == 200 and [item["id"] for item in page["items"]] == [closing["id"]]
     status, page = await net.rest("GET", "/networking/lobbies?limit=1", user)
     assert status == 200 and len(page["items"]) == 1 and page["next_cursor"]
-    status, rest = await net.rest("GET", f"/networking/lobbies?limit=1&cursor={page['next_cursor']}",
-                                  user)
+    status, rest = await net.rest(
+        "GET", f"/networking/lobbies?limit=1&cursor={page['next_cursor']}", user
+    )
     assert status == 200 and rest["items"][0]["id"] != page["items"][0]["id"]
 
     await ann.net.error("lobby:join", {"lobby_id": soon["id"]}, "conflict")

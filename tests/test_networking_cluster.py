@@ -18,9 +18,19 @@ SIG = "/signaling"
 async def create_admin(tmp_path: Path, redis_url: str, email: str) -> None:
     """``hub create-admin``, the CLI, on the processes' own settings and store."""
     process = await asyncio.create_subprocess_exec(
-        str(PYTHON), "-m", "hub", "create-admin", "--email", email, "--password", "correct horse",
-        cwd=tmp_path, env=hub_env(tmp_path, redis_url=redis_url),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        str(PYTHON),
+        "-m",
+        "hub",
+        "create-admin",
+        "--email",
+        email,
+        "--password",
+        "correct horse",
+        cwd=tmp_path,
+        env=hub_env(tmp_path, redis_url=redis_url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 0, output.decode()
 
@@ -41,14 +51,20 @@ async def call_across_processes(net: Net) -> None:
     """Caller on one process, callee's two devices on both: ringing, accept,
     answered elsewhere, relay to the engaged device only, and hang-up."""
     ann, bob = await net.register("ann"), await net.register("bob")
-    status, conversation = await net.rest("POST", "/conversations", ann,
-                                          {"participant_ids": [bob["user"]["id"]]})
+    status, conversation = await net.rest(
+        "POST", "/conversations", ann, {"participant_ids": [bob["user"]["id"]]}
+    )
     assert status == 201
 
     async def device(account: dict, hub: int) -> Recorder:
         client = socketio.AsyncClient(reconnection=False)
-        await client.connect(net.bases[hub], namespaces=[SIG], transports=["websocket"],
-                             auth={"token": account["access_token"]}, wait_timeout=5)
+        await client.connect(
+            net.bases[hub],
+            namespaces=[SIG],
+            transports=["websocket"],
+            auth={"token": account["access_token"]},
+            wait_timeout=5,
+        )
         net.extra_clients.append(client)
         return Recorder(client, SIG)
 

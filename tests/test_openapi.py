@@ -83,13 +83,16 @@ async def test_operations_match_the_route_table_exactly(document: dict[str, Any]
     served = {
         (method.upper(), path)
         for path, item in document["paths"].items()
-        for method in item if method in HTTP_METHODS
+        for method in item
+        if method in HTTP_METHODS
     }
     expected = {(route.method, API_PREFIX + route.path) for route in ROUTES}
     assert served == expected
     operation_ids = [
         item[method]["operationId"]
-        for item in document["paths"].values() for method in item if method in HTTP_METHODS
+        for item in document["paths"].values()
+        for method in item
+        if method in HTTP_METHODS
     ]
     assert len(operation_ids) == len(set(operation_ids)), operation_ids
 
@@ -173,6 +176,7 @@ def request_models() -> dict[str, type[BaseModel]]:
 
 def integer_properties(schema: dict[str, Any]) -> list[str]:
     """The properties of an object schema that hold an integer (maybe or null)."""
+
     def is_integer(prop: dict[str, Any]) -> bool:
         return prop.get("type") == "integer" or any(is_integer(p) for p in prop.get("anyOf", ()))
 
@@ -189,11 +193,19 @@ def test_every_request_body_is_strict_about_integers() -> None:
                 with pytest.raises(ValidationError) as refused:
                     model.model_validate({field: wrong})
                 assert any(error["loc"][:1] == (field,) for error in refused.value.errors()), (
-                    name, field, wrong)
+                    name,
+                    field,
+                    wrong,
+                )
             checked.append(f"{name}.{field}")
     # Money, counts and choices: the set is not empty by accident.
-    assert {"CreateBid.amount", "CreateBid.period_days", "RestMarkRead.seq",
-            "CreateLobby.duration_minutes", "Attachment.size"} <= set(checked)
+    assert {
+        "CreateBid.amount",
+        "CreateBid.period_days",
+        "RestMarkRead.seq",
+        "CreateLobby.duration_minutes",
+        "Attachment.size",
+    } <= set(checked)
 
 
 @pytest.mark.parametrize("route", [route for route in ROUTES if route.query], ids=route_id)
@@ -246,8 +258,9 @@ async def test_limit_in_a_query_string(api: Api, http: TestClient) -> None:
 MONEY_BODIES = ["CreateJob", "UpdateJob", "CreateBid", "CreateDeposit", "CreatePayout"]
 
 
-async def test_currencies_are_the_configured_enum(document: dict[str, Any],
-                                                  settings: Settings) -> None:
+async def test_currencies_are_the_configured_enum(
+    document: dict[str, Any], settings: Settings
+) -> None:
     schemas = document["components"]["schemas"]
     for name in MONEY_BODIES:
         assert schemas[name]["properties"]["currency"]["enum"] == settings.currencies, name
@@ -255,20 +268,22 @@ async def test_currencies_are_the_configured_enum(document: dict[str, Any],
 
 
 async def test_other_currencies_change_schema_and_validation_alike(
-        tmp_path: Path, aiohttp_client: Any) -> None:
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
     http = await aiohttp_client(create_app(make_settings(tmp_path, currencies=["JPY", "USD"])))
     document = await (await http.get(f"{API_PREFIX}/openapi.json")).json()
     schemas = document["components"]["schemas"]
     for name in MONEY_BODIES:
         assert schemas[name]["properties"]["currency"]["enum"] == ["JPY", "USD"], name
     headers = Api(http).auth(await Api(http).register("yen", role="client"))
-    job = {"title": "T", "description": "D", "budget_min": 100, "budget_max": 200,
-           "type": "fixed"}
-    refused = await http.post(f"{API_PREFIX}/jobs", headers=headers,
-                              json={**job, "currency": "GBP"})
+    job = {"title": "T", "description": "D", "budget_min": 100, "budget_max": 200, "type": "fixed"}
+    refused = await http.post(
+        f"{API_PREFIX}/jobs", headers=headers, json={**job, "currency": "GBP"}
+    )
     assert refused.status == 422 and (await refused.json())["code"] == "validation_failed"
-    accepted = await http.post(f"{API_PREFIX}/jobs", headers=headers,
-                               json={**job, "currency": "JPY"})
+    accepted = await http.post(
+        f"{API_PREFIX}/jobs", headers=headers, json={**job, "currency": "JPY"}
+    )
     assert accepted.status == 201, await accepted.text()
 
 
@@ -285,14 +300,17 @@ async def test_path_parameters_are_documented_as_ids(document: dict[str, Any]) -
         for method, operation in item.items():
             for parameter in operation["parameters"]:
                 if parameter["in"] == "path":
-                    assert parameter["schema"] == {"type": "string",
-                                                   "pattern": f"^{ID_PATTERN}$"}, (method, path)
+                    assert parameter["schema"] == {
+                        "type": "string",
+                        "pattern": f"^{ID_PATTERN}$",
+                    }, (method, path)
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE", "OPTIONS", "PUT", "POST"])
 @pytest.mark.parametrize("path", ["/messages/unread-count", "/notifications/unread-count"])
 async def test_static_paths_never_fall_through_to_an_id(
-        api: Api, http: TestClient, method: str, path: str) -> None:
+    api: Api, http: TestClient, method: str, path: str
+) -> None:
     headers = api.auth(await api.register("router"))
     response = await http.request(method, API_PREFIX + path, headers=headers)
     assert response.status == 405, await response.text()
@@ -301,12 +319,18 @@ async def test_static_paths_never_fall_through_to_an_id(
     assert response.headers["Allow"] == "GET"
 
 
-@pytest.mark.parametrize("wrong", [
-    "not-an-id", new_id().lower(), new_id()[:-1], new_id() + "0", "0" * 25 + "U", "%20"])
+@pytest.mark.parametrize(
+    "wrong", ["not-an-id", new_id().lower(), new_id()[:-1], new_id() + "0", "0" * 25 + "U", "%20"]
+)
 async def test_malformed_ids_are_404(api: Api, http: TestClient, wrong: str) -> None:
     headers = api.auth(await api.register("prober"))
-    for method, path in [("GET", "/jobs/{}"), ("PATCH", "/messages/{}"), ("GET", "/users/{}"),
-                         ("POST", "/bids/{}/award"), ("GET", "/networking/sessions/{}")]:
+    for method, path in [
+        ("GET", "/jobs/{}"),
+        ("PATCH", "/messages/{}"),
+        ("GET", "/users/{}"),
+        ("POST", "/bids/{}/award"),
+        ("GET", "/networking/sessions/{}"),
+    ]:
         response = await http.request(method, API_PREFIX + path.format(wrong), headers=headers)
         assert response.status == 404, (method, path, wrong, await response.text())
         assert response.content_type == "application/problem+json"
@@ -331,10 +355,13 @@ async def test_users_me_is_the_callers_private_profile(api: Api, http: TestClien
 
 @pytest.mark.parametrize("path", ["/", f"{API_PREFIX}/healthz", f"{API_PREFIX}/nope"])
 async def test_permissions_policy_allows_camera_and_microphone_to_the_hub_only(
-        http: TestClient, path: str) -> None:
+    http: TestClient, path: str
+) -> None:
     response = await http.get(path)
-    policy = dict(item.split("=", 1) for item in
-                  response.headers["Permissions-Policy"].replace(" ", "").split(","))
+    policy = dict(
+        item.split("=", 1)
+        for item in response.headers["Permissions-Policy"].replace(" ", "").split(",")
+    )
     assert policy["camera"] == policy["microphone"] == "(self)"
     for feature in ("geolocation", "payment", "usb", "display-capture"):
         assert policy[feature] == "()", feature

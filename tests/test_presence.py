@@ -50,8 +50,11 @@ async def test_subscribers_see_online_status_changes_and_offline_after_grace(api
     offline = (await watcher.wait_for("presence", 3, timeout=3))[2]
     assert offline["status"] == "offline" and offline["last_seen_at"]
     again = await watcher.ok("presence:subscribe", {"user_ids": [target_id]})
-    assert again["items"][0] == {"user_id": target_id, "status": "offline",
-                                 "last_seen_at": offline["last_seen_at"]}
+    assert again["items"][0] == {
+        "user_id": target_id,
+        "status": "offline",
+        "last_seen_at": offline["last_seen_at"],
+    }
 
 
 async def test_a_reload_within_the_grace_period_does_not_flap(api, connect):
@@ -96,10 +99,13 @@ async def test_only_subscribers_hear_and_unsubscribe_stops_it(api, connect):
 async def test_bad_presence_payloads(api, connect):
     watcher, _ = await watcher_and_target(api, connect)
     too_many = {"user_ids": [f"u{i}" for i in range(501)]}
-    for event, payload in [("presence:subscribe", too_many), ("presence:subscribe", {}),
-                           ("presence:subscribe", {"user_ids": "x"}),
-                           ("presence:set", {"status": "invisible"}),
-                           ("presence:unsubscribe", [])]:
+    for event, payload in [
+        ("presence:subscribe", too_many),
+        ("presence:subscribe", {}),
+        ("presence:subscribe", {"user_ids": "x"}),
+        ("presence:set", {"status": "invisible"}),
+        ("presence:unsubscribe", []),
+    ]:
         ack = await watcher.call(event, payload)
         assert ack["error"]["code"] == "validation_failed", (event, ack)
     assert (await watcher.call("presence:subscribe", {"user_ids": ["u1"] * 500}))["ok"]

@@ -50,17 +50,20 @@ def settings(tmp_path: Path) -> Settings:
 # --- the Limit parser ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "capacity", "period_s"), [
-    ("30/3s", 30, 3.0),
-    ("120/1m", 120, 60.0),
-    ("30/5s", 30, 5.0),
-    ("600/1m", 600, 60.0),
-    ("10/s", 10, 1.0),
-    ("5/500ms", 5, 0.5),
-    ("1000/2h", 1000, 7200.0),
-    (" 7 / 1.5s ", 7, 1.5),
-    ("20/1M", 20, 60.0),
-])
+@pytest.mark.parametrize(
+    ("text", "capacity", "period_s"),
+    [
+        ("30/3s", 30, 3.0),
+        ("120/1m", 120, 60.0),
+        ("30/5s", 30, 5.0),
+        ("600/1m", 600, 60.0),
+        ("10/s", 10, 1.0),
+        ("5/500ms", 5, 0.5),
+        ("1000/2h", 1000, 7200.0),
+        (" 7 / 1.5s ", 7, 1.5),
+        ("20/1M", 20, 60.0),
+    ],
+)
 def test_limit_parses(text: str, capacity: int, period_s: float) -> None:
     limit = Limit.parse(text)
     assert (limit.capacity, limit.period_s) == (capacity, period_s)
@@ -68,16 +71,34 @@ def test_limit_parses(text: str, capacity: int, period_s: float) -> None:
     assert Limit.parse(str(limit)) == limit
 
 
-@pytest.mark.parametrize("text", [
-    "", "30", "30/", "/5s", "0/5s", "30/0s", "-1/5s", "30/5", "30/5y", "x/5s", "30/5s/2",
-    "30/1.5.0s", "30 5s", "30/0ms", "3000000000/1s",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "30",
+        "30/",
+        "/5s",
+        "0/5s",
+        "30/0s",
+        "-1/5s",
+        "30/5",
+        "30/5y",
+        "x/5s",
+        "30/5s/2",
+        "30/1.5.0s",
+        "30 5s",
+        "30/0ms",
+        "3000000000/1s",
+    ],
+)
 def test_limit_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         Limit.parse(text)
 
 
-def test_settings_validate_limits_at_startup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_validate_limits_at_startup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(ValidationError, match="rate_limit_rest"):
         make_settings(tmp_path, rate_limit_rest="lots")
     for name in ("message_send", "typing", "auth"):
@@ -91,8 +112,11 @@ def test_settings_validate_limits_at_startup(tmp_path: Path, monkeypatch: pytest
     from_env = Settings(_env_file=None)  # type: ignore[call-arg]
     assert from_env.rate_limits == "off" and from_env.rate_limit_auth == "7/30s"
     defaults = Settings(_env_file=None, rate_limits="on")  # type: ignore[call-arg]
-    assert (defaults.rate_limit_message_send, defaults.rate_limit_typing,
-            defaults.rate_limit_rest) == ("30/5s", "20/10s", "600/1m")
+    assert (
+        defaults.rate_limit_message_send,
+        defaults.rate_limit_typing,
+        defaults.rate_limit_rest,
+    ) == ("30/5s", "20/10s", "600/1m")
 
 
 # --- the limiters ----------------------------------------------------------------------------
@@ -187,8 +211,9 @@ async def test_redis_bucket_is_shared_by_two_processes(tmp_path: Path) -> None:
         try:
             first, second = RedisRateLimiter(one), RedisRateLimiter(two)
             limit = Limit.parse("10/1m")
-            results = await asyncio.gather(*(
-                (first if n % 2 else second).hit("rl:shared", limit) for n in range(30)))
+            results = await asyncio.gather(
+                *((first if n % 2 else second).hit("rl:shared", limit) for n in range(30))
+            )
             assert sum(d.allowed for d in results) == 10  # atomic: never over capacity
             assert sorted(d.remaining for d in results if d.allowed) == list(range(10))
             assert not (await first.hit("rl:shared", limit)).allowed
@@ -202,7 +227,8 @@ async def test_redis_bucket_is_shared_by_two_processes(tmp_path: Path) -> None:
 
 
 async def test_redis_limiter_fails_open_and_recovers(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     server = RedisServer(tmp_path)
     await server.start()
     client = create_redis(server.url)
@@ -230,18 +256,24 @@ async def test_redis_limiter_fails_open_and_recovers(
 # --- sockets ---------------------------------------------------------------------------------
 
 
-async def conversation_of(connect: Any, ann: dict[str, Any], bob: dict[str, Any]) -> tuple[Any, str]:
+async def conversation_of(
+    connect: Any, ann: dict[str, Any], bob: dict[str, Any]
+) -> tuple[Any, str]:
     client = await connect(ann["access_token"], [NS])
-    ack = await client.call("conversation:create", {"participant_ids": [bob["user"]["id"]]},
-                            namespace=NS, timeout=5)
+    ack = await client.call(
+        "conversation:create", {"participant_ids": [bob["user"]["id"]]}, namespace=NS, timeout=5
+    )
     assert ack["ok"], ack
     return client, ack["data"]["id"]
 
 
 async def send(client: Any, conversation_id: str, n: int) -> dict[str, Any]:
-    return await client.call("message:send", {
-        "conversation_id": conversation_id, "client_msg_id": f"m{n}", "text": f"hi {n}"},
-        namespace=NS, timeout=5)
+    return await client.call(
+        "message:send",
+        {"conversation_id": conversation_id, "client_msg_id": f"m{n}", "text": f"hi {n}"},
+        namespace=NS,
+        timeout=5,
+    )
 
 
 async def test_socket_message_send_over_the_limit(api: Api, connect: Any) -> None:
@@ -282,7 +314,7 @@ class TestEveryEventFamily:
     """Every socket event has a family with its own setting, and every event,
     invalid ones too, counts against the user's all-events bucket."""
 
-    FAMILIES = [  # (family, namespace, event)
+    FAMILIES = (  # (family, namespace, event)
         ("conversation_change", "/conversations", "message:delete"),
         ("conversation_read", "/conversations", "conversation:list"),
         ("presence", "/presence", "presence:set"),
@@ -291,21 +323,27 @@ class TestEveryEventFamily:
         ("echo", "/signaling", "echo:stop"),
         ("networking", "/networking", "lobby:leave"),
         ("auth_refresh", "/notifications", "auth:refresh"),
-    ]
+    )
 
     @pytest.fixture
     def settings(self, tmp_path: Path) -> Settings:
         families = {f"rate_limit_{family}": "2/1m" for family, _, _ in self.FAMILIES}
-        return make_settings(tmp_path, rate_limits="on", rate_limit_socket_events="12/1m",
-                             **families)
+        return make_settings(
+            tmp_path, rate_limits="on", rate_limit_socket_events="12/1m", **families
+        )
 
     @pytest.mark.parametrize(("family", "namespace", "event"), FAMILIES)
-    async def test_each_family_has_its_own_bucket(self, api: Api, connect: Any, family: str,
-                                                  namespace: str, event: str) -> None:
+    async def test_each_family_has_its_own_bucket(
+        self, api: Api, connect: Any, family: str, namespace: str, event: str
+    ) -> None:
         ann = await api.register("ann")
         client = await connect(ann["access_token"], [namespace])
-        codes = [(await client.call(event, {}, namespace=namespace, timeout=5)).get(
-            "error", {}).get("code") for _ in range(3)]
+        codes = [
+            (await client.call(event, {}, namespace=namespace, timeout=5))
+            .get("error", {})
+            .get("code")
+            for _ in range(3)
+        ]
         assert "rate_limited" not in codes[:2], codes  # wrong payloads, but within the limit
         assert codes[2] == "rate_limited", (family, codes)
 
@@ -313,8 +351,12 @@ class TestEveryEventFamily:
         ann = await api.register("ann")
         raw = await RawSocket.open(str(server.make_url("/")), ann["access_token"], (NS,))
         try:
-            codes = [(await raw.call(NS, n, body))["error"]["code"] for n, body in enumerate(
-                ['["disconnect",{}]', "[{},{}]", '["made:up",{}]', '["sync",{]'] * 3, start=1)]
+            codes = [
+                (await raw.call(NS, n, body))["error"]["code"]
+                for n, body in enumerate(
+                    ['["disconnect",{}]', "[{},{}]", '["made:up",{}]', '["sync",{]'] * 3, start=1
+                )
+            ]
             assert codes[:12] == ["validation_failed"] * 12
             refused = await raw.call(NS, 99, '["conversation:list",{}]')
             assert refused["error"]["code"] == "rate_limited"
@@ -366,16 +408,25 @@ async def test_rest_429_with_headers_and_problem_json(api: Api, http: TestClient
 
 
 async def test_anonymous_rest_is_limited_per_ip_and_probes_never(
-        http: TestClient, connect: Any, api: Api) -> None:
+    http: TestClient, connect: Any, api: Api
+) -> None:
     account = await api.register("ann")  # before the address's REST bucket runs dry
     bad_token = {"Authorization": "Bearer not-a-token"}
-    statuses = [(await http.get("/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=bad_token)).status
-                for _ in range(6)]
+    statuses = [
+        (await http.get("/api/v1/users/01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=bad_token)).status
+        for _ in range(6)
+    ]
     assert statuses == [401] * 5 + [429]  # a bad token counts against the address
     assert (await http.get("/api/v1/auth/me")).status == 429
 
-    for path in ("/healthz", "/readyz", "/api/v1/healthz", "/api/v1/readyz",
-                 "/api/v1/openapi.json", "/metrics"):
+    for path in (
+        "/healthz",
+        "/readyz",
+        "/api/v1/healthz",
+        "/api/v1/readyz",
+        "/api/v1/openapi.json",
+        "/metrics",
+    ):
         for _ in range(3):
             response = await http.get(path)
             assert response.status == 200, path
@@ -399,8 +450,9 @@ async def test_auth_limit_is_per_ip(api: Api, http: TestClient, server: TestServ
     assert int(refused.headers["Retry-After"]) >= 1
     assert_rate_headers(refused, 4, 0)
     # register and refresh share the auth bucket of the address
-    assert (await http.post("/api/v1/auth/refresh", json={
-        "refresh_token": ann["refresh_token"]})).status == 429
+    assert (
+        await http.post("/api/v1/auth/refresh", json={"refresh_token": ann["refresh_token"]})
+    ).status == 429
     # the general REST bucket is separate
     assert (await http.get("/api/v1/auth/me", headers=api.auth(ann))).status == 200
 
@@ -418,13 +470,20 @@ async def test_auth_limit_is_per_ip(api: Api, http: TestClient, server: TestServ
 class TestOff:
     @pytest.fixture
     def settings(self, tmp_path: Path) -> Settings:
-        return make_settings(tmp_path, **{**LIMITED, "rate_limits": "off",
-                                          "rate_limit_message_send": "1/1h",
-                                          "rate_limit_rest": "1/1h",
-                                          "rate_limit_auth": "1/1h"})
+        return make_settings(
+            tmp_path,
+            **{
+                **LIMITED,
+                "rate_limits": "off",
+                "rate_limit_message_send": "1/1h",
+                "rate_limit_rest": "1/1h",
+                "rate_limit_auth": "1/1h",
+            },
+        )
 
-    async def test_off_disables_every_limit(self, api: Api, http: TestClient, connect: Any,
-                                            server: TestServer) -> None:
+    async def test_off_disables_every_limit(
+        self, api: Api, http: TestClient, connect: Any, server: TestServer
+    ) -> None:
         assert server.app[HUB].rate_limiter is None
         ann, bob = await api.register("ann"), await api.register("bob")
         login = {"email": "ann@example.com", "password": "correct horse"}
@@ -437,8 +496,14 @@ class TestOff:
         client, conversation_id = await conversation_of(connect, ann, bob)
         for n in range(5):
             assert (await send(client, conversation_id, n))["ok"]
-            assert (await client.call("typing", {"conversation_id": conversation_id,
-                                                 "typing": True}, namespace=NS, timeout=5))["ok"]
+            assert (
+                await client.call(
+                    "typing",
+                    {"conversation_id": conversation_id, "typing": True},
+                    namespace=NS,
+                    timeout=5,
+                )
+            )["ok"]
 
 
 # --- Redis-backed hub ------------------------------------------------------------------------
@@ -449,8 +514,14 @@ class TestRedisBacked:
     def settings(self, tmp_path: Path, redis_server: RedisServer) -> Settings:
         return make_settings(tmp_path, redis_url=redis_server.url, **LIMITED)
 
-    async def test_hub_limits_through_redis(self, api: Api, http: TestClient, connect: Any,
-                                            server: TestServer, redis_server: RedisServer) -> None:
+    async def test_hub_limits_through_redis(
+        self,
+        api: Api,
+        http: TestClient,
+        connect: Any,
+        server: TestServer,
+        redis_server: RedisServer,
+    ) -> None:
         assert isinstance(server.app[HUB].rate_limiter, RedisRateLimiter)
         ann, bob = await api.register("ann"), await api.register("bob")
         client, conversation_id = await conversation_of(connect, ann, bob)
@@ -463,20 +534,24 @@ class TestRedisBacked:
             assert await redis.exists(f"hub:rl:socket_events:{ann['user']['id']}")
         finally:
             await redis.aclose()
-        statuses = [(await http.get("/api/v1/auth/me", headers=api.auth(ann))).status
-                    for _ in range(6)]
+        statuses = [
+            (await http.get("/api/v1/auth/me", headers=api.auth(ann))).status for _ in range(6)
+        ]
         assert statuses == [200] * 5 + [429]
 
-    async def test_redis_down_requests_still_pass(self, api: Api, http: TestClient,
-                                                  redis_server: RedisServer) -> None:
+    async def test_redis_down_requests_still_pass(
+        self, api: Api, http: TestClient, redis_server: RedisServer
+    ) -> None:
         ann = await api.register("ann")
         headers = api.auth(ann)
         first = await http.get("/api/v1/auth/me", headers=headers)
         assert first.status == 200 and first.headers["X-RateLimit-Remaining"] == "4"
         await redis_server.stop()
-        statuses = [(await http.get("/api/v1/auth/me", headers=headers)).status
-                    for _ in range(12)]  # well past the limit of 5
+        statuses = [
+            (await http.get("/api/v1/auth/me", headers=headers)).status for _ in range(12)
+        ]  # well past the limit of 5
         assert statuses == [200] * 12
         login = {"email": "ann@example.com", "password": "correct horse"}
-        assert [(await http.post("/api/v1/auth/login", json=login)).status
-                for _ in range(6)] == [200] * 6
+        assert [(await http.post("/api/v1/auth/login", json=login)).status for _ in range(6)] == [
+            200
+        ] * 6

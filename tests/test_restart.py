@@ -16,25 +16,34 @@ REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=5)
 SECRET = "restart-test-secret-that-is-long-enough-0123456789"
 
 
-async def call(session: aiohttp.ClientSession, method: str, url: str,
-               **kwargs: Any) -> tuple[int, Any]:
+async def call(
+    session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
+) -> tuple[int, Any]:
     async with session.request(method, url, **kwargs) as response:
         body = await response.json(content_type=None) if response.status != 204 else None
         return response.status, body
 
 
 async def register(session: aiohttp.ClientSession, hub: RunningHub) -> dict[str, Any]:
-    status, body = await call(session, "POST", hub.url("/api/v1/auth/register"), json={
-        "email": "keep@example.com", "password": "correct horse", "display_name": "Keep",
-        "role": "freelancer",
-    })
+    status, body = await call(
+        session,
+        "POST",
+        hub.url("/api/v1/auth/register"),
+        json={
+            "email": "keep@example.com",
+            "password": "correct horse",
+            "display_name": "Keep",
+            "role": "freelancer",
+        },
+    )
     assert status == 201, body
     return body
 
 
 async def me(session: aiohttp.ClientSession, hub: RunningHub, token: str) -> tuple[int, Any]:
-    return await call(session, "GET", hub.url("/api/v1/auth/me"),
-                      headers={"Authorization": f"Bearer {token}"})
+    return await call(
+        session, "GET", hub.url("/api/v1/auth/me"), headers={"Authorization": f"Bearer {token}"}
+    )
 
 
 async def test_accounts_survive_a_restart(tmp_path: Path) -> None:
@@ -42,18 +51,25 @@ async def test_accounts_survive_a_restart(tmp_path: Path) -> None:
     async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
         async with running_hub(tmp_path, env, "first") as hub:
             account = await register(session, hub)
-            status, _ = await call(session, "PATCH", hub.url("/api/v1/users/me"),
-                                   json={"headline": "persisted"},
-                                   headers={"Authorization": f"Bearer {account['access_token']}"})
+            status, _ = await call(
+                session,
+                "PATCH",
+                hub.url("/api/v1/users/me"),
+                json={"headline": "persisted"},
+                headers={"Authorization": f"Bearer {account['access_token']}"},
+            )
             assert status == 200
             assert await hub.stop() == 0, hub.output()
 
         assert (tmp_path / "hub.db").exists()
 
         async with running_hub(tmp_path, env, "second") as hub:
-            status, body = await call(session, "POST", hub.url("/api/v1/auth/login"),
-                                      json={"email": "keep@example.com",
-                                            "password": "correct horse"})
+            status, body = await call(
+                session,
+                "POST",
+                hub.url("/api/v1/auth/login"),
+                json={"email": "keep@example.com", "password": "correct horse"},
+            )
             assert status == 200, body
             status, mine = await me(session, hub, body["access_token"])
             assert status == 200, mine
@@ -64,13 +80,25 @@ async def test_accounts_survive_a_restart(tmp_path: Path) -> None:
             assert mine["created_at"] == account["user"]["created_at"]
 
             # Refresh tokens are stored too: the one issued before the restart rotates.
-            status, rotated = await call(session, "POST", hub.url("/api/v1/auth/refresh"),
-                                         json={"refresh_token": account["refresh_token"]})
+            status, rotated = await call(
+                session,
+                "POST",
+                hub.url("/api/v1/auth/refresh"),
+                json={"refresh_token": account["refresh_token"]},
+            )
             assert status == 200, rotated
             # The duplicate check sees the old row.
-            status, body = await call(session, "POST", hub.url("/api/v1/auth/register"), json={
-                "email": "keep@example.com", "password": "correct horse",
-                "display_name": "Again", "role": "client"})
+            status, body = await call(
+                session,
+                "POST",
+                hub.url("/api/v1/auth/register"),
+                json={
+                    "email": "keep@example.com",
+                    "password": "correct horse",
+                    "display_name": "Again",
+                    "role": "client",
+                },
+            )
             assert status == 409, body
             assert await hub.stop() == 0, hub.output()
 
@@ -98,4 +126,3 @@ async def test_dev_jwt_secret_is_kept_in_the_data_dir(tmp_path: Path) -> None:
             assert mine["id"] == account["user"]["id"]
             assert await hub.stop() == 0, hub.output()
         assert secret_file.read_text().strip() == secret, "the secret was regenerated"
-

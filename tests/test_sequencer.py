@@ -18,7 +18,9 @@ def stored(seq: int, age_s: float) -> Delivery:
     return Delivery("c1", seq, {"seq": seq, "created_at": created_at}, ["u1"])
 
 
-def sequencer_over(store: list[Delivery], gap_timeout_s: float = 5.0) -> tuple[Sequencer, list[int]]:
+def sequencer_over(
+    store: list[Delivery], gap_timeout_s: float = 5.0
+) -> tuple[Sequencer, list[int]]:
     delivered: list[int] = []
 
     async def deliver(delivery: Delivery) -> None:

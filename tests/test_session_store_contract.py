@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engines import store  # noqa: F401
 from storage.errors import DuplicateError
 from storage.interfaces import Store
 from storage.records import SessionRecord, UserRecord
@@ -16,16 +15,24 @@ T3 = "2024-05-01T13:00:00.000Z"
 
 
 async def add_user(store: Store, user_id: str) -> None:
-    await store.users.create(UserRecord(
-        id=user_id, email=f"{user_id}@example.com", password_hash="hash", display_name=user_id,
-        role="client", created_at=T0, updated_at=T0))
+    await store.users.create(
+        UserRecord(
+            id=user_id,
+            email=f"{user_id}@example.com",
+            password_hash="hash",
+            display_name=user_id,
+            role="client",
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
 
 
-def session(session_id: str, user_id: str = "u1", created_at: str = T0,
-            **extra: object) -> SessionRecord:
+def session(
+    session_id: str, user_id: str = "u1", created_at: str = T0, **extra: object
+) -> SessionRecord:
     values: dict[str, object] = {"last_used_at": created_at, **extra}
-    return SessionRecord(id=session_id, user_id=user_id, created_at=created_at,
-                         **values)  # type: ignore[arg-type]
+    return SessionRecord(id=session_id, user_id=user_id, created_at=created_at, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -48,7 +55,11 @@ async def test_unknown_agent_and_ip_stay_none(users: Store) -> None:
 
     found = await users.sessions.get("s1")
 
-    assert found is not None and (found.user_agent, found.ip, found.revoked_at) == (None, None, None)
+    assert found is not None and (found.user_agent, found.ip, found.revoked_at) == (
+        None,
+        None,
+        None,
+    )
 
 
 async def test_a_session_id_is_unique(users: Store) -> None:
@@ -78,8 +89,7 @@ async def test_touch_moves_last_used_at_only(users: Store) -> None:
 
     await users.sessions.touch("s1", T2)
 
-    assert await users.sessions.get("s1") == session("s1", user_agent="curl/8",
-                                                     last_used_at=T2)
+    assert await users.sessions.get("s1") == session("s1", user_agent="curl/8", last_used_at=T2)
 
 
 async def test_revoke_is_true_once_and_keeps_the_first_time(users: Store) -> None:

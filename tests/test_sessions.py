@@ -47,8 +47,11 @@ def session_of(settings: Settings, account: dict[str, Any]) -> str:
 
 
 async def login(http: TestClient, name: str, agent: str = "test-agent") -> dict[str, Any]:
-    response = await http.post(f"{API}/auth/login", headers={"User-Agent": agent},
-                               json={"email": f"{name}@example.com", "password": PASSWORD})
+    response = await http.post(
+        f"{API}/auth/login",
+        headers={"User-Agent": agent},
+        json={"email": f"{name}@example.com", "password": PASSWORD},
+    )
     assert response.status == 200, await response.text()
     return await response.json()
 
@@ -72,8 +75,9 @@ class Watched:
         self.disconnected = {ns: asyncio.Event() for ns in namespaces}
         for ns in namespaces:
             client.on("auth:revoked", lambda data, ns=ns: self.revoked[ns].set(), namespace=ns)
-            client.on("disconnect", lambda *reason, ns=ns: self.disconnected[ns].set(),
-                      namespace=ns)
+            client.on(
+                "disconnect", lambda *reason, ns=ns: self.disconnected[ns].set(), namespace=ns
+            )
 
     async def dropped(self) -> None:
         """Every namespace got auth:revoked and was disconnected, in time."""
@@ -98,14 +102,19 @@ async def watch(server: TestServer, http: TestClient) -> AsyncIterator[Watch]:
     Depends on ``http`` so that it disconnects before the server closes."""
     clients: list[socketio.AsyncClient] = []
 
-    async def factory(account: dict[str, Any],
-                      namespaces: tuple[str, ...] = (CONV, NOTIFICATIONS)) -> Watched:
+    async def factory(
+        account: dict[str, Any], namespaces: tuple[str, ...] = (CONV, NOTIFICATIONS)
+    ) -> Watched:
         client = socketio.AsyncClient(reconnection=False)
         clients.append(client)
         watched = Watched(client, list(namespaces))
-        await client.connect(str(server.make_url("/")), namespaces=list(namespaces),
-                             auth={"token": account["access_token"]}, transports=["websocket"],
-                             wait_timeout=5)
+        await client.connect(
+            str(server.make_url("/")),
+            namespaces=list(namespaces),
+            auth={"token": account["access_token"]},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
         return watched
 
     yield factory
@@ -118,8 +127,9 @@ async def refused_on_connect(url: str, token: str) -> dict[str, Any]:
     errors: asyncio.Queue[Any] = asyncio.Queue()
     client.on("connect_error", errors.put_nowait, namespace=CONV)
     try:
-        await client.connect(url, namespaces=[CONV], auth={"token": token},
-                             transports=["websocket"], wait_timeout=3)
+        await client.connect(
+            url, namespaces=[CONV], auth={"token": token}, transports=["websocket"], wait_timeout=3
+        )
     except socketio.exceptions.ConnectionError:
         return await asyncio.wait_for(errors.get(), 3)
     finally:
@@ -131,7 +141,8 @@ async def refused_on_connect(url: str, token: str) -> dict[str, Any]:
 
 
 async def test_each_login_is_a_session_and_current_marks_the_callers(
-        http: TestClient, api: Api, settings: Settings) -> None:
+    http: TestClient, api: Api, settings: Settings
+) -> None:
     await api.register("ana")
     phone = await login(http, "ana", agent="phone")
     laptop = await login(http, "ana", agent="laptop " + "x" * 300)
@@ -155,13 +166,15 @@ async def test_each_login_is_a_session_and_current_marks_the_callers(
 
 
 async def test_a_refresh_moves_last_used_at_and_keeps_the_session(
-        http: TestClient, api: Api, settings: Settings) -> None:
+    http: TestClient, api: Api, settings: Settings
+) -> None:
     account = await api.register("bo")
     before = (await list_sessions(http, account))[0]
     await asyncio.sleep(0.01)  # a later millisecond for last_used_at
 
-    response = await http.post(f"{API}/auth/refresh",
-                               json={"refresh_token": account["refresh_token"]})
+    response = await http.post(
+        f"{API}/auth/refresh", json={"refresh_token": account["refresh_token"]}
+    )
     refreshed = await response.json()
 
     assert session_of(settings, refreshed) == session_of(settings, account)
@@ -174,15 +187,17 @@ async def test_a_refresh_moves_last_used_at_and_keeps_the_session(
 
 
 async def test_revoking_a_session_ends_its_tokens_and_sockets_only(
-        http: TestClient, api: Api, watch: Watch, settings: Settings) -> None:
+    http: TestClient, api: Api, watch: Watch, settings: Settings
+) -> None:
     await api.register("cy")
     phone = await login(http, "cy", agent="phone")
     laptop = await login(http, "cy", agent="laptop")
     phone_socket = await watch(phone)
     laptop_socket = await watch(laptop)
 
-    response = await http.delete(f"{API}/auth/sessions/{session_of(settings, phone)}",
-                                 headers=bearer(laptop))
+    response = await http.delete(
+        f"{API}/auth/sessions/{session_of(settings, phone)}", headers=bearer(laptop)
+    )
 
     assert response.status == 204
     await phone_socket.dropped()
@@ -197,20 +212,23 @@ async def test_revoking_a_session_ends_its_tokens_and_sockets_only(
 async def test_a_session_can_revoke_itself(http: TestClient, api: Api, settings: Settings) -> None:
     account = await api.register("di")
 
-    response = await http.delete(f"{API}/auth/sessions/{session_of(settings, account)}",
-                                 headers=bearer(account))
+    response = await http.delete(
+        f"{API}/auth/sessions/{session_of(settings, account)}", headers=bearer(account)
+    )
 
     assert response.status == 204
     assert await me_status(http, account) == 401
 
 
 async def test_someone_elses_unknown_or_revoked_session_is_404(
-        http: TestClient, api: Api, settings: Settings) -> None:
+    http: TestClient, api: Api, settings: Settings
+) -> None:
     mine = await api.register("ed")
     theirs = await api.register("flo")
     old = await login(http, "ed")
-    assert (await http.delete(f"{API}/auth/sessions/{session_of(settings, old)}",
-                              headers=bearer(mine))).status == 204
+    assert (
+        await http.delete(f"{API}/auth/sessions/{session_of(settings, old)}", headers=bearer(mine))
+    ).status == 204
 
     for session_id in (session_of(settings, theirs), "no-such-session", session_of(settings, old)):
         response = await http.delete(f"{API}/auth/sessions/{session_id}", headers=bearer(mine))
@@ -220,14 +238,16 @@ async def test_someone_elses_unknown_or_revoked_session_is_404(
 
 
 async def test_logout_ends_the_refresh_tokens_session(
-        http: TestClient, api: Api, watch: Watch) -> None:
+    http: TestClient, api: Api, watch: Watch
+) -> None:
     account = await api.register("gus")
     other = await login(http, "gus")
     socket = await watch(account)
     other_socket = await watch(other)
 
-    response = await http.post(f"{API}/auth/logout",
-                               json={"refresh_token": account["refresh_token"]})
+    response = await http.post(
+        f"{API}/auth/logout", json={"refresh_token": account["refresh_token"]}
+    )
 
     assert response.status == 204
     await socket.dropped()
@@ -237,7 +257,8 @@ async def test_logout_ends_the_refresh_tokens_session(
 
 
 async def test_logout_all_ends_every_session_this_one_too(
-        http: TestClient, api: Api, watch: Watch) -> None:
+    http: TestClient, api: Api, watch: Watch
+) -> None:
     first = await api.register("hal")
     second = await login(http, "hal")
     sockets = [await watch(first), await watch(second)]
@@ -253,14 +274,15 @@ async def test_logout_all_ends_every_session_this_one_too(
 
 
 async def test_reusing_a_refresh_token_ends_the_session_and_its_sockets(
-        http: TestClient, api: Api, watch: Watch) -> None:
+    http: TestClient, api: Api, watch: Watch
+) -> None:
     account = await api.register("ida")
-    rotated = await (await http.post(f"{API}/auth/refresh",
-                                     json={"refresh_token": account["refresh_token"]})).json()
+    rotated = await (
+        await http.post(f"{API}/auth/refresh", json={"refresh_token": account["refresh_token"]})
+    ).json()
     socket = await watch(rotated)
 
-    reuse = await http.post(f"{API}/auth/refresh",
-                            json={"refresh_token": account["refresh_token"]})
+    reuse = await http.post(f"{API}/auth/refresh", json={"refresh_token": account["refresh_token"]})
 
     assert reuse.status == 401
     await socket.dropped()
@@ -268,36 +290,39 @@ async def test_reusing_a_refresh_token_ends_the_session_and_its_sockets(
 
 
 async def test_auth_refresh_with_a_revoked_sessions_token_is_refused(
-        http: TestClient, api: Api, watch: Watch, settings: Settings) -> None:
+    http: TestClient, api: Api, watch: Watch, settings: Settings
+) -> None:
     account = await api.register("jo")
     doomed = await login(http, "jo")
     socket = await watch(account, (CONV,))
-    await http.delete(f"{API}/auth/sessions/{session_of(settings, doomed)}",
-                      headers=bearer(account))
+    await http.delete(
+        f"{API}/auth/sessions/{session_of(settings, doomed)}", headers=bearer(account)
+    )
 
-    ack = await socket.client.call("auth:refresh", {"token": doomed["access_token"]},
-                                   namespace=CONV, timeout=3)
+    ack = await socket.client.call(
+        "auth:refresh", {"token": doomed["access_token"]}, namespace=CONV, timeout=3
+    )
 
     assert ack["ok"] is False and ack["error"]["code"] == "unauthorized"
     await socket.still_serves()
 
 
 async def test_a_connection_follows_the_session_of_its_newest_token(
-        http: TestClient, api: Api, watch: Watch, settings: Settings) -> None:
+    http: TestClient, api: Api, watch: Watch, settings: Settings
+) -> None:
     account = await api.register("kai")
     newer = await login(http, "kai")
     socket = await watch(account, (CONV,))
-    ack = await socket.client.call("auth:refresh", {"token": newer["access_token"]},
-                                   namespace=CONV, timeout=3)
+    ack = await socket.client.call(
+        "auth:refresh", {"token": newer["access_token"]}, namespace=CONV, timeout=3
+    )
     assert ack["ok"] is True
 
     # Revoking the session it connected with leaves it alone...
-    await http.delete(f"{API}/auth/sessions/{session_of(settings, account)}",
-                      headers=bearer(newer))
+    await http.delete(f"{API}/auth/sessions/{session_of(settings, account)}", headers=bearer(newer))
     await socket.still_serves()
     # ...revoking the one it now uses drops it.
-    await http.delete(f"{API}/auth/sessions/{session_of(settings, newer)}",
-                      headers=bearer(newer))
+    await http.delete(f"{API}/auth/sessions/{session_of(settings, newer)}", headers=bearer(newer))
     await socket.dropped()
 
 
@@ -305,7 +330,8 @@ async def test_a_connection_follows_the_session_of_its_newest_token(
 
 
 async def test_a_signed_token_of_a_user_that_does_not_exist_is_refused(
-        http: TestClient, server: TestServer, settings: Settings) -> None:
+    http: TestClient, server: TestServer, settings: Settings
+) -> None:
     ghost = TokenIssuer(settings).issue(new_id(), "client", new_id())
 
     response = await http.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {ghost}"})
@@ -316,19 +342,23 @@ async def test_a_signed_token_of_a_user_that_does_not_exist_is_refused(
 
 
 async def test_a_token_naming_another_users_session_is_refused(
-        http: TestClient, api: Api, server: TestServer, settings: Settings) -> None:
+    http: TestClient, api: Api, server: TestServer, settings: Settings
+) -> None:
     victim = await api.register("lu")
     forger = await api.register("max")
-    forged = TokenIssuer(settings).issue(forger["user"]["id"], "client",
-                                         session_of(settings, victim))
+    forged = TokenIssuer(settings).issue(
+        forger["user"]["id"], "client", session_of(settings, victim)
+    )
 
-    assert (await http.get(f"{API}/auth/me",
-                           headers={"Authorization": f"Bearer {forged}"})).status == 401
+    assert (
+        await http.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    ).status == 401
     assert (await refused_on_connect(str(server.make_url("/")), forged))["code"] == "unauthorized"
 
 
 async def test_a_revoked_sessions_token_cannot_connect(
-        http: TestClient, api: Api, server: TestServer) -> None:
+    http: TestClient, api: Api, server: TestServer
+) -> None:
     account = await api.register("ned")
     await http.post(f"{API}/auth/logout", json={"refresh_token": account["refresh_token"]})
 
@@ -338,16 +368,19 @@ async def test_a_revoked_sessions_token_cannot_connect(
 
 
 async def test_rest_rate_limits_count_a_revoked_token_per_ip(
-        tmp_path: Path, aiohttp_client: Any) -> None:
+    tmp_path: Path, aiohttp_client: Any
+) -> None:
     """A revoked token is no user identity for the rate limiter either."""
-    http = await aiohttp_client(create_app(make_settings(
-        tmp_path, rate_limits="on", rate_limit_rest="3/1h")))
+    http = await aiohttp_client(
+        create_app(make_settings(tmp_path, rate_limits="on", rate_limit_rest="3/1h"))
+    )
     api = Api(http)
     account = await api.register("ola")
     await http.post(f"{API}/auth/logout-all", headers=bearer(account))  # 1st of the user's 3
 
-    statuses = [(await http.get(f"{API}/auth/me", headers=bearer(account))).status
-                for _ in range(4)]
+    statuses = [
+        (await http.get(f"{API}/auth/me", headers=bearer(account))).status for _ in range(4)
+    ]
 
     # Counted against the IP's bucket (3), not the user's (2 left).
     assert statuses == [401, 401, 401, 429]
@@ -373,19 +406,30 @@ async def wait_for_revocation_listeners(redis_url: str, count: int) -> None:
 async def test_a_revocation_on_one_process_drops_the_sockets_on_another(tmp_path: Path) -> None:
     async with running_redis(tmp_path) as redis:
         env = hub_env(tmp_path, redis_url=redis.url, rate_limits="off")
-        async with running_hub(tmp_path, env, "a") as node_a, \
-                running_hub(tmp_path, env, "b") as node_b, \
-                aiohttp.ClientSession() as http:
+        async with (
+            running_hub(tmp_path, env, "a") as node_a,
+            running_hub(tmp_path, env, "b") as node_b,
+            aiohttp.ClientSession() as http,
+        ):
             await wait_for_revocation_listeners(redis.url, 2)
-            async with http.post(node_a.url(f"{API}/auth/register"), json={
-                    "email": "pia@example.com", "password": PASSWORD, "display_name": "Pia",
-                    "role": "client"}) as response:
+            async with http.post(
+                node_a.url(f"{API}/auth/register"),
+                json={
+                    "email": "pia@example.com",
+                    "password": PASSWORD,
+                    "display_name": "Pia",
+                    "role": "client",
+                },
+            ) as response:
                 account = await response.json()
-            async with http.post(node_b.url(f"{API}/auth/login"), json={
-                    "email": "pia@example.com", "password": PASSWORD}) as response:
+            async with http.post(
+                node_b.url(f"{API}/auth/login"),
+                json={"email": "pia@example.com", "password": PASSWORD},
+            ) as response:
                 other = await response.json()
-            session_id = jwt.decode(account["access_token"], TEST_SECRET,
-                                    algorithms=["HS256"])["sid"]
+            session_id = jwt.decode(account["access_token"], TEST_SECRET, algorithms=["HS256"])[
+                "sid"
+            ]
             clients = []
             try:
                 watched = []
@@ -393,19 +437,25 @@ async def test_a_revocation_on_one_process_drops_the_sockets_on_another(tmp_path
                     client = socketio.AsyncClient(reconnection=False)
                     watched.append(Watched(client, [CONV]))
                     clients.append(client)
-                    await client.connect(node_b.url(), namespaces=[CONV], auth={"token": token},
-                                         transports=["websocket"], wait_timeout=5)
+                    await client.connect(
+                        node_b.url(),
+                        namespaces=[CONV],
+                        auth={"token": token},
+                        transports=["websocket"],
+                        wait_timeout=5,
+                    )
 
-                async with http.delete(node_a.url(f"{API}/auth/sessions/{session_id}"),
-                                       headers=bearer(account)) as response:
+                async with http.delete(
+                    node_a.url(f"{API}/auth/sessions/{session_id}"), headers=bearer(account)
+                ) as response:
                     assert response.status == 204, await response.text()
 
                 await watched[0].dropped()
-                async with http.get(node_b.url(f"{API}/auth/me"),
-                                    headers=bearer(account)) as response:
+                async with http.get(
+                    node_b.url(f"{API}/auth/me"), headers=bearer(account)
+                ) as response:
                     assert response.status == 401
                 await watched[1].still_serves()
             finally:
                 for client in clients:
                     await client.disconnect()
-

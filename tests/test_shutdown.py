@@ -22,9 +22,15 @@ NS = "/conversations"
 
 
 async def register(session: aiohttp.ClientSession, url: str, name: str) -> dict:
-    async with session.post(url + "/api/v1/auth/register", json={
-            "email": f"{name}@example.com", "password": "correct horse", "display_name": name,
-            "role": "client"}) as response:
+    async with session.post(
+        url + "/api/v1/auth/register",
+        json={
+            "email": f"{name}@example.com",
+            "password": "correct horse",
+            "display_name": name,
+            "role": "client",
+        },
+    ) as response:
         assert response.status == 201
         return await response.json()
 
@@ -37,17 +43,29 @@ async def test_sigterm_keeps_every_acked_message_and_closes_sockets(tmp_path: Pa
             client = socketio.AsyncClient(reconnection=False)
             closed = asyncio.Event()
             client.on("disconnect", lambda *args: closed.set(), namespace=NS)
-            await client.connect(hub.url(), namespaces=[NS], transports=["websocket"],
-                                 auth={"token": ann["access_token"]})
-            created = await client.call("conversation:create",
-                                        {"participant_ids": [bob["user"]["id"]]}, namespace=NS)
+            await client.connect(
+                hub.url(),
+                namespaces=[NS],
+                transports=["websocket"],
+                auth={"token": ann["access_token"]},
+            )
+            created = await client.call(
+                "conversation:create", {"participant_ids": [bob["user"]["id"]]}, namespace=NS
+            )
             conversation_id = created["data"]["id"]
 
             async def send(n: int) -> dict | None:
                 try:
-                    return await client.call("message:send", {
-                        "conversation_id": conversation_id, "client_msg_id": f"m{n}",
-                        "text": f"n{n}"}, namespace=NS, timeout=10)
+                    return await client.call(
+                        "message:send",
+                        {
+                            "conversation_id": conversation_id,
+                            "client_msg_id": f"m{n}",
+                            "text": f"n{n}",
+                        },
+                        namespace=NS,
+                        timeout=10,
+                    )
                 except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
                     return None  # never reached the server before it closed
 
@@ -71,8 +89,9 @@ async def test_sigterm_keeps_every_acked_message_and_closes_sockets(tmp_path: Pa
         assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
 
 
-async def all_messages(session: aiohttp.ClientSession, base: str, account: dict,
-                       conversation_id: str) -> list[dict]:
+async def all_messages(
+    session: aiohttp.ClientSession, base: str, account: dict, conversation_id: str
+) -> list[dict]:
     messages: list[dict] = []
     while True:
         url = f"{base}/api/v1/conversations/{conversation_id}/messages"
@@ -131,15 +150,27 @@ async def test_browser_client_sees_the_disconnect_at_once(tmp_path: Path, node: 
     env = hub_env(tmp_path, rate_limits="off", shutdown_grace_s=GRACE_S)
     async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
         ann, bob = [await register(session, hub.url(""), n) for n in ("ann", "bob")]
-        async with session.post(hub.url("/api/v1/conversations"), json={
-                "participant_ids": [bob["user"]["id"]]},
-                headers={"Authorization": f"Bearer {ann['access_token']}"}) as response:
+        async with session.post(
+            hub.url("/api/v1/conversations"),
+            json={"participant_ids": [bob["user"]["id"]]},
+            headers={"Authorization": f"Bearer {ann['access_token']}"},
+        ) as response:
             conversation_id = (await response.json())["id"]
-        client = NodeClient(await asyncio.create_subprocess_exec(
-            node, str(NODE_SCRIPT), cwd=NODE_SCRIPT.parent, env={
-                **os.environ, "HUB_URL": hub.url(""), "TOKEN": ann["access_token"],
-                "CONVERSATION_ID": conversation_id},
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE))
+        client = NodeClient(
+            await asyncio.create_subprocess_exec(
+                node,
+                str(NODE_SCRIPT),
+                cwd=NODE_SCRIPT.parent,
+                env={
+                    **os.environ,
+                    "HUB_URL": hub.url(""),
+                    "TOKEN": ann["access_token"],
+                    "CONVERSATION_ID": conversation_id,
+                },
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
         await client.wait_for("connected")
         lock = sqlite3.connect(tmp_path / "hub.db", isolation_level=None, timeout=5)
         try:
@@ -165,8 +196,11 @@ async def test_browser_client_sees_the_disconnect_at_once(tmp_path: Path, node: 
     assert disconnect["t"] - sigterm_at < 1000, disconnect
     [send] = [e for e in events if e["event"] == "send_ack"]
     assert send["ok"], send  # in flight at SIGTERM: finished, acked...
-    stored = sqlite3.connect(tmp_path / "hub.db").execute(
-        "SELECT count(*) FROM messages WHERE client_msg_id = 'in-flight'").fetchone()[0]
+    stored = (
+        sqlite3.connect(tmp_path / "hub.db")
+        .execute("SELECT count(*) FROM messages WHERE client_msg_id = 'in-flight'")
+        .fetchone()[0]
+    )
     assert stored == 1  # ...and stored
     after = [e for e in events if e["event"] == "typing_ack" and e["sent"] > sigterm_at]
     answered = {e["code"] for e in after if not e["ok"]}
@@ -199,9 +233,13 @@ async def silent_websocket_client(port: int, token: str) -> socket.socket:
     """A raw TCP client: WebSocket upgrade, Socket.IO connect, then silence."""
     sock = socket.create_connection(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += await asyncio.to_thread(sock.recv, 4096)
@@ -215,6 +253,9 @@ def masked_text_frame(text: str) -> bytes:
     payload = text.encode()
     assert len(payload) < 65536
     mask = os.urandom(4)
-    header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(payload)) if len(payload) > 125 \
+    header = (
+        bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(payload))
+        if len(payload) > 125
         else bytes([0x81, 0x80 | len(payload)])
+    )
     return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))

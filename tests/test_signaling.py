@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from conftest import Api, SocketFactory, make_settings
 from hub.config import Settings
 from recorder import Recorder
-from webrtc import Peer, first_candidate, loopback_ice  # noqa: F401 (fixture)
+from webrtc import Peer, first_candidate
 
 SIG = "/signaling"
 RING_TIMEOUT_S = 1.0
@@ -26,11 +26,15 @@ MAX_CANDIDATES = 3
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, call_ring_timeout_s=RING_TIMEOUT_S,
-                         signal_max_candidates=MAX_CANDIDATES,
-                         stun_urls="stun:stun.example:3478",
-                         turn_urls="turn:turn.example:3478?transport=udp,turns:turn.example:5349",
-                         turn_secret="turn-shared-secret", turn_ttl_s=600)
+    return make_settings(
+        tmp_path,
+        call_ring_timeout_s=RING_TIMEOUT_S,
+        signal_max_candidates=MAX_CANDIDATES,
+        stun_urls="stun:stun.example:3478",
+        turn_urls="turn:turn.example:3478?transport=udp,turns:turn.example:5349",
+        turn_secret="turn-shared-secret",
+        turn_ttl_s=600,
+    )
 
 
 class People:
@@ -41,15 +45,21 @@ class People:
         self.connect = connect
 
     async def setup(self) -> None:
-        self.ann, self.bob, self.carol = [await self.api.register(n) for n in ("ann", "bob", "carol")]
+        self.ann, self.bob, self.carol = [
+            await self.api.register(n) for n in ("ann", "bob", "carol")
+        ]
         self.ann_id, self.bob_id, self.carol_id = (
-            a["user"]["id"] for a in (self.ann, self.bob, self.carol))
+            a["user"]["id"] for a in (self.ann, self.bob, self.carol)
+        )
         self.a = await self.socket(self.ann)
         self.b1 = await self.socket(self.bob)
         self.b2 = await self.socket(self.bob)
         self.c = await self.socket(self.carol)
-        response = await self.api.http.post("/api/v1/conversations", headers=Api.auth(self.ann),
-                                            json={"participant_ids": [self.bob_id]})
+        response = await self.api.http.post(
+            "/api/v1/conversations",
+            headers=Api.auth(self.ann),
+            json={"participant_ids": [self.bob_id]},
+        )
         assert response.status == 201
         self.conversation_id = (await response.json())["id"]
 
@@ -57,8 +67,9 @@ class People:
         return Recorder(await self.connect(account["access_token"], [SIG]), SIG)
 
     async def invite(self) -> dict[str, Any]:
-        call = await self.a.ok("call:invite", {"conversation_id": self.conversation_id,
-                                               "media": "video"})
+        call = await self.a.ok(
+            "call:invite", {"conversation_id": self.conversation_id, "media": "video"}
+        )
         for device in (self.b1, self.b2):
             await device.wait_for("call:incoming")
         return call
@@ -77,8 +88,9 @@ async def people(api: Api, connect: SocketFactory) -> People:
     return result
 
 
-async def test_a_call_between_two_aiortc_peers(people: People, http: TestClient,
-                                               loopback_ice: None) -> None:
+async def test_a_call_between_two_aiortc_peers(
+    people: People, http: TestClient, loopback_ice: None
+) -> None:
     p = people
     call = await p.invite()
     assert call["state"] == "ringing" and call["caller_id"] == p.ann_id
@@ -86,7 +98,7 @@ async def test_a_call_between_two_aiortc_peers(people: People, http: TestClient,
     for device in (p.b1, p.b2):  # both of bob's devices ring
         incoming = device.events["call:incoming"][0]
         assert incoming["call"]["id"] == call["id"]
-        assert [s["urls"] for s in incoming["ice_servers"]][0] == ["stun:stun.example:3478"]
+        assert next(s["urls"] for s in incoming["ice_servers"]) == ["stun:stun.example:3478"]
 
     accepted = await p.b1.ok("call:accept", {"call_id": call["id"]})
     assert accepted["state"] == "active" and accepted["polite"] is True
@@ -101,11 +113,23 @@ async def test_a_call_between_two_aiortc_peers(people: People, http: TestClient,
         ann_peer.open_channel("chat")
         offer = await ann_peer.offer()
         # A forged sender is ignored: bob is told the truth.
-        await p.a.ok("signal", {"call_id": call["id"], "type": "offer", "sdp": offer,
-                                "from_user_id": p.carol_id, "from": p.carol_id})
+        await p.a.ok(
+            "signal",
+            {
+                "call_id": call["id"],
+                "type": "offer",
+                "sdp": offer,
+                "from_user_id": p.carol_id,
+                "from": p.carol_id,
+            },
+        )
         signal = (await p.b1.wait_for("signal"))[0]
-        assert signal == {"call_id": call["id"], "from_user_id": p.ann_id, "type": "offer",
-                          "sdp": offer}
+        assert signal == {
+            "call_id": call["id"],
+            "from_user_id": p.ann_id,
+            "type": "offer",
+            "sdp": offer,
+        }
         bob_peer.add_video()
         answer = await bob_peer.answer(signal["sdp"])
         await p.b1.ok("signal", {"call_id": call["id"], "type": "answer", "sdp": answer})
@@ -115,10 +139,12 @@ async def test_a_call_between_two_aiortc_peers(people: People, http: TestClient,
 
         # Candidates are relayed too, by the event and by the REST fallback.
         candidate = first_candidate(offer)
-        await p.a.ok("signal", {"call_id": call["id"], "type": "candidate",
-                                "candidate": candidate})
-        response = await http.post("/api/v1/live/signaling/ice", headers=Api.auth(p.ann),
-                                   json={"call_id": call["id"], "candidate": candidate})
+        await p.a.ok("signal", {"call_id": call["id"], "type": "candidate", "candidate": candidate})
+        response = await http.post(
+            "/api/v1/live/signaling/ice",
+            headers=Api.auth(p.ann),
+            json={"call_id": call["id"], "candidate": candidate},
+        )
         assert response.status == 200, await response.text()
         relayed = await p.b1.wait_for("signal", 3)
         assert [s["candidate"] for s in relayed[1:]] == [candidate, candidate]
@@ -138,36 +164,52 @@ async def test_a_call_between_two_aiortc_peers(people: People, http: TestClient,
     assert ended["state"] == "ended" and ended["end_reason"] == "hangup"
     for device in (p.b1, p.b2):
         assert (await device.wait_for("call:ended"))[0]["reason"] == "hangup"
-    await p.b1.error("signal", {"call_id": call["id"], "type": "offer", "sdp": "v=0"},
-                     "forbidden")
+    await p.b1.error("signal", {"call_id": call["id"], "type": "offer", "sdp": "v=0"}, "forbidden")
     # Only the engaged device ever saw a signal; carol saw nothing at all.
     assert p.b2.events["signal"] == []
     assert dict(p.c.events) == {}
 
 
-async def test_a_third_user_cannot_signal_or_act_on_a_call(people: People, http: TestClient) -> None:
+async def test_a_third_user_cannot_signal_or_act_on_a_call(
+    people: People, http: TestClient
+) -> None:
     p = people
     call_id = await p.active_call()
     for event in ("call:accept", "call:decline", "call:cancel", "call:end"):
         await p.c.error(event, {"call_id": call_id}, "forbidden")
     for forged in ({}, {"from_user_id": p.ann_id}, {"from": p.bob_id}):
-        await p.c.error("signal", {"call_id": call_id, "type": "offer", "sdp": "v=0", **forged},
-                        "forbidden")
-    await p.c.error("call:invite", {"conversation_id": p.conversation_id, "media": "audio"},
-                    "forbidden")
-    for path, body in (("offer", {"sdp": "v=0"}), ("answer", {"sdp": "v=0"}),
-                       ("ice", {"candidate": {"candidate": "candidate:1 1 UDP 1 1.2.3.4 9 typ host"}})):
-        response = await http.post(f"/api/v1/live/signaling/{path}", headers=Api.auth(p.carol),
-                                   json={"call_id": call_id, **body})
+        await p.c.error(
+            "signal", {"call_id": call_id, "type": "offer", "sdp": "v=0", **forged}, "forbidden"
+        )
+    await p.c.error(
+        "call:invite", {"conversation_id": p.conversation_id, "media": "audio"}, "forbidden"
+    )
+    for path, body in (
+        ("offer", {"sdp": "v=0"}),
+        ("answer", {"sdp": "v=0"}),
+        ("ice", {"candidate": {"candidate": "candidate:1 1 UDP 1 1.2.3.4 9 typ host"}}),
+    ):
+        response = await http.post(
+            f"/api/v1/live/signaling/{path}",
+            headers=Api.auth(p.carol),
+            json={"call_id": call_id, **body},
+        )
         assert response.status == 403, await response.text()
     # bob's other device is not in the call: it cannot signal either.
     await p.b2.error("signal", {"call_id": call_id, "type": "answer", "sdp": "v=0"}, "forbidden")
     # bob over REST reaches ann's device (the sender is bob, whatever he claims).
-    response = await http.post("/api/v1/live/signaling/answer", headers=Api.auth(p.bob),
-                               json={"call_id": call_id, "sdp": "v=0 rest"})
+    response = await http.post(
+        "/api/v1/live/signaling/answer",
+        headers=Api.auth(p.bob),
+        json={"call_id": call_id, "sdp": "v=0 rest"},
+    )
     assert response.status == 200 and await response.json() == {}
-    assert (await p.a.wait_for("signal"))[0] == {"call_id": call_id, "from_user_id": p.bob_id,
-                                                 "type": "answer", "sdp": "v=0 rest"}
+    assert (await p.a.wait_for("signal"))[0] == {
+        "call_id": call_id,
+        "from_user_id": p.bob_id,
+        "type": "answer",
+        "sdp": "v=0 rest",
+    }
     await asyncio.sleep(0.2)
     assert dict(p.c.events) == {}
     assert p.b2.events["signal"] == [] and p.b1.events["signal"] == []
@@ -179,7 +221,8 @@ async def test_unanswered_calls_are_missed_on_both_sides(people: People) -> None
     call = await p.invite()
     for device in (p.a, p.b1, p.b2):
         assert (await device.wait_for("call:missed", timeout=RING_TIMEOUT_S + 3))[0] == {
-            "call_id": call["id"]}
+            "call_id": call["id"]
+        }
     assert time.monotonic() - started >= RING_TIMEOUT_S * 0.9
     await p.b1.error("call:accept", {"call_id": call["id"]}, "conflict")
     # The caller's device is free again.
@@ -192,8 +235,10 @@ async def test_decline_and_cancel(people: People) -> None:
     declined = await p.b2.ok("call:decline", {"call_id": call["id"]})
     assert declined["state"] == "declined"
     for device in (p.a, p.b1):  # the caller, and bob's other device stops ringing
-        assert (await device.wait_for("call:declined"))[0] == {"call_id": call["id"],
-                                                               "user_id": p.bob_id}
+        assert (await device.wait_for("call:declined"))[0] == {
+            "call_id": call["id"],
+            "user_id": p.bob_id,
+        }
     await p.b1.error("call:accept", {"call_id": call["id"]}, "conflict")
 
     call = await p.invite()
@@ -210,33 +255,45 @@ async def test_decline_and_cancel(people: People) -> None:
 async def test_invite_rules(people: People, http: TestClient) -> None:
     p = people
     await p.a.error("call:invite", {"conversation_id": "nope", "media": "video"}, "not_found")
-    await p.a.error("call:invite", {"conversation_id": p.conversation_id, "media": "fax"},
-                    "validation_failed")
+    await p.a.error(
+        "call:invite", {"conversation_id": p.conversation_id, "media": "fax"}, "validation_failed"
+    )
     await p.a.ok("call:invite", {"conversation_id": p.conversation_id, "media": "video"})
     # One call per device at a time.
-    await p.a.error("call:invite", {"conversation_id": p.conversation_id, "media": "video"},
-                    "conflict")
+    await p.a.error(
+        "call:invite", {"conversation_id": p.conversation_id, "media": "video"}, "conflict"
+    )
     other = await p.socket(p.ann)
     response = await http.post(f"/api/v1/users/{p.ann_id}/block", headers=Api.auth(p.bob))
     assert response.status == 200
-    await other.error("call:invite", {"conversation_id": p.conversation_id, "media": "video"},
-                      "forbidden")
+    await other.error(
+        "call:invite", {"conversation_id": p.conversation_id, "media": "video"}, "forbidden"
+    )
 
 
 async def test_relay_limits_and_disconnect(people: People) -> None:
     p = people
     call_id = await p.active_call()
-    await p.a.error("signal", {"call_id": call_id, "type": "offer", "sdp": "x" * (64 * 1024 + 1)},
-                    "validation_failed")
+    await p.a.error(
+        "signal",
+        {"call_id": call_id, "type": "offer", "sdp": "x" * (64 * 1024 + 1)},
+        "validation_failed",
+    )
     await p.a.error("signal", {"call_id": call_id, "type": "offer"}, "validation_failed")
-    await p.a.error("signal", {"call_id": call_id, "session_id": "s", "type": "offer",
-                               "sdp": "v=0"}, "validation_failed")
+    await p.a.error(
+        "signal",
+        {"call_id": call_id, "session_id": "s", "type": "offer", "sdp": "v=0"},
+        "validation_failed",
+    )
     await p.a.ok("signal", {"call_id": call_id, "type": "offer", "sdp": "x" * (64 * 1024)})
     candidate = {"candidate": "candidate:1 1 UDP 1 127.0.0.1 9 typ host"}
     for _ in range(MAX_CANDIDATES):
         await p.a.ok("signal", {"call_id": call_id, "type": "candidate", "candidate": candidate})
-    error = await p.a.error("signal", {"call_id": call_id, "type": "candidate",
-                                       "candidate": candidate}, "validation_failed")
+    error = await p.a.error(
+        "signal",
+        {"call_id": call_id, "type": "candidate", "candidate": candidate},
+        "validation_failed",
+    )
     assert error["details"]["fields"][0]["field"] == "candidate"
     await p.a.ok("signal", {"call_id": call_id, "type": "offer", "sdp": "v=0"})  # renegotiation
     await p.a.ok("signal", {"call_id": call_id, "type": "candidate", "candidate": candidate})

@@ -56,8 +56,13 @@ async def refused_with(server, auth: Any) -> Any:  # type: ignore[no-untyped-def
     errors: asyncio.Queue[Any] = asyncio.Queue()
     client.on("connect_error", errors.put_nowait, namespace="/probe")
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(str(server.make_url("/")), namespaces=["/probe"], auth=auth,
-                             transports=["websocket"], wait_timeout=3)
+        await client.connect(
+            str(server.make_url("/")),
+            namespaces=["/probe"],
+            auth=auth,
+            transports=["websocket"],
+            wait_timeout=3,
+        )
     error = await asyncio.wait_for(errors.get(), 3)
     await client.disconnect()
     return error
@@ -82,11 +87,15 @@ def session_of(settings, account) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_refuses_an_expired_token(server, settings, account):
-    expired = TokenIssuer(settings).issue(account["user"]["id"], "client",
-                                          session_of(settings, account), ttl_s=-5)
+    expired = TokenIssuer(settings).issue(
+        account["user"]["id"], "client", session_of(settings, account), ttl_s=-5
+    )
     error = await refused_with(server, {"token": expired})
-    assert error == {"code": "unauthorized", "message": "Access token expired",
-                     "data": {"code": "unauthorized", "message": "Access token expired"}}
+    assert error == {
+        "code": "unauthorized",
+        "message": "Access token expired",
+        "data": {"code": "unauthorized", "message": "Access token expired"},
+    }
 
 
 async def test_bad_payloads_get_validation_failed_and_keep_the_socket(connect, account):
@@ -101,15 +110,18 @@ async def test_bad_payloads_get_validation_failed_and_keep_the_socket(connect, a
 
 async def test_domain_errors_and_crashes_become_error_acks(connect, account):
     client = await connect(account["access_token"], ["/probe"])
-    assert (await client.call("forbidden", {}, namespace="/probe", timeout=3))["error"]["code"] == "forbidden"
+    assert (await client.call("forbidden", {}, namespace="/probe", timeout=3))["error"][
+        "code"
+    ] == "forbidden"
     crash = await client.call("crash", {}, namespace="/probe", timeout=3)
     assert crash == {"ok": False, "error": {"code": "internal", "message": "Internal error"}}
     assert client.connected
 
 
 async def test_socket_is_disconnected_when_its_token_expires(connect, settings, account):
-    short = TokenIssuer(settings).issue(account["user"]["id"], "client",
-                                        session_of(settings, account), ttl_s=1)
+    short = TokenIssuer(settings).issue(
+        account["user"]["id"], "client", session_of(settings, account), ttl_s=1
+    )
     client = await connect(short, ["/probe"])
     expired = asyncio.Event()
     client.on("auth:expired", lambda data: expired.set(), namespace="/probe")
@@ -124,10 +136,15 @@ async def test_socket_is_disconnected_when_its_token_expires(connect, settings, 
 async def test_auth_refresh_on_one_namespace_keeps_every_namespace(connect, settings, account):
     issuer = TokenIssuer(settings)
     user_id, session_id = account["user"]["id"], session_of(settings, account)
-    client = await connect(issuer.issue(user_id, "client", session_id, ttl_s=1),
-                           ["/probe", "/probe2"])
-    ack = await client.call("auth:refresh", {"token": issuer.issue(user_id, "client", session_id)},
-                            namespace="/probe2", timeout=3)
+    client = await connect(
+        issuer.issue(user_id, "client", session_id, ttl_s=1), ["/probe", "/probe2"]
+    )
+    ack = await client.call(
+        "auth:refresh",
+        {"token": issuer.issue(user_id, "client", session_id)},
+        namespace="/probe2",
+        timeout=3,
+    )
     assert ack["ok"] is True
     await asyncio.sleep(1.6)
     for namespace in ("/probe", "/probe2"):
@@ -139,7 +156,9 @@ async def test_auth_refresh_rejects_bad_or_foreign_tokens(connect, api, account)
     client = await connect(account["access_token"], ["/probe"])
     garbage = await client.call("auth:refresh", {"token": "nope"}, namespace="/probe")
     assert garbage["error"]["code"] == "unauthorized"
-    foreign = await client.call("auth:refresh", {"token": other["access_token"]}, namespace="/probe")
+    foreign = await client.call(
+        "auth:refresh", {"token": other["access_token"]}, namespace="/probe"
+    )
     assert foreign["error"]["code"] == "unauthorized"
     missing = await client.call("auth:refresh", {}, namespace="/probe")
     assert missing["error"]["code"] == "validation_failed"
@@ -147,6 +166,7 @@ async def test_auth_refresh_rejects_bad_or_foreign_tokens(connect, api, account)
 
 # One token check per Engine.IO connection. A raw Socket.IO client connects
 # namespaces one at a time, each with its own auth payload.
+
 
 async def open_connection(http):  # type: ignore[no-untyped-def]
     ws = await http.ws_connect("/socket.io/?EIO=4&transport=websocket")
@@ -194,7 +214,8 @@ async def test_a_token_is_verified_once_per_connection(http, account, verify_cal
 
 
 async def test_other_tokens_on_a_second_namespace_are_still_checked(
-        http, api, settings, account, verify_calls):
+    http, api, settings, account, verify_calls
+):
     other = await api.register("other")
     user_id, session_id = account["user"]["id"], session_of(settings, account)
     expired = TokenIssuer(settings).issue(user_id, "client", session_id, ttl_s=-5)

@@ -26,20 +26,65 @@ from test_shutdown import register
 NAMESPACES = ("/conversations", "/presence", "/notifications", "/networking", "/signaling")
 EVENTS_PER_NAMESPACE = 2000
 BATCH = 250
-CONTRACT_ERRORS = {"unauthorized", "forbidden", "not_found", "validation_failed", "conflict",
-                   "rate_limited", "edit_window_closed", "unavailable"}
-BAD_NAMES = ("{}", "[]", "7", "null", json.dumps("x" * 65), '""', '"connect"', '"disconnect"',
-             '"connect_error"', '"\\ud83d"')
-KNOWN_EVENTS = ("message:send", "conversation:create", "message:history", "sync", "typing",
-                "presence:subscribe", "presence:set", "lobby:join", "session:rate", "signal",
-                "call:invite", "echo:start", "auth:refresh", "message:read")
+CONTRACT_ERRORS = {
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "validation_failed",
+    "conflict",
+    "rate_limited",
+    "edit_window_closed",
+    "unavailable",
+}
+BAD_NAMES = (
+    "{}",
+    "[]",
+    "7",
+    "null",
+    json.dumps("x" * 65),
+    '""',
+    '"connect"',
+    '"disconnect"',
+    '"connect_error"',
+    '"\\ud83d"',
+)
+KNOWN_EVENTS = (
+    "message:send",
+    "conversation:create",
+    "message:history",
+    "sync",
+    "typing",
+    "presence:subscribe",
+    "presence:set",
+    "lobby:join",
+    "session:rate",
+    "signal",
+    "call:invite",
+    "echo:start",
+    "auth:refresh",
+    "message:read",
+)
 
 
 def junk_values(rng: random.Random) -> Iterator[str]:
     """JSON texts of every shape, including some no JSON parser accepts."""
-    atoms = ['null', 'true', '-1', '1e309', '5.0', '18446744073709551616', '""', '"\\ud83d"',
-             '"' + "x" * rng.randint(0, 5000) + '"', '{}', '[]', 'NaN', '"\\u0000"',
-             '{"__proto__":{}}', '"' + "\\udfff" * 3 + '"']
+    atoms = [
+        "null",
+        "true",
+        "-1",
+        "1e309",
+        "5.0",
+        "18446744073709551616",
+        '""',
+        '"\\ud83d"',
+        '"' + "x" * rng.randint(0, 5000) + '"',
+        "{}",
+        "[]",
+        "NaN",
+        '"\\u0000"',
+        '{"__proto__":{}}',
+        '"' + "\\udfff" * 3 + '"',
+    ]
     while True:
         depth = rng.randint(0, 3)
         value = rng.choice(atoms)
@@ -47,12 +92,16 @@ def junk_values(rng: random.Random) -> Iterator[str]:
             if rng.random() < 0.5:
                 value = f"[{value},{rng.choice(atoms)}]"
             else:
-                key = rng.choice(['"text"', '"conversation_id"', '"user_ids"', '"\\ud800"', '"sdp"'])
+                key = rng.choice(
+                    ['"text"', '"conversation_id"', '"user_ids"', '"\\ud800"', '"sdp"']
+                )
                 value = f"{{{key}:{value}}}"
         yield value
 
 
-def malformed_events(rng: random.Random, namespace: str, first_id: int) -> Iterator[tuple[int, str]]:
+def malformed_events(
+    rng: random.Random, namespace: str, first_id: int
+) -> Iterator[tuple[int, str]]:
     """(ack id, frame) pairs of events that are wrong in one way or another."""
     values = junk_values(rng)
     ack_id = first_id
@@ -65,20 +114,37 @@ def malformed_events(rng: random.Random, namespace: str, first_id: int) -> Itera
         elif kind == 1:  # a known event with a payload of any shape
             body = f'["{name}",{next(values)}]'
         elif kind == 2:  # a known event with fields of the wrong types
-            fields = {field: next(values) for field in rng.sample(
-                ["conversation_id", "text", "client_msg_id", "user_ids", "status", "lobby_id",
-                 "stars", "type", "sdp", "limit", "cursors", "token"], rng.randint(1, 4))}
+            fields = {
+                field: next(values)
+                for field in rng.sample(
+                    [
+                        "conversation_id",
+                        "text",
+                        "client_msg_id",
+                        "user_ids",
+                        "status",
+                        "lobby_id",
+                        "stars",
+                        "type",
+                        "sdp",
+                        "limit",
+                        "cursors",
+                        "token",
+                    ],
+                    rng.randint(1, 4),
+                )
+            }
             body = f'["{name}",{{' + ",".join(f'"{k}":{v}' for k, v in fields.items()) + "}]"
         elif kind == 3:  # an unknown event
             body = f'["{name}:{rng.randint(0, 10**6)}",{next(values)}]'
         elif kind == 4:  # not JSON: cut short or glued
-            body = f'["{name}",{next(values)}'[:rng.randint(2, 40)]
+            body = f'["{name}",{next(values)}'[: rng.randint(2, 40)]
         elif kind == 5:  # too many arguments
             body = f'["{name}",{{}},{next(values)}]'
         else:  # binary attachments announced with placeholders that lie
             count = rng.randint(0, 3)
             placeholder = json.dumps({"_placeholder": True, "num": rng.randint(-2, 9)})
-            yield ack_id, f"45{count}-{namespace},{ack_id}[\"{name}\",{placeholder}]"
+            yield ack_id, f'45{count}-{namespace},{ack_id}["{name}",{placeholder}]'
             for _ in range(count):
                 yield -1, rng.randbytes(rng.randint(0, 64))
             continue
@@ -123,11 +189,13 @@ async def test_ten_thousand_malformed_events_leave_the_hub_well(tmp_path: Path) 
 
 async def a_good_client_is_served(base: str, token: str) -> None:
     client = socketio.AsyncClient(reconnection=False)
-    await client.connect(base, namespaces=["/conversations"], auth={"token": token},
-                         transports=["websocket"])
+    await client.connect(
+        base, namespaces=["/conversations"], auth={"token": token}, transports=["websocket"]
+    )
     try:
-        ack = await asyncio.wait_for(client.call("conversation:list", {},
-                                                  namespace="/conversations"), 5)
+        ack = await asyncio.wait_for(
+            client.call("conversation:list", {}, namespace="/conversations"), 5
+        )
         assert ack["ok"], ack
     finally:
         await client.disconnect()

@@ -25,12 +25,19 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, cors_origins=[APP_ORIGIN])
 
 
-async def connects(server: TestServer, token: str, origin: str,
-                   transport: str = "websocket") -> bool:
+async def connects(
+    server: TestServer, token: str, origin: str, transport: str = "websocket"
+) -> bool:
     client = socketio.AsyncClient(reconnection=False)
     try:
-        await client.connect(str(server.make_url("/")), namespaces=[NS], auth={"token": token},
-                             transports=[transport], headers={"Origin": origin}, wait_timeout=5)
+        await client.connect(
+            str(server.make_url("/")),
+            namespaces=[NS],
+            auth={"token": token},
+            transports=[transport],
+            headers={"Origin": origin},
+            wait_timeout=5,
+        )
     except socketio.exceptions.ConnectionError:
         return False
     await client.disconnect()
@@ -39,7 +46,8 @@ async def connects(server: TestServer, token: str, origin: str,
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_own_origin_and_listed_origins_connect(
-        server: TestServer, api: Api, transport: str) -> None:
+    server: TestServer, api: Api, transport: str
+) -> None:
     token = (await api.register("ann"))["access_token"]
     own = str(server.make_url("")).rstrip("/")
     assert await connects(server, token, own, transport)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from engines import store  # noqa: F401
 from storage.errors import DuplicateError
 from storage.interfaces import Store
 from storage.records import BlockRecord, RefreshTokenRecord, UserRecord
@@ -16,8 +15,14 @@ T2 = "2024-05-01T12:00:00+00:00"
 
 def user(user_id: str = "u1", email: str = "ada@example.com", **extra: object) -> UserRecord:
     return UserRecord(
-        id=user_id, email=email, password_hash="hash", display_name="Ada",
-        role="freelancer", created_at=T0, updated_at=T0, **extra,  # type: ignore[arg-type]
+        id=user_id,
+        email=email,
+        password_hash="hash",
+        display_name="Ada",
+        role="freelancer",
+        created_at=T0,
+        updated_at=T0,
+        **extra,  # type: ignore[arg-type]
     )
 
 
@@ -72,7 +77,9 @@ async def test_update_returns_new_record_and_persists_skills(store: Store) -> No
 
     assert updated is not None
     assert (updated.display_name, updated.skills, updated.updated_at) == (
-        "Ada L.", ["python", "sql"], T1
+        "Ada L.",
+        ["python", "sql"],
+        T1,
     )
     assert await store.users.get("u1") == updated
 
@@ -130,7 +137,9 @@ async def test_revoke_family_revokes_only_that_family(store: Store) -> None:
 
     tokens = {h: await store.refresh_tokens.get(h) for h in ("a1", "a2", "b1")}
     assert {h: t.revoked_at if t else "missing" for h, t in tokens.items()} == {
-        "a1": T1, "a2": T1, "b1": None
+        "a1": T1,
+        "a2": T1,
+        "b1": None,
     }
 
 

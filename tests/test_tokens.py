@@ -19,19 +19,31 @@ def write_key_pair(directory: Path) -> tuple[Path, Path]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = directory / "jwt.key"
     public = directory / "jwt.pub"
-    private.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return private, public
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     private, public = write_key_pair(tmp_path)
-    return make_settings(tmp_path, jwt_algorithm="RS256", jwt_secret=None,
-                         jwt_private_key_file=private, jwt_public_key_file=public)
+    return make_settings(
+        tmp_path,
+        jwt_algorithm="RS256",
+        jwt_secret=None,
+        jwt_private_key_file=private,
+        jwt_public_key_file=public,
+    )
 
 
 async def test_rs256_tokens_are_signed_with_the_private_key(api, settings):
@@ -47,8 +59,11 @@ async def test_rs256_tokens_are_signed_with_the_private_key(api, settings):
 
 async def test_rs256_refuses_an_hs256_token_made_with_the_public_key(api, settings):
     account = await api.register("rsa2")
-    forged = jwt.encode({"sub": account["user"]["id"], "typ": "access", "iat": 0,
-                         "exp": 4_000_000_000}, "some-other-secret-that-is-at-least-32-bytes", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": account["user"]["id"], "typ": "access", "iat": 0, "exp": 4_000_000_000},
+        "some-other-secret-that-is-at-least-32-bytes",
+        algorithm="HS256",
+    )
     me = await api.http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
     assert me.status == 401
 
@@ -84,24 +99,39 @@ def test_keys_are_prepared_once_not_per_token(tmp_path, monkeypatch, algorithm):
 
     if algorithm == "RS256":
         private, public = write_key_pair(tmp_path)
-        settings = make_settings(tmp_path, jwt_algorithm="RS256", jwt_secret=None,
-                                 jwt_private_key_file=private, jwt_public_key_file=public)
+        settings = make_settings(
+            tmp_path,
+            jwt_algorithm="RS256",
+            jwt_secret=None,
+            jwt_private_key_file=private,
+            jwt_public_key_file=public,
+        )
     else:
         settings = make_settings(tmp_path)
     issuer = TokenIssuer(settings)
     prepared: list[object] = []
     for cls in (HMACAlgorithm, RSAAlgorithm):
         original = cls.prepare_key
-        monkeypatch.setattr(cls, "prepare_key",
-                            lambda self, key, original=original: prepared.append(key) or original(self, key))
+        monkeypatch.setattr(
+            cls,
+            "prepare_key",
+            lambda self, key, original=original: prepared.append(key) or original(self, key),
+        )
     for n in range(3):
         assert issuer.verify(issuer.issue(f"u{n}", "client", f"s{n}")).user_id == f"u{n}"
     assert prepared == []
     # Tokens signed with another key are still refused, and the module-level
     # pyjwt functions are untouched.
-    forged = jwt.encode({"sub": "u", "typ": "access", "iat": 0, "exp": 4_000_000_000},
-                        "some-other-secret-that-is-at-least-32-bytes", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "u", "typ": "access", "iat": 0, "exp": 4_000_000_000},
+        "some-other-secret-that-is-at-least-32-bytes",
+        algorithm="HS256",
+    )
     with pytest.raises(Unauthorized):
         issuer.verify(forged)
-    assert jwt.decode(forged, "some-other-secret-that-is-at-least-32-bytes",
-                      algorithms=["HS256"])["sub"] == "u"
+    assert (
+        jwt.decode(forged, "some-other-secret-that-is-at-least-32-bytes", algorithms=["HS256"])[
+            "sub"
+        ]
+        == "u"
+    )

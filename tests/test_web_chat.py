@@ -10,7 +10,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from browser import (
-    PHONE, TIMEOUT_MS, alice_chats_with_bob, artifact, launch, require_browser, sign_up,
+    PHONE,
+    TIMEOUT_MS,
+    alice_chats_with_bob,
+    artifact,
+    launch,
+    require_browser,
+    sign_up,
 )
 from conftest import make_settings
 from handlers.web_client import VENDOR_DIR, VENDOR_FILES
@@ -30,7 +36,7 @@ async def test_page_and_bundle_are_served(http: Any) -> None:
     assert page.headers["Content-Type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     html = await page.text()
-    assert "<script src=\"/static/socket.io.min.js\"" in html and "<script>" not in html
+    assert '<script src="/static/socket.io.min.js"' in html and "<script>" not in html
     bundle = await http.get("/static/socket.io.min.js")
     assert bundle.status == 200 and "javascript" in bundle.headers["Content-Type"]
     assert await bundle.read() == (VENDOR_DIR / "socket.io.min.js").read_bytes()
@@ -45,8 +51,9 @@ async def test_page_and_bundle_are_served(http: Any) -> None:
 
 def test_vendored_bundle_is_the_locked_npm_client() -> None:
     """The page's bundle and the Node test client (tests/test_js_client.py) are one version."""
-    locked = json.loads((ROOT / "package-lock.json").read_text())[
-        "packages"]["node_modules/socket.io-client"]["version"]
+    locked = json.loads((ROOT / "package-lock.json").read_text())["packages"][
+        "node_modules/socket.io-client"
+    ]["version"]
     npm_package = ROOT / "node_modules" / "socket.io-client"
     package_json = npm_package / "package.json"
     installed = json.loads(package_json.read_text())["version"] if package_json.is_file() else None
@@ -54,9 +61,11 @@ def test_vendored_bundle_is_the_locked_npm_client() -> None:
     for name in VENDOR_FILES:
         assert (VENDOR_DIR / name).read_bytes() == (npm_package / "dist" / name).read_bytes(), (
             f"handlers/web/vendor/{name} differs from socket.io-client {locked}: "
-            "copy it again (handlers/web/vendor/README.md)")
-    assert (VENDOR_DIR / "socket.io-client.LICENSE").read_bytes() == \
-        (npm_package / "LICENSE").read_bytes()
+            "copy it again (handlers/web/vendor/README.md)"
+        )
+    assert (VENDOR_DIR / "socket.io-client.LICENSE").read_bytes() == (
+        npm_package / "LICENSE"
+    ).read_bytes()
     assert f"`socket.io-client` {locked}" in (VENDOR_DIR / "README.md").read_text()
 
 
@@ -124,17 +133,21 @@ async def test_two_users_chat(server: TestServer) -> None:
 
             # Alice's connection drops; Bob writes meanwhile; after the reconnect
             # Alice's client resyncs (sync) and shows the message it missed.
-            await alice.evaluate("() => { const m = hubState.sockets.manager; "
-                                 "m.reconnection(false); m.engine.close(); }")
+            await alice.evaluate(
+                "() => { const m = hubState.sockets.manager; "
+                "m.reconnection(false); m.engine.close(); }"
+            )
             await expect(alice.locator("#status")).to_have_text("connection lost, reconnecting…")
             await bob.locator("#composer-input").fill("Are you still there?")
             await bob.locator("#composer-input").press("Enter")
             await expect(bob.locator(".msg.mine .text").last).to_have_text("Are you still there?")
-            await alice.evaluate("() => { const m = hubState.sockets.manager; "
-                                 "m.reconnection(true); m.open(); }")
+            await alice.evaluate(
+                "() => { const m = hubState.sockets.manager; m.reconnection(true); m.open(); }"
+            )
             await expect(alice.locator("#status")).to_have_text("online")
             await expect(alice.locator(".msg:not(.mine) .text").last).to_have_text(
-                "Are you still there?")
+                "Are you still there?"
+            )
             await expect(bob.locator(".msg.mine .receipt").last).to_have_text("✓✓ Read")
 
             await alice.screenshot(path=str(artifact("web-chat-alice.png")), full_page=True)
@@ -145,9 +158,12 @@ async def test_two_users_chat(server: TestServer) -> None:
             await expect(alice.locator("#conv-dot")).to_have_class("dot offline")
             await alice.goto(base + "#/conversations")
             await expect(alice.locator("li.conv .dot")).to_have_class("dot offline")
-            await expect(alice.locator("li.conv .last")).to_contain_text("Bob: Are you still there?")
-            await alice.screenshot(path=str(artifact("web-chat-alice-bob-offline.png")),
-                                   full_page=True)
+            await expect(alice.locator("li.conv .last")).to_contain_text(
+                "Bob: Are you still there?"
+            )
+            await alice.screenshot(
+                path=str(artifact("web-chat-alice-bob-offline.png")), full_page=True
+            )
             assert alice.errors == [] and bob.errors == []
         finally:
             await browser.close()
@@ -180,10 +196,12 @@ async def test_read_receipts_show_after_a_reload(server: TestServer) -> None:
             await alice.reload()
             await alice.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
             await expect(alice.locator(".msg.mine .text")).to_have_text(
-                ["Read this one", "Not this one"])
+                ["Read this one", "Not this one"]
+            )
             await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
-            await alice.screenshot(path=str(artifact("web-chat-receipts-after-reload.png")),
-                                   full_page=True)
+            await alice.screenshot(
+                path=str(artifact("web-chat-receipts-after-reload.png")), full_page=True
+            )
             assert alice.errors == []
         finally:
             await browser.close()

@@ -45,7 +45,8 @@ async def test_post_bid_and_talk_from_the_job_page(server: TestServer, app: Any)
             await form.get_by_role("button", name="Post job").click()
             await expect(cara.locator("#job-title")).to_have_text("Logo for a bakery")
             await expect(cara.locator("#job-meta")).to_have_text(
-                "open · fixed price · 200.00 EUR – 450.50 EUR · posted by You")
+                "open · fixed price · 200.00 EUR – 450.50 EUR · posted by You"
+            )
             await expect(cara.locator("#job-skills")).to_have_text("Skills: design, branding")
             await expect(cara.locator("#no-bids")).to_have_text("No bids yet.")
             await expect(cara.locator("#bid-form")).to_be_hidden()
@@ -94,20 +95,21 @@ async def test_post_bid_and_talk_from_the_job_page(server: TestServer, app: Any)
             await expect(cara.locator("#conv-title")).to_have_text("Fred")
             await expect(cara.locator("#conv-context")).to_have_text("About a bid: view the job")
             conversation_id = hash_id(cara, "#/c/")
-            context = await cara.evaluate("(id) => hubState.convs.get(id).context",
-                                          conversation_id)
+            context = await cara.evaluate("(id) => hubState.convs.get(id).context", conversation_id)
             assert context == {"type": "bid", "id": bid_id}
             await cara.locator("#composer-input").fill("Hi Fred, when could you start?")
             await cara.locator("#composer-input").press("Enter")
             await expect(cara.locator(".msg.mine .text")).to_have_text(
-                "Hi Fred, when could you start?")
+                "Hi Fred, when could you start?"
+            )
 
             # Fred opens it from his bid: the same conversation, with Cara's message.
             await fred_bid.get_by_role("button", name="Open conversation").click()
             await expect(fred.locator("#conv-title")).to_have_text("Cara")
             assert hash_id(fred, "#/c/") == conversation_id
             await expect(fred.locator(".msg:not(.mine) .text")).to_have_text(
-                "Hi Fred, when could you start?")
+                "Hi Fred, when could you start?"
+            )
             await fred.locator("#composer-input").fill("Tomorrow morning.")
             await fred.locator("#composer-input").press("Enter")
             await expect(cara.locator(".msg:not(.mine) .text")).to_have_text("Tomorrow morning.")
@@ -119,8 +121,9 @@ async def test_post_bid_and_talk_from_the_job_page(server: TestServer, app: Any)
             await cara.locator("#conv-context").click()
             await expect(cara.locator("#job-title")).to_have_text("Logo for a bakery")
             assert hash_id(cara, "#/jobs/") == job_id
-            await cara.locator("#bids li.bid").get_by_role(
-                "button", name="Open conversation").click()
+            await (
+                cara.locator("#bids li.bid").get_by_role("button", name="Open conversation").click()
+            )
             await expect(cara.locator("#conv-title")).to_have_text("Fred")
             assert hash_id(cara, "#/c/") == conversation_id
             await cara.get_by_role("link", name="Chats").click()

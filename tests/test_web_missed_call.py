@@ -14,7 +14,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from browser import (
-    TIMEOUT_MS, alice_chats_with_bob, artifact, launch, require_browser,
+    TIMEOUT_MS,
+    alice_chats_with_bob,
+    artifact,
+    launch,
+    require_browser,
 )
 from conftest import make_settings
 from hub.clock import parse_iso
@@ -50,18 +54,22 @@ async def test_unanswered_call_is_missed_on_both_pages(server: TestServer, app: 
             await expect(bob.locator("#incoming-text")).to_have_text("Alice is calling (video)")
             await expect(alice.locator("#notice")).to_be_hidden()
             await expect(bob.locator("#notice")).to_be_hidden()
-            await bob.screenshot(path=str(artifact("web-missed-call-ringing-bob.png")),
-                                 full_page=True)
+            await bob.screenshot(
+                path=str(artifact("web-missed-call-ringing-bob.png")), full_page=True
+            )
 
             # After the ring timeout the hub ends it as missed: both pages say so,
             # and the notice stays until it is dismissed.
             missed_ms = RING_S * 1000 + TIMEOUT_MS
-            await expect(alice.locator("#call-state")).to_have_text("Missed call",
-                                                                    timeout=missed_ms)
+            await expect(alice.locator("#call-state")).to_have_text(
+                "Missed call", timeout=missed_ms
+            )
             await expect(alice.locator("#notice-text")).to_have_text(
-                "Bob did not answer: missed call")
-            await expect(bob.locator("#notice-text")).to_have_text("Missed call from Alice",
-                                                                   timeout=missed_ms)
+                "Bob did not answer: missed call"
+            )
+            await expect(bob.locator("#notice-text")).to_have_text(
+                "Missed call from Alice", timeout=missed_ms
+            )
             await expect(bob.locator("#incoming")).to_be_hidden()
             assert await alice.evaluate("hubState.call") is None
             assert await bob.evaluate("hubState.call") is None

@@ -15,24 +15,30 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pathlib import Path
-
 from aiohttp.test_utils import TestServer
 
 from browser import (
-    PHONE, ROOT, TIMEOUT_MS, alice_chats_with_bob, artifact, launch, require_browser, sign_up,
+    PHONE,
+    ROOT,
+    TIMEOUT_MS,
+    alice_chats_with_bob,
+    artifact,
+    launch,
+    require_browser,
+    sign_up,
 )
 from conftest import make_settings
 from hub.config import Settings
 from hub.context import HUB
-from webrtc import loopback_ice  # noqa: F401  (fixture)
 
 IN_NETNS = os.environ.get("HUB_TEST_NETNS") == "1"
-CAN_UNSHARE = os.geteuid() == 0 and shutil.which("unshare") is not None and \
-    shutil.which("ip") is not None
+CAN_UNSHARE = (
+    os.geteuid() == 0 and shutil.which("unshare") is not None and shutil.which("ip") is not None
+)
 MIN_FRAMES = 10
 
 
@@ -47,16 +53,20 @@ def test_video_without_network() -> None:
     if IN_NETNS or not CAN_UNSHARE:
         pytest.skip("already in the namespace" if IN_NETNS else "needs root and unshare")
     require_browser()
-    inner = (f"ip link set lo up && HUB_TEST_NETNS=1 exec {sys.executable} -m pytest -q "
-             f"-p no:cacheprovider {__file__} -k 'not without_network'")
-    result = subprocess.run(["unshare", "-n", "sh", "-c", inner], cwd=ROOT, capture_output=True,
-                            text=True, timeout=240)
+    inner = (
+        f"ip link set lo up && HUB_TEST_NETNS=1 exec {sys.executable} -m pytest -q "
+        f"-p no:cacheprovider {__file__} -k 'not without_network'"
+    )
+    result = subprocess.run(
+        ["unshare", "-n", "sh", "-c", inner], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "3 passed" in result.stdout, result.stdout[-3000:]
 
 
-needs_isolation = pytest.mark.skipif(CAN_UNSHARE and not IN_NETNS,
-                                     reason="run by test_video_without_network under unshare -n")
+needs_isolation = pytest.mark.skipif(
+    CAN_UNSHARE and not IN_NETNS, reason="run by test_video_without_network under unshare -n"
+)
 
 
 async def wait_frames(page: Any, which: str, minimum: int = MIN_FRAMES) -> int:
@@ -134,18 +144,29 @@ async def test_video_call_between_two_pages(server: TestServer) -> None:
 
 
 @needs_isolation
-async def test_networking_lobby_match_video_and_connect(server: TestServer, app: Any,
-                                                        http: Any) -> None:
+async def test_networking_lobby_match_video_and_connect(
+    server: TestServer, app: Any, http: Any
+) -> None:
     require_browser()
     from playwright.async_api import async_playwright, expect
 
-    admin = await (await http.post("/api/v1/auth/register", json={
-        "email": "admin@example.com", "password": "correct horse", "display_name": "Admin",
-        "role": "client"})).json()
+    admin = await (
+        await http.post(
+            "/api/v1/auth/register",
+            json={
+                "email": "admin@example.com",
+                "password": "correct horse",
+                "display_name": "Admin",
+                "role": "client",
+            },
+        )
+    ).json()
     await app[HUB].accounts.set_role(admin["user"]["id"], "admin")
-    created = await http.post("/api/v1/networking/lobbies", json={
-        "title": "Designers meet devs", "topic": "design", "duration_minutes": 2},
-        headers={"Authorization": f"Bearer {admin['access_token']}"})
+    created = await http.post(
+        "/api/v1/networking/lobbies",
+        json={"title": "Designers meet devs", "topic": "design", "duration_minutes": 2},
+        headers={"Authorization": f"Bearer {admin['access_token']}"},
+    )
     assert created.status == 201, await created.text()
 
     expect.set_options(timeout=TIMEOUT_MS)
@@ -153,9 +174,8 @@ async def test_networking_lobby_match_video_and_connect(server: TestServer, app:
     async with async_playwright() as pw:
         browser = await launch(pw)
         try:
-            pages = [await (await browser.new_context(viewport=PHONE)).new_page()
-                     for _ in range(2)]
-            for page, name in zip(pages, ("Ann", "Ben")):
+            pages = [await (await browser.new_context(viewport=PHONE)).new_page() for _ in range(2)]
+            for page, name in zip(pages, ("Ann", "Ben"), strict=False):
                 await sign_up(page, base, name)
                 await page.get_by_role("link", name="Networking").click()
                 await page.locator("li.lobby button").first.click()
@@ -176,7 +196,8 @@ async def test_networking_lobby_match_video_and_connect(server: TestServer, app:
                 await form.get_by_role("button", name="Send rating").click()
             for page, peer in ((ann, "Ben"), (ben, "Ann")):
                 await expect(page.locator("#session-result")).to_contain_text(
-                    f"You are connected with {peer}")
+                    f"You are connected with {peer}"
+                )
                 await page.get_by_role("link", name="Chats").click()
                 await expect(page.locator("li.conv .name")).to_have_text(peer)
             assert ann.errors == [] and ben.errors == []

@@ -8,7 +8,8 @@ restricts host candidates to 127.0.0.1 for the duration of one test by patching
 peer is restricted too. Nothing outside the tests does this.
 
 Run the WebRTC tests with no network at all (root):
-``unshare -n sh -c 'ip link set lo up && .venv/bin/pytest -q tests/test_signaling.py tests/test_echo.py'``
+``unshare -n sh -c 'ip link set lo up && .venv/bin/pytest -q tests/test_signaling.py
+tests/test_echo.py'``
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 @pytest.fixture
 def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Host ICE candidates on 127.0.0.1 only (test-only patch of aioice)."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"])
+    monkeypatch.setattr(
+        aioice.ice, "get_host_addresses", lambda use_ipv4=True, use_ipv6=True: ["127.0.0.1"]
+    )
     yield
 
 

@@ -33,8 +33,13 @@ class OrjsonCodec:
 
 
 def build(namespaces: list[str]) -> web.Application:
-    sio = socketio.AsyncServer(async_mode="aiohttp", json=OrjsonCodec, logger=False,
-                               engineio_logger=False, cors_allowed_origins=None)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        json=OrjsonCodec,
+        logger=False,
+        engineio_logger=False,
+        cors_allowed_origins=None,
+    )
     app = web.Application()
     sio.attach(app)
 
@@ -44,13 +49,15 @@ def build(namespaces: list[str]) -> web.Application:
     app.router.add_get("/healthz", healthz)
 
     for namespace in namespaces:
+
         def handlers(ns: str) -> None:
             @sio.on("connect", namespace=ns)
             async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
                 token = auth.get("token") if isinstance(auth, dict) else None
                 if not isinstance(token, str) or not token:
                     raise socketio.exceptions.ConnectionRefusedError(
-                        {"code": "unauthorized", "message": "Missing access token"})
+                        {"code": "unauthorized", "message": "Missing access token"}
+                    )
 
             @sio.on("echo", namespace=ns)
             async def echo(sid: str, payload: Any = None) -> dict[str, Any]:
@@ -64,8 +71,13 @@ def build(namespaces: list[str]) -> web.Application:
             @sio.on("broadcast", namespace=ns)
             async def broadcast(sid: str, payload: Any = None) -> dict[str, Any]:
                 payload = payload or {}
-                await sio.emit("message:new", payload.get("message"), to=str(payload.get("room")),
-                               namespace=ns, skip_sid=sid)
+                await sio.emit(
+                    "message:new",
+                    payload.get("message"),
+                    to=str(payload.get("room")),
+                    namespace=ns,
+                    skip_sid=sid,
+                )
                 return {"ok": True, "data": {}}
 
         handlers(namespace)

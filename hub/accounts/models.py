@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
 )
 
 from storage.records import SessionRecord, UserRecord
@@ -99,10 +104,14 @@ class PublicUser(BaseModel):
     created_at: str
 
     @classmethod
-    def of(cls, user: UserRecord) -> "PublicUser":
+    def of(cls, user: UserRecord) -> PublicUser:
         return cls(
-            id=user.id, display_name=user.display_name, role=user.role,
-            headline=user.headline, avatar_url=user.avatar_url, skills=user.skills,
+            id=user.id,
+            display_name=user.display_name,
+            role=user.role,
+            headline=user.headline,
+            avatar_url=user.avatar_url,
+            skills=user.skills,
             created_at=user.created_at,
         )
 
@@ -114,7 +123,7 @@ class PrivateUser(PublicUser):
     updated_at: str
 
     @classmethod
-    def of(cls, user: UserRecord) -> "PrivateUser":
+    def of(cls, user: UserRecord) -> PrivateUser:
         return cls(**PublicUser.of(user).model_dump(), email=user.email, updated_at=user.updated_at)
 
 
@@ -137,10 +146,15 @@ class SessionView(BaseModel):
     current: bool  # the session of the token that asked
 
     @classmethod
-    def of(cls, session: SessionRecord, current: bool) -> "SessionView":
-        return cls(id=session.id, created_at=session.created_at,
-                   last_used_at=session.last_used_at, user_agent=session.user_agent,
-                   ip=session.ip, current=current)
+    def of(cls, session: SessionRecord, current: bool) -> SessionView:
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            user_agent=session.user_agent,
+            ip=session.ip,
+            current=current,
+        )
 
 
 class SessionList(BaseModel):

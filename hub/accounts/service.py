@@ -12,7 +12,12 @@ from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from ..passwords import Passwords
 from ..tokens import TokenIssuer, hash_refresh_token, new_refresh_token
 from .models import (
-    AuthResult, BlockEntry, LoginRequest, PrivateUser, ProfileUpdate, PublicUser,
+    AuthResult,
+    BlockEntry,
+    LoginRequest,
+    PrivateUser,
+    ProfileUpdate,
+    PublicUser,
     RegisterRequest,
 )
 from .sessions import ClientInfo, SessionService
@@ -21,8 +26,14 @@ from .sessions import ClientInfo, SessionService
 class AccountService:
     """The account rules, shared by REST, Socket.IO and the CLI."""
 
-    def __init__(self, store: Store, tokens: TokenIssuer, passwords: Passwords,
-                 refresh_ttl_s: int, sessions: SessionService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tokens: TokenIssuer,
+        passwords: Passwords,
+        refresh_ttl_s: int,
+        sessions: SessionService,
+    ) -> None:
         self.store = store
         self.tokens = tokens
         self.passwords = passwords
@@ -116,8 +127,13 @@ class AccountService:
     ) -> UserRecord:
         now = now_iso()
         user = UserRecord(
-            id=new_id(), email=email, password_hash=await self.passwords.hash(password),
-            display_name=display_name, role=role, created_at=now, updated_at=now,
+            id=new_id(),
+            email=email,
+            password_hash=await self.passwords.hash(password),
+            display_name=display_name,
+            role=role,
+            created_at=now,
+            updated_at=now,
         )
         try:
             await self.store.users.create(user)
@@ -135,8 +151,11 @@ class AccountService:
         now = utc_now()
         await self.store.refresh_tokens.create(
             RefreshTokenRecord(
-                token_hash=hash_refresh_token(refresh_token), family_id=session_id,
-                user_id=user.id, created_at=iso(now), expires_at=iso(now + self.refresh_ttl),
+                token_hash=hash_refresh_token(refresh_token),
+                family_id=session_id,
+                user_id=user.id,
+                created_at=iso(now),
+                expires_at=iso(now + self.refresh_ttl),
             )
         )
         return AuthResult(

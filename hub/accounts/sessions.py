@@ -61,7 +61,10 @@ class SessionService:
         """Open a session for a login; its id (the new refresh-token family)."""
         now = now_iso()
         session = SessionRecord(
-            id=new_id(), user_id=user_id, created_at=now, last_used_at=now,
+            id=new_id(),
+            user_id=user_id,
+            created_at=now,
+            last_used_at=now,
             user_agent=client.user_agent[:USER_AGENT_MAX] if client.user_agent else None,
             ip=client.ip or None,
         )
@@ -78,8 +81,7 @@ class SessionService:
     async def list_active(self, user_id: str, current_session_id: str) -> SessionList:
         """The user's active sessions, newest first, ``current`` marking the caller's."""
         sessions = await self.store.sessions.list_for_user(user_id)
-        return SessionList(items=[SessionView.of(s, s.id == current_session_id)
-                                  for s in sessions])
+        return SessionList(items=[SessionView.of(s, s.id == current_session_id) for s in sessions])
 
     async def revoke(self, user_id: str, session_id: str) -> None:
         """Revoke one of the user's own sessions (anyone else's is not found)."""
@@ -104,4 +106,3 @@ class SessionService:
         await self.store.refresh_tokens.revoke_family(session_id, now)
         if await self.store.sessions.revoke(session_id, now):
             await self.revocations.announce([session_id])
-

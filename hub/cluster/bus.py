@@ -35,7 +35,9 @@ class LocalMessageBus:
     order (group commit, concurrent writes), so a Sequencer puts them back in
     seq order before they reach the sockets."""
 
-    def __init__(self, store: Store, events: ConversationEvents, gap_timeout_s: float = 0.5) -> None:
+    def __init__(
+        self, store: Store, events: ConversationEvents, gap_timeout_s: float = 0.5
+    ) -> None:
         self.store = store
         self.events = events
         self.sequencer = Sequencer(self._deliver, partial(stored_deliveries, store), gap_timeout_s)
@@ -51,8 +53,9 @@ class LocalMessageBus:
         pass
 
     async def _deliver(self, delivery: Delivery) -> None:
-        await self.events.to_users("message:new", delivery.message, delivery.user_ids,
-                                   delivery.skip_sid)
+        await self.events.to_users(
+            "message:new", delivery.message, delivery.user_ids, delivery.skip_sid
+        )
 
 
 class RedisMessageBus:
@@ -60,28 +63,41 @@ class RedisMessageBus:
     over Redis pub/sub and hands it to its own sockets through a Sequencer,
     so order and gaps are mended on the receiving side."""
 
-    def __init__(self, redis: Redis, listener: Redis, store: Store, events: ConversationEvents,
-                 gap_timeout_s: float = 0.5, on_publish_error: Any = None) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        listener: Redis,
+        store: Store,
+        events: ConversationEvents,
+        gap_timeout_s: float = 0.5,
+        on_publish_error: Any = None,
+    ) -> None:
         self.redis = redis
         self.listener = listener
         self.store = store
         self.events = events
-        self.sequencer = Sequencer(self._deliver_locally, partial(stored_deliveries, store),
-                                   gap_timeout_s)
+        self.sequencer = Sequencer(
+            self._deliver_locally, partial(stored_deliveries, store), gap_timeout_s
+        )
         self._on_publish_error = on_publish_error
         self._task: asyncio.Task[None] | None = None
 
     async def publish(self, delivery: Delivery) -> None:
-        payload = orjson.dumps({
-            "conversation_id": delivery.conversation_id, "seq": delivery.seq,
-            "message": delivery.message, "user_ids": delivery.user_ids,
-            "skip_sid": delivery.skip_sid,
-        })
+        payload = orjson.dumps(
+            {
+                "conversation_id": delivery.conversation_id,
+                "seq": delivery.seq,
+                "message": delivery.message,
+                "user_ids": delivery.user_ids,
+                "skip_sid": delivery.skip_sid,
+            }
+        )
         try:
             await self.redis.publish(CHANNEL, payload)
         except Exception as exc:  # Redis down: the store has it; serve our own sockets
-            log.warning("cannot publish message %s/%s: %s",
-                        delivery.conversation_id, delivery.seq, exc)
+            log.warning(
+                "cannot publish message %s/%s: %s", delivery.conversation_id, delivery.seq, exc
+            )
             if self._on_publish_error:
                 self._on_publish_error()
             await self.sequencer.push(delivery)
@@ -103,14 +119,17 @@ class RedisMessageBus:
         self.sequencer.forget_idle(600)
 
     async def _deliver_locally(self, delivery: Delivery) -> None:
-        await self.events.to_local_users("message:new", delivery.message, delivery.user_ids,
-                                         delivery.skip_sid)
+        await self.events.to_local_users(
+            "message:new", delivery.message, delivery.user_ids, delivery.skip_sid
+        )
 
 
-async def stored_deliveries(store: Store, conversation_id: str, after_seq: int,
-                            before_seq: int) -> list[Delivery]:
+async def stored_deliveries(
+    store: Store, conversation_id: str, after_seq: int, before_seq: int
+) -> list[Delivery]:
     """The Sequencer's gap filler: the stored messages between two seqs."""
     messages = await store.messages.range(
-        conversation_id, after_seq=after_seq, before_seq=before_seq, limit=100)
+        conversation_id, after_seq=after_seq, before_seq=before_seq, limit=100
+    )
     members = await store.conversations.member_ids(conversation_id)
     return [Delivery(conversation_id, m.seq, message_view(m), members) for m in messages]

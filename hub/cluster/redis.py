@@ -23,13 +23,17 @@ def create_redis(url: str, *, blocking_reads: bool = False) -> Redis:
     ``blocking_reads`` is for pub/sub listeners, which wait on a socket for as
     long as the channel is quiet and so must have no read timeout.
     """
-    return Redis.from_url(url, socket_connect_timeout=1.0,
-                          socket_timeout=None if blocking_reads else 2.0,
-                          health_check_interval=5 if blocking_reads else 0)
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=1.0,
+        socket_timeout=None if blocking_reads else 2.0,
+        health_check_interval=5 if blocking_reads else 0,
+    )
 
 
-async def listen_forever(listener: Redis, channel: str,
-                         handle: Callable[[bytes], Awaitable[None]], what: str) -> None:
+async def listen_forever(
+    listener: Redis, channel: str, handle: Callable[[bytes], Awaitable[None]], what: str
+) -> None:
     """Hand every message published on ``channel`` to ``handle``, until
     cancelled. When Redis fails the subscription is made again, after a
     backoff growing from 0.2 s to 5 s (``what`` names the listener in the log)."""
@@ -57,8 +61,11 @@ class HubRedisManager(socketio.AsyncRedisManager, DirectEmitManager):
     sockets go through DirectEmitManager (it comes next in the MRO)."""
 
     def __init__(self, url: str, on_publish_error: Callable[[], None] | None = None) -> None:
-        super().__init__(url, channel=SOCKETIO_CHANNEL,
-                         redis_options={"socket_connect_timeout": 1.0, "health_check_interval": 5})
+        super().__init__(
+            url,
+            channel=SOCKETIO_CHANNEL,
+            redis_options={"socket_connect_timeout": 1.0, "health_check_interval": 5},
+        )
         self._on_publish_error = on_publish_error
 
     async def _publish(self, data: Any) -> Any:

@@ -65,8 +65,9 @@ class RedisRevocations:
     while REST and new connects are refused at once (the store says revoked).
     """
 
-    def __init__(self, redis: Redis, listener: Redis,
-                 on_publish_error: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, redis: Redis, listener: Redis, on_publish_error: Callable[[], None] | None = None
+    ) -> None:
         self.redis = redis
         self.listener = listener
         self._on_publish_error = on_publish_error
@@ -97,8 +98,9 @@ class RedisRevocations:
         await self.listener.aclose()
 
     async def _listen(self, disconnect: DisconnectSessions) -> None:
-        await listen_forever(self.listener, CHANNEL, partial(self._deliver, disconnect),
-                             "session revocations")
+        await listen_forever(
+            self.listener, CHANNEL, partial(self._deliver, disconnect), "session revocations"
+        )
 
     @staticmethod
     async def _deliver(disconnect: DisconnectSessions, data: bytes) -> None:

@@ -45,8 +45,9 @@ class Sequencer:
     ``gap_timeout_s`` the missing messages are read from the store.
     """
 
-    def __init__(self, deliver: Deliver, fill: Fill, gap_timeout_s: float = 0.5,
-                 recent_s: float = 2.0) -> None:
+    def __init__(
+        self, deliver: Deliver, fill: Fill, gap_timeout_s: float = 0.5, recent_s: float = 2.0
+    ) -> None:
         self._deliver = deliver
         self._fill = fill
         self.gap_timeout_s = gap_timeout_s
@@ -84,8 +85,9 @@ class Sequencer:
         oldest of them, so none is taken for a duplicate and dropped."""
         if delivery.seq == 1:
             return 1
-        earlier = await self._fill(delivery.conversation_id,
-                                   max(0, delivery.seq - 1 - _LOOKBACK), delivery.seq)
+        earlier = await self._fill(
+            delivery.conversation_id, max(0, delivery.seq - 1 - _LOOKBACK), delivery.seq
+        )
         for previous in earlier:  # ascending seq
             created_at = previous.message.get("created_at")
             if created_at and _age_s(created_at) < self.recent_s:
@@ -101,7 +103,8 @@ class Sequencer:
             stream.timer = None
         if stream.pending:
             stream.timer = asyncio.get_running_loop().call_later(
-                self.gap_timeout_s, lambda: asyncio.ensure_future(self._close_gap(conversation_id)))
+                self.gap_timeout_s, lambda: asyncio.ensure_future(self._close_gap(conversation_id))
+            )
 
     async def _close_gap(self, conversation_id: str) -> None:
         async with self._lock:

@@ -34,5 +34,6 @@ class ConversationEvents:
         """Like ``to_users`` but only to sockets of this process (no Redis relay)."""
         rooms = [user_room(user_id) for user_id in user_ids]
         if rooms:
-            await self.sio.emit(event, data, to=rooms, namespace=NAMESPACE, skip_sid=skip_sid,
-                                ignore_queue=True)
+            await self.sio.emit(
+                event, data, to=rooms, namespace=NAMESPACE, skip_sid=skip_sid, ignore_queue=True
+            )

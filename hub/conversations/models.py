@@ -15,8 +15,7 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 Seq = Annotated[int, Field(ge=0, le=2**53)]
 Limit = Annotated[int, Field(ge=1, le=100)]
 # A hard cap before the configurable text limit is checked, so huge strings fail fast.
-RawText = Annotated[str, Field(max_length=100_000,
-                               json_schema_extra=configured("max_text_length"))]
+RawText = Annotated[str, Field(max_length=100_000, json_schema_extra=configured("max_text_length"))]
 
 
 class ContextRef(Body):
@@ -75,7 +74,7 @@ class SendMessage(Body):
     conversation_id: Id
     client_msg_id: Id
     text: RawText
-    attachments: Annotated[list[Attachment], Field(max_length=10)] = []
+    attachments: Annotated[list[Attachment], Field(max_length=10)] = Field(default_factory=list)
     reply_to: Id | None = None
 
 
@@ -132,8 +131,9 @@ def _text_parser(annotation: Any) -> Callable[[str], object] | None:
     """How a query field of this type reads its text, if it is not a string."""
     union = get_origin(annotation) in (Union, UnionType)
     options = get_args(annotation) if union else (annotation,)
-    bare = {get_args(option)[0] if get_origin(option) is Annotated else option
-            for option in options}
+    bare = {
+        get_args(option)[0] if get_origin(option) is Annotated else option for option in options
+    }
     if bool in bare:
         return _bool_text
     if int in bare:
@@ -152,21 +152,32 @@ class Query(BaseModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        cls._parsers = {name: parser for name, field in cls.model_fields.items()
-                        if (parser := _text_parser(field.annotation)) is not None}
+        cls._parsers = {
+            name: parser
+            for name, field in cls.model_fields.items()
+            if (parser := _text_parser(field.annotation)) is not None
+        }
 
     @model_validator(mode="before")
     @classmethod
     def _parse_text(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {key: cls._parsers[key](value) if key in cls._parsers and isinstance(value, str)
-                else value for key, value in data.items()}
+        return {
+            key: cls._parsers[key](value)
+            if key in cls._parsers and isinstance(value, str)
+            else value
+            for key, value in data.items()
+        }
 
 
 # Cursors are base64url text, never anything a browser has to percent-encode.
-Cursor = Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9_=-]*$",
-                              description="next_cursor of the previous page")]
+Cursor = Annotated[
+    str,
+    Field(
+        max_length=200, pattern=r"^[A-Za-z0-9_=-]*$", description="next_cursor of the previous page"
+    ),
+]
 
 
 class ConversationListQuery(Query):
@@ -193,7 +204,7 @@ class RestSendMessage(Body):
 
     client_msg_id: Id | None = None
     text: RawText
-    attachments: Annotated[list[Attachment], Field(max_length=10)] = []
+    attachments: Annotated[list[Attachment], Field(max_length=10)] = Field(default_factory=list)
     reply_to: Id | None = None
 
 
@@ -238,7 +249,8 @@ class Conversation(BaseModel):
     type: Literal["direct", "group"]
     participant_ids: list[str]
     read_seqs: dict[str, int] = Field(
-        description="Every participant's read marker, by user id (the viewer's is read_seq)")
+        description="Every participant's read marker, by user id (the viewer's is read_seq)"
+    )
     title: str | None
     context: dict[str, str] | None
     created_by: str

@@ -7,8 +7,19 @@ from typing import TYPE_CHECKING, Any
 from ..realtime import Caller, HubNamespace, event
 from .events import NAMESPACE, user_room
 from .models import (
-    AddParticipants, ConversationRef, CreateConversation, DeleteMessage, EditMessage, History,
-    ListConversations, MarkRead, RemoveParticipant, SendMessage, Sync, Typing, UpdateConversation,
+    AddParticipants,
+    ConversationRef,
+    CreateConversation,
+    DeleteMessage,
+    EditMessage,
+    History,
+    ListConversations,
+    MarkRead,
+    RemoveParticipant,
+    SendMessage,
+    Sync,
+    Typing,
+    UpdateConversation,
 )
 
 if TYPE_CHECKING:
@@ -20,7 +31,7 @@ Result = dict[str, Any]
 class ConversationsNamespace(HubNamespace):
     """Each socket joins its user's room, which is where conversation events go."""
 
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(NAMESPACE, hub)
         self.service = hub.conversations
 

@@ -15,13 +15,23 @@ if TYPE_CHECKING:
 from storage.records import BidRecord, ConversationRecord, MembershipRecord, MessageRecord
 
 from ..clock import new_id, now_iso, parse_iso, utc_now
-from ..errors import Conflict, EditWindowClosed, Forbidden, NotFound, ValidationFailed
 from ..cluster.sequencer import Delivery
+from ..errors import Conflict, EditWindowClosed, Forbidden, NotFound, ValidationFailed
 from .events import ConversationEvents
 from .members import MemberLists
 from .models import (
-    AddParticipants, ContextRef, CreateConversation, EditMessage, History, ListConversations,
-    MarkRead, RemoveParticipant, SendMessage, Sync, Typing, UpdateConversation,
+    AddParticipants,
+    ContextRef,
+    CreateConversation,
+    EditMessage,
+    History,
+    ListConversations,
+    MarkRead,
+    RemoveParticipant,
+    SendMessage,
+    Sync,
+    Typing,
+    UpdateConversation,
 )
 from .typing_state import TypingTracker
 from .views import conversation_view, message_view
@@ -42,8 +52,9 @@ class ConversationService:
     its result as the ack and is left out of the broadcast.
     """
 
-    def __init__(self, store: Store, events: ConversationEvents, bus: MessageBus,
-                 limits: ConversationLimits) -> None:
+    def __init__(
+        self, store: Store, events: ConversationEvents, bus: MessageBus, limits: ConversationLimits
+    ) -> None:
         self.store = store
         self.events = events
         self.bus = bus
@@ -53,8 +64,9 @@ class ConversationService:
 
     # Conversations
 
-    async def create(self, user_id: str, request: CreateConversation,
-                     origin_sid: str | None = None) -> dict[str, Any]:
+    async def create(
+        self, user_id: str, request: CreateConversation, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         """A new conversation of the caller and ``participant_ids``, or the one
         that exists already: the pair's direct conversation, or a bid's (see
         ``_create_about_bid``). A job or bid context must be one the caller is
@@ -64,10 +76,13 @@ class ConversationService:
             raise ValidationFailed.field("participant_ids", "Name at least one other user")
         kind = request.type or ("direct" if len(others) == 1 else "group")
         if kind == "direct" and len(others) != 1:
-            raise ValidationFailed.field("participant_ids", "A direct conversation has one other user")
+            raise ValidationFailed.field(
+                "participant_ids", "A direct conversation has one other user"
+            )
         if len(others) + 1 > self.limits.max_group_size:
             raise ValidationFailed.field(
-                "participant_ids", f"At most {self.limits.max_group_size} participants")
+                "participant_ids", f"At most {self.limits.max_group_size} participants"
+            )
         await self._require_users(others, "participant_ids")
         context = request.context
         if context is not None and context.type == "bid":
@@ -79,8 +94,14 @@ class ConversationService:
         record, _ = await self._insert(user_id, kind, others, request.title, context, origin_sid)
         return await self._view(record, user_id)
 
-    async def _create_about_bid(self, user_id: str, request: CreateConversation, kind: str,
-                                others: list[str], origin_sid: str | None) -> dict[str, Any]:
+    async def _create_about_bid(
+        self,
+        user_id: str,
+        request: CreateConversation,
+        kind: str,
+        others: list[str],
+        origin_sid: str | None,
+    ) -> dict[str, Any]:
         """A bid has exactly one conversation, whichever path opens it first
         (a party while shortlisting, or accepting). If it exists it comes back,
         joined by whichever of the job's owner and the bidder it lacks (the
@@ -94,18 +115,21 @@ class ConversationService:
         other = bid.freelancer_id if user_id == bid.owner_id else bid.owner_id
         if kind == "direct" and others != [other]:
             raise ValidationFailed.field(
-                "participant_ids", "A direct conversation about a bid is with the bid's other party")
+                "participant_ids", "A direct conversation about a bid is with the bid's other party"
+            )
         key = f"bid:{bid.id}"
         record, created = None, False
         if kind == "direct":
             record, created = await self._insert(
-                user_id, "direct", others, request.title, request.context, origin_sid, key)
+                user_id, "direct", others, request.title, request.context, origin_sid, key
+            )
         # No direct request, or the pair's direct conversation is about something else.
         if record is None or record.context_key != key:
             job = await self.store.market.get_job(bid.job_id)
             title = request.title or (job.title[:200] if job else None)
             record, created = await self._insert(
-                user_id, "group", others, title, request.context, origin_sid, key)
+                user_id, "group", others, title, request.context, origin_sid, key
+            )
         if not created and record.type == "group":
             members = await self.store.conversations.member_ids(record.id)
             missing = [uid for uid in (bid.owner_id, bid.freelancer_id) if uid not in members]
@@ -113,15 +137,27 @@ class ConversationService:
                 await self._join(record, missing, origin_sid)
         return await self._view(record, user_id)
 
-    async def _insert(self, user_id: str, kind: str, others: list[str], title: str | None,
-                      context: ContextRef | None, origin_sid: str | None,
-                      context_key: str | None = None) -> tuple[ConversationRecord, bool]:
+    async def _insert(
+        self,
+        user_id: str,
+        kind: str,
+        others: list[str],
+        title: str | None,
+        context: ContextRef | None,
+        origin_sid: str | None,
+        context_key: str | None = None,
+    ) -> tuple[ConversationRecord, bool]:
         """Store a new conversation, or get the one holding its direct or
         context key; only a new one is announced (``conversation:created``)."""
         now = now_iso()
         record = ConversationRecord(
-            id=new_id(), type=kind, created_by=user_id, created_at=now, last_activity_at=now,
-            title=title, context=context.model_dump() if context else None,
+            id=new_id(),
+            type=kind,
+            created_by=user_id,
+            created_at=now,
+            last_activity_at=now,
+            title=title,
+            context=context.model_dump() if context else None,
             direct_key=":".join(sorted([user_id, others[0]])) if kind == "direct" else None,
             context_key=context_key,
         )
@@ -130,13 +166,15 @@ class ConversationService:
         if created:
             for member in [user_id, *others]:
                 await self.events.to_users(
-                    "conversation:created", await self._view(record, member), [member], origin_sid)
+                    "conversation:created", await self._view(record, member), [member], origin_sid
+                )
         return record, created
 
     async def list_conversations(self, user_id: str, request: ListConversations) -> dict[str, Any]:
         before = _decode_cursor(request.cursor) if request.cursor else None
         rows = await self.store.conversations.list_for_user(
-            user_id, archived=request.archived, before=before, limit=request.limit + 1)
+            user_id, archived=request.archived, before=before, limit=request.limit + 1
+        )
         page = rows[: request.limit]
         items = [await self._view(conv, user_id, membership) for conv, membership in page]
         next_cursor = None
@@ -149,51 +187,64 @@ class ConversationService:
         conversation, membership = await self._member(user_id, conversation_id)
         return await self._view(conversation, user_id, membership)
 
-    async def update(self, user_id: str, request: UpdateConversation,
-                     origin_sid: str | None = None) -> dict[str, Any]:
+    async def update(
+        self, user_id: str, request: UpdateConversation, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         conversation, _ = await self._member(user_id, request.conversation_id)
         own = request.model_dump(include={"pinned", "archived", "muted"}, exclude_none=True)
         if own:
             await self.store.conversations.update_membership(conversation.id, user_id, own)
         if request.title is not None and request.title != conversation.title:
-            conversation = await self.store.conversations.update(
-                conversation.id, {"title": request.title}) or conversation
+            conversation = (
+                await self.store.conversations.update(conversation.id, {"title": request.title})
+                or conversation
+            )
             await self._broadcast_updated(conversation, origin_sid)
         elif own:
-            await self.events.to_users("conversation:updated",
-                                       await self._view(conversation, user_id), [user_id], origin_sid)
+            await self.events.to_users(
+                "conversation:updated",
+                await self._view(conversation, user_id),
+                [user_id],
+                origin_sid,
+            )
         return await self._view(conversation, user_id)
 
-    async def add_participants(self, user_id: str, request: AddParticipants,
-                               origin_sid: str | None = None) -> dict[str, Any]:
+    async def add_participants(
+        self, user_id: str, request: AddParticipants, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         conversation, _ = await self._member(user_id, request.conversation_id)
         self._require_group(conversation)
         current = await self.store.conversations.member_ids(conversation.id)
         new = [uid for uid in dict.fromkeys(request.user_ids) if uid not in current]
         if len(current) + len(new) > self.limits.max_group_size:
             raise ValidationFailed.field(
-                "user_ids", f"At most {self.limits.max_group_size} participants")
+                "user_ids", f"At most {self.limits.max_group_size} participants"
+            )
         await self._require_users(new, "user_ids")
         if new:
             await self._join(conversation, new, origin_sid)
         return await self._view(conversation, user_id)
 
-    async def _join(self, conversation: ConversationRecord, user_ids: list[str],
-                    origin_sid: str | None) -> None:
+    async def _join(
+        self, conversation: ConversationRecord, user_ids: list[str], origin_sid: str | None
+    ) -> None:
         """Add ``user_ids`` to a group. Only those this call added are
         announced, so concurrent adds of one user tell everyone once: the new
         members get ``conversation:created``, the others ``conversation:updated``."""
         now = now_iso()
         added = await self.store.conversations.add_members(
-            [MembershipRecord(conversation.id, uid, now) for uid in user_ids])
+            [MembershipRecord(conversation.id, uid, now) for uid in user_ids]
+        )
         for member in added:
             await self.events.to_users(
-                "conversation:created", await self._view(conversation, member), [member], origin_sid)
+                "conversation:created", await self._view(conversation, member), [member], origin_sid
+            )
         if added:
             await self._broadcast_updated(conversation, origin_sid, skip=set(added))
 
-    async def remove_participant(self, user_id: str, request: RemoveParticipant,
-                                 origin_sid: str | None = None) -> dict[str, Any]:
+    async def remove_participant(
+        self, user_id: str, request: RemoveParticipant, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         conversation, _ = await self._member(user_id, request.conversation_id)
         self._require_group(conversation)
         if request.user_id != user_id and user_id != conversation.created_by:
@@ -204,27 +255,37 @@ class ConversationService:
             # Nothing would ever end the indicator for the others otherwise.
             await self._emit_typing(conversation.id, request.user_id, False)
         await self.events.to_users(
-            "conversation:removed", {"conversation_id": conversation.id, "user_id": request.user_id},
-            [request.user_id], origin_sid)
+            "conversation:removed",
+            {"conversation_id": conversation.id, "user_id": request.user_id},
+            [request.user_id],
+            origin_sid,
+        )
         await self._broadcast_updated(conversation, origin_sid)
         if request.user_id == user_id:  # no longer a member: no personal state left
             conversation = await self.store.conversations.get(conversation.id) or conversation
             members = await self.store.conversations.members(conversation.id)
-            return conversation_view(conversation, MembershipRecord(conversation.id, user_id, ""),
-                                     members, 0)
+            return conversation_view(
+                conversation, MembershipRecord(conversation.id, user_id, ""), members, 0
+            )
         return await self._view(conversation, user_id)
 
     # Messages
 
-    async def send(self, user_id: str, request: SendMessage,
-                   origin_sid: str | None = None) -> dict[str, Any]:
+    async def send(
+        self, user_id: str, request: SendMessage, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         text = self._clean_text(request.text)
         if request.reply_to is not None:
             await self._check_reply(user_id, request.conversation_id, request.reply_to)
         record = MessageRecord(
-            id=new_id(), conversation_id=request.conversation_id, sender_id=user_id,
-            client_msg_id=request.client_msg_id, text=text, created_at=now_iso(),
-            attachments=[a.model_dump() for a in request.attachments], reply_to=request.reply_to,
+            id=new_id(),
+            conversation_id=request.conversation_id,
+            sender_id=user_id,
+            client_msg_id=request.client_msg_id,
+            text=text,
+            created_at=now_iso(),
+            attachments=[a.model_dump() for a in request.attachments],
+            reply_to=request.reply_to,
         )
         # The store checks membership and blocks in the same step as the write.
         appended = await self.store.messages.append(record)
@@ -233,12 +294,14 @@ class ConversationService:
         message = appended.message
         if message.conversation_id != request.conversation_id:
             raise ValidationFailed.field(
-                "client_msg_id", "This client_msg_id was used in another conversation")
+                "client_msg_id", "This client_msg_id was used in another conversation"
+            )
         view = message_view(message)
         if appended.created:
             members = await self.member_lists.get(message.conversation_id, appended.members_version)
-            await self.bus.publish(Delivery(message.conversation_id, message.seq, view, members,
-                                            origin_sid))
+            await self.bus.publish(
+                Delivery(message.conversation_id, message.seq, view, members, origin_sid)
+            )
             if self.typing_state.stop(message.conversation_id, user_id):
                 # The message ends the sender's indicator: the others are told.
                 await self._emit_typing(message.conversation_id, user_id, False)
@@ -258,46 +321,63 @@ class ConversationService:
             raise Forbidden("You cannot message this user")
         raise Conflict("The participants changed while sending; try again")
 
-    async def edit(self, user_id: str, request: EditMessage,
-                   origin_sid: str | None = None) -> dict[str, Any]:
+    async def edit(
+        self, user_id: str, request: EditMessage, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         message = await self._own_message(user_id, request.message_id)
         if utc_now() - parse_iso(message.created_at) > timedelta(seconds=self.limits.edit_window_s):
             raise EditWindowClosed("The edit window for this message has closed")
         updated = await self.store.messages.update(
-            message.id, {"text": self._clean_text(request.text), "edited_at": now_iso()})
+            message.id, {"text": self._clean_text(request.text), "edited_at": now_iso()}
+        )
         view = message_view(updated)  # type: ignore[arg-type]
         members = await self.store.conversations.member_ids(message.conversation_id)
         await self.events.to_users("message:edit", view, members, origin_sid)
         return view
 
-    async def delete(self, user_id: str, message_id: str,
-                     origin_sid: str | None = None) -> dict[str, Any]:
+    async def delete(
+        self, user_id: str, message_id: str, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         message = await self._own_message(user_id, message_id)
         await self.store.messages.update(
-            message.id, {"text": "", "attachments": [], "deleted": True, "edited_at": now_iso()})
+            message.id, {"text": "", "attachments": [], "deleted": True, "edited_at": now_iso()}
+        )
         members = await self.store.conversations.member_ids(message.conversation_id)
         await self.events.to_users(
             "message:delete",
-            {"conversation_id": message.conversation_id, "message_id": message.id, "seq": message.seq},
-            members, origin_sid)
+            {
+                "conversation_id": message.conversation_id,
+                "message_id": message.id,
+                "seq": message.seq,
+            },
+            members,
+            origin_sid,
+        )
         return {"message_id": message.id}
 
     async def history(self, user_id: str, request: History) -> dict[str, Any]:
         await self._member(user_id, request.conversation_id)
-        return await self._page(request.conversation_id, request.after_seq, request.before_seq,
-                                request.limit)
+        return await self._page(
+            request.conversation_id, request.after_seq, request.before_seq, request.limit
+        )
 
     async def sync(self, user_id: str, request: Sync) -> dict[str, Any]:
         items = []
         for cursor in request.cursors:
             await self._member(user_id, cursor.conversation_id)
             page = await self._page(cursor.conversation_id, cursor.after_seq, None, request.limit)
-            items.append({"conversation_id": cursor.conversation_id,
-                          "messages": page["items"], "has_more": page["has_more"]})
+            items.append(
+                {
+                    "conversation_id": cursor.conversation_id,
+                    "messages": page["items"],
+                    "has_more": page["has_more"],
+                }
+            )
         return {"items": items}
 
-    async def mark_read(self, user_id: str, request: MarkRead,
-                        origin_sid: str | None = None) -> dict[str, Any]:
+    async def mark_read(
+        self, user_id: str, request: MarkRead, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         conversation, membership = await self._member(user_id, request.conversation_id)
         seq = min(request.seq, conversation.last_seq)
         read_seq = await self.store.conversations.advance_read(conversation.id, user_id, seq)
@@ -305,9 +385,15 @@ class ConversationService:
             members = await self.store.conversations.member_ids(conversation.id)
             await self.events.to_users(
                 "message:read",
-                {"conversation_id": conversation.id, "user_id": user_id, "seq": read_seq,
-                 "read_at": now_iso()},
-                members, origin_sid)
+                {
+                    "conversation_id": conversation.id,
+                    "user_id": user_id,
+                    "seq": read_seq,
+                    "read_at": now_iso(),
+                },
+                members,
+                origin_sid,
+            )
         unread = await self.store.messages.count_unread(conversation.id, user_id, read_seq)
         return {"conversation_id": conversation.id, "read_seq": read_seq, "unread_count": unread}
 
@@ -315,23 +401,30 @@ class ConversationService:
         counts = {}
         for membership in await self.store.conversations.memberships_of(user_id):
             counts[membership.conversation_id] = await self.store.messages.count_unread(
-                membership.conversation_id, user_id, membership.read_seq)
+                membership.conversation_id, user_id, membership.read_seq
+            )
         return {"total": sum(counts.values()), "conversations": counts}
 
-    async def search(self, user_id: str, query: str, conversation_id: str | None,
-                     cursor: str | None, limit: int) -> dict[str, Any]:
+    async def search(
+        self, user_id: str, query: str, conversation_id: str | None, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
         if conversation_id is not None:
             await self._member(user_id, conversation_id)
         offset = _decode_offset(cursor)
         hits = await self.store.messages.search(
-            user_id, query, conversation_id=conversation_id, offset=offset, limit=limit + 1)
-        items = [{"message": message_view(m), "highlight": _safe_highlight(h)} for m, h in hits[:limit]]
+            user_id, query, conversation_id=conversation_id, offset=offset, limit=limit + 1
+        )
+        items = [
+            {"message": message_view(m), "highlight": _safe_highlight(h)} for m, h in hits[:limit]
+        ]
         next_cursor = str(offset + limit) if len(hits) > limit else None
         return {"items": items, "next_cursor": next_cursor}
 
     # Typing
 
-    async def typing(self, user_id: str, request: Typing, origin_sid: str | None = None) -> dict[str, Any]:
+    async def typing(
+        self, user_id: str, request: Typing, origin_sid: str | None = None
+    ) -> dict[str, Any]:
         conversation, _ = await self._member(user_id, request.conversation_id)
         expires_ms = self.limits.typing_expires_ms
         if request.typing:
@@ -354,15 +447,23 @@ class ConversationService:
         members = await self.store.conversations.member_ids(conversation_id)
         await self.events.to_users(
             "typing",
-            {"conversation_id": conversation_id, "user_id": user_id, "typing": typing,
-             "expires_in_ms": self.limits.typing_expires_ms},
-            [m for m in members if m != user_id])
+            {
+                "conversation_id": conversation_id,
+                "user_id": user_id,
+                "typing": typing,
+                "expires_in_ms": self.limits.typing_expires_ms,
+            },
+            [m for m in members if m != user_id],
+        )
 
     # Helpers
 
-    async def _member(self, user_id: str, conversation_id: str) -> tuple[ConversationRecord, MembershipRecord]:
+    async def _member(
+        self, user_id: str, conversation_id: str
+    ) -> tuple[ConversationRecord, MembershipRecord]:
         conversation, membership = await self.store.conversations.get_for_member(
-            conversation_id, user_id)
+            conversation_id, user_id
+        )
         if conversation is None:
             raise NotFound("No such conversation")
         if membership is None:
@@ -380,26 +481,41 @@ class ConversationService:
             raise Conflict("This message was deleted")
         return message
 
-    async def _view(self, conversation: ConversationRecord, user_id: str,
-                    membership: MembershipRecord | None = None) -> dict[str, Any]:
-        membership = membership or await self.store.conversations.membership(conversation.id, user_id)
+    async def _view(
+        self,
+        conversation: ConversationRecord,
+        user_id: str,
+        membership: MembershipRecord | None = None,
+    ) -> dict[str, Any]:
+        membership = membership or await self.store.conversations.membership(
+            conversation.id, user_id
+        )
         assert membership is not None
         members = await self.store.conversations.members(conversation.id)
-        unread = await self.store.messages.count_unread(conversation.id, user_id, membership.read_seq)
+        unread = await self.store.messages.count_unread(
+            conversation.id, user_id, membership.read_seq
+        )
         return conversation_view(conversation, membership, members, unread)
 
-    async def _broadcast_updated(self, conversation: ConversationRecord, origin_sid: str | None,
-                                 skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    async def _broadcast_updated(
+        self, conversation: ConversationRecord, origin_sid: str | None, skip: set[str] = frozenset()
+    ) -> None:  # type: ignore[assignment]
         conversation = await self.store.conversations.get(conversation.id) or conversation
         for member in await self.store.conversations.member_ids(conversation.id):
             if member not in skip:
                 await self.events.to_users(
-                    "conversation:updated", await self._view(conversation, member), [member], origin_sid)
+                    "conversation:updated",
+                    await self._view(conversation, member),
+                    [member],
+                    origin_sid,
+                )
 
-    async def _page(self, conversation_id: str, after_seq: int | None, before_seq: int | None,
-                    limit: int) -> dict[str, Any]:
+    async def _page(
+        self, conversation_id: str, after_seq: int | None, before_seq: int | None, limit: int
+    ) -> dict[str, Any]:
         rows = await self.store.messages.range(
-            conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit + 1)
+            conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit + 1
+        )
         has_more = len(rows) > limit
         if has_more:
             rows = rows[:limit] if after_seq is not None else rows[1:]
@@ -436,13 +552,16 @@ class ConversationService:
     @staticmethod
     def _require_group(conversation: ConversationRecord) -> None:
         if conversation.type != "group":
-            raise ValidationFailed.field("conversation_id", "Only group conversations change members")
+            raise ValidationFailed.field(
+                "conversation_id", "Only group conversations change members"
+            )
 
     def _clean_text(self, text: str) -> str:
         text = text.strip()
         if not 1 <= len(text) <= self.limits.max_text_length:
             raise ValidationFailed.field(
-                "text", f"Text must be 1..{self.limits.max_text_length} characters after trimming")
+                "text", f"Text must be 1..{self.limits.max_text_length} characters after trimming"
+            )
         return text
 
 

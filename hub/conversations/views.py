@@ -7,8 +7,17 @@ from typing import Any
 from storage.records import ConversationRecord, MembershipRecord, MessageRecord
 
 MESSAGE_FIELDS = (
-    "id", "conversation_id", "seq", "sender_id", "client_msg_id", "text", "attachments",
-    "reply_to", "created_at", "edited_at", "deleted",
+    "id",
+    "conversation_id",
+    "seq",
+    "sender_id",
+    "client_msg_id",
+    "text",
+    "attachments",
+    "reply_to",
+    "created_at",
+    "edited_at",
+    "deleted",
 )
 
 
@@ -19,8 +28,10 @@ def message_view(message: MessageRecord | dict[str, Any]) -> dict[str, Any]:
 
 
 def conversation_view(
-    conversation: ConversationRecord, membership: MembershipRecord,
-    members: list[MembershipRecord], unread_count: int,
+    conversation: ConversationRecord,
+    membership: MembershipRecord,
+    members: list[MembershipRecord],
+    unread_count: int,
 ) -> dict[str, Any]:
     """The viewer's view: ``membership`` is the viewer's own, ``members`` every
     participant's (in join order), which gives ``participant_ids`` and ``read_seqs``."""

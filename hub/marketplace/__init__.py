@@ -6,5 +6,4 @@ from .jobs import JobService
 from .milestones import MilestoneService
 from .wallet import WalletService
 
-__all__ = ["BidService", "JobService", "Market", "MarketRules", "MilestoneService",
-           "WalletService"]
+__all__ = ["BidService", "JobService", "Market", "MarketRules", "MilestoneService", "WalletService"]

@@ -4,7 +4,7 @@ transitions with retries, and notifications."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from storage import Store
@@ -12,7 +12,14 @@ from storage.errors import ClaimLost, ConditionFailed, InsufficientBalance
 from storage.records import MovementRecord, Posting, Transition, UserRecord
 
 from ..clock import new_id
-from ..errors import Conflict, Forbidden, InsufficientFunds, InvalidState, NotFound, ValidationFailed
+from ..errors import (
+    Conflict,
+    Forbidden,
+    InsufficientFunds,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
 from ..idempotency import attach_claim, mark_committed
 from ..notifications import NotificationService
 from .fees import FeePolicy
@@ -23,34 +30,46 @@ PLATFORM = "platform"  # owner of the platform's fee account
 MAX_ATTEMPTS = 25  # a transition that keeps losing races gives up with 409 conflict
 
 
-def movement(kind: str, ref_type: str, ref_id: str, at: str,
-             *postings: tuple[str, str, str, int, str]) -> MovementRecord:
+def movement(
+    kind: str, ref_type: str, ref_id: str, at: str, *postings: tuple[str, str, str, int, str]
+) -> MovementRecord:
     """A movement of the given (owner, account, currency, amount, kind) postings;
     zero amounts are left out."""
     return MovementRecord(
-        id=new_id(), kind=kind, ref_type=ref_type, ref_id=ref_id, created_at=at,
-        postings=[Posting(owner, account, currency, amount, posting_kind)
-                  for owner, account, currency, amount, posting_kind in postings if amount != 0])
+        id=new_id(),
+        kind=kind,
+        ref_type=ref_type,
+        ref_id=ref_id,
+        created_at=at,
+        postings=[
+            Posting(owner, account, currency, amount, posting_kind)
+            for owner, account, currency, amount, posting_kind in postings
+            if amount != 0
+        ],
+    )
 
 
 def require_state(kind: str, state: str, allowed: tuple[str, ...], action: str) -> None:
     if state not in allowed:
-        raise InvalidState(f"Cannot {action} a {kind} that is {state!r} "
-                           f"(only from {', '.join(repr(s) for s in allowed)})",
-                           {"state": state, "allowed": list(allowed)})
+        raise InvalidState(
+            f"Cannot {action} a {kind} that is {state!r} "
+            f"(only from {', '.join(repr(s) for s in allowed)})",
+            {"state": state, "allowed": list(allowed)},
+        )
 
 
 @dataclass(frozen=True)
 class MarketRules:
     currencies: tuple[str, ...] = ("USD", "EUR", "GBP")
-    fees: FeePolicy = FeePolicy(bps=1000)
+    fees: FeePolicy = field(default_factory=lambda: FeePolicy(bps=1000))
 
 
 class Market:
     """The shared plumbing of the marketplace services."""
 
-    def __init__(self, store: Store, notifications: NotificationService,
-                 rules: MarketRules) -> None:
+    def __init__(
+        self, store: Store, notifications: NotificationService, rules: MarketRules
+    ) -> None:
         self.store = store
         self.notifications = notifications
         self.rules = rules
@@ -75,7 +94,8 @@ class Market:
     def check_currency(self, currency: str, field: str = "currency") -> None:
         if currency not in self.rules.currencies:
             raise ValidationFailed.field(
-                field, f"Currency must be one of {', '.join(self.rules.currencies)}")
+                field, f"Currency must be one of {', '.join(self.rules.currencies)}"
+            )
 
     def fee(self, amount: int) -> int:
         return self.rules.fees.fee(amount)
@@ -89,10 +109,12 @@ class Market:
         except InsufficientBalance as exc:
             raise InsufficientFunds(
                 f"Not enough {exc.currency} {exc.account} balance",
-                {"currency": exc.currency, "account": exc.account}) from exc
+                {"currency": exc.currency, "account": exc.account},
+            ) from exc
         except ClaimLost as exc:
-            raise Conflict("A retry with this Idempotency-Key took it over; nothing was "
-                           "done by this request") from exc
+            raise Conflict(
+                "A retry with this Idempotency-Key took it over; nothing was done by this request"
+            ) from exc
         mark_committed()
         return changed
 

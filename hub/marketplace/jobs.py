@@ -37,9 +37,15 @@ class JobService:
         """The job, if the caller may see it: drafts are their owner's (and
         admins'); deleted jobs nobody's."""
         job = await self.store.market.get_job(job_id)
-        if job is None or job.status == "deleted" or (
-                job.status == "draft" and job.owner_id != user_id
-                and not await self.market.is_admin(user_id)):
+        if (
+            job is None
+            or job.status == "deleted"
+            or (
+                job.status == "draft"
+                and job.owner_id != user_id
+                and not await self.market.is_admin(user_id)
+            )
+        ):
             raise NotFound("No such job")
         return job
 
@@ -56,17 +62,30 @@ class JobService:
         skills = [s.strip() for s in (query.skills or "").split(",") if s.strip()]
         if len(skills) > 50:
             raise ValidationFailed.field("skills", "At most 50 skills")
-        if (query.budget_min is not None and query.budget_max is not None
-                and query.budget_min > query.budget_max):
+        if (
+            query.budget_min is not None
+            and query.budget_max is not None
+            and query.budget_min > query.budget_max
+        ):
             raise ValidationFailed.field("budget_max", "budget_max is below budget_min")
         rows = await self.store.market.search_jobs(
-            JobQuery(viewer_id=user_id, q=(query.q or "").strip() or None, status=query.status,
-                     skills=skills, budget_min=query.budget_min, budget_max=query.budget_max,
-                     owner_id=query.owner_id),
-            before=decode_cursor(query.cursor), limit=query.limit + 1)
+            JobQuery(
+                viewer_id=user_id,
+                q=(query.q or "").strip() or None,
+                status=query.status,
+                skills=skills,
+                budget_min=query.budget_min,
+                budget_max=query.budget_max,
+                owner_id=query.owner_id,
+            ),
+            before=decode_cursor(query.cursor),
+            limit=query.limit + 1,
+        )
         items = rows[: query.limit]
-        return page([job_view(j) for j in items],
-                    encode_cursor(items[-1].id) if len(rows) > query.limit else None)
+        return page(
+            [job_view(j) for j in items],
+            encode_cursor(items[-1].id) if len(rows) > query.limit else None,
+        )
 
     # Changing
 
@@ -76,11 +95,20 @@ class JobService:
         _check_budget(body.budget_min, body.budget_max)
         now = now_iso()
         job = JobRecord(
-            id=new_id(), owner_id=user_id, title=body.title, description=body.description,
-            skills=list(dict.fromkeys(body.skills)), budget_min=body.budget_min,
-            budget_max=body.budget_max, currency=body.currency, type=body.type,
-            status="open" if body.publish else "draft", created_at=now, updated_at=now,
-            published_at=now if body.publish else None)
+            id=new_id(),
+            owner_id=user_id,
+            title=body.title,
+            description=body.description,
+            skills=list(dict.fromkeys(body.skills)),
+            budget_min=body.budget_min,
+            budget_max=body.budget_max,
+            currency=body.currency,
+            type=body.type,
+            status="open" if body.publish else "draft",
+            created_at=now,
+            updated_at=now,
+            published_at=now if body.publish else None,
+        )
         await self.market.apply(Transition(inserts=[job]))
         return job_view(job)
 
@@ -93,17 +121,29 @@ class JobService:
             if "currency" in changes:
                 self.market.check_currency(changes["currency"])
                 if changes["currency"] != job.currency and job.status != "draft":
-                    raise InvalidState("The currency of a published job cannot change",
-                                       {"state": job.status, "allowed": ["draft"]})
-            _check_budget(changes.get("budget_min", job.budget_min),
-                          changes.get("budget_max", job.budget_max))
+                    raise InvalidState(
+                        "The currency of a published job cannot change",
+                        {"state": job.status, "allowed": ["draft"]},
+                    )
+            _check_budget(
+                changes.get("budget_min", job.budget_min), changes.get("budget_max", job.budget_max)
+            )
             if "skills" in changes:
                 changes["skills"] = list(dict.fromkeys(changes["skills"]))
             if not changes:
                 return job_view(job)
-            await self.market.apply(Transition(changes=[Change(
-                "jobs", job.id, {"status": job.status, "version": job.version},
-                {**changes, "updated_at": now_iso()})]))
+            await self.market.apply(
+                Transition(
+                    changes=[
+                        Change(
+                            "jobs",
+                            job.id,
+                            {"status": job.status, "version": job.version},
+                            {**changes, "updated_at": now_iso()},
+                        )
+                    ]
+                )
+            )
             return job_view(await self.find(user_id, job_id))
 
         return await self.market.retrying(attempt)
@@ -112,8 +152,15 @@ class JobService:
         await self._move(user_id, job_id, ("draft",), "delete", {"status": "deleted"})
 
     async def publish(self, user_id: str, job_id: str) -> dict[str, Any]:
-        return job_view(await self._move(user_id, job_id, ("draft",), "publish",
-                                         {"status": "open", "published_at": now_iso()}))
+        return job_view(
+            await self._move(
+                user_id,
+                job_id,
+                ("draft",),
+                "publish",
+                {"status": "open", "published_at": now_iso()},
+            )
+        )
 
     async def cancel(self, user_id: str, job_id: str) -> dict[str, Any]:
         """Cancelling rejects every bid still open or awarded; their bidders are told."""
@@ -125,12 +172,26 @@ class JobService:
 
         now = now_iso()
         cancelled = await self._move(
-            user_id, job_id, CANCELLABLE, "cancel", {"status": "cancelled"}, check=find_bids,
-            bulk=[BulkChange("bids", {"job_id": job_id, "status": affected},
-                             {"status": "rejected", "active_key": None, "updated_at": now})])
+            user_id,
+            job_id,
+            CANCELLABLE,
+            "cancel",
+            {"status": "cancelled"},
+            check=find_bids,
+            bulk=[
+                BulkChange(
+                    "bids",
+                    {"job_id": job_id, "status": affected},
+                    {"status": "rejected", "active_key": None, "updated_at": now},
+                )
+            ],
+        )
         for bid in bids:
-            await self.market.notify(bid.freelancer_id, "job.cancelled", {
-                "job_id": job_id, "bid_id": bid.id, "job": job_view(cancelled)})
+            await self.market.notify(
+                bid.freelancer_id,
+                "job.cancelled",
+                {"job_id": job_id, "bid_id": bid.id, "job": job_view(cancelled)},
+            )
         return job_view(cancelled)
 
     async def complete(self, user_id: str, job_id: str) -> dict[str, Any]:
@@ -141,22 +202,39 @@ class JobService:
             milestones = await self.store.market.list_milestones(job.id, limit=10_000)
             unsettled = [m.id for m in milestones if m.status in UNSETTLED_MILESTONES]
             if unsettled:
-                raise InvalidState("Every milestone must be released, cancelled or resolved "
-                                   "first", {"milestone_ids": unsettled})
+                raise InvalidState(
+                    "Every milestone must be released, cancelled or resolved first",
+                    {"milestone_ids": unsettled},
+                )
 
         completed = await self._move(
-            user_id, job_id, ("in_progress",), "complete", {"status": "completed"}, check=settled,
-            absent=[("milestones", {"job_id": job_id, "status": list(UNSETTLED_MILESTONES)})])
+            user_id,
+            job_id,
+            ("in_progress",),
+            "complete",
+            {"status": "completed"},
+            check=settled,
+            absent=[("milestones", {"job_id": job_id, "status": list(UNSETTLED_MILESTONES)})],
+        )
         if completed.freelancer_id:
-            await self.market.notify(completed.freelancer_id, "job.completed",
-                                     {"job_id": completed.id, "job": job_view(completed)})
+            await self.market.notify(
+                completed.freelancer_id,
+                "job.completed",
+                {"job_id": completed.id, "job": job_view(completed)},
+            )
         return job_view(completed)
 
-    async def _move(self, user_id: str, job_id: str, allowed: tuple[str, ...], action: str,
-                    changes: dict[str, Any],
-                    check: Callable[[JobRecord], Awaitable[None]] | None = None,
-                    bulk: list[BulkChange] | None = None,
-                    absent: list[tuple[str, dict[str, Any]]] | None = None) -> JobRecord:
+    async def _move(
+        self,
+        user_id: str,
+        job_id: str,
+        allowed: tuple[str, ...],
+        action: str,
+        changes: dict[str, Any],
+        check: Callable[[JobRecord], Awaitable[None]] | None = None,
+        bulk: list[BulkChange] | None = None,
+        absent: list[tuple[str, dict[str, Any]]] | None = None,
+    ) -> JobRecord:
         """The owner moves the job from one of ``allowed``: one conditional change
         (plus ``bulk`` and ``absent``); a lost race re-reads and re-checks."""
 
@@ -165,10 +243,20 @@ class JobService:
             require_state("job", job.status, allowed, action)
             if check is not None:
                 await check(job)
-            await self.market.apply(Transition(
-                changes=[Change("jobs", job.id, {"status": job.status, "version": job.version},
-                                {**changes, "updated_at": now_iso()})],
-                bulk=bulk or [], absent=absent or []))
+            await self.market.apply(
+                Transition(
+                    changes=[
+                        Change(
+                            "jobs",
+                            job.id,
+                            {"status": job.status, "version": job.version},
+                            {**changes, "updated_at": now_iso()},
+                        )
+                    ],
+                    bulk=bulk or [],
+                    absent=absent or [],
+                )
+            )
             updated = await self.store.market.get_job(job.id)
             assert updated is not None
             return updated
@@ -187,26 +275,34 @@ class JobService:
             raise Forbidden("Only the job's owner and its freelancer review each other")
         require_state("job", job.status, ("completed",), "review")
         assert subject is not None
-        review = ReviewRecord(new_id(), job.id, user_id, subject, body.rating, body.comment,
-                              now_iso())
+        review = ReviewRecord(
+            new_id(), job.id, user_id, subject, body.rating, body.comment, now_iso()
+        )
         try:
             await self.market.apply(Transition(inserts=[review]))
         except DuplicateError as exc:
             raise Conflict("You have reviewed this job already") from exc
         view = review_view(review)
-        await self.market.notify(subject, "review.created",
-                                 {"job_id": job.id, "review_id": review.id, "review": view})
+        await self.market.notify(
+            subject, "review.created", {"job_id": job.id, "review_id": review.id, "review": view}
+        )
         return view
 
     async def reviews(self, subject_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
         await self.market.user(subject_id)
         rows = await self.store.market.list_reviews(
-            subject_id, before=decode_cursor(cursor), limit=limit + 1)
+            subject_id, before=decode_cursor(cursor), limit=limit + 1
+        )
         count, total = await self.store.market.review_stats(subject_id)
         items = rows[:limit]
-        return {**page([review_view(r) for r in items],
-                       encode_cursor(items[-1].id) if len(rows) > limit else None),
-                "average": round(total / count, 2) if count else None, "count": count}
+        return {
+            **page(
+                [review_view(r) for r in items],
+                encode_cursor(items[-1].id) if len(rows) > limit else None,
+            ),
+            "average": round(total / count, 2) if count else None,
+            "count": count,
+        }
 
 
 def _check_budget(budget_min: int, budget_max: int) -> None:

@@ -18,18 +18,25 @@ MAX_AMOUNT = 10**12
 Amount = Annotated[int, Field(ge=1, le=MAX_AMOUNT, description="Minor units (cents)")]
 # Which currencies is a setting (HUB_CURRENCIES): Market.check_currency refuses the
 # others (422), and the OpenAPI document lists them as the enum.
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$",
-                                description="ISO 4217 code, one the hub is configured for",
-                                json_schema_extra=configured("currencies"))]
+Currency = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code, one the hub is configured for",
+        json_schema_extra=configured("currencies"),
+    ),
+]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
 Skills = Annotated[list[Skill], Field(max_length=50)]
 
 JobStatus = Literal["draft", "open", "awarded", "in_progress", "completed", "cancelled"]
-BidStatus = Literal["pending", "shortlisted", "awarded", "accepted", "rejected", "withdrawn",
-                    "declined"]
-MilestoneStatus = Literal["funded", "release_requested", "released", "cancelled", "disputed",
-                          "resolved"]
+BidStatus = Literal[
+    "pending", "shortlisted", "awarded", "accepted", "rejected", "withdrawn", "declined"
+]
+MilestoneStatus = Literal[
+    "funded", "release_requested", "released", "cancelled", "disputed", "resolved"
+]
 
 
 # Requests
@@ -38,7 +45,7 @@ MilestoneStatus = Literal["funded", "release_requested", "released", "cancelled"
 class CreateJob(Body):
     title: Title
     description: LongText
-    skills: Skills = []
+    skills: Skills = Field(default_factory=list)
     budget_min: Amount
     budget_max: Amount
     currency: Currency
@@ -64,8 +71,9 @@ class JobListQuery(Query):
     status: JobStatus | None = None
     # Kept short enough that the whole query string, percent-encoded, fits the
     # HTTP server's 8 KiB request line.
-    skills: Annotated[str, Field(max_length=300,
-                                 description="Comma-separated; all must match")] | None = None
+    skills: (
+        Annotated[str, Field(max_length=300, description="Comma-separated; all must match")] | None
+    ) = None
     budget_min: Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None = None
     budget_max: Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None = None
     owner_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
@@ -95,8 +103,9 @@ class UpdateBid(Body):
 
 class CreateMilestone(Body):
     amount: Amount
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                  max_length=2000)]
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ]
 
 
 class ReleaseMilestone(Body):
@@ -123,9 +132,17 @@ class CreateDeposit(Body):
 class CreatePayout(Body):
     amount: Amount
     currency: Currency
-    destination: Annotated[str, Field(min_length=1, max_length=100,
-                                      description="Provider payout destination "
-                                      "(sandbox: ba_ok, the default, or ba_fail)")] | None = None
+    destination: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=100,
+                description="Provider payout destination (sandbox: ba_ok, the default, or ba_fail)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class WebhookData(BaseModel):

@@ -51,19 +51,28 @@ class WalletService:
         found: dict[str, dict[str, int]] = {}
         for balance in await self.store.ledger.balances(user_id):
             if balance.account in ("available", "held"):
-                found.setdefault(balance.currency, {"available": 0, "held": 0})[
-                    balance.account] = balance.balance
-        currencies = [*self.market.rules.currencies,
-                      *sorted(set(found) - set(self.market.rules.currencies))]
-        return {"balances": [{"currency": c, **found.get(c, {"available": 0, "held": 0})}
-                             for c in currencies]}
+                found.setdefault(balance.currency, {"available": 0, "held": 0})[balance.account] = (
+                    balance.balance
+                )
+        currencies = [
+            *self.market.rules.currencies,
+            *sorted(set(found) - set(self.market.rules.currencies)),
+        ]
+        return {
+            "balances": [
+                {"currency": c, **found.get(c, {"available": 0, "held": 0})} for c in currencies
+            ]
+        }
 
     async def ledger(self, user_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
-        rows = await self.store.ledger.entries(user_id, before=decode_cursor(cursor),
-                                               limit=limit + 1)
+        rows = await self.store.ledger.entries(
+            user_id, before=decode_cursor(cursor), limit=limit + 1
+        )
         items = rows[:limit]
-        return page([entry_view(e) for e in items],
-                    encode_cursor(items[-1].id) if len(rows) > limit else None)
+        return page(
+            [entry_view(e) for e in items],
+            encode_cursor(items[-1].id) if len(rows) > limit else None,
+        )
 
     async def deposit(self, user_id: str, deposit_id: str) -> dict[str, Any]:
         record = await self.store.market.get_deposit(deposit_id)
@@ -94,9 +103,16 @@ class WalletService:
             raise ValidationFailed.field("payment_method", problem)
         now = now_iso()
         deposit = DepositRecord(
-            id=new_id(), user_id=user_id, amount=body.amount, currency=body.currency,
-            payment_method=body.payment_method, provider=self.provider.name, status="pending",
-            created_at=now, updated_at=now)
+            id=new_id(),
+            user_id=user_id,
+            amount=body.amount,
+            currency=body.currency,
+            payment_method=body.payment_method,
+            provider=self.provider.name,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
         await self.market.apply(Transition(inserts=[deposit]))
         try:
             ref = await self.provider.create_deposit(deposit)
@@ -117,48 +133,88 @@ class WalletService:
             raise ValidationFailed.field("destination", problem)
         now = now_iso()
         payout = PayoutRecord(
-            id=new_id(), user_id=user_id, amount=body.amount, currency=body.currency,
-            destination=destination, provider=self.provider.name, status="pending",
-            created_at=now, updated_at=now)
-        await self.market.apply(Transition(inserts=[payout], movement=movement(
-            "payout", "payout", payout.id, now,
-            (user_id, "available", body.currency, -body.amount, "payout"),
-            (self.external, "external", body.currency, body.amount, "payout"))))
+            id=new_id(),
+            user_id=user_id,
+            amount=body.amount,
+            currency=body.currency,
+            destination=destination,
+            provider=self.provider.name,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        await self.market.apply(
+            Transition(
+                inserts=[payout],
+                movement=movement(
+                    "payout",
+                    "payout",
+                    payout.id,
+                    now,
+                    (user_id, "available", body.currency, -body.amount, "payout"),
+                    (self.external, "external", body.currency, body.amount, "payout"),
+                ),
+            )
+        )
         try:
             ref = await self.provider.create_payout(payout)
         except ProviderError as exc:
-            await self._settle("payouts", payout.id, "failed", "provider_error", None,
-                               self._refund(payout))
-            raise Unavailable("The payment provider is unavailable; the payout was "
-                              "returned to your balance") from exc
+            await self._settle(
+                "payouts", payout.id, "failed", "provider_error", None, self._refund(payout)
+            )
+            raise Unavailable(
+                "The payment provider is unavailable; the payout was returned to your balance"
+            ) from exc
         await self._set_ref("payouts", payout.id, ref)
         return await self.payout(user_id, payout.id)
 
     def _refund(self, payout: PayoutRecord) -> Any:
-        return movement("payout_refund", "payout", payout.id, now_iso(),
-                        (self.external, "external", payout.currency, -payout.amount,
-                         "payout_refund"),
-                        (payout.user_id, "available", payout.currency, payout.amount,
-                         "payout_refund"))
+        return movement(
+            "payout_refund",
+            "payout",
+            payout.id,
+            now_iso(),
+            (self.external, "external", payout.currency, -payout.amount, "payout_refund"),
+            (payout.user_id, "available", payout.currency, payout.amount, "payout_refund"),
+        )
 
     async def _set_ref(self, table: str, row_id: str, ref: str) -> None:
         try:
-            await self.market.apply(Transition(changes=[Change(
-                table, row_id, {"provider_ref": None}, {"provider_ref": ref})]))
+            await self.market.apply(
+                Transition(
+                    changes=[Change(table, row_id, {"provider_ref": None}, {"provider_ref": ref})]
+                )
+            )
         except ConditionFailed:
             pass  # the webhook came first and set it
 
-    async def _settle(self, table: str, row_id: str, status: str, reason: str | None,
-                      event_id: str | None, money: Any) -> str:
+    async def _settle(
+        self,
+        table: str,
+        row_id: str,
+        status: str,
+        reason: str | None,
+        event_id: str | None,
+        money: Any,
+    ) -> str:
         """``pending`` -> ``status`` with ``money``, in one transaction with the
         event id: "applied", "duplicate" (the event was processed already) or
         "not_pending" (the row was settled otherwise)."""
         try:
-            await self.market.apply(Transition(
-                event_id=event_id, movement=money,
-                changes=[Change(table, row_id, {"status": "pending"},
-                                {"status": status, "failure_reason": reason,
-                                 "updated_at": now_iso()})]))
+            await self.market.apply(
+                Transition(
+                    event_id=event_id,
+                    movement=money,
+                    changes=[
+                        Change(
+                            table,
+                            row_id,
+                            {"status": "pending"},
+                            {"status": status, "failure_reason": reason, "updated_at": now_iso()},
+                        )
+                    ],
+                )
+            )
         except DuplicateError:
             return "duplicate"
         except ConditionFailed:
@@ -179,39 +235,56 @@ class WalletService:
         data = event.data
         is_deposit = event.type.startswith("deposit.")
         record: DepositRecord | PayoutRecord | None = (
-            await self.store.market.get_deposit(data.id) if is_deposit
-            else await self.store.market.get_payout(data.id))
+            await self.store.market.get_deposit(data.id)
+            if is_deposit
+            else await self.store.market.get_payout(data.id)
+        )
         if record is None:
             raise NotFound(f"No such {'deposit' if is_deposit else 'payout'} {data.id}")
         if (data.amount, data.currency) != (record.amount, record.currency):
             raise ValidationFailed.field("data.amount", "Amount or currency does not match")
         money = None
         if event.type == "deposit.succeeded":
-            money = movement("deposit", "deposit", record.id, now_iso(),
-                             (self.external, "external", record.currency, -record.amount,
-                              "deposit"),
-                             (record.user_id, "available", record.currency, record.amount,
-                              "deposit"))
+            money = movement(
+                "deposit",
+                "deposit",
+                record.id,
+                now_iso(),
+                (self.external, "external", record.currency, -record.amount, "deposit"),
+                (record.user_id, "available", record.currency, record.amount, "deposit"),
+            )
         elif event.type == "payout.failed":
             money = self._refund(record)  # type: ignore[arg-type]
         status = event.type.split(".", 1)[1]
-        outcome = await self._settle("deposits" if is_deposit else "payouts", record.id, status,
-                                     data.failure_reason if status == "failed" else None,
-                                     event.id, money)
+        outcome = await self._settle(
+            "deposits" if is_deposit else "payouts",
+            record.id,
+            status,
+            data.failure_reason if status == "failed" else None,
+            event.id,
+            money,
+        )
         if outcome == "duplicate":
             return {"received": True, "duplicate": True}
         if outcome == "not_pending":
-            log.warning("webhook %s (%s) ignored: %s %s is no longer pending", event.id,
-                        event.type, "deposit" if is_deposit else "payout", record.id)
+            log.warning(
+                "webhook %s (%s) ignored: %s %s is no longer pending",
+                event.id,
+                event.type,
+                "deposit" if is_deposit else "payout",
+                record.id,
+            )
             return {"received": True, "duplicate": False}
         if is_deposit:
             updated = await self.store.market.get_deposit(record.id)
             view = deposit_view(updated)  # type: ignore[arg-type]
-            await self.market.notify(record.user_id, event.type,
-                                     {"deposit_id": record.id, "deposit": view})
+            await self.market.notify(
+                record.user_id, event.type, {"deposit_id": record.id, "deposit": view}
+            )
         else:
             updated_payout = await self.store.market.get_payout(record.id)
             view = payout_view(updated_payout)  # type: ignore[arg-type]
-            await self.market.notify(record.user_id, event.type,
-                                     {"payout_id": record.id, "payout": view})
+            await self.market.notify(
+                record.user_id, event.type, {"payout_id": record.id, "payout": view}
+            )
         return {"received": True, "duplicate": False}

@@ -40,7 +40,7 @@ class CreateLobby(Body):
         return _iso(value)
 
     @model_validator(mode="after")
-    def _window(self) -> "CreateLobby":
+    def _window(self) -> CreateLobby:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self

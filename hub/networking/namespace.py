@@ -19,7 +19,7 @@ class NetworkingNamespace(HubNamespace):
     connection's room (``match:found``, ``session:ended``); a joined lobby's room
     carries ``lobby:update``."""
 
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(NAMESPACE, hub)
         self.service = hub.networking
 

@@ -225,7 +225,8 @@ class RedisLobbyQueues:
     async def join(self, member: Member) -> str | None:
         result = await self._join(
             keys=[self._key("member", member.user_id), self._key("members", member.lobby_id)],
-            args=[member.lobby_id, member.user_id, member.sid, member.conn])
+            args=[member.lobby_id, member.user_id, member.sid, member.conn],
+        )
         return result.decode() if result else None
 
     async def member(self, user_id: str) -> Member | None:
@@ -233,24 +234,36 @@ class RedisLobbyQueues:
         return self._member(user_id, raw) if raw else None
 
     async def leave(self, user_id: str, sid: str | None = None) -> Member | None:
-        result = await self._leave(keys=[self._key("member", user_id)],
-                                   args=[user_id, self.prefix, sid or ""])
+        result = await self._leave(
+            keys=[self._key("member", user_id)], args=[user_id, self.prefix, sid or ""]
+        )
         if not result:
             return None
-        return self._member(user_id, dict(zip(result[::2], result[1::2])))
+        return self._member(user_id, dict(zip(result[::2], result[1::2], strict=False)))
 
     async def enqueue(self, lobby_id: str, user_id: str, priority: bool = False) -> bool:
-        keys = [self._key("member", user_id), self._key("queue", lobby_id), self._key("seq"),
-                self._key("lobbies")]
-        return bool(await self._enqueue(keys=keys, args=[lobby_id, user_id, int(priority),
-                                                         PRIORITY_OFFSET]))
+        keys = [
+            self._key("member", user_id),
+            self._key("queue", lobby_id),
+            self._key("seq"),
+            self._key("lobbies"),
+        ]
+        return bool(
+            await self._enqueue(keys=keys, args=[lobby_id, user_id, int(priority), PRIORITY_OFFSET])
+        )
 
     async def waiting(self, lobby_id: str) -> list[str]:
-        return [user.decode() for user in await self.redis.zrange(self._key("queue", lobby_id), 0, -1)]
+        return [
+            user.decode() for user in await self.redis.zrange(self._key("queue", lobby_id), 0, -1)
+        ]
 
     async def claim(self, lobby_id: str, a: str, b: str) -> bool:
-        return bool(await self._claim(keys=[self._key("queue", lobby_id), self._key("met", lobby_id)],
-                                      args=[a, b, pair_key(a, b)]))
+        return bool(
+            await self._claim(
+                keys=[self._key("queue", lobby_id), self._key("met", lobby_id)],
+                args=[a, b, pair_key(a, b)],
+            )
+        )
 
     async def met(self, lobby_id: str) -> set[str]:
         return {key.decode() for key in await self.redis.smembers(self._key("met", lobby_id))}
@@ -264,14 +277,21 @@ class RedisLobbyQueues:
         return found
 
     async def close(self, lobby_id: str) -> list[str]:
-        gone = await self._close(keys=[self._key("members", lobby_id), self._key("queue", lobby_id),
-                                       self._key("lobbies")], args=[lobby_id, self.prefix])
+        gone = await self._close(
+            keys=[
+                self._key("members", lobby_id),
+                self._key("queue", lobby_id),
+                self._key("lobbies"),
+            ],
+            args=[lobby_id, self.prefix],
+        )
         return [user.decode() for user in gone]
 
     async def lock(self, lobby_id: str, ttl_s: float) -> str | None:
         token = secrets.token_hex(8)
-        taken = await self.redis.set(self._key("lock", lobby_id), token, nx=True,
-                                     px=int(ttl_s * 1000))
+        taken = await self.redis.set(
+            self._key("lock", lobby_id), token, nx=True, px=int(ttl_s * 1000)
+        )
         return token if taken else None
 
     async def unlock(self, lobby_id: str, token: str) -> None:

@@ -73,8 +73,11 @@ def masked(user: UserRecord | None) -> dict[str, Any]:
     """What a peer sees before both choose to connect: no id, no email."""
     if user is None:
         return {"display_name": "Someone", "headline": "", "avatar_url": None}
-    return {"display_name": user.display_name, "headline": user.headline,
-            "avatar_url": user.avatar_url}
+    return {
+        "display_name": user.display_name,
+        "headline": user.headline,
+        "avatar_url": user.avatar_url,
+    }
 
 
 def plan_pairs(waiting: list[str], compatible: Callable[[str, str], bool]) -> list[tuple[str, str]]:
@@ -93,7 +96,7 @@ def plan_pairs(waiting: list[str], compatible: Callable[[str, str], bool]) -> li
     for index, user in enumerate(waiting):
         if user in matched:
             continue
-        for other in waiting[index + 1:]:
+        for other in waiting[index + 1 :]:
             if other not in matched and compatible(user, other):
                 pairs.append((user, other))
                 matched |= {user, other}
@@ -119,10 +122,16 @@ def plan_pairs(waiting: list[str], compatible: Callable[[str, str], bool]) -> li
 
 
 class NetworkingService:
-    def __init__(self, settings: Settings, store: Store, sio: socketio.AsyncServer,
-                 queues: LobbyQueues, conversations: ConversationService,
-                 ice_servers: Callable[[str], dict[str, Any]],
-                 notifications: NotificationService | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sio: socketio.AsyncServer,
+        queues: LobbyQueues,
+        conversations: ConversationService,
+        ice_servers: Callable[[str], dict[str, Any]],
+        notifications: NotificationService | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.sio = sio
@@ -148,9 +157,15 @@ class NetworkingService:
 
     async def create_lobby(self, user_id: str, request: CreateLobby) -> dict[str, Any]:
         lobby = LobbyRecord(
-            id=new_id(), title=request.title, topic=request.topic,
-            duration_minutes=request.duration_minutes, created_by=user_id, created_at=now_iso(),
-            starts_at=request.starts_at, ends_at=request.ends_at)
+            id=new_id(),
+            title=request.title,
+            topic=request.topic,
+            duration_minutes=request.duration_minutes,
+            created_by=user_id,
+            created_at=now_iso(),
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+        )
         await self.store.networking.create_lobby(lobby)
         return await self._lobby_view(lobby)
 
@@ -160,12 +175,17 @@ class NetworkingService:
     async def list_lobbies(self, query: LobbyQuery) -> dict[str, Any]:
         before = _decode_cursor(query.cursor) if query.cursor else None
         rows = await self.store.networking.list_lobbies(
-            duration=int(query.duration) if query.duration else None, topic=query.topic,
-            before=before, limit=query.limit + 1)
+            duration=int(query.duration) if query.duration else None,
+            topic=query.topic,
+            before=before,
+            limit=query.limit + 1,
+        )
         page = rows[: query.limit]
         next_cursor = _encode_cursor(page[-1].id) if len(rows) > query.limit else None
-        return {"items": [await self._lobby_view(lobby) for lobby in page],
-                "next_cursor": next_cursor}
+        return {
+            "items": [await self._lobby_view(lobby) for lobby in page],
+            "next_cursor": next_cursor,
+        }
 
     # Membership
 
@@ -173,12 +193,14 @@ class NetworkingService:
         lobby = await self._lobby(lobby_id)
         status = lobby_status(lobby, now_iso())
         if status != "open":
-            raise Conflict("This lobby is closed" if status == "closed"
-                           else f"This lobby opens at {lobby.starts_at}")
+            raise Conflict(
+                "This lobby is closed"
+                if status == "closed"
+                else f"This lobby opens at {lobby.starts_at}"
+            )
         other = await self.queues.join(Member(lobby_id, user_id, sid, conn))
         if other is not None:
-            raise Conflict("You are in another lobby: leave it first",
-                           {"lobby_id": other})
+            raise Conflict("You are in another lobby: leave it first", {"lobby_id": other})
         if await self._active_session_of(lobby_id, user_id) is None:
             await self.queues.enqueue(lobby_id, user_id)
         waiting = len(await self.queues.waiting(lobby_id))
@@ -186,7 +208,9 @@ class NetworkingService:
         self._spawn(self.match(lobby_id))
         return {"lobby_id": lobby_id, "waiting": waiting}
 
-    async def leave_lobby(self, user_id: str, lobby_id: str, sid: str | None = None) -> dict[str, Any]:
+    async def leave_lobby(
+        self, user_id: str, lobby_id: str, sid: str | None = None
+    ) -> dict[str, Any]:
         member = await self.queues.member(user_id)
         if member is None or member.lobby_id != lobby_id:
             raise NotFound("You are not in this lobby")
@@ -225,18 +249,32 @@ class NetworkingService:
     async def rate(self, user_id: str, session_id: str, rating: Rating) -> dict[str, Any]:
         session = await self._participant(user_id, session_id)
         try:
-            await self.store.networking.add_rating(SessionRatingRecord(
-                session_id=session.id, rater_id=user_id, stars=rating.stars,
-                connect=rating.connect, created_at=now_iso(), note=rating.note))
+            await self.store.networking.add_rating(
+                SessionRatingRecord(
+                    session_id=session.id,
+                    rater_id=user_id,
+                    stars=rating.stars,
+                    connect=rating.connect,
+                    created_at=now_iso(),
+                    note=rating.note,
+                )
+            )
         except DuplicateError as exc:
             raise Conflict("You already rated this session") from exc
         ratings = await self.store.networking.ratings(session.id)
-        if (len(ratings) == 2 and all(r.connect for r in ratings)
-                and await self.store.networking.mark_connected(session.id, now_iso())):
+        if (
+            len(ratings) == 2
+            and all(r.connect for r in ratings)
+            and await self.store.networking.mark_connected(session.id, now_iso())
+        ):
             await self._connect(session)
         session = await self._participant(user_id, session_id)
-        return self._rating_view(session, next(r for r in await self.store.networking.ratings(
-            session.id) if r.rater_id == user_id))
+        return self._rating_view(
+            session,
+            next(
+                r for r in await self.store.networking.ratings(session.id) if r.rater_id == user_id
+            ),
+        )
 
     async def signal_target(self, session_id: str, user_id: str, conn: str | None) -> str:
         """The peer's connection for a signal from ``user_id`` (from ``conn``,
@@ -247,8 +285,11 @@ class NetworkingService:
         if user_id not in (session.offerer_id, session.answerer_id) or session.status != "active":
             raise Forbidden("Signals go only between the members of an active session")
         offerer = user_id == session.offerer_id
-        mine, peer = ((session.offerer_conn, session.answerer_conn) if offerer
-                      else (session.answerer_conn, session.offerer_conn))
+        mine, peer = (
+            (session.offerer_conn, session.answerer_conn)
+            if offerer
+            else (session.answerer_conn, session.offerer_conn)
+        )
         if conn is not None and conn != mine:
             raise Forbidden("Signal from the connection that joined the lobby")
         if (session_id, user_id) not in self._signaled:
@@ -266,14 +307,25 @@ class NetworkingService:
             if lobby is None:
                 continue
             tally = _Tally(row["sessions"], row["ratings"], row["stars_total"], row["connections"])
-            lobbies.append({"lobby_id": lobby.id, "title": lobby.title, "topic": lobby.topic,
-                            "duration_minutes": lobby.duration_minutes, **tally.view()})
+            lobbies.append(
+                {
+                    "lobby_id": lobby.id,
+                    "title": lobby.title,
+                    "topic": lobby.topic,
+                    "duration_minutes": lobby.duration_minutes,
+                    **tally.view(),
+                }
+            )
             by_duration[lobby.duration_minutes].add(tally)
             total.add(tally)
-        return {"lobbies": lobbies,
-                "by_duration": [{"duration_minutes": minutes, **tally.view()}
-                                for minutes, tally in sorted(by_duration.items())],
-                "total": total.view()}
+        return {
+            "lobbies": lobbies,
+            "by_duration": [
+                {"duration_minutes": minutes, **tally.view()}
+                for minutes, tally in sorted(by_duration.items())
+            ],
+            "total": total.view(),
+        }
 
     # Matching and timers
 
@@ -307,8 +359,8 @@ class NetworkingService:
                 return
             met = await self.queues.met(lobby_id)
             blocked = await self._blocked_pairs(waiting)
-            pairs = plan_pairs(waiting, lambda a, b: pair_key(a, b) not in met
-                               and pair_key(a, b) not in blocked)
+            excluded = met | blocked
+            pairs = plan_pairs(waiting, lambda a, b, out=excluded: pair_key(a, b) not in out)
             if not pairs:
                 return
             lost = False
@@ -339,28 +391,44 @@ class NetworkingService:
         for session in await self.store.networking.active_sessions(lobby.id):
             await self.end_session(session, "lobby_closed", rematch=False)
         await self.queues.close(lobby.id)
-        await self.sio.emit("lobby:update", {"lobby_id": lobby.id, "waiting": 0,
-                                             "active_sessions": 0, "status": "closed"},
-                            to=lobby_room(lobby.id), namespace=NAMESPACE)
+        await self.sio.emit(
+            "lobby:update",
+            {"lobby_id": lobby.id, "waiting": 0, "active_sessions": 0, "status": "closed"},
+            to=lobby_room(lobby.id),
+            namespace=NAMESPACE,
+        )
 
-    async def end_session(self, session: NetworkingSessionRecord, reason: str,
-                          leaver: str | None = None, rematch: bool = True) -> bool:
+    async def end_session(
+        self,
+        session: NetworkingSessionRecord,
+        reason: str,
+        leaver: str | None = None,
+        rematch: bool = True,
+    ) -> bool:
         """End an active session once (whichever process gets here first), tell
         both sides and queue those who stay: the side whose peer left or did not
         show up goes first. A side that never signaled leaves the lobby."""
         if not await self.store.networking.end_session(session.id, reason, now_iso()):
             return False
-        sides = [(session.offerer_id, session.offerer_conn, session.offerer_signaled_at),
-                 (session.answerer_id, session.answerer_conn, session.answerer_signaled_at)]
+        sides = [
+            (session.offerer_id, session.offerer_conn, session.offerer_signaled_at),
+            (session.answerer_id, session.answerer_conn, session.answerer_signaled_at),
+        ]
         if reason == "peer_no_show":
             fresh = await self.store.networking.get_session(session.id) or session
-            sides = [(fresh.offerer_id, fresh.offerer_conn, fresh.offerer_signaled_at),
-                     (fresh.answerer_id, fresh.answerer_conn, fresh.answerer_signaled_at)]
+            sides = [
+                (fresh.offerer_id, fresh.offerer_conn, fresh.offerer_signaled_at),
+                (fresh.answerer_id, fresh.answerer_conn, fresh.answerer_signaled_at),
+            ]
         requeue: list[tuple[str, bool]] = []
         for user_id, conn, signaled_at in sides:
             if user_id != leaver:
-                await self.sio.emit("session:ended", {"session_id": session.id, "reason": reason},
-                                    to=conn_room(conn), namespace=NAMESPACE)
+                await self.sio.emit(
+                    "session:ended",
+                    {"session_id": session.id, "reason": reason},
+                    to=conn_room(conn),
+                    namespace=NAMESPACE,
+                )
             if reason == "time_up":
                 requeue.append((user_id, False))
             elif reason == "peer_left":
@@ -390,34 +458,61 @@ class NetworkingService:
         now = utc_now()
         ends = now + timedelta(seconds=lobby.duration_minutes * self.settings.networking_minute_s)
         session = NetworkingSessionRecord(
-            id=new_id(), lobby_id=lobby.id, offerer_id=a, answerer_id=b, offerer_conn=ma.conn,
-            answerer_conn=mb.conn, started_at=iso(now), ends_at=iso(ends))
+            id=new_id(),
+            lobby_id=lobby.id,
+            offerer_id=a,
+            answerer_id=b,
+            offerer_conn=ma.conn,
+            answerer_conn=mb.conn,
+            started_at=iso(now),
+            ends_at=iso(ends),
+        )
         await self.store.networking.create_session(session)
         users = {u.id: u for u in await self.store.users.get_many([a, b])}
         for me, peer, member, role in ((a, b, ma, "offerer"), (b, a, mb, "answerer")):
-            await self.sio.emit("match:found", {
-                "session_id": session.id, "lobby_id": lobby.id, "peer": masked(users.get(peer)),
-                "role": role, "polite": role == "answerer", "starts_at": session.started_at,
-                "ends_at": session.ends_at,
-                "ice_servers": self.ice_servers(me)["ice_servers"],
-            }, to=conn_room(member.conn), namespace=NAMESPACE)
+            await self.sio.emit(
+                "match:found",
+                {
+                    "session_id": session.id,
+                    "lobby_id": lobby.id,
+                    "peer": masked(users.get(peer)),
+                    "role": role,
+                    "polite": role == "answerer",
+                    "starts_at": session.started_at,
+                    "ends_at": session.ends_at,
+                    "ice_servers": self.ice_servers(me)["ice_servers"],
+                },
+                to=conn_room(member.conn),
+                namespace=NAMESPACE,
+            )
         await self._lobby_update(lobby.id)
 
     async def _connect(self, session: NetworkingSessionRecord) -> None:
         try:
-            conversation = await self.conversations.create(session.offerer_id, CreateConversation(
-                participant_ids=[session.answerer_id], type="direct",
-                context=ContextRef(type="networking_session", id=session.id)))
+            conversation = await self.conversations.create(
+                session.offerer_id,
+                CreateConversation(
+                    participant_ids=[session.answerer_id],
+                    type="direct",
+                    context=ContextRef(type="networking_session", id=session.id),
+                ),
+            )
         except (Forbidden, ValidationFailed) as exc:
             log.info("session %s: no connection (%s)", session.id, exc.message)
             return
         await self.store.networking.set_conversation(session.id, conversation["id"])
-        for me, peer in ((session.offerer_id, session.answerer_id),
-                         (session.answerer_id, session.offerer_id)):
-            connected = {"session_id": session.id, "conversation_id": conversation["id"],
-                         "peer_user_id": peer}
-            await self.sio.emit("networking:connected", connected, to=user_room(me),
-                                namespace=NAMESPACE)
+        for me, peer in (
+            (session.offerer_id, session.answerer_id),
+            (session.answerer_id, session.offerer_id),
+        ):
+            connected = {
+                "session_id": session.id,
+                "conversation_id": conversation["id"],
+                "peer_user_id": peer,
+            }
+            await self.sio.emit(
+                "networking:connected", connected, to=user_room(me), namespace=NAMESPACE
+            )
             if self.notifications is not None:
                 await self.notifications.notify(me, "networking.connection", connected)
 
@@ -452,7 +547,9 @@ class NetworkingService:
             raise Forbidden("You are not in this session")
         return session
 
-    async def _active_session_of(self, lobby_id: str, user_id: str) -> NetworkingSessionRecord | None:
+    async def _active_session_of(
+        self, lobby_id: str, user_id: str
+    ) -> NetworkingSessionRecord | None:
         for session in await self.store.networking.active_sessions(lobby_id):
             if user_id in (session.offerer_id, session.answerer_id):
                 return session
@@ -468,20 +565,32 @@ class NetworkingService:
         return blocked
 
     async def _counts(self, lobby_id: str) -> dict[str, int]:
-        return {"waiting": len(await self.queues.waiting(lobby_id)),
-                "active_sessions": len(await self.store.networking.active_sessions(lobby_id))}
+        return {
+            "waiting": len(await self.queues.waiting(lobby_id)),
+            "active_sessions": len(await self.store.networking.active_sessions(lobby_id)),
+        }
 
     async def _lobby_update(self, lobby_id: str) -> None:
-        await self.sio.emit("lobby:update", {"lobby_id": lobby_id, **await self._counts(lobby_id),
-                                             "status": "open"},
-                            to=lobby_room(lobby_id), namespace=NAMESPACE)
+        await self.sio.emit(
+            "lobby:update",
+            {"lobby_id": lobby_id, **await self._counts(lobby_id), "status": "open"},
+            to=lobby_room(lobby_id),
+            namespace=NAMESPACE,
+        )
 
     async def _lobby_view(self, lobby: LobbyRecord) -> dict[str, Any]:
-        return {"id": lobby.id, "title": lobby.title, "topic": lobby.topic,
-                "duration_minutes": lobby.duration_minutes, "starts_at": lobby.starts_at,
-                "ends_at": lobby.ends_at, "status": lobby_status(lobby, now_iso()),
-                "created_by": lobby.created_by, "created_at": lobby.created_at,
-                **await self._counts(lobby.id)}
+        return {
+            "id": lobby.id,
+            "title": lobby.title,
+            "topic": lobby.topic,
+            "duration_minutes": lobby.duration_minutes,
+            "starts_at": lobby.starts_at,
+            "ends_at": lobby.ends_at,
+            "status": lobby_status(lobby, now_iso()),
+            "created_by": lobby.created_by,
+            "created_at": lobby.created_at,
+            **await self._counts(lobby.id),
+        }
 
     async def _session_view(self, session: NetworkingSessionRecord, user_id: str) -> dict[str, Any]:
         offerer = user_id == session.offerer_id
@@ -491,29 +600,48 @@ class NetworkingService:
         peer["user_id"] = peer_id if connected else None
         mine = [r for r in await self.store.networking.ratings(session.id) if r.rater_id == user_id]
         return {
-            "id": session.id, "lobby_id": session.lobby_id, "status": session.status,
-            "role": "offerer" if offerer else "answerer", "polite": not offerer, "peer": peer,
-            "starts_at": session.started_at, "ends_at": session.ends_at,
-            "ended_at": session.ended_at, "end_reason": session.end_reason,
-            "connected": connected, "conversation_id": session.conversation_id,
+            "id": session.id,
+            "lobby_id": session.lobby_id,
+            "status": session.status,
+            "role": "offerer" if offerer else "answerer",
+            "polite": not offerer,
+            "peer": peer,
+            "starts_at": session.started_at,
+            "ends_at": session.ends_at,
+            "ended_at": session.ended_at,
+            "end_reason": session.end_reason,
+            "connected": connected,
+            "conversation_id": session.conversation_id,
             "my_rating": self._rating_view(session, mine[0]) if mine else None,
         }
 
     @staticmethod
-    def _rating_view(session: NetworkingSessionRecord, rating: SessionRatingRecord) -> dict[str, Any]:
-        return {"session_id": session.id, "stars": rating.stars, "note": rating.note,
-                "connect": rating.connect, "created_at": rating.created_at,
-                "connected": session.conversation_id is not None,
-                "conversation_id": session.conversation_id}
+    def _rating_view(
+        session: NetworkingSessionRecord, rating: SessionRatingRecord
+    ) -> dict[str, Any]:
+        return {
+            "session_id": session.id,
+            "stars": rating.stars,
+            "note": rating.note,
+            "connect": rating.connect,
+            "created_at": rating.created_at,
+            "connected": session.conversation_id is not None,
+            "conversation_id": session.conversation_id,
+        }
 
 
 class _Tally:
-    def __init__(self, sessions: int = 0, ratings: int = 0, stars: int = 0,
-                 connections: int = 0) -> None:
+    def __init__(
+        self, sessions: int = 0, ratings: int = 0, stars: int = 0, connections: int = 0
+    ) -> None:
         self.sessions, self.ratings, self.stars, self.connections = (
-            sessions, ratings, stars, connections)
+            sessions,
+            ratings,
+            stars,
+            connections,
+        )
 
-    def add(self, other: "_Tally") -> None:
+    def add(self, other: _Tally) -> None:
         self.sessions += other.sessions
         self.ratings += other.ratings
         self.stars += other.stars
@@ -521,7 +649,8 @@ class _Tally:
 
     def view(self) -> dict[str, Any]:
         return {
-            "sessions": self.sessions, "ratings": self.ratings,
+            "sessions": self.sessions,
+            "ratings": self.ratings,
             "average_rating": round(self.stars / self.ratings, 2) if self.ratings else None,
             "connections": self.connections,
             "connect_rate": round(self.connections / self.sessions, 4) if self.sessions else None,

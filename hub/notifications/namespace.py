@@ -15,7 +15,7 @@ class NotificationsNamespace(HubNamespace):
     """Each socket joins its user's room, where ``notification`` events go.
     The inbox itself (list, read, unread count) is REST."""
 
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(NAMESPACE, hub)
 
     async def on_user_connected(self, caller: Caller) -> None:

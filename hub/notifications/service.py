@@ -24,8 +24,13 @@ def user_room(user_id: str) -> str:
 
 
 def notification_view(record: NotificationRecord) -> dict[str, Any]:
-    return {"id": record.id, "type": record.type, "data": record.data,
-            "created_at": record.created_at, "read": record.read_at is not None}
+    return {
+        "id": record.id,
+        "type": record.type,
+        "data": record.data,
+        "created_at": record.created_at,
+        "read": record.read_at is not None,
+    }
 
 
 class NotificationService:
@@ -46,13 +51,17 @@ class NotificationService:
             return None
         return view
 
-    async def list(self, user_id: str, unread_only: bool, cursor: str | None,
-                   limit: int) -> dict[str, Any]:
+    async def list(
+        self, user_id: str, unread_only: bool, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
         rows = await self.store.notifications.list(
-            user_id, unread_only=unread_only, before=decode_cursor(cursor), limit=limit + 1)
+            user_id, unread_only=unread_only, before=decode_cursor(cursor), limit=limit + 1
+        )
         page = rows[:limit]
-        return {"items": [notification_view(n) for n in page],
-                "next_cursor": encode_cursor(page[-1].id) if len(rows) > limit else None}
+        return {
+            "items": [notification_view(n) for n in page],
+            "next_cursor": encode_cursor(page[-1].id) if len(rows) > limit else None,
+        }
 
     async def mark_read(self, user_id: str, notification_id: str) -> dict[str, Any]:
         record = await self.store.notifications.get(notification_id)

@@ -4,5 +4,12 @@ from .provider import PaymentProvider, ProviderError
 from .sandbox import SandboxProvider
 from .signing import SIGNATURE_HEADER, TOLERANCE_S, sign, verify
 
-__all__ = ["PaymentProvider", "ProviderError", "SandboxProvider", "SIGNATURE_HEADER",
-           "TOLERANCE_S", "sign", "verify"]
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TOLERANCE_S",
+    "PaymentProvider",
+    "ProviderError",
+    "SandboxProvider",
+    "sign",
+    "verify",
+]

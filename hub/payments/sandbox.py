@@ -57,23 +57,37 @@ class SandboxProvider:
     async def create_deposit(self, deposit: DepositRecord) -> str:
         ref = f"sbx_ch_{deposit.id}"
         ok = deposit.payment_method == CARD_OK
-        self._later({
-            "id": f"evt_{new_id()}",
-            "type": "deposit.succeeded" if ok else "deposit.failed",
-            "data": {"id": deposit.id, "amount": deposit.amount, "currency": deposit.currency,
-                     "provider_ref": ref, "failure_reason": None if ok else "card_declined"},
-        })
+        self._later(
+            {
+                "id": f"evt_{new_id()}",
+                "type": "deposit.succeeded" if ok else "deposit.failed",
+                "data": {
+                    "id": deposit.id,
+                    "amount": deposit.amount,
+                    "currency": deposit.currency,
+                    "provider_ref": ref,
+                    "failure_reason": None if ok else "card_declined",
+                },
+            }
+        )
         return ref
 
     async def create_payout(self, payout: PayoutRecord) -> str:
         ref = f"sbx_po_{payout.id}"
         ok = payout.destination != BANK_FAILS
-        self._later({
-            "id": f"evt_{new_id()}",
-            "type": "payout.paid" if ok else "payout.failed",
-            "data": {"id": payout.id, "amount": payout.amount, "currency": payout.currency,
-                     "provider_ref": ref, "failure_reason": None if ok else "account_closed"},
-        })
+        self._later(
+            {
+                "id": f"evt_{new_id()}",
+                "type": "payout.paid" if ok else "payout.failed",
+                "data": {
+                    "id": payout.id,
+                    "amount": payout.amount,
+                    "currency": payout.currency,
+                    "provider_ref": ref,
+                    "failure_reason": None if ok else "account_closed",
+                },
+            }
+        )
         return ref
 
     async def start(self) -> None:
@@ -100,19 +114,32 @@ class SandboxProvider:
         assert self._session is not None
         for attempt in range(ATTEMPTS):
             body = orjson.dumps({**event, "created": int(time.time())})
-            headers = {"Content-Type": "application/json",
-                       SIGNATURE_HEADER: sign(self.secret, body)}
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(self.secret, body),
+            }
             try:
-                async with self._session.post(self.webhook_url, data=body,
-                                              headers=headers) as response:
+                async with self._session.post(
+                    self.webhook_url, data=body, headers=headers
+                ) as response:
                     if response.status < 500 and response.status != 429:
                         if response.status >= 300:
-                            log.error("sandbox webhook %s refused: %s %s", event["id"],
-                                      response.status, await response.text())
+                            log.error(
+                                "sandbox webhook %s refused: %s %s",
+                                event["id"],
+                                response.status,
+                                await response.text(),
+                            )
                         return
                     reason = f"HTTP {response.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 reason = repr(exc)
-            log.warning("sandbox webhook %s to %s failed (%s), attempt %d of %d", event["id"],
-                        self.webhook_url, reason, attempt + 1, ATTEMPTS)
-            await asyncio.sleep(self.delay_s * 2 ** attempt + 0.05)
+            log.warning(
+                "sandbox webhook %s to %s failed (%s), attempt %d of %d",
+                event["id"],
+                self.webhook_url,
+                reason,
+                attempt + 1,
+                ATTEMPTS,
+            )
+            await asyncio.sleep(self.delay_s * 2**attempt + 0.05)

@@ -29,8 +29,13 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={signature(secret, timestamp, body)}"
 
 
-def verify(secret: str, body: bytes, header: str | None, now: float | None = None,
-           tolerance_s: int = TOLERANCE_S) -> None:
+def verify(
+    secret: str,
+    body: bytes,
+    header: str | None,
+    now: float | None = None,
+    tolerance_s: int = TOLERANCE_S,
+) -> None:
     """Raise MalformedRequest (400) unless ``header`` signs ``body`` with ``secret``
     at a time within ``tolerance_s`` of ``now``."""
     if not header:

@@ -155,8 +155,9 @@ class RedisPresence:
     """Presence shared by every process through Redis, with per-process
     heartbeats so the survivors release a dead process's sockets."""
 
-    def __init__(self, redis: Redis, process_id: str, process_timeout_s: float,
-                 prefix: str = "hub:presence:") -> None:
+    def __init__(
+        self, redis: Redis, process_id: str, process_timeout_s: float, prefix: str = "hub:presence:"
+    ) -> None:
         self.redis = redis
         self.process_id = process_id
         self.process_timeout_s = process_timeout_s
@@ -171,14 +172,21 @@ class RedisPresence:
         return f"{self.prefix}{kind}:{name}" if name else f"{self.prefix}{kind}"
 
     async def connected(self, user_id: str, conn_id: str) -> bool:
-        keys = [self._key("sockets", user_id), self._key("status", user_id),
-                self._key("pending"), self._key("process", self.process_id)]
+        keys = [
+            self._key("sockets", user_id),
+            self._key("status", user_id),
+            self._key("pending"),
+            self._key("process", self.process_id),
+        ]
         return bool(await self._connect(keys=keys, args=[self._conn(conn_id), user_id]))
 
     async def disconnected(self, user_id: str, conn_id: str, grace_s: float) -> None:
         due_ms = int((time.time() + grace_s) * 1000)
-        keys = [self._key("sockets", user_id), self._key("pending"),
-                self._key("process", self.process_id)]
+        keys = [
+            self._key("sockets", user_id),
+            self._key("pending"),
+            self._key("process", self.process_id),
+        ]
         await self._disconnect(keys=keys, args=[self._conn(conn_id), user_id, due_ms])
 
     async def set_status(self, user_id: str, status: str) -> bool:
@@ -186,20 +194,26 @@ class RedisPresence:
 
     async def statuses(self, user_ids: list[str]) -> dict[str, str]:
         values = await self.redis.mget([self._key("status", uid) for uid in user_ids])
-        return {uid: value.decode() if value else OFFLINE for uid, value in zip(user_ids, values)}
+        return {
+            uid: value.decode() if value else OFFLINE
+            for uid, value in zip(user_ids, values, strict=True)
+        }
 
     async def sweep(self) -> list[tuple[str, str]]:
         seen = iso(utc_now())
-        gone = await self._sweep(keys=[self._key("pending")],
-                                 args=[int(time.time() * 1000), seen, self.prefix])
+        gone = await self._sweep(
+            keys=[self._key("pending")], args=[int(time.time() * 1000), seen, self.prefix]
+        )
         return [(user.decode(), seen) for user in gone]
 
     async def heartbeat(self) -> None:
         now_ms = int(time.time() * 1000)
         await self.redis.zadd(self._key("processes"), {self.process_id: now_ms})
         dead_before = now_ms - int(self.process_timeout_s * 1000)
-        await self._reap(keys=[self._key("processes"), self._key("pending")],
-                         args=[now_ms, dead_before, self.prefix])
+        await self._reap(
+            keys=[self._key("processes"), self._key("pending")],
+            args=[now_ms, dead_before, self.prefix],
+        )
 
     async def leave(self) -> None:
         await self.redis.zrem(self._key("processes"), self.process_id)

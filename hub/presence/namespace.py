@@ -18,7 +18,7 @@ MAX_SUBSCRIPTIONS_PER_SOCKET = 2000
 class PresenceNamespace(HubNamespace):
     """A socket here makes its user online; subscriptions are rooms per watched user."""
 
-    def __init__(self, hub: "Hub") -> None:
+    def __init__(self, hub: Hub) -> None:
         super().__init__(NAMESPACE, hub)
         self.service = hub.presence
 
@@ -34,7 +34,8 @@ class PresenceNamespace(HubNamespace):
         already = len(self.rooms(caller.sid)) - 1  # every socket is in its own sid room
         if already + len(user_ids) > MAX_SUBSCRIPTIONS_PER_SOCKET:
             raise ValidationFailed.field(
-                "user_ids", f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket")
+                "user_ids", f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket"
+            )
         for user_id in user_ids:
             await self.enter_room(caller.sid, watchers_room(user_id))
         return {"items": await self.service.states(user_ids)}

@@ -7,13 +7,11 @@ import logging
 from typing import Any
 
 import socketio
-
 from redis.exceptions import RedisError
 
 from storage import Store
 
 from ..errors import Unavailable
-
 from .backends import OFFLINE, PresenceBackend
 
 log = logging.getLogger(__name__)
@@ -29,8 +27,14 @@ class PresenceService:
     """Tracks /presence sockets through a backend and emits ``presence`` to the
     room of each user's subscribers (never to everyone)."""
 
-    def __init__(self, store: Store, backend: PresenceBackend, sio: socketio.AsyncServer,
-                 grace_s: float, sweep_interval_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        backend: PresenceBackend,
+        sio: socketio.AsyncServer,
+        grace_s: float,
+        sweep_interval_s: float,
+    ) -> None:
         self.store = store
         self.backend = backend
         self.sio = sio
@@ -62,8 +66,10 @@ class PresenceService:
     async def states(self, user_ids: list[str]) -> list[dict[str, Any]]:
         statuses = await self._required(self.backend.statuses(user_ids))
         seen = {u.id: u.last_seen_at for u in await self.store.users.get_many(user_ids)}
-        return [{"user_id": uid, "status": statuses[uid], "last_seen_at": seen.get(uid)}
-                for uid in user_ids]
+        return [
+            {"user_id": uid, "status": statuses[uid], "last_seen_at": seen.get(uid)}
+            for uid in user_ids
+        ]
 
     async def sweep_once(self) -> None:
         await self.backend.heartbeat()
@@ -82,12 +88,18 @@ class PresenceService:
 
     async def _announce(self, user_id: str, status: str) -> None:
         user = await self.store.users.get(user_id)
-        await self._emit({"user_id": user_id, "status": status,
-                          "last_seen_at": user.last_seen_at if user else None})
+        await self._emit(
+            {
+                "user_id": user_id,
+                "status": status,
+                "last_seen_at": user.last_seen_at if user else None,
+            }
+        )
 
     async def _emit(self, state: dict[str, Any]) -> None:
-        await self.sio.emit("presence", state, to=watchers_room(state["user_id"]),
-                            namespace=NAMESPACE)
+        await self.sio.emit(
+            "presence", state, to=watchers_room(state["user_id"]), namespace=NAMESPACE
+        )
 
     @staticmethod
     async def _required(call: Any) -> Any:

@@ -35,8 +35,9 @@ class PayloadFault:
         if self.path[:1] == (0,):
             return ValidationFailed.field("event", json_input.UNICODE_MESSAGE)
         field = self.path[1:] if self.path[:1] == (1,) else ()
-        return ValidationFailed.field(json_input.field_name(field or ("payload",)),
-                                      json_input.UNICODE_MESSAGE)
+        return ValidationFailed.field(
+            json_input.field_name(field or ("payload",)), json_input.UNICODE_MESSAGE
+        )
 
 
 class PacketJson:

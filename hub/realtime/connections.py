@@ -56,6 +56,7 @@ class ConnectionRegistry:
         self._timer_second: int | None = None
         self._by_session: dict[str, set[str]] = {}  # session id -> eio sids
         self._revoked: dict[str, float] = {}  # session id -> heard at (monotonic), oldest first
+        self._expiring_now: set[asyncio.Future[None]] = set()  # referenced until done
 
     def get(self, eio_sid: str) -> Connection | None:
         return self._connections.get(eio_sid)
@@ -65,14 +66,25 @@ class ConnectionRegistry:
         not expired since and its session was not revoked lately; None means:
         verify the token."""
         connection = self._connections.get(eio_sid)
-        if (connection is None or connection.token_expires_at <= time.time()
-                or not hmac.compare_digest(connection.token_digest, token_digest(token))
-                or self.revoked_lately(connection.session_id)):
+        if (
+            connection is None
+            or connection.token_expires_at <= time.time()
+            or not hmac.compare_digest(connection.token_digest, token_digest(token))
+            or self.revoked_lately(connection.session_id)
+        ):
             return None
         return connection
 
-    def attach(self, eio_sid: str, namespace: str, sid: str, user_id: str, session_id: str,
-               expires_at: float, token: str | None = None) -> None:
+    def attach(
+        self,
+        eio_sid: str,
+        namespace: str,
+        sid: str,
+        user_id: str,
+        session_id: str,
+        expires_at: float,
+        token: str | None = None,
+    ) -> None:
         """Record a namespace socket; ``token`` (verified, of ``session_id``,
         expiring at ``expires_at``) is remembered for the connection's other
         namespaces."""
@@ -126,16 +138,25 @@ class ConnectionRegistry:
             if self._revoked[oldest] > now - REVOKED_MEMORY_S:
                 break
             del self._revoked[oldest]
-        return [dict(self._connections[eio_sid].sids)
-                for session_id in session_ids for eio_sid in self._by_session.get(session_id, ())]
+        return [
+            dict(self._connections[eio_sid].sids)
+            for session_id in session_ids
+            for eio_sid in self._by_session.get(session_id, ())
+        ]
 
     def revoked_lately(self, session_id: str) -> bool:
         """Whether this process heard of the session's revocation lately."""
         heard = self._revoked.get(session_id)
         return heard is not None and heard > time.monotonic() - REVOKED_MEMORY_S
 
-    def _move(self, eio_sid: str, connection: Connection, session_id: str, token: str | None,
-              expires_at: float) -> None:
+    def _move(
+        self,
+        eio_sid: str,
+        connection: Connection,
+        session_id: str,
+        token: str | None,
+        expires_at: float,
+    ) -> None:
         """Re-index the connection under another session, whose ``token`` is
         now the one remembered as verified (the old one's session may end)."""
         self._unindex(eio_sid, connection.session_id)
@@ -194,6 +215,8 @@ class ConnectionRegistry:
             for eio_sid in self._expiring.pop(second, ()):
                 connection = self._connections.get(eio_sid)
                 if connection is not None and connection.expires_at <= now:
-                    asyncio.ensure_future(self._on_expiry(eio_sid, dict(connection.sids)))
+                    task = asyncio.ensure_future(self._on_expiry(eio_sid, dict(connection.sids)))
+                    self._expiring_now.add(task)
+                    task.add_done_callback(self._expiring_now.discard)
         if self._seconds:
             self._arm(self._seconds[0])

@@ -31,5 +31,7 @@ class Drain:
         self.draining = True
         try:
             await asyncio.wait_for(self._idle.wait(), timeout_s)
-        except asyncio.TimeoutError:
-            log.warning("shutdown: %d events still in flight after %.1fs", self._in_flight, timeout_s)
+        except TimeoutError:
+            log.warning(
+                "shutdown: %d events still in flight after %.1fs", self._in_flight, timeout_s
+            )

@@ -49,7 +49,7 @@ class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
     packet, it is when ``sent`` reports each write done.
     """
 
-    def __init__(self, cap: int, on_overflow: Callable[["SendQueue"], None]) -> None:
+    def __init__(self, cap: int, on_overflow: Callable[[SendQueue], None]) -> None:
         super().__init__()
         self.cap = cap
         self.pending = 0
@@ -86,13 +86,14 @@ class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
 class HubWebSocket(aiohttp_driver.WebSocket):
     """engine.io's aiohttp WebSocket, registered with the server while open."""
 
-    server: "HubEngineServer"
+    server: HubEngineServer
 
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
         socket = self.handler.__self__  # the engine.io socket this transport serves
         request: web.Request = environ["aiohttp.request"]
-        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size,
-                                           timeout=CLOSE_HANDSHAKE_S)
+        self._sock = web.WebSocketResponse(
+            max_msg_size=self.server.max_http_buffer_size, timeout=CLOSE_HANDSHAKE_S
+        )
         await self._sock.prepare(request)
         self.environ = environ
         self.sid: str = socket.sid
@@ -135,7 +136,7 @@ class HubEngineServer(engineio.AsyncServer):
 
     def __init__(self, *, send_buffer_bytes: int, on_fault: FaultHook, **options: Any) -> None:
         super().__init__(**options)
-        drivers: dict[str, Any] = getattr(self, "_async")  # the base class sets it, untyped
+        drivers: dict[str, Any] = self._async  # the base class sets it, untyped
         self._async = {**drivers, "websocket": HubWebSocket}
         self.send_buffer_bytes = send_buffer_bytes
         self.report_fault = on_fault
@@ -180,8 +181,10 @@ class HubEngineServer(engineio.AsyncServer):
         sockets = list(self.sockets.values())
         for socket in sockets:
             before_close(socket.sid)
-        closing = [asyncio.ensure_future(socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT))
-                   for socket in sockets]
+        closing = [
+            asyncio.ensure_future(socket.close(wait=False, reason=self.reason.SERVER_DISCONNECT))
+            for socket in sockets
+        ]
         if closing:
             await asyncio.wait(closing, timeout=max(0.0, deadline - loop.time()))
         for socket in sockets:
@@ -198,5 +201,7 @@ class HubEngineServer(engineio.AsyncServer):
         while self.open_websockets and loop.time() < deadline:
             await asyncio.sleep(0.02)
         if self.open_websockets:
-            log.warning("shutdown: %d WebSockets still open at the deadline; dropping them",
-                        len(self.open_websockets))
+            log.warning(
+                "shutdown: %d WebSockets still open at the deadline; dropping them",
+                len(self.open_websockets),
+            )

@@ -20,12 +20,28 @@ class DirectEmitManager(socketio.AsyncManager):
     sends it, as before.
     """
 
-    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
-                   skip_sid: Any = None, callback: Any = None, to: Any = None,
-                   **kwargs: Any) -> None:
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
         if callback is not None:
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
-                                      callback=callback, to=to, **kwargs)
+            return await super().emit(
+                event,
+                data,
+                namespace,
+                room=room,
+                skip_sid=skip_sid,
+                callback=callback,
+                to=to,
+                **kwargs,
+            )
         if namespace not in self.rooms:
             return None
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
@@ -48,7 +64,8 @@ class DirectEmitManager(socketio.AsyncManager):
         else:
             args = [] if data is None else [data]
         encoded = self.server.packet_class(
-            packet.EVENT, namespace=namespace, data=[event, *args]).encode()
+            packet.EVENT, namespace=namespace, data=[event, *args]
+        ).encode()
         if not isinstance(encoded, list):
             encoded = [encoded]
         return [eio_packet.Packet(eio_packet.MESSAGE, part) for part in encoded]

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import socketio
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..config import SOCKET_LIMIT_FAMILIES
 from ..errors import HubError, RateLimited, Unauthorized, ValidationFailed
 from ..http import validate
-from ..config import SOCKET_LIMIT_FAMILIES
 
 if TYPE_CHECKING:
     from ..context import Hub
@@ -49,8 +49,9 @@ class AuthRefresh(BaseModel):
     token: str = Field(min_length=1, max_length=8192)
 
 
-def event(name: str, payload: type[BaseModel] | None = None, *,
-          limit: str) -> Callable[[HandlerT], HandlerT]:
+def event(
+    name: str, payload: type[BaseModel] | None = None, *, limit: str
+) -> Callable[[HandlerT], HandlerT]:
     """Declare a method as the handler of client event ``name``.
 
     The handler is called as ``handler(caller, payload)`` with the payload
@@ -72,7 +73,7 @@ def event(name: str, payload: type[BaseModel] | None = None, *,
 class HubNamespace(socketio.AsyncNamespace):
     """Authenticates every connection and turns events into ``{ok, data|error}`` acks."""
 
-    def __init__(self, namespace: str, hub: "Hub") -> None:
+    def __init__(self, namespace: str, hub: Hub) -> None:
         super().__init__(namespace)
         self.hub = hub
         self.sockets: dict[str, tuple[str, str]] = {}  # sid -> (user id, engine.io sid)
@@ -85,8 +86,9 @@ class HubNamespace(socketio.AsyncNamespace):
         # Per-user token buckets: one for all of a user's events, one per
         # family (shared by the user's sockets, and by every node when the
         # limiter is Redis-backed).
-        self._limits = {family: hub.settings.socket_limit(family)
-                        for family in SOCKET_LIMIT_FAMILIES}
+        self._limits = {
+            family: hub.settings.socket_limit(family) for family in SOCKET_LIMIT_FAMILIES
+        }
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -96,8 +98,9 @@ class HubNamespace(socketio.AsyncNamespace):
         # between would miss this socket.
         self.sockets[sid] = (user_id, eio_sid)
         self.hub.metrics.sockets.labels(self.namespace).inc()
-        self.hub.connections.attach(eio_sid, self.namespace, sid, user_id, session_id,
-                                    expires_at, token)
+        self.hub.connections.attach(
+            eio_sid, self.namespace, sid, user_id, session_id, expires_at, token
+        )
         await self.on_user_connected(Caller(sid, user_id))
 
     async def _authenticate(self, eio_sid: str, token: Any) -> tuple[str, str, float]:
@@ -138,8 +141,9 @@ class HubNamespace(socketio.AsyncNamespace):
 
     def others_in_room(self, room: str, sid: str) -> bool:
         """Whether a socket of this process other than ``sid`` is in ``room``."""
-        return any(other != sid for other, _ in
-                   self.server.manager.get_participants(self.namespace, room))
+        return any(
+            other != sid for other, _ in self.server.manager.get_participants(self.namespace, room)
+        )
 
     async def on_user_connected(self, caller: Caller) -> None:
         """Hook for subclasses: the socket is authenticated and connected."""
@@ -152,8 +156,13 @@ class HubNamespace(socketio.AsyncNamespace):
             return await super().trigger_event(event, *args)
         sid, data = args[0], args[1:]
         if self.hub.drain.draining:
-            return {"ok": False, "error": {"code": "unavailable",
-                                           "message": "Server is restarting; retry after reconnecting"}}
+            return {
+                "ok": False,
+                "error": {
+                    "code": "unavailable",
+                    "message": "Server is restarting; retry after reconnecting",
+                },
+            }
         started = time.perf_counter()
         self.hub.drain.enter()
         try:
@@ -176,8 +185,10 @@ class HubNamespace(socketio.AsyncNamespace):
         children = self._metric_children.get(label)
         if children is None:
             metrics = self.hub.metrics
-            children = (metrics.events.labels(self.namespace, label),
-                        metrics.ack_latency.labels(label))
+            children = (
+                metrics.events.labels(self.namespace, label),
+                metrics.ack_latency.labels(label),
+            )
             self._metric_children[label] = children
         return children
 

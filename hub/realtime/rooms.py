@@ -31,7 +31,7 @@ class Room(dict):  # type: ignore[type-arg]
     __slots__ = ()
 
     @property
-    def _fwdm(self) -> "Room":
+    def _fwdm(self) -> Room:
         return self
 
 
@@ -49,8 +49,9 @@ class RoomIndexMixin:
         # Sids are unique across namespaces (random ids from engine.io).
         self._rooms_of: dict[str, tuple[str, ...]] = {}
 
-    def basic_enter_room(self, sid: str, namespace: str, room: Any,
-                         eio_sid: str | None = None) -> None:
+    def basic_enter_room(
+        self, sid: str, namespace: str, room: Any, eio_sid: str | None = None
+    ) -> None:
         if room is None:  # the sid map: stays a bidict (eio sid -> sid lookups)
             super().basic_enter_room(sid, namespace, room, eio_sid=eio_sid)  # type: ignore[misc]
             return
@@ -69,7 +70,7 @@ class RoomIndexMixin:
         if room != sid:
             entered = self._rooms_of.get(sid, ())
             if room not in entered:
-                self._rooms_of[sid] = entered + (room,)
+                self._rooms_of[sid] = (*entered, room)
 
     def basic_leave_room(self, sid: str, namespace: str, room: Any) -> None:
         super().basic_leave_room(sid, namespace, room)  # type: ignore[misc]

@@ -108,16 +108,18 @@ class HubSocketServer(socketio.AsyncServer):
     async def _refuse_binary(self, eio_sid: str, pkt: HubPacket) -> None:
         """No hub event takes bytes: answer at once and skip the attachments
         as they arrive (their count alone is kept, whatever it claims)."""
-        self.faults.report(self.peer(eio_sid), "binary_payload",
-                           f"{pkt.attachment_count} attachments")
+        self.faults.report(
+            self.peer(eio_sid), "binary_payload", f"{pkt.attachment_count} attachments"
+        )
         if pkt.attachment_count:
             self._attachments_to_skip[eio_sid] = pkt.attachment_count
         if pkt.packet_type == packet.BINARY_EVENT:
             error = ValidationFailed.field("payload", "Binary payloads are not accepted: send JSON")
             await self._refuse_event(eio_sid, pkt.namespace, pkt.id, error)
 
-    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
-                            data: Any) -> None:
+    async def _handle_event(
+        self, eio_sid: str, namespace: str | None, id: int | None, data: Any
+    ) -> None:
         namespace = namespace or "/"
         if self._connected_sid(eio_sid, namespace) is None:
             return
@@ -137,8 +139,9 @@ class HubSocketServer(socketio.AsyncServer):
             return None
         return sid
 
-    async def _refuse_event(self, eio_sid: str, namespace: str | None, id: int | None,
-                            error: ValidationFailed) -> None:
+    async def _refuse_event(
+        self, eio_sid: str, namespace: str | None, id: int | None, error: ValidationFailed
+    ) -> None:
         """Answer an event no handler may see, on the namespace it came on."""
         namespace = namespace or "/"
         sid = self._connected_sid(eio_sid, namespace)
@@ -147,16 +150,22 @@ class HubSocketServer(socketio.AsyncServer):
         self.faults.report(self.peer(eio_sid), "invalid_event", error.message)
         ack = await self.namespace_handlers[namespace].refuse(sid, error)
         if id is not None:
-            await self._send_packet(eio_sid, self.packet_class(
-                packet.ACK, namespace=namespace, id=id, data=[ack]))
+            await self._send_packet(
+                eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[ack])
+            )
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
         if self.accepting:
             await super()._handle_connect(eio_sid, namespace, data)
             return
-        await self._send_packet(eio_sid, self.packet_class(
-            packet.CONNECT_ERROR, data={**UNAVAILABLE, "data": UNAVAILABLE},
-            namespace=namespace or "/"))
+        await self._send_packet(
+            eio_sid,
+            self.packet_class(
+                packet.CONNECT_ERROR,
+                data={**UNAVAILABLE, "data": UNAVAILABLE},
+                namespace=namespace or "/",
+            ),
+        )
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._attachments_to_skip.pop(eio_sid, None)
@@ -166,9 +175,12 @@ class HubSocketServer(socketio.AsyncServer):
         """Shutdown: every socket gets a Socket.IO disconnect for each of its
         namespaces, then the hub closes the transports itself by ``deadline``."""
         disconnects = {  # one frame per namespace, shared by every socket's queue
-            namespace: eio_packet.Packet(eio_packet.MESSAGE, self.packet_class(
-                packet.DISCONNECT, namespace=namespace).encode())
-            for namespace in self.namespace_handlers}
+            namespace: eio_packet.Packet(
+                eio_packet.MESSAGE,
+                self.packet_class(packet.DISCONNECT, namespace=namespace).encode(),
+            )
+            for namespace in self.namespace_handlers
+        }
 
         def before_close(eio_sid: str) -> None:
             queue = self.eio.sockets[eio_sid].queue
@@ -207,8 +219,9 @@ def own_origins(environ: dict[str, Any]) -> set[str]:
     return origins
 
 
-def create_socket_server(settings: Settings, manager: socketio.AsyncManager | None,
-                         faults: ClientFaults) -> HubSocketServer:
+def create_socket_server(
+    settings: Settings, manager: socketio.AsyncManager | None, faults: ClientFaults
+) -> HubSocketServer:
     return HubSocketServer(
         async_mode="aiohttp",
         client_manager=manager,

@@ -10,8 +10,8 @@ from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoSessionStore
 from .conversations import MongoConversationStore, MongoMessageStore
 from .idempotency import MongoIdempotencyStore
 from .marketplace import MongoLedgerStore, MongoMarketStore
-from .notifications import MongoNotificationStore
 from .networking import MongoNetworkingStore
+from .notifications import MongoNotificationStore
 
 
 class MongoStore:
@@ -29,22 +29,30 @@ class MongoStore:
         self.sessions = MongoSessionStore(database["sessions"])
         self.blocks = MongoBlockStore(database["blocks"])
         self.conversations = MongoConversationStore(
-            database["conversations"], database["memberships"], database["bids"])
+            database["conversations"], database["memberships"], database["bids"]
+        )
         self.messages = MongoMessageStore(
-            database["messages"], database["message_keys"], database["conversations"],
-            database["memberships"], self.blocks, text_search=not _is_test_double(database),
+            database["messages"],
+            database["message_keys"],
+            database["conversations"],
+            database["memberships"],
+            self.blocks,
+            text_search=not _is_test_double(database),
         )
         self.idempotency = MongoIdempotencyStore(database["idempotency_keys"])
         # Multi-document transactions on a real server (they need a replica set);
         # the test double has none (see MongoMarketStore.apply).
         transactional = not _is_test_double(database)
         self.market = MongoMarketStore(
-            database, (client or database.client) if transactional else None, transactional)
+            database, (client or database.client) if transactional else None, transactional
+        )
         self.ledger = MongoLedgerStore(database)
         self.notifications = MongoNotificationStore(database["notifications"])
         self.networking = MongoNetworkingStore(
-            database["networking_lobbies"], database["networking_sessions"],
-            database["networking_ratings"])
+            database["networking_lobbies"],
+            database["networking_sessions"],
+            database["networking_ratings"],
+        )
 
     @classmethod
     def from_url(cls, url: str, write_concern: str | None = "majority") -> MongoStore:

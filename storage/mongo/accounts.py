@@ -84,8 +84,12 @@ class MongoUserStore:
     async def set_last_seen(self, seen: list[tuple[str, str]]) -> None:
         if seen:
             await self.collection.bulk_write(
-                [UpdateOne({"_id": user_id}, {"$set": {"last_seen_at": at}}) for user_id, at in seen],
-                ordered=False)
+                [
+                    UpdateOne({"_id": user_id}, {"$set": {"last_seen_at": at}})
+                    for user_id, at in seen
+                ],
+                ordered=False,
+            )
 
 
 class MongoRefreshTokenStore:
@@ -144,20 +148,24 @@ class MongoSessionStore:
 
     async def list_for_user(self, user_id: str) -> list[SessionRecord]:
         cursor = self.collection.find({"user_id": user_id, "revoked_at": None}).sort(
-            [("created_at", DESCENDING), ("_id", DESCENDING)])
+            [("created_at", DESCENDING), ("_id", DESCENDING)]
+        )
         return [_session(doc) async for doc in cursor]  # type: ignore[misc]
 
     async def touch(self, session_id: str, last_used_at: str) -> None:
-        await self.collection.update_one({"_id": session_id},
-                                         {"$set": {"last_used_at": last_used_at}})
+        await self.collection.update_one(
+            {"_id": session_id}, {"$set": {"last_used_at": last_used_at}}
+        )
 
     async def revoke(self, session_id: str, revoked_at: str) -> bool:
         result = await self.collection.update_one(
-            {"_id": session_id, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}})
+            {"_id": session_id, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}}
+        )
         return result.modified_count == 1
 
-    async def revoke_all_for_user(self, user_id: str, revoked_at: str,
-                                  except_id: str | None = None) -> list[str]:
+    async def revoke_all_for_user(
+        self, user_id: str, revoked_at: str, except_id: str | None = None
+    ) -> list[str]:
         active: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
         if except_id is not None:
             active["_id"] = {"$ne": except_id}
@@ -166,8 +174,9 @@ class MongoSessionStore:
             # The revoked_at filter again: a session revoked meanwhile keeps its
             # first revocation time. Its id is still returned; a second notice
             # of its revocation finds nothing left to disconnect.
-            await self.collection.update_many({"_id": {"$in": ids}, "revoked_at": None},
-                                              {"$set": {"revoked_at": revoked_at}})
+            await self.collection.update_many(
+                {"_id": {"$in": ids}, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}}
+            )
         return ids
 
 
@@ -197,10 +206,12 @@ class MongoBlockStore:
 
     async def exists_between(self, user_a: str, user_b: str) -> bool:
         doc = await self.collection.find_one(
-            {"$or": [
-                {"blocker_id": user_a, "blocked_id": user_b},
-                {"blocker_id": user_b, "blocked_id": user_a},
-            ]}
+            {
+                "$or": [
+                    {"blocker_id": user_a, "blocked_id": user_b},
+                    {"blocker_id": user_b, "blocked_id": user_a},
+                ]
+            }
         )
         return doc is not None
 

@@ -24,7 +24,10 @@ from pymongo.errors import DuplicateKeyError
 
 from ..errors import DuplicateError, StorageError
 from ..records import (
-    AppendResult, ConversationRecord, MembershipRecord, MessageRecord,
+    AppendResult,
+    ConversationRecord,
+    MembershipRecord,
+    MessageRecord,
 )
 from .accounts import MongoBlockStore
 
@@ -53,7 +56,9 @@ def _with_id(record: Any) -> dict[str, Any]:
     return doc
 
 
-def _from_doc(record_type: type, names: set[str], doc: dict[str, Any] | None, id_field: bool) -> Any:
+def _from_doc(
+    record_type: type, names: set[str], doc: dict[str, Any] | None, id_field: bool
+) -> Any:
     if doc is None:
         return None
     data = {key: value for key, value in doc.items() if key in names}
@@ -119,7 +124,8 @@ class MongoConversationStore:
             for conversation_id in ids:
                 await self.conversations.update_one(
                     {"_id": conversation_id},
-                    {"$set": {"context_key": key if conversation_id == keeper else None}})
+                    {"$set": {"context_key": key if conversation_id == keeper else None}},
+                )
 
     async def create(
         self, conversation: ConversationRecord, members: list[MembershipRecord]
@@ -156,9 +162,12 @@ class MongoConversationStore:
     async def get(self, conversation_id: str) -> ConversationRecord | None:
         return _conversation(await self.conversations.find_one({"_id": conversation_id}))
 
-    async def update(self, conversation_id: str, changes: dict[str, Any]) -> ConversationRecord | None:
-        _check_changes(_CONVERSATION_FIELDS, changes,
-                       {"id", "type", "direct_key", "context_key", "last_seq"})
+    async def update(
+        self, conversation_id: str, changes: dict[str, Any]
+    ) -> ConversationRecord | None:
+        _check_changes(
+            _CONVERSATION_FIELDS, changes, {"id", "type", "direct_key", "context_key", "last_seq"}
+        )
         if not changes:
             return await self.get(conversation_id)
         doc = await self.conversations.find_one_and_update(
@@ -188,7 +197,9 @@ class MongoConversationStore:
 
     async def membership(self, conversation_id: str, user_id: str) -> MembershipRecord | None:
         return _membership(
-            await self.memberships.find_one({"conversation_id": conversation_id, "user_id": user_id})
+            await self.memberships.find_one(
+                {"conversation_id": conversation_id, "user_id": user_id}
+            )
         )
 
     async def update_membership(
@@ -225,8 +236,9 @@ class MongoConversationStore:
         return True
 
     async def _members_changed(self, conversation_id: str) -> None:
-        await self.conversations.update_one({"_id": conversation_id},
-                                            {"$inc": {"members_version": 1}})
+        await self.conversations.update_one(
+            {"_id": conversation_id}, {"$inc": {"members_version": 1}}
+        )
 
     async def advance_read(self, conversation_id: str, user_id: str, seq: int) -> int:
         doc = await self.memberships.find_one_and_update(
@@ -245,8 +257,7 @@ class MongoConversationStore:
         if archived is not None:
             query["archived"] = archived
         memberships = {
-            doc["conversation_id"]: _membership(doc)
-            async for doc in self.memberships.find(query)
+            doc["conversation_id"]: _membership(doc) async for doc in self.memberships.find(query)
         }
         if not memberships:
             return []
@@ -276,8 +287,14 @@ class MongoMessageStore:
     """
 
     def __init__(
-        self, messages: Any, message_keys: Any, conversations: Any, memberships: Any,
-        blocks: MongoBlockStore, *, text_search: bool = True,
+        self,
+        messages: Any,
+        message_keys: Any,
+        conversations: Any,
+        memberships: Any,
+        blocks: MongoBlockStore,
+        *,
+        text_search: bool = True,
     ) -> None:
         self.messages = messages
         self.message_keys = message_keys
@@ -304,10 +321,14 @@ class MongoMessageStore:
         key = f"{message.sender_id}:{message.client_msg_id}"
         while True:
             try:
-                await self.message_keys.insert_one({
-                    "_id": key, "message_id": message.id,
-                    "conversation_id": message.conversation_id, "created_at": message.created_at,
-                })
+                await self.message_keys.insert_one(
+                    {
+                        "_id": key,
+                        "message_id": message.id,
+                        "conversation_id": message.conversation_id,
+                        "created_at": message.created_at,
+                    }
+                )
             except DuplicateKeyError:
                 original = await self._wait_for_original(key, message)
                 if original is None:
@@ -321,10 +342,12 @@ class MongoMessageStore:
     async def _may_write(self, conversation_id: str, sender_id: str) -> bool:
         """A participant, and not in a direct conversation with a block either way."""
         conversation, membership = await asyncio.gather(
-            self.conversations.find_one({"_id": conversation_id},
-                                        projection={"type": True, "direct_key": True}),
-            self.memberships.find_one({"conversation_id": conversation_id, "user_id": sender_id},
-                                      projection={"_id": True}),
+            self.conversations.find_one(
+                {"_id": conversation_id}, projection={"type": True, "direct_key": True}
+            ),
+            self.memberships.find_one(
+                {"conversation_id": conversation_id, "user_id": sender_id}, projection={"_id": True}
+            ),
         )
         if conversation is None or membership is None:
             return False
@@ -377,20 +400,23 @@ class MongoMessageStore:
             if not written:  # free the client_msg_id so that a resend can succeed
                 try:
                     await self.message_keys.delete_one({"_id": key, "message_id": message.id})
-                except Exception:  # noqa: BLE001 - the original error matters more
+                except Exception:
                     pass
             raise
         await self._after_insert(message)
-        return AppendResult(message, created=True,
-                            members_version=conversation.get("members_version", 0))
+        return AppendResult(
+            message, created=True, members_version=conversation.get("members_version", 0)
+        )
 
     async def _after_insert(self, message: MessageRecord) -> None:
         # last_message only ever moves to a higher seq, so a slower append of an
         # older message (or a replay) cannot overwrite a newer one, nor an edit
         # of this message that landed first.
         await self.conversations.update_one(
-            {"_id": message.conversation_id,
-             "$or": [{"last_message": None}, {"last_message.seq": {"$lt": message.seq}}]},
+            {
+                "_id": message.conversation_id,
+                "$or": [{"last_message": None}, {"last_message.seq": {"$lt": message.seq}}],
+            },
             {"$set": {"last_message": asdict(message)}},
         )
         await self.memberships.update_one(
@@ -410,9 +436,11 @@ class MongoMessageStore:
         _check_changes(_MESSAGE_FIELDS, changes, {"id", "conversation_id", "seq", "sender_id"})
         if not changes:
             return await self.get(message_id)
-        message = _message(await self.messages.find_one_and_update(
-            {"_id": message_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
-        ))
+        message = _message(
+            await self.messages.find_one_and_update(
+                {"_id": message_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+        )
         if message is None:
             return None
         await self.conversations.update_one(
@@ -422,8 +450,12 @@ class MongoMessageStore:
         return message
 
     async def range(
-        self, conversation_id: str, *, after_seq: int | None = None,
-        before_seq: int | None = None, limit: int = 50,
+        self,
+        conversation_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
     ) -> list[MessageRecord]:
         if limit <= 0:  # Mongo reads limit(0) as "no limit"
             return []
@@ -442,12 +474,14 @@ class MongoMessageStore:
         return [_message(doc) for doc in docs]  # type: ignore[misc]
 
     async def count_unread(self, conversation_id: str, user_id: str, read_seq: int) -> int:
-        return await self.messages.count_documents({
-            "conversation_id": conversation_id,
-            "seq": {"$gt": read_seq},
-            "sender_id": {"$ne": user_id},
-            "deleted": False,
-        })
+        return await self.messages.count_documents(
+            {
+                "conversation_id": conversation_id,
+                "seq": {"$gt": read_seq},
+                "sender_id": {"$ne": user_id},
+                "deleted": False,
+            }
+        )
 
     async def search(
         self, user_id: str, query: str, *, conversation_id: str | None, offset: int, limit: int
@@ -499,9 +533,7 @@ def _regex_search_for_test_double(messages: Any, scope: dict[str, Any], words: l
     Exists only for the test double: every word must occur as a whole word,
     case-insensitively; newest first since there is no relevance score.
     """
-    word_filters = [
-        {"text": {"$regex": _word_regex(word), "$options": "i"}} for word in words
-    ]
+    word_filters = [{"text": {"$regex": _word_regex(word), "$options": "i"}} for word in words]
     return messages.find({**scope, "$and": word_filters}).sort(
         [("created_at", DESCENDING), ("_id", DESCENDING)]
     )
@@ -541,7 +573,7 @@ def _highlight(text: str, pattern: re.Pattern[str], width: int = _HIGHLIGHT_WIDT
     for match in matches:
         if match.start() < start or match.end() > end:
             continue
-        parts.append(text[position:match.start()])
+        parts.append(text[position : match.start()])
         parts.append(f"<mark>{match.group(0)}</mark>")
         position = match.end()
     parts.append(text[position:end])

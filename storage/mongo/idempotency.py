@@ -29,32 +29,51 @@ class MongoIdempotencyStore:
     async def reserve(self, record: IdempotencyRecord) -> bool:
         try:
             await self.collection.insert_one(
-                asdict(IdempotencyRecord(record.scope, record.key, record.request_hash, 0, None,
-                                         record.created_at)))
+                asdict(
+                    IdempotencyRecord(
+                        record.scope, record.key, record.request_hash, 0, None, record.created_at
+                    )
+                )
+            )
         except DuplicateKeyError:
             return False
         return True
 
-    async def take_over(self, record: IdempotencyRecord, *, pending_before: str,
-                        any_before: str) -> bool:
+    async def take_over(
+        self, record: IdempotencyRecord, *, pending_before: str, any_before: str
+    ) -> bool:
         # One conditional update: of two concurrent takers only one matches.
         result = await self.collection.update_one(
-            {"scope": record.scope, "key": record.key,
-             "$or": [{"status": 0, "created_at": {"$lt": pending_before}},
-                     {"created_at": {"$lt": any_before}}]},
-            {"$set": {"request_hash": record.request_hash, "status": 0, "body": None,
-                      "created_at": record.created_at}})
+            {
+                "scope": record.scope,
+                "key": record.key,
+                "$or": [
+                    {"status": 0, "created_at": {"$lt": pending_before}},
+                    {"created_at": {"$lt": any_before}},
+                ],
+            },
+            {
+                "$set": {
+                    "request_hash": record.request_hash,
+                    "status": 0,
+                    "body": None,
+                    "created_at": record.created_at,
+                }
+            },
+        )
         return result.modified_count == 1
 
     async def complete(self, scope: str, key: str, token: str, status: int, body: Any) -> bool:
         result = await self.collection.update_one(
             {"scope": scope, "key": key, "created_at": token, "status": {"$in": [0, 1]}},
-            {"$set": {"status": status, "body": body}})
+            {"$set": {"status": status, "body": body}},
+        )
         return result.modified_count == 1
 
     async def release(self, scope: str, key: str, token: str) -> None:
         await self.collection.delete_one(
-            {"scope": scope, "key": key, "created_at": token, "status": 0})
+            {"scope": scope, "key": key, "created_at": token, "status": 0}
+        )
 
     async def purge(self, before: str) -> int:
         result = await self.collection.delete_many({"created_at": {"$lt": before}})

@@ -24,15 +24,29 @@ from ..errors import ClaimLost, ConditionFailed, DuplicateError, InsufficientBal
 from ..ledger import GUARDED_ACCOUNTS, check_balanced, entries_of, net_postings, utc_now_iso
 from ..market_reads import MarketReads
 from ..records import (
-    BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, KeyClaim,
-    LedgerEntryRecord, MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
+    BalanceRecord,
+    BidRecord,
+    Change,
+    DepositRecord,
+    JobQuery,
+    JobRecord,
+    KeyClaim,
+    LedgerEntryRecord,
+    MilestoneRecord,
+    PayoutRecord,
+    ReviewRecord,
+    Transition,
 )
 
 log = logging.getLogger(__name__)
 
 TABLE_OF: dict[type, str] = {
-    JobRecord: "jobs", BidRecord: "bids", MilestoneRecord: "milestones",
-    ReviewRecord: "reviews", DepositRecord: "deposits", PayoutRecord: "payouts",
+    JobRecord: "jobs",
+    BidRecord: "bids",
+    MilestoneRecord: "milestones",
+    ReviewRecord: "reviews",
+    DepositRecord: "deposits",
+    PayoutRecord: "payouts",
 }
 RECORD_OF = {table: record for record, table in TABLE_OF.items()}
 CHANGEABLE = {"jobs", "bids", "milestones", "deposits", "payouts"}
@@ -64,7 +78,9 @@ def _filter(table: str, expect: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def _update(table: str, changes: dict[str, Any], add: dict[str, int] | None = None) -> dict[str, Any]:
+def _update(
+    table: str, changes: dict[str, Any], add: dict[str, int] | None = None
+) -> dict[str, Any]:
     if table not in CHANGEABLE:
         raise ValueError(f"{table!r} rows do not change")
     add = add or {}
@@ -108,15 +124,19 @@ class MongoMarketStore(MarketReads):
         await self._c("bids").create_index([("job_id", ASCENDING), ("_id", ASCENDING)])
         # One active bid per freelancer and job: active_key is a string only while active.
         await self._c("bids").create_index(
-            "active_key", unique=True, partialFilterExpression={"active_key": {"$type": "string"}})
+            "active_key", unique=True, partialFilterExpression={"active_key": {"$type": "string"}}
+        )
         await self._c("milestones").create_index([("job_id", ASCENDING), ("_id", ASCENDING)])
         await self._c("reviews").create_index(
-            [("job_id", ASCENDING), ("author_id", ASCENDING)], unique=True)
+            [("job_id", ASCENDING), ("author_id", ASCENDING)], unique=True
+        )
         await self._c("reviews").create_index([("subject_id", ASCENDING), ("_id", DESCENDING)])
         await self._c("deposits").create_index("user_id")
         await self._c("payouts").create_index("user_id")
         await self._c("ledger_accounts").create_index("owner_id")
-        await self._c("ledger_movements").create_index([("ref_type", ASCENDING), ("ref_id", ASCENDING)])
+        await self._c("ledger_movements").create_index(
+            [("ref_type", ASCENDING), ("ref_id", ASCENDING)]
+        )
         await self._c("ledger_entries").create_index([("owner_id", ASCENDING), ("_id", DESCENDING)])
         await self._c("processed_events").create_index("processed_at")
         if self.transactional:
@@ -128,9 +148,11 @@ class MongoMarketStore(MarketReads):
         except Exception:  # the ping in readiness reports an unreachable server
             return
         if "setName" not in hello and hello.get("msg") != "isdbgrid":
-            log.error("MongoDB is a standalone server: marketplace writes use multi-document "
-                      "transactions, which need a replica set (rs.initiate() on a single node "
-                      "is enough) or a sharded cluster; they will fail until then")
+            log.error(
+                "MongoDB is a standalone server: marketplace writes use multi-document "
+                "transactions, which need a replica set (rs.initiate() on a single node "
+                "is enough) or a sharded cluster; they will fail until then"
+            )
 
     # Writes
 
@@ -153,11 +175,15 @@ class MongoMarketStore(MarketReads):
     async def _apply(self, t: Transition, session: Any) -> list[Any]:
         s = {"session": session} if session is not None else {}
         # 1. Checks, before any write.
-        if t.claim is not None and await self._c("idempotency_keys").find_one(
-                _claim_filter(t.claim), **s) is None:
+        if (
+            t.claim is not None
+            and await self._c("idempotency_keys").find_one(_claim_filter(t.claim), **s) is None
+        ):
             raise ClaimLost(t.claim.scope, t.claim.key)
-        if t.event_id is not None and await self._c("processed_events").find_one(
-                {"_id": t.event_id}, **s) is not None:
+        if (
+            t.event_id is not None
+            and await self._c("processed_events").find_one({"_id": t.event_id}, **s) is not None
+        ):
             raise DuplicateError(f"event {t.event_id} was processed already")
         for table, where in t.absent:
             found = await self._c(table).find_one(_filter(table, where), **s)
@@ -170,18 +196,21 @@ class MongoMarketStore(MarketReads):
         for (owner_id, account, currency), delta in nets.items():
             if account in GUARDED_ACCOUNTS and delta < 0:
                 doc = await self._c("ledger_accounts").find_one(
-                    {"_id": _account_id(owner_id, account, currency)}, **s)
+                    {"_id": _account_id(owner_id, account, currency)}, **s
+                )
                 if (doc["balance"] if doc else 0) + delta < 0:
                     raise InsufficientBalance(owner_id, account, currency)
         # 2. Writes. Inside a transaction any failure aborts all of them.
         if t.claim is not None:
             await self._c("idempotency_keys").update_one(
-                _claim_filter(t.claim), {"$set": {"status": 1}}, **s)
+                _claim_filter(t.claim), {"$set": {"status": 1}}, **s
+            )
         undo: list[tuple[str, Any]] = []
         try:
             if t.event_id is not None:
                 await self._c("processed_events").insert_one(
-                    {"_id": t.event_id, "processed_at": utc_now_iso()}, **s)
+                    {"_id": t.event_id, "processed_at": utc_now_iso()}, **s
+                )
                 undo.append(("processed_events", t.event_id))
             for record in t.inserts:
                 table = TABLE_OF[type(record)]
@@ -204,22 +233,34 @@ class MongoMarketStore(MarketReads):
 
     async def _change(self, change: Change, s: dict[str, Any]) -> Any:
         doc = await self._c(change.table).find_one_and_update(
-            _change_filter(change), _update(change.table, change.set, change.add),
-            return_document=ReturnDocument.AFTER, **s)
+            _change_filter(change),
+            _update(change.table, change.set, change.add),
+            return_document=ReturnDocument.AFTER,
+            **s,
+        )
         if doc is None:
             raise ConditionFailed(change.table, change.id)
         return _record(change.table, doc)
 
-    async def _move(self, movement: Any, nets: dict[tuple[str, str, str], int],
-                    s: dict[str, Any]) -> None:
+    async def _move(
+        self, movement: Any, nets: dict[tuple[str, str, str], int], s: dict[str, Any]
+    ) -> None:
         accounts = self._c("ledger_accounts")
         for (owner_id, account, currency), delta in nets.items():
             account_id = _account_id(owner_id, account, currency)
             await accounts.update_one(
                 {"_id": account_id},
-                {"$setOnInsert": {"owner_id": owner_id, "account": account, "currency": currency,
-                                  "balance": 0}},
-                upsert=True, **s)
+                {
+                    "$setOnInsert": {
+                        "owner_id": owner_id,
+                        "account": account,
+                        "currency": currency,
+                        "balance": 0,
+                    }
+                },
+                upsert=True,
+                **s,
+            )
             query: dict[str, Any] = {"_id": account_id}
             if account in GUARDED_ACCOUNTS:
                 query["balance"] = {"$gte": -delta}
@@ -227,8 +268,15 @@ class MongoMarketStore(MarketReads):
             if result.matched_count != 1:
                 raise InsufficientBalance(owner_id, account, currency)
         await self._c("ledger_movements").insert_one(
-            {"_id": movement.id, "kind": movement.kind, "ref_type": movement.ref_type,
-             "ref_id": movement.ref_id, "created_at": movement.created_at}, **s)
+            {
+                "_id": movement.id,
+                "kind": movement.kind,
+                "ref_type": movement.ref_type,
+                "ref_id": movement.ref_id,
+                "created_at": movement.created_at,
+            },
+            **s,
+        )
         await self._c("ledger_entries").insert_many([_doc(e) for e in entries_of(movement)], **s)
 
     # Reads
@@ -236,10 +284,13 @@ class MongoMarketStore(MarketReads):
     async def _get(self, table: str, row_id: str) -> Any:
         return _record(table, await self._c(table).find_one({"_id": row_id}))
 
-    async def search_jobs(self, query: JobQuery, *, before: str | None, limit: int) -> list[JobRecord]:
+    async def search_jobs(
+        self, query: JobQuery, *, before: str | None, limit: int
+    ) -> list[JobRecord]:
         conditions: list[dict[str, Any]] = [
             {"status": {"$ne": "deleted"}},
-            {"$or": [{"status": {"$ne": "draft"}}, {"owner_id": query.viewer_id}]}]
+            {"$or": [{"status": {"$ne": "draft"}}, {"owner_id": query.viewer_id}]},
+        ]
         if query.status is not None:
             conditions.append({"status": query.status})
         if query.owner_id is not None:
@@ -258,16 +309,18 @@ class MongoMarketStore(MarketReads):
         cursor = self._c("jobs").find({"$and": conditions}).sort("_id", DESCENDING).limit(limit)
         return [_record("jobs", doc) async for doc in cursor]
 
-    async def _ascending(self, table: str, where: dict[str, Any], after: str | None,
-                         limit: int) -> list[Any]:
+    async def _ascending(
+        self, table: str, where: dict[str, Any], after: str | None, limit: int
+    ) -> list[Any]:
         query = _filter(table, where)
         if after is not None:
             query["_id"] = {"$gt": after}
         cursor = self._c(table).find(query).sort("_id", ASCENDING).limit(limit)
         return [_record(table, doc) async for doc in cursor]
 
-    async def list_reviews(self, subject_id: str, *, before: str | None,
-                           limit: int) -> list[ReviewRecord]:
+    async def list_reviews(
+        self, subject_id: str, *, before: str | None, limit: int
+    ) -> list[ReviewRecord]:
         query: dict[str, Any] = {"subject_id": subject_id}
         if before is not None:
             query["_id"] = {"$lt": before}
@@ -275,10 +328,12 @@ class MongoMarketStore(MarketReads):
         return [_record("reviews", doc) async for doc in cursor]
 
     async def review_stats(self, subject_id: str) -> tuple[int, int]:
-        cursor = await self._c("reviews").aggregate([
-            {"$match": {"subject_id": subject_id}},
-            {"$group": {"_id": None, "count": {"$sum": 1}, "total": {"$sum": "$rating"}}},
-        ])
+        cursor = await self._c("reviews").aggregate(
+            [
+                {"$match": {"subject_id": subject_id}},
+                {"$group": {"_id": None, "count": {"$sum": 1}, "total": {"$sum": "$rating"}}},
+            ]
+        )
         rows = await cursor.to_list(None)
         return (int(rows[0]["count"]), int(rows[0]["total"])) if rows else (0, 0)
 
@@ -290,19 +345,29 @@ class MongoLedgerStore:
 
     async def balances(self, owner_id: str) -> list[BalanceRecord]:
         cursor = self.accounts.find({"owner_id": owner_id}).sort(
-            [("currency", ASCENDING), ("account", ASCENDING)])
-        return [BalanceRecord(owner_id=doc["owner_id"], account=doc["account"],
-                              currency=doc["currency"], balance=doc["balance"])
-                async for doc in cursor]
+            [("currency", ASCENDING), ("account", ASCENDING)]
+        )
+        return [
+            BalanceRecord(
+                owner_id=doc["owner_id"],
+                account=doc["account"],
+                currency=doc["currency"],
+                balance=doc["balance"],
+            )
+            async for doc in cursor
+        ]
 
-    async def entries(self, owner_id: str, *, before: str | None,
-                      limit: int) -> list[LedgerEntryRecord]:
+    async def entries(
+        self, owner_id: str, *, before: str | None, limit: int
+    ) -> list[LedgerEntryRecord]:
         query: dict[str, Any] = {"owner_id": owner_id}
         if before is not None:
             query["_id"] = {"$lt": before}
         cursor = self.entries_collection.find(query).sort("_id", DESCENDING).limit(limit)
-        return [LedgerEntryRecord(**{("id" if k == "_id" else k): v for k, v in doc.items()})
-                async for doc in cursor]
+        return [
+            LedgerEntryRecord(**{("id" if k == "_id" else k): v for k, v in doc.items()})
+            async for doc in cursor
+        ]
 
     async def entry_totals(self) -> dict[str, int]:
         return await self._totals(self.entries_collection, "$amount")
@@ -313,5 +378,6 @@ class MongoLedgerStore:
     @staticmethod
     async def _totals(collection: Any, field: str) -> dict[str, int]:
         cursor = await collection.aggregate(
-            [{"$group": {"_id": "$currency", "total": {"$sum": field}}}])
+            [{"$group": {"_id": "$currency", "total": {"$sum": field}}}]
+        )
         return {row["_id"]: int(row["total"]) for row in await cursor.to_list(None)}

@@ -35,9 +35,14 @@ def _session(doc: dict[str, Any] | None) -> NetworkingSessionRecord | None:
 
 
 def _rating(doc: dict[str, Any]) -> SessionRatingRecord:
-    return SessionRatingRecord(session_id=doc["session_id"], rater_id=doc["rater_id"],
-                               stars=doc["stars"], connect=doc["connect"],
-                               created_at=doc["created_at"], note=doc.get("note"))
+    return SessionRatingRecord(
+        session_id=doc["session_id"],
+        rater_id=doc["rater_id"],
+        stars=doc["stars"],
+        connect=doc["connect"],
+        created_at=doc["created_at"],
+        note=doc.get("note"),
+    )
 
 
 class MongoNetworkingStore:
@@ -52,8 +57,9 @@ class MongoNetworkingStore:
         await self.lobbies.create_index([("duration_minutes", ASCENDING), ("_id", DESCENDING)])
         await self.sessions.create_index([("lobby_id", ASCENDING), ("status", ASCENDING)])
         await self.sessions.create_index([("status", ASCENDING), ("ends_at", ASCENDING)])
-        await self.rating_docs.create_index([("session_id", ASCENDING), ("rater_id", ASCENDING)],
-                                            unique=True)
+        await self.rating_docs.create_index(
+            [("session_id", ASCENDING), ("rater_id", ASCENDING)], unique=True
+        )
 
     async def create_lobby(self, lobby: LobbyRecord) -> None:
         await self.lobbies.insert_one(_doc(lobby))
@@ -61,8 +67,9 @@ class MongoNetworkingStore:
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None:
         return _lobby(await self.lobbies.find_one({"_id": lobby_id}))
 
-    async def list_lobbies(self, *, duration: int | None, topic: str | None,
-                           before: str | None, limit: int) -> list[LobbyRecord]:
+    async def list_lobbies(
+        self, *, duration: int | None, topic: str | None, before: str | None, limit: int
+    ) -> list[LobbyRecord]:
         query: dict[str, Any] = {}
         if duration is not None:
             query["duration_minutes"] = duration
@@ -78,8 +85,9 @@ class MongoNetworkingStore:
         return [_lobby(doc) async for doc in cursor]  # type: ignore[misc]
 
     async def close_lobby(self, lobby_id: str, closed_at: str) -> bool:
-        result = await self.lobbies.update_one({"_id": lobby_id, "closed_at": None},
-                                               {"$set": {"closed_at": closed_at}})
+        result = await self.lobbies.update_one(
+            {"_id": lobby_id, "closed_at": None}, {"$set": {"closed_at": closed_at}}
+        )
         return result.modified_count == 1
 
     async def create_session(self, session: NetworkingSessionRecord) -> None:
@@ -91,30 +99,39 @@ class MongoNetworkingStore:
     async def end_session(self, session_id: str, reason: str, ended_at: str) -> bool:
         result = await self.sessions.update_one(
             {"_id": session_id, "status": "active"},
-            {"$set": {"status": "ended", "end_reason": reason, "ended_at": ended_at}})
+            {"$set": {"status": "ended", "end_reason": reason, "ended_at": ended_at}},
+        )
         return result.modified_count == 1
 
     async def mark_signaled(self, session_id: str, user_id: str, at: str) -> None:
         for side in ("offerer", "answerer"):
             await self.sessions.update_one(
                 {"_id": session_id, f"{side}_id": user_id, f"{side}_signaled_at": None},
-                {"$set": {f"{side}_signaled_at": at}})
+                {"$set": {f"{side}_signaled_at": at}},
+            )
 
     async def mark_connected(self, session_id: str, at: str) -> bool:
-        result = await self.sessions.update_one({"_id": session_id, "connected_at": None},
-                                                {"$set": {"connected_at": at}})
+        result = await self.sessions.update_one(
+            {"_id": session_id, "connected_at": None}, {"$set": {"connected_at": at}}
+        )
         return result.modified_count == 1
 
     async def set_conversation(self, session_id: str, conversation_id: str) -> None:
-        await self.sessions.update_one({"_id": session_id},
-                                       {"$set": {"conversation_id": conversation_id}})
+        await self.sessions.update_one(
+            {"_id": session_id}, {"$set": {"conversation_id": conversation_id}}
+        )
 
     async def due_sessions(self, now: str, no_show_before: str) -> list[NetworkingSessionRecord]:
-        cursor = self.sessions.find({"status": "active", "$or": [
-            {"ends_at": {"$lte": now}},
-            {"started_at": {"$lte": no_show_before}, "offerer_signaled_at": None},
-            {"started_at": {"$lte": no_show_before}, "answerer_signaled_at": None},
-        ]})
+        cursor = self.sessions.find(
+            {
+                "status": "active",
+                "$or": [
+                    {"ends_at": {"$lte": now}},
+                    {"started_at": {"$lte": no_show_before}, "offerer_signaled_at": None},
+                    {"started_at": {"$lte": no_show_before}, "answerer_signaled_at": None},
+                ],
+            }
+        )
         return [_session(doc) async for doc in cursor]  # type: ignore[misc]
 
     async def active_sessions(self, lobby_id: str) -> list[NetworkingSessionRecord]:
@@ -134,8 +151,14 @@ class MongoNetworkingStore:
     async def usage(self) -> list[dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}
         async for lobby in self.lobbies.find({}).sort("_id", ASCENDING):
-            rows[lobby["_id"]] = {"lobby_id": lobby["_id"], "sessions": 0, "connections": 0,
-                                  "ratings": 0, "stars_total": 0, "connect_choices": 0}
+            rows[lobby["_id"]] = {
+                "lobby_id": lobby["_id"],
+                "sessions": 0,
+                "connections": 0,
+                "ratings": 0,
+                "stars_total": 0,
+                "connect_choices": 0,
+            }
         lobby_of: dict[str, str] = {}
         async for session in self.sessions.find({}):
             row = rows.get(session["lobby_id"])

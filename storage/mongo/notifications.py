@@ -13,9 +13,14 @@ from ..records import NotificationRecord
 def _notification(doc: dict[str, Any] | None) -> NotificationRecord | None:
     if doc is None:
         return None
-    return NotificationRecord(id=doc["_id"], user_id=doc["user_id"], type=doc["type"],
-                              data=doc["data"], created_at=doc["created_at"],
-                              read_at=doc.get("read_at"))
+    return NotificationRecord(
+        id=doc["_id"],
+        user_id=doc["user_id"],
+        type=doc["type"],
+        data=doc["data"],
+        created_at=doc["created_at"],
+        read_at=doc.get("read_at"),
+    )
 
 
 class MongoNotificationStore:
@@ -35,8 +40,9 @@ class MongoNotificationStore:
     async def get(self, notification_id: str) -> NotificationRecord | None:
         return _notification(await self.collection.find_one({"_id": notification_id}))
 
-    async def list(self, user_id: str, *, unread_only: bool, before: str | None,
-                   limit: int) -> list[NotificationRecord]:
+    async def list(
+        self, user_id: str, *, unread_only: bool, before: str | None, limit: int
+    ) -> list[NotificationRecord]:
         query: dict[str, Any] = {"user_id": user_id}
         if unread_only:
             query["read_at"] = None
@@ -47,13 +53,16 @@ class MongoNotificationStore:
 
     async def mark_read(self, notification_id: str, read_at: str) -> NotificationRecord | None:
         doc = await self.collection.find_one_and_update(
-            {"_id": notification_id, "read_at": None}, {"$set": {"read_at": read_at}},
-            return_document=ReturnDocument.AFTER)
+            {"_id": notification_id, "read_at": None},
+            {"$set": {"read_at": read_at}},
+            return_document=ReturnDocument.AFTER,
+        )
         return _notification(doc) if doc is not None else await self.get(notification_id)
 
     async def mark_all_read(self, user_id: str, read_at: str) -> int:
         result = await self.collection.update_many(
-            {"user_id": user_id, "read_at": None}, {"$set": {"read_at": read_at}})
+            {"user_id": user_id, "read_at": None}, {"$set": {"read_at": read_at}}
+        )
         return result.modified_count
 
     async def unread_count(self, user_id: str) -> int:

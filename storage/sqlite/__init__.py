@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from .accounts import (
-    SqliteBlockStore, SqliteRefreshTokenStore, SqliteSessionStore, SqliteUserStore,
+    SqliteBlockStore,
+    SqliteRefreshTokenStore,
+    SqliteSessionStore,
+    SqliteUserStore,
 )
 from .conversations import SqliteConversationStore, SqliteMessageStore
-from .idempotency import SqliteIdempotencyStore
 from .database import Database
+from .idempotency import SqliteIdempotencyStore
 from .marketplace import SqliteLedgerStore, SqliteMarketStore
-from .notifications import SqliteNotificationStore
 from .networking import SqliteNetworkingStore
+from .notifications import SqliteNotificationStore
 
 
 class SqliteStore:

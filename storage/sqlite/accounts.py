@@ -68,8 +68,10 @@ class SqliteUserStore:
         if not seen:
             return
         async with self.db.transaction() as conn:
-            await conn.executemany("UPDATE users SET last_seen_at = ? WHERE id = ?",
-                                   [(at, user_id) for user_id, at in seen])
+            await conn.executemany(
+                "UPDATE users SET last_seen_at = ? WHERE id = ?",
+                [(at, user_id) for user_id, at in seen],
+            )
 
 
 class SqliteRefreshTokenStore:
@@ -80,8 +82,15 @@ class SqliteRefreshTokenStore:
         await self.db.write(
             "INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at,"
             " expires_at, used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (token.token_hash, token.family_id, token.user_id, token.created_at,
-             token.expires_at, token.used_at, token.revoked_at),
+            (
+                token.token_hash,
+                token.family_id,
+                token.user_id,
+                token.created_at,
+                token.expires_at,
+                token.used_at,
+                token.revoked_at,
+            ),
         )
 
     async def get(self, token_hash: str) -> RefreshTokenRecord | None:
@@ -112,8 +121,15 @@ class SqliteSessionStore:
         await self.db.write(
             "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent, ip,"
             " revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session.id, session.user_id, session.created_at, session.last_used_at,
-             session.user_agent, session.ip, session.revoked_at),
+            (
+                session.id,
+                session.user_id,
+                session.created_at,
+                session.last_used_at,
+                session.user_agent,
+                session.ip,
+                session.revoked_at,
+            ),
         )
 
     async def get(self, session_id: str) -> SessionRecord | None:
@@ -123,25 +139,32 @@ class SqliteSessionStore:
     async def list_for_user(self, user_id: str) -> list[SessionRecord]:
         rows = await self.db.fetch_all(
             "SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL"
-            " ORDER BY created_at DESC, id DESC", (user_id,))
+            " ORDER BY created_at DESC, id DESC",
+            (user_id,),
+        )
         return [SessionRecord(**dict(row)) for row in rows]
 
     async def touch(self, session_id: str, last_used_at: str) -> None:
-        await self.db.write("UPDATE sessions SET last_used_at = ? WHERE id = ?",
-                            (last_used_at, session_id))
+        await self.db.write(
+            "UPDATE sessions SET last_used_at = ? WHERE id = ?", (last_used_at, session_id)
+        )
 
     async def revoke(self, session_id: str, revoked_at: str) -> bool:
         changed = await self.db.write(
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            (revoked_at, session_id))
+            (revoked_at, session_id),
+        )
         return changed == 1
 
-    async def revoke_all_for_user(self, user_id: str, revoked_at: str,
-                                  except_id: str | None = None) -> list[str]:
+    async def revoke_all_for_user(
+        self, user_id: str, revoked_at: str, except_id: str | None = None
+    ) -> list[str]:
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
-                " AND id IS NOT ? RETURNING id", (revoked_at, user_id, except_id))
+                " AND id IS NOT ? RETURNING id",
+                (revoked_at, user_id, except_id),
+            )
             return [row[0] for row in await cursor.fetchall()]
 
 

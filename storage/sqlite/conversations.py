@@ -10,7 +10,10 @@ from typing import Any
 import orjson
 
 from ..records import (
-    AppendResult, ConversationRecord, MembershipRecord, MessageRecord,
+    AppendResult,
+    ConversationRecord,
+    MembershipRecord,
+    MessageRecord,
 )
 from .database import Database
 
@@ -23,7 +26,7 @@ def _decode(row: sqlite3.Row, prefix: str = "") -> dict[str, Any]:
     for key in row.keys():
         if not key.startswith(prefix):
             continue
-        name, value = key[len(prefix):], row[key]
+        name, value = key[len(prefix) :], row[key]
         if name in _JSON_COLUMNS and value is not None:
             value = orjson.loads(value)
         elif name in _BOOL_COLUMNS:
@@ -59,7 +62,8 @@ _APPEND_SQL = (
     "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, attachments,"
     " reply_to, created_at, edited_at, deleted)"
     " SELECT :id, c.id, c.last_seq + 1, :sender_id, :client_msg_id, :text, :attachments,"
-    " :reply_to, :created_at, :edited_at, :deleted FROM conversations c WHERE c.id = :conversation_id"
+    " :reply_to, :created_at, :edited_at, :deleted FROM conversations c"
+    " WHERE c.id = :conversation_id"
     " AND EXISTS (SELECT 1 FROM memberships WHERE conversation_id = c.id AND user_id = :sender_id)"
     " AND NOT EXISTS (SELECT 1 FROM memberships o JOIN blocks b"
     "  ON (b.blocker_id = :sender_id AND b.blocked_id = o.user_id)"
@@ -81,14 +85,17 @@ class SqliteConversationStore:
         try:
             async with self.db.transaction() as conn:
                 await conn.execute(
-                    _insert_sql("conversations", _CONVERSATION_COLUMNS), _encode(asdict(conversation))
+                    _insert_sql("conversations", _CONVERSATION_COLUMNS),
+                    _encode(asdict(conversation)),
                 )
                 await conn.executemany(
                     _insert_sql("memberships", _MEMBERSHIP_COLUMNS), [asdict(m) for m in members]
                 )
                 # The first members are not a change: start at the record's version.
-                await conn.execute("UPDATE conversations SET members_version = ? WHERE id = ?",
-                                   (conversation.members_version, conversation.id))
+                await conn.execute(
+                    "UPDATE conversations SET members_version = ? WHERE id = ?",
+                    (conversation.members_version, conversation.id),
+                )
         except sqlite3.IntegrityError:
             existing = await self._holder_of_keys(conversation)
             if existing is None:
@@ -103,18 +110,24 @@ class SqliteConversationStore:
             if value is None:
                 continue
             row = await self.db.fetch_one(
-                f"SELECT * FROM conversations WHERE {column} = ?", (value,))
+                f"SELECT * FROM conversations WHERE {column} = ?", (value,)
+            )
             if row is not None:
                 return ConversationRecord(**_decode(row))
         return None
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
-        row = await self.db.fetch_one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        row = await self.db.fetch_one(
+            "SELECT * FROM conversations WHERE id = ?", (conversation_id,)
+        )
         return ConversationRecord(**_decode(row)) if row else None
 
-    async def update(self, conversation_id: str, changes: dict[str, Any]) -> ConversationRecord | None:
-        _check_changes(ConversationRecord, changes,
-                       {"id", "type", "direct_key", "context_key", "last_seq"})
+    async def update(
+        self, conversation_id: str, changes: dict[str, Any]
+    ) -> ConversationRecord | None:
+        _check_changes(
+            ConversationRecord, changes, {"id", "type", "direct_key", "context_key", "last_seq"}
+        )
         if changes:
             sets = ", ".join(f"{name} = :{name}" for name in changes)
             await self.db.write(
@@ -135,7 +148,8 @@ class SqliteConversationStore:
         if row is None:
             return None, None
         conversation = ConversationRecord(
-            **{k: v for k, v in _decode(row).items() if k in _CONVERSATION_COLUMNS})
+            **{k: v for k, v in _decode(row).items() if k in _CONVERSATION_COLUMNS}
+        )
         if row["m_user_id"] is None:
             return conversation, None
         return conversation, MembershipRecord(**_decode(row, "m_"))
@@ -178,7 +192,9 @@ class SqliteConversationStore:
         async with self.db.transaction() as conn:
             for member in members:
                 cursor = await conn.execute(
-                    _insert_sql("memberships", _MEMBERSHIP_COLUMNS, "INSERT OR IGNORE"), asdict(member))
+                    _insert_sql("memberships", _MEMBERSHIP_COLUMNS, "INSERT OR IGNORE"),
+                    asdict(member),
+                )
                 if cursor.rowcount == 1:
                     added.append(member.user_id)
         return added
@@ -223,8 +239,12 @@ class SqliteConversationStore:
             params,
         )
         return [
-            (ConversationRecord(**{k: v for k, v in _decode(row).items() if k in _CONVERSATION_COLUMNS}),
-             MembershipRecord(**_decode(row, "m_")))
+            (
+                ConversationRecord(
+                    **{k: v for k, v in _decode(row).items() if k in _CONVERSATION_COLUMNS}
+                ),
+                MembershipRecord(**_decode(row, "m_")),
+            )
             for row in rows
         ]
 
@@ -289,8 +309,12 @@ class SqliteMessageStore:
         return message
 
     async def range(
-        self, conversation_id: str, *, after_seq: int | None = None,
-        before_seq: int | None = None, limit: int = 50,
+        self,
+        conversation_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
     ) -> list[MessageRecord]:
         columns = ", ".join(_MESSAGE_COLUMNS)
         if after_seq is not None:
@@ -333,8 +357,10 @@ class SqliteMessageStore:
             (user_id, match, conversation_id, conversation_id, limit, offset),
         )
         return [
-            (MessageRecord(**{k: v for k, v in _decode(row).items() if k != "highlight"}),
-             row["highlight"])
+            (
+                MessageRecord(**{k: v for k, v in _decode(row).items() if k != "highlight"}),
+                row["highlight"],
+            )
             for row in rows
         ]
 

@@ -114,7 +114,7 @@ class Database:
                     outcomes = await writer._execute(_run_batch, writer._conn, batch)
                 except Exception as exc:  # the commit itself failed: nobody is durable
                     outcomes = [exc] * len(batch)
-            for (_, _, done), outcome in zip(batch, outcomes):
+            for (_, _, done), outcome in zip(batch, outcomes, strict=False):
                 if done.done():
                     continue
                 if isinstance(outcome, BaseException):
@@ -136,8 +136,9 @@ class Database:
         return conn
 
 
-def _run_batch(conn: sqlite3.Connection,
-               batch: list[tuple[str, Params, Any]]) -> list[list[sqlite3.Row] | sqlite3.Error]:
+def _run_batch(
+    conn: sqlite3.Connection, batch: list[tuple[str, Params, Any]]
+) -> list[list[sqlite3.Row] | sqlite3.Error]:
     """On the database thread: every statement of ``batch`` in one transaction,
     each statement's rows or its error, committed once (one fsync)."""
     outcomes: list[list[sqlite3.Row] | sqlite3.Error] = []

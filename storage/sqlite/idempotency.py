@@ -17,7 +17,8 @@ class SqliteIdempotencyStore:
 
     async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         row = await self.db.fetch_one(
-            "SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key))
+            "SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key)
+        )
         if row is None:
             return None
         return IdempotencyRecord(**{**dict(row), "body": orjson.loads(row["body"])})
@@ -26,31 +27,42 @@ class SqliteIdempotencyStore:
         changed = await self.db.write(
             "INSERT OR IGNORE INTO idempotency_keys (scope, key, request_hash, status, body,"
             " created_at) VALUES (?, ?, ?, 0, 'null', ?)",
-            (record.scope, record.key, record.request_hash, record.created_at))
+            (record.scope, record.key, record.request_hash, record.created_at),
+        )
         return changed == 1
 
-    async def take_over(self, record: IdempotencyRecord, *, pending_before: str,
-                        any_before: str) -> bool:
+    async def take_over(
+        self, record: IdempotencyRecord, *, pending_before: str, any_before: str
+    ) -> bool:
         changed = await self.db.write(
             "UPDATE idempotency_keys SET request_hash = ?, status = 0, body = 'null',"
             " created_at = ? WHERE scope = ? AND key = ?"
             " AND ((status = 0 AND created_at < ?) OR created_at < ?)",
-            (record.request_hash, record.created_at, record.scope, record.key,
-             pending_before, any_before))
+            (
+                record.request_hash,
+                record.created_at,
+                record.scope,
+                record.key,
+                pending_before,
+                any_before,
+            ),
+        )
         return changed == 1
 
     async def complete(self, scope: str, key: str, token: str, status: int, body: Any) -> bool:
         changed = await self.db.write(
             "UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?"
             " AND created_at = ? AND status IN (0, 1)",
-            (status, orjson.dumps(body).decode(), scope, key, token))
+            (status, orjson.dumps(body).decode(), scope, key, token),
+        )
         return changed == 1
 
     async def release(self, scope: str, key: str, token: str) -> None:
         await self.db.write(
             "DELETE FROM idempotency_keys WHERE scope = ? AND key = ? AND created_at = ?"
-            " AND status = 0", (scope, key, token))
+            " AND status = 0",
+            (scope, key, token),
+        )
 
     async def purge(self, before: str) -> int:
-        return await self.db.write(
-            "DELETE FROM idempotency_keys WHERE created_at < ?", (before,))
+        return await self.db.write("DELETE FROM idempotency_keys WHERE created_at < ?", (before,))

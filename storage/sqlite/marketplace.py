@@ -15,19 +15,37 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from ..errors import (
-    ClaimLost, ConditionFailed, DuplicateError, InsufficientBalance, StorageError,
+    ClaimLost,
+    ConditionFailed,
+    DuplicateError,
+    InsufficientBalance,
+    StorageError,
 )
 from ..ledger import GUARDED_ACCOUNTS, check_balanced, entries_of, net_postings, utc_now_iso
 from ..market_reads import MarketReads
 from ..records import (
-    BalanceRecord, BidRecord, Change, DepositRecord, JobQuery, JobRecord, KeyClaim,
-    LedgerEntryRecord, MilestoneRecord, PayoutRecord, ReviewRecord, Transition,
+    BalanceRecord,
+    BidRecord,
+    Change,
+    DepositRecord,
+    JobQuery,
+    JobRecord,
+    KeyClaim,
+    LedgerEntryRecord,
+    MilestoneRecord,
+    PayoutRecord,
+    ReviewRecord,
+    Transition,
 )
 from .database import Database
 
 TABLE_OF: dict[type, str] = {
-    JobRecord: "jobs", BidRecord: "bids", MilestoneRecord: "milestones",
-    ReviewRecord: "reviews", DepositRecord: "deposits", PayoutRecord: "payouts",
+    JobRecord: "jobs",
+    BidRecord: "bids",
+    MilestoneRecord: "milestones",
+    ReviewRecord: "reviews",
+    DepositRecord: "deposits",
+    PayoutRecord: "payouts",
 }
 RECORD_OF = {table: record for record, table in TABLE_OF.items()}
 # Tables whose rows change state (each has a ``version`` column).
@@ -96,13 +114,17 @@ class SqliteMarketStore(MarketReads):
                 if transition.event_id is not None:
                     await conn.execute(
                         "INSERT INTO processed_events (id, processed_at) VALUES (?, ?)",
-                        (transition.event_id, utc_now_iso()))
+                        (transition.event_id, utc_now_iso()),
+                    )
                 for record in transition.inserts:
                     await self._insert(conn, record)
                 for table, where in transition.absent:
                     params: list[Any] = []
-                    sql = f"SELECT id FROM {_table(table)} WHERE " + " AND ".join(
-                        _conditions(table, where, params) or ["1"]) + " LIMIT 1"
+                    sql = (
+                        f"SELECT id FROM {_table(table)} WHERE "
+                        + " AND ".join(_conditions(table, where, params) or ["1"])
+                        + " LIMIT 1"
+                    )
                     row = await (await conn.execute(sql, params)).fetchone()
                     if row is not None:
                         raise ConditionFailed(table, row[0])
@@ -117,7 +139,9 @@ class SqliteMarketStore(MarketReads):
                     sets = ", ".join(f"{name} = ?" for name in bulk.set)
                     await conn.execute(
                         f"UPDATE {bulk.table} SET {sets}, version = version + 1 WHERE "
-                        + " AND ".join(conditions or ["1"]), params)
+                        + " AND ".join(conditions or ["1"]),
+                        params,
+                    )
                 if movement is not None:
                     await self._move(conn, movement)
         except sqlite3.IntegrityError as exc:
@@ -130,14 +154,18 @@ class SqliteMarketStore(MarketReads):
         values = _encode(asdict(record))
         names = list(values)
         await conn.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})",
-            values)
+            f"INSERT INTO {table} ({', '.join(names)})"
+            f" VALUES ({', '.join(':' + n for n in names)})",
+            values,
+        )
 
     @staticmethod
     async def _commit_claim(conn: Any, claim: KeyClaim) -> None:
         cursor = await conn.execute(
             "UPDATE idempotency_keys SET status = 1 WHERE scope = ? AND key = ?"
-            " AND created_at = ? AND status = 0", (claim.scope, claim.key, claim.token))
+            " AND created_at = ? AND status = 0",
+            (claim.scope, claim.key, claim.token),
+        )
         if cursor.rowcount != 1:
             raise ClaimLost(claim.scope, claim.key)
 
@@ -150,15 +178,19 @@ class SqliteMarketStore(MarketReads):
             raise ValueError("id and version are not set directly")
         params: list[Any] = [*_encode(change.set).values(), *change.add.values()]
         sets = "".join(f"{name} = ?, " for name in change.set) + "".join(
-            f"{name} = {name} + ?, " for name in change.add)
+            f"{name} = {name} + ?, " for name in change.add
+        )
         params.append(change.id)
         conditions = ["id = ?", *_conditions(table, change.expect, params)]
         for name, minimum in change.at_least.items():
             conditions.append(f"{name} >= ?")
             params.append(minimum)
         cursor = await conn.execute(
-            f"UPDATE {table} SET {sets}version = version + 1 WHERE " + " AND ".join(conditions)
-            + " RETURNING *", params)
+            f"UPDATE {table} SET {sets}version = version + 1 WHERE "
+            + " AND ".join(conditions)
+            + " RETURNING *",
+            params,
+        )
         row = await cursor.fetchone()
         if row is None:
             raise ConditionFailed(table, change.id)
@@ -169,31 +201,42 @@ class SqliteMarketStore(MarketReads):
         for (owner_id, account, currency), delta in net_postings(movement).items():
             await conn.execute(
                 "INSERT OR IGNORE INTO ledger_accounts (owner_id, account, currency, balance)"
-                " VALUES (?, ?, ?, 0)", (owner_id, account, currency))
+                " VALUES (?, ?, ?, 0)",
+                (owner_id, account, currency),
+            )
             guard = " AND balance + ? >= 0" if account in GUARDED_ACCOUNTS else ""
             params: list[Any] = [delta, owner_id, currency, account]
             if guard:
                 params.append(delta)
             cursor = await conn.execute(
                 "UPDATE ledger_accounts SET balance = balance + ? WHERE owner_id = ?"
-                " AND currency = ? AND account = ?" + guard, params)
+                " AND currency = ? AND account = ?" + guard,
+                params,
+            )
             if cursor.rowcount != 1:
                 raise InsufficientBalance(owner_id, account, currency)
         await conn.execute(
             "INSERT INTO ledger_movements (id, kind, ref_type, ref_id, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (movement.id, movement.kind, movement.ref_type, movement.ref_id, movement.created_at))
+            (movement.id, movement.kind, movement.ref_type, movement.ref_id, movement.created_at),
+        )
         names = [f.name for f in fields(LedgerEntryRecord)]
         await conn.executemany(
-            f"INSERT INTO ledger_entries ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-            [tuple(getattr(entry, n) for n in names) for entry in entries_of(movement)])
+            f"INSERT INTO ledger_entries ({', '.join(names)})"
+            f" VALUES ({', '.join('?' * len(names))})",
+            [tuple(getattr(entry, n) for n in names) for entry in entries_of(movement)],
+        )
 
     # Reads
 
     async def _get(self, table: str, row_id: str) -> Any:
-        return _record(table, await self.db.fetch_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,)))
+        return _record(
+            table, await self.db.fetch_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+        )
 
-    async def search_jobs(self, query: JobQuery, *, before: str | None, limit: int) -> list[JobRecord]:
+    async def search_jobs(
+        self, query: JobQuery, *, before: str | None, limit: int
+    ) -> list[JobRecord]:
         conditions = ["status != 'deleted'", "(status != 'draft' OR owner_id = ?)"]
         params: list[Any] = [query.viewer_id]
         if query.status is not None:
@@ -214,18 +257,21 @@ class SqliteMarketStore(MarketReads):
             params.extend([pattern, pattern])
         for skill in query.skills:
             conditions.append(
-                "EXISTS (SELECT 1 FROM json_each(jobs.skills) WHERE lower(json_each.value) = ?)")
+                "EXISTS (SELECT 1 FROM json_each(jobs.skills) WHERE lower(json_each.value) = ?)"
+            )
             params.append(skill.lower())
         if before is not None:
             conditions.append("id < ?")
             params.append(before)
         rows = await self.db.fetch_all(
             "SELECT * FROM jobs WHERE " + " AND ".join(conditions) + " ORDER BY id DESC LIMIT ?",
-            [*params, limit])
+            [*params, limit],
+        )
         return [_record("jobs", row) for row in rows]
 
-    async def _ascending(self, table: str, where: dict[str, Any], after: str | None,
-                         limit: int) -> list[Any]:
+    async def _ascending(
+        self, table: str, where: dict[str, Any], after: str | None, limit: int
+    ) -> list[Any]:
         params: list[Any] = []
         conditions = _conditions(table, where, params)
         if after is not None:
@@ -233,18 +279,21 @@ class SqliteMarketStore(MarketReads):
             params.append(after)
         rows = await self.db.fetch_all(
             f"SELECT * FROM {table} WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT ?",
-            [*params, limit])
+            [*params, limit],
+        )
         return [_record(table, row) for row in rows]
 
-    async def list_reviews(self, subject_id: str, *, before: str | None,
-                           limit: int) -> list[ReviewRecord]:
+    async def list_reviews(
+        self, subject_id: str, *, before: str | None, limit: int
+    ) -> list[ReviewRecord]:
         rows = await _newest_first(self.db, "reviews", "subject_id", subject_id, before, limit)
         return [_record("reviews", row) for row in rows]
 
     async def review_stats(self, subject_id: str) -> tuple[int, int]:
         row = await self.db.fetch_one(
             "SELECT COUNT(*), COALESCE(SUM(rating), 0) FROM reviews WHERE subject_id = ?",
-            (subject_id,))
+            (subject_id,),
+        )
         assert row is not None
         return int(row[0]), int(row[1])
 
@@ -256,22 +305,27 @@ class SqliteLedgerStore:
     async def balances(self, owner_id: str) -> list[BalanceRecord]:
         rows = await self.db.fetch_all(
             "SELECT owner_id, account, currency, balance FROM ledger_accounts"
-            " WHERE owner_id = ? ORDER BY currency, account", (owner_id,))
+            " WHERE owner_id = ? ORDER BY currency, account",
+            (owner_id,),
+        )
         return [BalanceRecord(**dict(row)) for row in rows]
 
-    async def entries(self, owner_id: str, *, before: str | None,
-                      limit: int) -> list[LedgerEntryRecord]:
+    async def entries(
+        self, owner_id: str, *, before: str | None, limit: int
+    ) -> list[LedgerEntryRecord]:
         rows = await _newest_first(self.db, "ledger_entries", "owner_id", owner_id, before, limit)
         return [LedgerEntryRecord(**dict(row)) for row in rows]
 
     async def entry_totals(self) -> dict[str, int]:
         rows = await self.db.fetch_all(
-            "SELECT currency, SUM(amount) FROM ledger_entries GROUP BY currency")
+            "SELECT currency, SUM(amount) FROM ledger_entries GROUP BY currency"
+        )
         return {row[0]: int(row[1]) for row in rows}
 
     async def balance_totals(self) -> dict[str, int]:
         rows = await self.db.fetch_all(
-            "SELECT currency, SUM(balance) FROM ledger_accounts GROUP BY currency")
+            "SELECT currency, SUM(balance) FROM ledger_accounts GROUP BY currency"
+        )
         return {row[0]: int(row[1]) for row in rows}
 
 
@@ -287,8 +341,9 @@ def _changeable(table: str) -> str:
     return table
 
 
-async def _newest_first(db: Database, table: str, column: str, value: str, before: str | None,
-                        limit: int) -> list[sqlite3.Row]:
+async def _newest_first(
+    db: Database, table: str, column: str, value: str, before: str | None, limit: int
+) -> list[sqlite3.Row]:
     """Rows of ``table`` whose ``column`` is ``value``, newest id first, older than
     the ``before`` id when given. ``table`` and ``column`` are the store's own names."""
     params: list[Any] = [value]
@@ -298,4 +353,5 @@ async def _newest_first(db: Database, table: str, column: str, value: str, befor
         params.append(before)
     return await db.fetch_all(
         f"SELECT * FROM {table} WHERE {column} = ?{older} ORDER BY id DESC LIMIT ?",
-        [*params, limit])
+        [*params, limit],
+    )

@@ -26,15 +26,24 @@ class SqliteNotificationStore:
         await self.db.write(
             "INSERT INTO notifications (id, user_id, type, data, created_at, read_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (notification.id, notification.user_id, notification.type,
-             json.dumps(notification.data), notification.created_at, notification.read_at))
+            (
+                notification.id,
+                notification.user_id,
+                notification.type,
+                json.dumps(notification.data),
+                notification.created_at,
+                notification.read_at,
+            ),
+        )
 
     async def get(self, notification_id: str) -> NotificationRecord | None:
-        return _notification(await self.db.fetch_one(
-            "SELECT * FROM notifications WHERE id = ?", (notification_id,)))
+        return _notification(
+            await self.db.fetch_one("SELECT * FROM notifications WHERE id = ?", (notification_id,))
+        )
 
-    async def list(self, user_id: str, *, unread_only: bool, before: str | None,
-                   limit: int) -> list[NotificationRecord]:
+    async def list(
+        self, user_id: str, *, unread_only: bool, before: str | None, limit: int
+    ) -> list[NotificationRecord]:
         sql = "SELECT * FROM notifications WHERE user_id = ?"
         params: list[Any] = [user_id]
         if unread_only:
@@ -48,15 +57,18 @@ class SqliteNotificationStore:
     async def mark_read(self, notification_id: str, read_at: str) -> NotificationRecord | None:
         await self.db.write(
             "UPDATE notifications SET read_at = ? WHERE id = ? AND read_at IS NULL",
-            (read_at, notification_id))
+            (read_at, notification_id),
+        )
         return await self.get(notification_id)
 
     async def mark_all_read(self, user_id: str, read_at: str) -> int:
         return await self.db.write(
             "UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL",
-            (read_at, user_id))
+            (read_at, user_id),
+        )
 
     async def unread_count(self, user_id: str) -> int:
         row = await self.db.fetch_one(
-            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL", (user_id,))
+            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL", (user_id,)
+        )
         return int(row[0]) if row else 0
