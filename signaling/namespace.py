@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hub.emitter import conn_room, user_room
 from hub.realtime import Caller, HubNamespace, event
 
 from .models import CallInvite, CallRef, EchoStart, Signal
-from .service import NAMESPACE, conn_room, user_room
+from .service import NAMESPACE
 
 if TYPE_CHECKING:
     from hub.context import Hub

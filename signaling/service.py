@@ -18,6 +18,7 @@ import socketio
 
 from hub.clock import new_id, now_iso
 from hub.config import Settings
+from hub.emitter import conn_room, user_room
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from storage import Store
 
@@ -45,15 +46,6 @@ CALL_FIELDS = (
     "ended_at",
     "end_reason",
 )
-
-
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
-
-
-def conn_room(eio_sid: str) -> str:
-    """Every /signaling socket of one client connection (Engine.IO session)."""
-    return f"conn:{eio_sid}"
 
 
 def call_view(call: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..emitter import user_room
 from ..realtime import Caller, HubNamespace, event
-from .events import NAMESPACE, user_room
+from .events import NAMESPACE
 from .models import (
     AddParticipants,
     ConversationRef,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..emitter import conn_room, user_room
 from ..realtime import Caller, HubNamespace, event
 from .models import LobbyRef, RateSession, SessionRef
-from .service import NAMESPACE, conn_room, lobby_room, user_room
+from .service import NAMESPACE, lobby_room
 
 if TYPE_CHECKING:
     from ..context import Hub

@@ -34,6 +34,7 @@ from ..clock import iso, new_id, now_iso, utc_now
 from ..config import Settings
 from ..conversations import ConversationService
 from ..conversations.models import ContextRef, CreateConversation
+from ..emitter import conn_room, user_room
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..notifications import NotificationService
 from .models import CreateLobby, LobbyQuery, Rating
@@ -50,15 +51,6 @@ LOCK_RETRY_S = 0.05
 
 def lobby_room(lobby_id: str) -> str:
     return f"lobby:{lobby_id}"
-
-
-def conn_room(eio_sid: str) -> str:
-    """The /networking sockets of one client connection (the one that joined)."""
-    return f"conn:{eio_sid}"
-
-
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
 
 
 def lobby_status(lobby: LobbyRecord, now: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..emitter import user_room
 from ..realtime import Caller, HubNamespace
-from .service import NAMESPACE, user_room
+from .service import NAMESPACE
 
 if TYPE_CHECKING:
     from ..context import Hub

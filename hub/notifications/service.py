@@ -12,15 +12,12 @@ from storage.records import NotificationRecord
 
 from ..clock import new_id, now_iso
 from ..cursors import decode_cursor, encode_cursor
+from ..emitter import user_room
 from ..errors import Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/notifications"
-
-
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
 
 
 def notification_view(record: NotificationRecord) -> dict[str, Any]:
