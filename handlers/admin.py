@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.accounts.models import RoleUpdate
+from hub.accounts.models import PrivateUser, RoleUpdate
 from hub.errors import Forbidden
 from hub.http import json_response, read_body
 
-from .routing import hub_of, user_id_of
+from .routing import Route, hub_of, user_id_of
 
 
 async def require_admin(request: web.Request) -> str:
@@ -25,3 +25,17 @@ async def set_role(request: web.Request) -> web.Response:
     body = await read_body(request, RoleUpdate)
     user = await hub_of(request).accounts.set_role(request.match_info["id"], body.role)
     return json_response(user)
+
+
+ROUTES: list[Route] = [
+    Route(
+        "PATCH",
+        "/admin/users/{id}",
+        set_role,
+        "Change a user's role (admin)",
+        "admin",
+        body=RoleUpdate,
+        response=PrivateUser,
+        errors=(403,),
+    ),
+]

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from hub.http import json_response
 
-from .routing import hub_of
+from .routing import Route, hub_of
 
 log = logging.getLogger(__name__)
 
@@ -40,3 +40,17 @@ async def _check(name: str, probe: Awaitable[object]) -> str:
         log.warning("%s not ready: %s", name, exc)
         return "unavailable"
     return "ok"
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/healthz", healthz, "Liveness", "health", auth=False),
+    Route(
+        "GET",
+        "/readyz",
+        readyz,
+        "Readiness: storage (and Redis) answer",
+        "health",
+        auth=False,
+        errors=(503,),
+    ),
+]

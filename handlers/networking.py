@@ -64,7 +64,7 @@ async def usage(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).networking.usage())
 
 
-NETWORKING_ROUTES: list[Route] = [
+ROUTES: list[Route] = [
     Route(
         "GET",
         "/networking/lobbies",

@@ -5,9 +5,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.http import json_response, read_query
-from hub.notifications.models import NotificationListQuery
+from hub.notifications.models import (
+    Notification,
+    NotificationListQuery,
+    NotificationPage,
+    ReadAll,
+    UnreadNotifications,
+)
 
-from .routing import hub_of, user_id_of
+from .routing import Route, hub_of, user_id_of
 
 
 async def list_notifications(request: web.Request) -> web.Response:
@@ -33,3 +39,41 @@ async def read_all_notifications(request: web.Request) -> web.Response:
 
 async def unread_notifications(request: web.Request) -> web.Response:
     return json_response(await hub_of(request).notifications.unread_count(user_id_of(request)))
+
+
+ROUTES: list[Route] = [
+    Route(
+        "GET",
+        "/notifications",
+        list_notifications,
+        "The caller's notifications, newest first",
+        "notifications",
+        query=NotificationListQuery,
+        response=NotificationPage,
+    ),
+    Route(
+        "POST",
+        "/notifications/read-all",
+        read_all_notifications,
+        "Mark every notification read",
+        "notifications",
+        response=ReadAll,
+    ),
+    Route(
+        "GET",
+        "/notifications/unread-count",
+        unread_notifications,
+        "How many notifications are unread",
+        "notifications",
+        response=UnreadNotifications,
+    ),
+    Route(
+        "POST",
+        "/notifications/{id}/read",
+        read_notification,
+        "Mark one notification read",
+        "notifications",
+        response=Notification,
+        errors=(403,),
+    ),
+]

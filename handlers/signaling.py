@@ -48,7 +48,7 @@ async def _relay(request: web.Request, caller: str, signal: Signal) -> web.Respo
     return json_response(await hub_of(request).signaling.relay(caller, None, None, signal))
 
 
-SIGNALING_ROUTES: list[Route] = [
+ROUTES: list[Route] = [
     Route(
         "GET",
         "/rtc/ice-servers",

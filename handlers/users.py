@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.accounts.models import BlockList, ProfileUpdate
+from hub.accounts.models import BlockEntry, BlockList, PrivateUser, ProfileUpdate, PublicUser
 from hub.http import json_response, read_body
 
-from .routing import hub_of, user_id_of
+from .routing import Route, hub_of, user_id_of
 
 
 async def get_user(request: web.Request) -> web.Response:
@@ -41,3 +41,35 @@ async def unblock(request: web.Request) -> web.Response:
 async def list_blocks(request: web.Request) -> web.Response:
     entries = await hub_of(request).accounts.blocked_users(user_id_of(request))
     return json_response(BlockList(items=entries))
+
+
+ROUTES: list[Route] = [
+    Route(
+        "GET",
+        "/users/me",
+        get_me,
+        "The caller's own profile (as GET /auth/me)",
+        "users",
+        response=PrivateUser,
+    ),
+    Route(
+        "PATCH",
+        "/users/me",
+        update_me,
+        "Update the caller's profile",
+        "users",
+        body=ProfileUpdate,
+        response=PrivateUser,
+    ),
+    Route(
+        "GET",
+        "/users/me/blocks",
+        list_blocks,
+        "Users the caller blocked",
+        "users",
+        response=BlockList,
+    ),
+    Route("GET", "/users/{id}", get_user, "A public profile", "users", response=PublicUser),
+    Route("POST", "/users/{id}/block", block, "Block a user", "users", response=BlockEntry),
+    Route("DELETE", "/users/{id}/block", unblock, "Unblock a user", "users", status=204),
+]
