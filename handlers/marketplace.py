@@ -471,6 +471,7 @@ ROUTES: list[Route] = [
         resolve_milestone,
         "disputed -> resolved: split what is held (admin)",
         "admin",
+        role="admin",
         body=ResolveMilestone,
         response=Milestone,
         errors=(403, 409),

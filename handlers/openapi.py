@@ -114,6 +114,8 @@ def _operation(route: Route) -> dict[str, Any]:
         operation["description"] = route.description
     if route.auth:
         operation["security"] = [{"bearer": []}]
+    if route.role is not None:
+        operation["x-hub-role"] = route.role  # the caller's stored role must be this
     if route.body:
         operation["requestBody"] = {
             "required": not route.body_optional,

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from hub import json_input
 from hub.accounts import ClientInfo
 from hub.context import HUB, Hub
-from hub.errors import HubError
+from hub.errors import Forbidden, HubError
 from hub.http import bearer_claims, error_response, json_response
 from hub.idempotency import Reply
 from hub.tokens import AccessClaims
@@ -28,7 +28,8 @@ class Route:
     handler: Handler
     summary: str
     tag: str
-    auth: bool = True
+    auth: bool = True  # False: anyone may call it (tests/test_routes.py lists these)
+    role: str | None = None  # the stored role the caller must have ("admin"), else 403
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
@@ -79,21 +80,37 @@ def by_id_action(service: str, method: str, name: str) -> Handler:
 
 
 def serving(route: Route) -> Handler:
-    """The handler registered for ``route``: its own, or, for a route that
-    takes an Idempotency-Key, one that serves it through the hub's
-    Idempotency (hub/idempotency.py), which every such route goes through
-    whether or not the client sent a key."""
-    if not route.idempotent:
-        return route.handler
-    operation = f"{route.method} {route.path}"
+    """The handler registered for ``route``: its own, behind the role the route
+    declares, and, for a route that takes an Idempotency-Key, served through
+    the hub's Idempotency (hub/idempotency.py) whether or not the client sent
+    a key."""
+    handler = route.handler
+    if route.role is not None:
+        handler = _requiring(route.role, handler)
+    if route.idempotent:
+        handler = _idempotent(f"{route.method} {route.path}", handler)
+    handler.__name__ = route.handler.__name__
+    return handler
 
-    async def handler(request: web.Request) -> web.Response:
+
+def _requiring(role: str, handler: Handler) -> Handler:
+    async def checked(request: web.Request) -> web.StreamResponse:
+        me = await hub_of(request).accounts.me(user_id_of(request))
+        if me.role != role:  # the stored role, not the token's
+            raise Forbidden(f"Only {role}s can do this")
+        return await handler(request)
+
+    return checked
+
+
+def _idempotent(operation: str, handler: Handler) -> Handler:
+    async def once(request: web.Request) -> web.StreamResponse:
         caller = user_id_of(request)  # 401 before any key is claimed
         identity = {"path": request.path, "body": _body_identity(await request.read())}
 
         async def action() -> Reply:
             try:
-                response = await route.handler(request)
+                response = await handler(request)
             except HubError as exc:
                 response = error_response(request, exc)
             assert isinstance(response, web.Response)
@@ -106,8 +123,7 @@ def serving(route: Route) -> Handler:
             status=reply.status, body=reply.body or None, content_type=reply.content_type
         )
 
-    handler.__name__ = route.handler.__name__
-    return handler
+    return once
 
 
 def _body_identity(raw: bytes) -> object:
