@@ -34,7 +34,8 @@ from hub.conversations.models import (
     UnreadCounts,
     UpdateConversation,
 )
-from hub.http import json_response, read_body, read_query, validate
+from hub.http import json_response, read_body, read_query
+from hub.schema import operation, validate
 
 from .routing import Route, by_id_action, hub_of, user_id_of
 
@@ -43,7 +44,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, ConversationListQuery)
     page = await hub_of(request).conversations.list_conversations(
-        caller, ListConversations(**query.model_dump())
+        caller, operation(ListConversations, query)
     )
     return json_response(page)
 
@@ -60,18 +61,14 @@ get_conversation = by_id_action("conversations", "get", "get_conversation")
 async def update_conversation(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestUpdateConversation)
-    update = validate(
-        UpdateConversation, {"conversation_id": request.match_info["id"], **body.model_dump()}
-    )
+    update = operation(UpdateConversation, body, conversation_id=request.match_info["id"])
     return json_response(await hub_of(request).conversations.update(caller, update))
 
 
 async def add_participants(request: web.Request) -> web.Response:
     caller = user_id_of(request)
-    raw = await read_body(request, RestAddParticipants)
-    payload = validate(
-        AddParticipants, {"conversation_id": request.match_info["id"], "user_ids": raw.user_ids}
-    )
+    body = await read_body(request, RestAddParticipants)
+    payload = operation(AddParticipants, body, conversation_id=request.match_info["id"])
     return json_response(await hub_of(request).conversations.add_participants(caller, payload))
 
 
@@ -87,7 +84,7 @@ async def remove_participant(request: web.Request) -> web.Response:
 async def list_messages(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, HistoryQuery)
-    history = validate(History, {"conversation_id": request.match_info["id"], **query.model_dump()})
+    history = operation(History, query, conversation_id=request.match_info["id"])
     return json_response(await hub_of(request).conversations.history(caller, history))
 
 
@@ -97,13 +94,9 @@ async def send_message(request: web.Request) -> web.Response:
     body = await read_body(request, RestSendMessage)
     key = request.headers.get("Idempotency-Key")
     hub = hub_of(request)
-    payload = validate(
-        SendMessage,
-        {
-            **body.model_dump(exclude={"client_msg_id"}),
-            "conversation_id": request.match_info["id"],
-            "client_msg_id": body.client_msg_id or _client_msg_id_for(key) or new_id(),
-        },
+    client_msg_id = body.client_msg_id or _client_msg_id_for(key) or new_id()
+    payload = operation(
+        SendMessage, body, conversation_id=request.match_info["id"], client_msg_id=client_msg_id
     )
     return json_response(await hub.conversations.send(caller, payload), status=201)
 
@@ -119,7 +112,7 @@ def _client_msg_id_for(key: str | None) -> str | None:
 async def edit_message(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestEditMessage)
-    payload = validate(EditMessage, {"message_id": request.match_info["id"], "text": body.text})
+    payload = operation(EditMessage, body, message_id=request.match_info["id"])
     return json_response(await hub_of(request).conversations.edit(caller, payload))
 
 
@@ -133,7 +126,7 @@ async def delete_message(request: web.Request) -> web.Response:
 async def mark_read(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestMarkRead)
-    payload = validate(MarkRead, {"conversation_id": request.match_info["id"], "seq": body.seq})
+    payload = operation(MarkRead, body, conversation_id=request.match_info["id"])
     return json_response(await hub_of(request).conversations.mark_read(caller, payload))
 
 

@@ -9,10 +9,10 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from hub.accounts.models import CONFIGURED
 from hub.config import Settings
 from hub.http import TITLES, json_response
 from hub.idempotency import MAX_KEY_LENGTH
+from hub.schema import CONFIGURED
 
 from .routing import Route
 

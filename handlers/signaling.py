@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.http import json_response, read_body, validate
+from hub.http import json_response, read_body
+from hub.schema import validate
 from signaling.models import IceServers, LiveIce, LiveSdp, RelayAccepted, Signal
 
 from .routing import Route, hub_of, user_id_of

@@ -11,12 +11,13 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from . import json_input
 from .errors import HubError, MalformedRequest, RateLimited, Unauthorized, ValidationFailed
 from .logs import request_id_var
 from .ratelimit import Decision, Limit, RateLimiter
+from .schema import validate
 from .tokens import AccessClaims
 
 log = logging.getLogger(__name__)
@@ -151,13 +152,6 @@ def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
         if len(request.query.getall(name)) > 1:
             raise ValidationFailed.field(name, "Give this parameter once")
     return validate(model, dict(request.query))
-
-
-def validate(model: type[ModelT], data: Any) -> ModelT:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ValidationFailed.from_pydantic(exc) from exc
 
 
 def bearer_claims(request: web.Request) -> AccessClaims:

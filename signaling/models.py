@@ -6,8 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.accounts.models import Body
-from hub.conversations.models import Id
+from hub.schema import Body, Id
 
 MAX_SDP_BYTES = 64 * 1024
 # Checked after the pydantic model, so a too-long SDP is a clear validation_failed

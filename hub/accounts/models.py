@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
 )
 
 from storage.records import SessionRecord, UserRecord
+
+from ..schema import Body, HttpUrl
 
 
 def _normalise_email(value: str) -> str:
@@ -28,36 +28,7 @@ Email = Annotated[str, Field(max_length=254), AfterValidator(_normalise_email)]
 Password = Annotated[str, Field(min_length=8, max_length=256)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Skill = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-HttpUrl = Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")]
 Role = Literal["client", "freelancer", "admin"]
-
-
-class Body(BaseModel):
-    """Strict request body: unknown fields are rejected, types are not coerced
-    (an int field takes a JSON integer only: ``5.0``, ``"5"`` and ``true`` are
-    422). The one gap strict mode leaves is closed by ``IntChoice``."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-def _json_integer(value: object) -> object:
-    if type(value) is not int:
-        raise ValueError("must be an integer")
-    return value
-
-
-# For a ``Literal`` of ints: pydantic matches literals by equality, so 5.0 (== 5)
-# passes one even in strict mode. ``Annotated[Literal[2, 5], IntChoice]``.
-IntChoice = BeforeValidator(_json_integer)
-
-# Marks a request field whose limits are settings, not constants (the services
-# check them): build_openapi replaces the mark with what this hub is configured for.
-CONFIGURED = "x-hub-configured"
-
-
-def configured(name: str) -> dict[str, str]:
-    """``json_schema_extra`` of a field limited by the setting ``name``."""
-    return {CONFIGURED: name}
 
 
 class RegisterRequest(Body):

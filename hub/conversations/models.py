@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from types import UnionType
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
-from ..accounts.models import Body, HttpUrl, configured
+from ..schema import (
+    Body,
+    Cursor,
+    HttpUrl,
+    Id,
+    Limit,
+    Query,
+    Seq,
+    configured,
+    rest_body,
+    rest_query,
+)
 
-Id = Annotated[str, Field(min_length=1, max_length=64)]
-Seq = Annotated[int, Field(ge=0, le=2**53)]
-Limit = Annotated[int, Field(ge=1, le=100)]
 # A hard cap before the configurable text limit is checked, so huge strings fail fast.
 RawText = Annotated[str, Field(max_length=100_000, json_schema_extra=configured("max_text_length"))]
 
@@ -43,7 +48,7 @@ class CreateConversation(Body):
 
 
 class ListConversations(Body):
-    cursor: Annotated[str, Field(max_length=200)] | None = None
+    cursor: Cursor | None = None
     limit: Limit = 20
     archived: bool | None = None
 
@@ -114,84 +119,6 @@ class Sync(Body):
     limit: Limit = 100
 
 
-_DIGITS = re.compile(r"-?[0-9]{1,19}")
-_BOOLEANS = {"true": True, "false": False}
-
-
-def _int_text(text: str) -> object:
-    # Anything else stays text, which the strict int field refuses (422).
-    return int(text) if _DIGITS.fullmatch(text) else text
-
-
-def _bool_text(text: str) -> object:
-    return _BOOLEANS.get(text, text)
-
-
-def _text_parser(annotation: Any) -> Callable[[str], object] | None:
-    """How a query field of this type reads its text, if it is not a string."""
-    union = get_origin(annotation) in (Union, UnionType)
-    options = get_args(annotation) if union else (annotation,)
-    bare = {
-        get_args(option)[0] if get_origin(option) is Annotated else option for option in options
-    }
-    if bool in bare:
-        return _bool_text
-    if int in bare:
-        return _int_text
-    return None
-
-
-class Query(BaseModel):
-    """Query strings: every value arrives as text. An int field takes digits only
-    (``5``, not ``5.0``) and a bool field ``true`` or ``false``; past that the model
-    is as strict as a body. Unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    _parsers: ClassVar[dict[str, Callable[[str], object]]] = {}
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        cls._parsers = {
-            name: parser
-            for name, field in cls.model_fields.items()
-            if (parser := _text_parser(field.annotation)) is not None
-        }
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse_text(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        return {
-            key: cls._parsers[key](value)
-            if key in cls._parsers and isinstance(value, str)
-            else value
-            for key, value in data.items()
-        }
-
-
-# Cursors are base64url text, never anything a browser has to percent-encode.
-Cursor = Annotated[
-    str,
-    Field(
-        max_length=200, pattern=r"^[A-Za-z0-9_=-]*$", description="next_cursor of the previous page"
-    ),
-]
-
-
-class ConversationListQuery(Query):
-    cursor: Cursor | None = None
-    limit: Limit = 20
-    archived: bool | None = None
-
-
-class HistoryQuery(Query):
-    before_seq: Seq | None = None
-    after_seq: Seq | None = None
-    limit: Limit = 50
-
-
 class SearchQuery(Query):
     q: Annotated[str, Field(min_length=1, max_length=200)]
     conversation_id: Id | None = None
@@ -199,32 +126,23 @@ class SearchQuery(Query):
     limit: Limit = 20
 
 
-class RestSendMessage(Body):
-    """POST /conversations/{id}/messages; ``client_msg_id`` defaults to the Idempotency-Key."""
-
-    client_msg_id: Id | None = None
-    text: RawText
-    attachments: Annotated[list[Attachment], Field(max_length=10)] = Field(default_factory=list)
-    reply_to: Id | None = None
-
-
-class RestUpdateConversation(Body):
-    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    pinned: bool | None = None
-    archived: bool | None = None
-    muted: bool | None = None
-
-
-class RestAddParticipants(Body):
-    user_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
-
-
-class RestEditMessage(Body):
-    text: RawText
-
-
-class RestMarkRead(Body):
-    seq: Seq
+# The REST twins of the socket operations above: the same fields, less what the
+# URL path carries (GET /conversations/{id}/messages, POST .../messages, ...).
+ConversationListQuery = rest_query(ListConversations, "ConversationListQuery")
+HistoryQuery = rest_query(History, "HistoryQuery", path=("conversation_id",))
+RestSendMessage = rest_body(
+    SendMessage,
+    "RestSendMessage",
+    path=("conversation_id",),
+    optional=("client_msg_id",),
+    doc="POST /conversations/{id}/messages; ``client_msg_id`` defaults to the Idempotency-Key.",
+)
+RestUpdateConversation = rest_body(
+    UpdateConversation, "RestUpdateConversation", path=("conversation_id",)
+)
+RestAddParticipants = rest_body(AddParticipants, "RestAddParticipants", path=("conversation_id",))
+RestEditMessage = rest_body(EditMessage, "RestEditMessage", path=("message_id",))
+RestMarkRead = rest_body(MarkRead, "RestMarkRead", path=("conversation_id",))
 
 
 # Shapes sent to clients (documented in OpenAPI; views build them as plain dicts).

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from ..accounts.models import Body, Skill, configured
-from ..conversations.models import Cursor, Limit, Query
+from ..accounts.models import Skill
+from ..schema import Body, Cursor, Limit, Query, configured
 
 MAX_AMOUNT = 10**12
 

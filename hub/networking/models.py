@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from ..accounts.models import Body, IntChoice
 from ..clock import iso, parse_iso
-from ..conversations.models import Cursor, Id, Query
+from ..schema import Body, Cursor, Id, IntChoice, Query
 
 Stars = Annotated[int, Field(ge=1, le=5)]
 Note = Annotated[str, Field(max_length=1000)]

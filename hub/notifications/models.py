@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..conversations.models import Cursor, Limit, Query
+from ..schema import Cursor, Limit, Query
 
 
 class NotificationListQuery(Query):

@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ..accounts.models import Body
-from ..conversations.models import Id
+from ..schema import Body, Id
 
 MAX_IDS_PER_CALL = 500
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import SOCKET_LIMIT_FAMILIES
 from ..errors import HubError, RateLimited, Unauthorized, ValidationFailed
-from ..http import validate
+from ..schema import validate
 
 if TYPE_CHECKING:
     from ..context import Hub
