@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.context import HUB
+from hub.http import API_PREFIX
 
 from . import (
     admin,
@@ -24,7 +25,7 @@ from . import (
     users,
     wallet,
 )
-from .openapi import API_PREFIX, ID_PATTERN, PATH_PARAM, build_openapi, openapi_handler
+from .openapi import ID_PATTERN, PATH_PARAM, build_openapi, openapi_handler
 from .routing import Route, hub_of, serving
 from .web_client import setup_web_routes
 

@@ -10,13 +10,12 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from hub.config import Settings
-from hub.http import TITLES, json_response
+from hub.http import API_PREFIX, TITLES, json_response
 from hub.idempotency import MAX_KEY_LENGTH
 from hub.schema import CONFIGURED
 
 from .routing import Route
 
-API_PREFIX = "/api/v1"
 PATH_PARAM = re.compile(r"{(\w+)}")
 # Every path parameter is an id the hub made: a ULID from hub.clock.new_id, 26
 # Crockford base32 characters. setup_routes registers each one with this pattern,

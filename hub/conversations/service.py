@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import html
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +15,7 @@ from storage.records import BidRecord, ConversationRecord, MembershipRecord, Mes
 
 from ..clock import new_id, now_iso, parse_iso, utc_now
 from ..cluster.sequencer import Delivery
+from ..cursors import decode_cursor_parts, encode_cursor
 from ..errors import Conflict, EditWindowClosed, Forbidden, NotFound, ValidationFailed
 from .events import ConversationEvents
 from .members import MemberLists
@@ -171,7 +171,10 @@ class ConversationService:
         return record, created
 
     async def list_conversations(self, user_id: str, request: ListConversations) -> dict[str, Any]:
-        before = _decode_cursor(request.cursor) if request.cursor else None
+        before = None
+        if request.cursor:
+            at, last_id = decode_cursor_parts(request.cursor, 2)
+            before = (at, last_id)
         rows = await self.store.conversations.list_for_user(
             user_id, archived=request.archived, before=before, limit=request.limit + 1
         )
@@ -180,7 +183,7 @@ class ConversationService:
         next_cursor = None
         if len(rows) > request.limit:
             last = page[-1][0]
-            next_cursor = _encode_cursor(last.last_activity_at, last.id)
+            next_cursor = encode_cursor(last.last_activity_at, last.id)
         return {"items": items, "next_cursor": next_cursor}
 
     async def get(self, user_id: str, conversation_id: str) -> dict[str, Any]:
@@ -563,18 +566,6 @@ class ConversationService:
                 "text", f"Text must be 1..{self.limits.max_text_length} characters after trimming"
             )
         return text
-
-
-def _encode_cursor(at: str, conversation_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{at}|{conversation_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        at, conversation_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed.field("cursor", "Invalid cursor") from exc
-    return at, conversation_id
 
 
 def _safe_highlight(highlight: str) -> str:
