@@ -18,11 +18,12 @@ from redis.asyncio import Redis
 from storage import Store, create_store
 
 from .accounts import AccountService, SessionService
-from .cluster.bus import LocalMessageBus, MessageBus, RedisMessageBus
+from .cluster.message_bus import RedisMessageBus
 from .cluster.redis import create_redis
 from .cluster.revocations import LocalRevocations, RedisRevocations, Revocations
 from .config import Settings
 from .conversations import ConversationLimits, ConversationService
+from .conversations.delivery import LocalMessageBus, MessageBus
 from .conversations.events import ConversationEvents
 from .idempotency import Idempotency
 from .marketplace import (

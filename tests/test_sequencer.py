@@ -10,7 +10,7 @@ import asyncio
 from datetime import timedelta
 
 from hub.clock import iso, utc_now
-from hub.cluster.sequencer import Delivery, Sequencer
+from hub.conversations.sequencer import Delivery, Sequencer
 
 
 def stored(seq: int, age_s: float) -> Delivery:

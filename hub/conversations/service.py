@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from storage import Store
 
 if TYPE_CHECKING:
-    from ..cluster.bus import MessageBus
+    from .delivery import MessageBus
 from storage.records import BidRecord, ConversationRecord, MembershipRecord, MessageRecord
 
 from ..clock import new_id, now_iso, parse_iso, utc_now
-from ..cluster.sequencer import Delivery
 from ..cursors import decode_cursor_parts, encode_cursor
 from ..errors import Conflict, EditWindowClosed, Forbidden, NotFound, ValidationFailed
 from .events import ConversationEvents
@@ -33,6 +32,7 @@ from .models import (
     Typing,
     UpdateConversation,
 )
+from .sequencer import Delivery
 from .typing_state import TypingTracker
 from .views import conversation_view, message_view
 

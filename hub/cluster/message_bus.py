@@ -1,61 +1,26 @@
-"""How ``message:new`` reaches sockets: directly in one process, via Redis in many."""
+"""The message bus of several processes: every send is published on Redis
+and every process hands it to its own sockets (hub/conversations/delivery.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
 from storage import Store
 
+from ..conversations.delivery import stored_deliveries
 from ..conversations.events import ConversationEvents
-from ..conversations.views import message_view
+from ..conversations.sequencer import Delivery, Sequencer
 from .redis import listen_forever
-from .sequencer import Delivery, Sequencer
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "hub:message-new"
-
-
-class MessageBus(Protocol):
-    async def publish(self, delivery: Delivery) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-class LocalMessageBus:
-    """One process: sends of one conversation finish their appends in any
-    order (group commit, concurrent writes), so a Sequencer puts them back in
-    seq order before they reach the sockets."""
-
-    def __init__(
-        self, store: Store, events: ConversationEvents, gap_timeout_s: float = 0.5
-    ) -> None:
-        self.store = store
-        self.events = events
-        self.sequencer = Sequencer(self._deliver, partial(stored_deliveries, store), gap_timeout_s)
-
-    async def publish(self, delivery: Delivery) -> None:
-        await self.sequencer.push(delivery)
-        self.sequencer.forget_idle(600)
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-    async def _deliver(self, delivery: Delivery) -> None:
-        await self.events.to_users(
-            "message:new", delivery.message, delivery.user_ids, delivery.skip_sid
-        )
 
 
 class RedisMessageBus:
@@ -122,14 +87,3 @@ class RedisMessageBus:
         await self.events.to_local_users(
             "message:new", delivery.message, delivery.user_ids, delivery.skip_sid
         )
-
-
-async def stored_deliveries(
-    store: Store, conversation_id: str, after_seq: int, before_seq: int
-) -> list[Delivery]:
-    """The Sequencer's gap filler: the stored messages between two seqs."""
-    messages = await store.messages.range(
-        conversation_id, after_seq=after_seq, before_seq=before_seq, limit=100
-    )
-    members = await store.conversations.member_ids(conversation_id)
-    return [Delivery(conversation_id, m.seq, message_view(m), members) for m in messages]
