@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.context import HUB
 from hub.http import API_PREFIX
+from hub.services import SERVICES
 
 from . import (
     admin,
@@ -26,7 +26,7 @@ from . import (
     wallet,
 )
 from .openapi import ID_PATTERN, PATH_PARAM, build_openapi, openapi_handler
-from .routing import Route, hub_of, serving
+from .routing import Route, services_of, serving
 from .web_client import setup_web_routes
 
 ROUTES: list[Route] = [
@@ -50,7 +50,7 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 async def prometheus_metrics(request: web.Request) -> web.Response:
     """Prometheus exposition of this process's metrics (scraped, not part of the API)."""
     return web.Response(
-        body=hub_of(request).metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT}
+        body=services_of(request).metrics.render(), headers={"Content-Type": PROMETHEUS_TEXT}
     )
 
 
@@ -63,7 +63,7 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_route(route.method, API_PREFIX + path, handler)
         if route.path in UNVERSIONED:
             app.router.add_route(route.method, route.path, handler)
-    document = build_openapi(ROUTES, version="0.1.0", settings=app[HUB].settings)
+    document = build_openapi(ROUTES, version="0.1.0", settings=app[SERVICES].settings)
     app.router.add_get(API_PREFIX + "/openapi.json", openapi_handler(document))
     # Not in ROUTES: it is unversioned only, plain text, and for scrapers, not
     # API clients, so it stays out of the OpenAPI document.

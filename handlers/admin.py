@@ -7,12 +7,12 @@ from aiohttp import web
 from hub.accounts.models import PrivateUser, RoleUpdate
 from hub.http import json_response, read_body
 
-from .routing import Route, hub_of
+from .routing import Route, services_of
 
 
 async def set_role(request: web.Request) -> web.Response:
     body = await read_body(request, RoleUpdate)
-    user = await hub_of(request).accounts.set_role(request.match_info["id"], body.role)
+    user = await services_of(request).accounts.set_role(request.match_info["id"], body.role)
     return json_response(user)
 
 

@@ -37,13 +37,13 @@ from hub.conversations.models import (
 from hub.http import json_response, read_body, read_query
 from hub.schema import operation, validate
 
-from .routing import Route, by_id_action, hub_of, user_id_of
+from .routing import Route, by_id_action, services_of, user_id_of
 
 
 async def list_conversations(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, ConversationListQuery)
-    page = await hub_of(request).conversations.list_conversations(
+    page = await services_of(request).conversations.list_conversations(
         caller, operation(ListConversations, query)
     )
     return json_response(page)
@@ -52,7 +52,7 @@ async def list_conversations(request: web.Request) -> web.Response:
 async def create_conversation(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateConversation)
-    return json_response(await hub_of(request).conversations.create(caller, body), status=201)
+    return json_response(await services_of(request).conversations.create(caller, body), status=201)
 
 
 get_conversation = by_id_action("conversations", "get", "get_conversation")
@@ -62,14 +62,14 @@ async def update_conversation(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestUpdateConversation)
     update = operation(UpdateConversation, body, conversation_id=request.match_info["id"])
-    return json_response(await hub_of(request).conversations.update(caller, update))
+    return json_response(await services_of(request).conversations.update(caller, update))
 
 
 async def add_participants(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestAddParticipants)
     payload = operation(AddParticipants, body, conversation_id=request.match_info["id"])
-    return json_response(await hub_of(request).conversations.add_participants(caller, payload))
+    return json_response(await services_of(request).conversations.add_participants(caller, payload))
 
 
 async def remove_participant(request: web.Request) -> web.Response:
@@ -78,14 +78,16 @@ async def remove_participant(request: web.Request) -> web.Response:
         RemoveParticipant,
         {"conversation_id": request.match_info["id"], "user_id": request.match_info["user_id"]},
     )
-    return json_response(await hub_of(request).conversations.remove_participant(caller, payload))
+    return json_response(
+        await services_of(request).conversations.remove_participant(caller, payload)
+    )
 
 
 async def list_messages(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, HistoryQuery)
     history = operation(History, query, conversation_id=request.match_info["id"])
-    return json_response(await hub_of(request).conversations.history(caller, history))
+    return json_response(await services_of(request).conversations.history(caller, history))
 
 
 async def send_message(request: web.Request) -> web.Response:
@@ -93,7 +95,7 @@ async def send_message(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestSendMessage)
     key = request.headers.get("Idempotency-Key")
-    hub = hub_of(request)
+    hub = services_of(request)
     client_msg_id = body.client_msg_id or _client_msg_id_for(key) or new_id()
     payload = operation(
         SendMessage, body, conversation_id=request.match_info["id"], client_msg_id=client_msg_id
@@ -113,13 +115,13 @@ async def edit_message(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestEditMessage)
     payload = operation(EditMessage, body, message_id=request.match_info["id"])
-    return json_response(await hub_of(request).conversations.edit(caller, payload))
+    return json_response(await services_of(request).conversations.edit(caller, payload))
 
 
 async def delete_message(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).conversations.delete(caller, request.match_info["id"])
+        await services_of(request).conversations.delete(caller, request.match_info["id"])
     )
 
 
@@ -127,17 +129,19 @@ async def mark_read(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, RestMarkRead)
     payload = operation(MarkRead, body, conversation_id=request.match_info["id"])
-    return json_response(await hub_of(request).conversations.mark_read(caller, payload))
+    return json_response(await services_of(request).conversations.mark_read(caller, payload))
 
 
 async def unread_count(request: web.Request) -> web.Response:
-    return json_response(await hub_of(request).conversations.unread_counts(user_id_of(request)))
+    return json_response(
+        await services_of(request).conversations.unread_counts(user_id_of(request))
+    )
 
 
 async def search_messages(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, SearchQuery)
-    page = await hub_of(request).conversations.search(
+    page = await services_of(request).conversations.search(
         caller, query.q, query.conversation_id, query.cursor, query.limit
     )
     return json_response(page)

@@ -27,7 +27,7 @@ from hub.marketplace.models import (
     UpdateJob,
 )
 
-from .routing import Route, by_id_action, hub_of, user_id_of
+from .routing import Route, by_id_action, services_of, user_id_of
 
 
 def _id(request: web.Request) -> str:
@@ -40,13 +40,13 @@ def _id(request: web.Request) -> str:
 async def list_jobs(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, JobListQuery)
-    return json_response(await hub_of(request).jobs.search(caller, query))
+    return json_response(await services_of(request).jobs.search(caller, query))
 
 
 async def create_job(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateJob)
-    return json_response(await hub_of(request).jobs.create(caller, body), status=201)
+    return json_response(await services_of(request).jobs.create(caller, body), status=201)
 
 
 get_job = by_id_action("jobs", "get", "get_job")
@@ -55,12 +55,12 @@ get_job = by_id_action("jobs", "get", "get_job")
 async def update_job(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, UpdateJob)
-    return json_response(await hub_of(request).jobs.update(caller, _id(request), body))
+    return json_response(await services_of(request).jobs.update(caller, _id(request), body))
 
 
 async def delete_job(request: web.Request) -> web.Response:
     caller = user_id_of(request)
-    await hub_of(request).jobs.delete(caller, _id(request))
+    await services_of(request).jobs.delete(caller, _id(request))
     return web.Response(status=204)
 
 
@@ -75,14 +75,16 @@ complete_job = by_id_action("jobs", "complete", "complete_job")
 async def create_bid(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateBid)
-    return json_response(await hub_of(request).bids.create(caller, _id(request), body), status=201)
+    return json_response(
+        await services_of(request).bids.create(caller, _id(request), body), status=201
+    )
 
 
 async def list_bids(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, PageQuery)
     return json_response(
-        await hub_of(request).bids.list(caller, _id(request), query.cursor, query.limit)
+        await services_of(request).bids.list(caller, _id(request), query.cursor, query.limit)
     )
 
 
@@ -92,7 +94,7 @@ get_bid = by_id_action("bids", "get", "get_bid")
 async def update_bid(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, UpdateBid)
-    return json_response(await hub_of(request).bids.update(caller, _id(request), body))
+    return json_response(await services_of(request).bids.update(caller, _id(request), body))
 
 
 withdraw_bid = by_id_action("bids", "withdraw", "withdraw_bid")
@@ -111,7 +113,7 @@ async def create_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateMilestone)
     return json_response(
-        await hub_of(request).milestones.create(caller, _id(request), body), status=201
+        await services_of(request).milestones.create(caller, _id(request), body), status=201
     )
 
 
@@ -119,7 +121,7 @@ async def list_milestones(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, PageQuery)
     return json_response(
-        await hub_of(request).milestones.list(caller, _id(request), query.cursor, query.limit)
+        await services_of(request).milestones.list(caller, _id(request), query.cursor, query.limit)
     )
 
 
@@ -131,7 +133,7 @@ async def release_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_optional_body(request, ReleaseMilestone)
     return json_response(
-        await hub_of(request).milestones.release(caller, _id(request), body.amount)
+        await services_of(request).milestones.release(caller, _id(request), body.amount)
     )
 
 
@@ -143,7 +145,7 @@ async def resolve_milestone(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, ResolveMilestone)
     return json_response(
-        await hub_of(request).milestones.resolve(caller, _id(request), body.freelancer_amount)
+        await services_of(request).milestones.resolve(caller, _id(request), body.freelancer_amount)
     )
 
 
@@ -153,14 +155,16 @@ async def resolve_milestone(request: web.Request) -> web.Response:
 async def create_review(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateReview)
-    return json_response(await hub_of(request).jobs.review(caller, _id(request), body), status=201)
+    return json_response(
+        await services_of(request).jobs.review(caller, _id(request), body), status=201
+    )
 
 
 async def list_reviews(request: web.Request) -> web.Response:
     user_id_of(request)
     query = read_query(request, PageQuery)
     return json_response(
-        await hub_of(request).jobs.reviews(_id(request), query.cursor, query.limit)
+        await services_of(request).jobs.reviews(_id(request), query.cursor, query.limit)
     )
 
 

@@ -16,37 +16,39 @@ from hub.networking.models import (
     Usage,
 )
 
-from .routing import Route, hub_of, user_id_of
+from .routing import Route, services_of, user_id_of
 
 
 async def list_lobbies(request: web.Request) -> web.Response:
     user_id_of(request)
     query = read_query(request, LobbyQuery)
-    return json_response(await hub_of(request).networking.list_lobbies(query))
+    return json_response(await services_of(request).networking.list_lobbies(query))
 
 
 async def create_lobby(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, CreateLobby)
-    return json_response(await hub_of(request).networking.create_lobby(caller, body), status=201)
+    return json_response(
+        await services_of(request).networking.create_lobby(caller, body), status=201
+    )
 
 
 async def get_lobby(request: web.Request) -> web.Response:
     user_id_of(request)
-    return json_response(await hub_of(request).networking.get_lobby(request.match_info["id"]))
+    return json_response(await services_of(request).networking.get_lobby(request.match_info["id"]))
 
 
 async def get_session(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).networking.get_session(caller, request.match_info["id"])
+        await services_of(request).networking.get_session(caller, request.match_info["id"])
     )
 
 
 async def leave_session(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).networking.leave_session(caller, request.match_info["id"])
+        await services_of(request).networking.leave_session(caller, request.match_info["id"])
     )
 
 
@@ -54,12 +56,12 @@ async def rate_session(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, Rating)
     return json_response(
-        await hub_of(request).networking.rate(caller, request.match_info["id"], body)
+        await services_of(request).networking.rate(caller, request.match_info["id"], body)
     )
 
 
 async def usage(request: web.Request) -> web.Response:
-    return json_response(await hub_of(request).networking.usage())
+    return json_response(await services_of(request).networking.usage())
 
 
 ROUTES: list[Route] = [

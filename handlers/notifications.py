@@ -13,14 +13,14 @@ from hub.notifications.models import (
     UnreadNotifications,
 )
 
-from .routing import Route, hub_of, user_id_of
+from .routing import Route, services_of, user_id_of
 
 
 async def list_notifications(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     query = read_query(request, NotificationListQuery)
     return json_response(
-        await hub_of(request).notifications.list(
+        await services_of(request).notifications.list(
             caller, query.unread_only, query.cursor, query.limit
         )
     )
@@ -29,16 +29,18 @@ async def list_notifications(request: web.Request) -> web.Response:
 async def read_notification(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
-        await hub_of(request).notifications.mark_read(caller, request.match_info["id"])
+        await services_of(request).notifications.mark_read(caller, request.match_info["id"])
     )
 
 
 async def read_all_notifications(request: web.Request) -> web.Response:
-    return json_response(await hub_of(request).notifications.mark_all_read(user_id_of(request)))
+    return json_response(
+        await services_of(request).notifications.mark_all_read(user_id_of(request))
+    )
 
 
 async def unread_notifications(request: web.Request) -> web.Response:
-    return json_response(await hub_of(request).notifications.unread_count(user_id_of(request)))
+    return json_response(await services_of(request).notifications.unread_count(user_id_of(request)))
 
 
 ROUTES: list[Route] = [

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from hub import json_input
 from hub.accounts import ClientInfo
-from hub.context import HUB, Hub
 from hub.errors import Forbidden, HubError
 from hub.http import bearer_claims, error_response, json_response
 from hub.idempotency import Reply
+from hub.services import SERVICES, Services
 from hub.tokens import AccessClaims
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -45,8 +45,9 @@ class Route:
         return self.method == "POST" and self.auth
 
 
-def hub_of(request: web.Request) -> Hub:
-    return request.app[HUB]
+def services_of(request: web.Request) -> Services:
+    """The domain services, as the composition root put them on the app."""
+    return request.app[SERVICES]
 
 
 def user_id_of(request: web.Request) -> str:
@@ -72,7 +73,7 @@ def by_id_action(service: str, method: str, name: str) -> Handler:
     ``name`` becomes the handler's name (the route's OpenAPI operationId)."""
 
     async def handler(request: web.Request) -> web.Response:
-        action = getattr(getattr(hub_of(request), service), method)
+        action = getattr(getattr(services_of(request), service), method)
         return json_response(await action(user_id_of(request), request.match_info["id"]))
 
     handler.__name__ = name
@@ -95,7 +96,7 @@ def serving(route: Route) -> Handler:
 
 def _requiring(role: str, handler: Handler) -> Handler:
     async def checked(request: web.Request) -> web.StreamResponse:
-        me = await hub_of(request).accounts.me(user_id_of(request))
+        me = await services_of(request).accounts.me(user_id_of(request))
         if me.role != role:  # the stored role, not the token's
             raise Forbidden(f"Only {role}s can do this")
         return await handler(request)
@@ -116,7 +117,7 @@ def _idempotent(operation: str, handler: Handler) -> Handler:
             assert isinstance(response, web.Response)
             return Reply(response.status, response.content_type, bytes(response.body or b""))
 
-        reply = await hub_of(request).idempotency.run(
+        reply = await services_of(request).idempotency.run(
             caller, operation, request.headers.get("Idempotency-Key"), identity, action
         )
         return web.Response(

@@ -8,11 +8,11 @@ from hub.http import json_response, read_body
 from hub.schema import validate
 from signaling.models import IceServers, LiveIce, LiveSdp, RelayAccepted, Signal
 
-from .routing import Route, hub_of, user_id_of
+from .routing import Route, services_of, user_id_of
 
 
 async def ice_servers(request: web.Request) -> web.Response:
-    return json_response(hub_of(request).signaling.ice_servers(user_id_of(request)))
+    return json_response(services_of(request).signaling.ice_servers(user_id_of(request)))
 
 
 async def relay_offer(request: web.Request) -> web.Response:
@@ -46,7 +46,7 @@ async def _relay_sdp(request: web.Request, kind: str) -> web.Response:
 async def _relay(request: web.Request, caller: str, signal: Signal) -> web.Response:
     """The same relay and checks as the ``signal`` event; the sender is the
     token's user, and the signal goes to the peer's engaged socket."""
-    return json_response(await hub_of(request).signaling.relay(caller, None, None, signal))
+    return json_response(await services_of(request).signaling.relay(caller, None, None, signal))
 
 
 ROUTES: list[Route] = [

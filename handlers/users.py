@@ -7,39 +7,39 @@ from aiohttp import web
 from hub.accounts.models import BlockEntry, BlockList, PrivateUser, ProfileUpdate, PublicUser
 from hub.http import json_response, read_body
 
-from .routing import Route, hub_of, user_id_of
+from .routing import Route, services_of, user_id_of
 
 
 async def get_user(request: web.Request) -> web.Response:
     user_id_of(request)
-    return json_response(await hub_of(request).accounts.profile(request.match_info["id"]))
+    return json_response(await services_of(request).accounts.profile(request.match_info["id"]))
 
 
 async def get_me(request: web.Request) -> web.Response:
     """``GET /users/me``: the caller's private profile, the same as ``GET /auth/me``."""
-    return json_response(await hub_of(request).accounts.me(user_id_of(request)))
+    return json_response(await services_of(request).accounts.me(user_id_of(request)))
 
 
 async def update_me(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, ProfileUpdate)
-    return json_response(await hub_of(request).accounts.update_profile(caller, body))
+    return json_response(await services_of(request).accounts.update_profile(caller, body))
 
 
 async def block(request: web.Request) -> web.Response:
     caller = user_id_of(request)
-    entry = await hub_of(request).accounts.block(caller, request.match_info["id"])
+    entry = await services_of(request).accounts.block(caller, request.match_info["id"])
     return json_response(entry)
 
 
 async def unblock(request: web.Request) -> web.Response:
     caller = user_id_of(request)
-    await hub_of(request).accounts.unblock(caller, request.match_info["id"])
+    await services_of(request).accounts.unblock(caller, request.match_info["id"])
     return web.Response(status=204)
 
 
 async def list_blocks(request: web.Request) -> web.Response:
-    entries = await hub_of(request).accounts.blocked_users(user_id_of(request))
+    entries = await services_of(request).accounts.blocked_users(user_id_of(request))
     return json_response(BlockList(items=entries))
 
 

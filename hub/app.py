@@ -25,6 +25,7 @@ from .networking.namespace import NetworkingNamespace
 from .notifications.namespace import NotificationsNamespace
 from .presence.namespace import PresenceNamespace
 from .ratelimit import Limit
+from .services import SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     middlewares.append(problem_middleware)
     app = web.Application(client_max_size=settings.max_payload_bytes, middlewares=middlewares)
     app[HUB] = hub
+    app[SERVICES] = hub  # what the REST handlers see of it (hub/services.py)
     hub.sio.attach(app)
     hub.sio.register_namespace(ConversationsNamespace(hub))
     hub.sio.register_namespace(PresenceNamespace(hub))

@@ -25,6 +25,7 @@ from .config import Settings
 from .conversations import ConversationLimits, ConversationService
 from .conversations.delivery import LocalMessageBus, MessageBus
 from .conversations.events import ConversationEvents
+from .health import Readiness
 from .idempotency import Idempotency
 from .marketplace import (
     BidService,
@@ -82,6 +83,7 @@ class Hub:
     bids: BidService
     milestones: MilestoneService
     wallet: WalletService
+    readiness: Readiness
     rate_limiter: RateLimiter | None = None  # None when HUB_RATE_LIMITS=off
     connections: ConnectionRegistry = field(init=False)
     drain: Drain = field(default_factory=Drain)
@@ -275,6 +277,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         milestones=MilestoneService(market, jobs),
         wallet=WalletService(market, payments, webhook_secret),
         rate_limiter=rate_limiter,
+        readiness=Readiness({"storage": store.ping, **({"redis": redis.ping} if redis else {})}),
         presence=PresenceService(
             store,
             presence_backend,

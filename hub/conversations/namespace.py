@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..emitter import user_room
 from ..realtime import Caller, HubNamespace, event
@@ -24,7 +24,15 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from ..context import Hub
+    from ..realtime.gate import SocketGate
+    from .service import ConversationService
+
+    class Door(SocketGate, Protocol):
+        """What this namespace needs from the composition root."""
+
+        @property
+        def conversations(self) -> ConversationService: ...
+
 
 Result = dict[str, Any]
 
@@ -32,7 +40,7 @@ Result = dict[str, Any]
 class ConversationsNamespace(HubNamespace):
     """Each socket joins its user's room, which is where conversation events go."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Door) -> None:
         super().__init__(NAMESPACE, hub)
         self.service = hub.conversations
 

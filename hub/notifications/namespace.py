@@ -9,14 +9,14 @@ from ..realtime import Caller, HubNamespace
 from .service import NAMESPACE
 
 if TYPE_CHECKING:
-    from ..context import Hub
+    from ..realtime.gate import SocketGate
 
 
 class NotificationsNamespace(HubNamespace):
     """Each socket joins its user's room, where ``notification`` events go.
     The inbox itself (list, read, unread count) is REST."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: SocketGate) -> None:
         super().__init__(NAMESPACE, hub)
 
     async def on_user_connected(self, caller: Caller) -> None:

@@ -17,7 +17,7 @@ from ..errors import HubError, RateLimited, Unauthorized, ValidationFailed
 from ..schema import validate
 
 if TYPE_CHECKING:
-    from ..context import Hub
+    from .gate import SocketGate
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def event(
 class HubNamespace(socketio.AsyncNamespace):
     """Authenticates every connection and turns events into ``{ok, data|error}`` acks."""
 
-    def __init__(self, namespace: str, hub: Hub) -> None:
+    def __init__(self, namespace: str, hub: SocketGate) -> None:
         super().__init__(namespace)
         self.hub = hub
         self.sockets: dict[str, tuple[str, str]] = {}  # sid -> (user id, engine.io sid)

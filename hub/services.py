@@ -1,0 +1,63 @@
+"""What the doors (REST handlers and socket namespaces) may call: the domain
+services, by name. The composition root (hub/context.py) provides them; the
+doors see only this protocol, never the container, its adapters or its wiring.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from signaling.echo import EchoService
+    from signaling.service import SignalingService
+
+    from .accounts import AccountService, SessionService
+    from .config import Settings
+    from .conversations import ConversationService
+    from .health import Readiness
+    from .idempotency import Idempotency
+    from .marketplace import BidService, JobService, MilestoneService, WalletService
+    from .metrics import Metrics
+    from .networking import NetworkingService
+    from .notifications import NotificationService
+    from .presence import PresenceService
+
+
+class Services(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def readiness(self) -> Readiness: ...
+    @property
+    def idempotency(self) -> Idempotency: ...
+    @property
+    def accounts(self) -> AccountService: ...
+    @property
+    def sessions(self) -> SessionService: ...
+    @property
+    def conversations(self) -> ConversationService: ...
+    @property
+    def presence(self) -> PresenceService: ...
+    @property
+    def notifications(self) -> NotificationService: ...
+    @property
+    def jobs(self) -> JobService: ...
+    @property
+    def bids(self) -> BidService: ...
+    @property
+    def milestones(self) -> MilestoneService: ...
+    @property
+    def wallet(self) -> WalletService: ...
+    @property
+    def signaling(self) -> SignalingService: ...
+    @property
+    def echo(self) -> EchoService: ...
+    @property
+    def networking(self) -> NetworkingService: ...
+
+
+SERVICES = web.AppKey("services", Services)
