@@ -15,12 +15,14 @@ import socketio
 from aiohttp import web
 from redis.asyncio import Redis
 
-from storage import Store, create_store
+from storage import Store
+from storage.engines import create_store
 
 from .accounts import AccountService, SessionService
+from .accounts.revocations import LocalRevocations, Revocations
 from .cluster.message_bus import RedisMessageBus
 from .cluster.redis import create_redis
-from .cluster.revocations import LocalRevocations, RedisRevocations, Revocations
+from .cluster.revocations import RedisRevocations
 from .config import Settings
 from .conversations import ConversationLimits, ConversationService
 from .conversations.delivery import LocalMessageBus, MessageBus

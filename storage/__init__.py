@@ -1,25 +1,9 @@
-"""Persistence behind one store API, with a SQLite and a MongoDB engine."""
+"""Persistence behind one store API (the ports: interfaces, records, errors),
+with a SQLite and a MongoDB engine (the adapters; storage/engines.py picks one)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from .errors import DuplicateError, StorageError
 from .interfaces import Store
 
-if TYPE_CHECKING:
-    from hub.config import Settings
-
-
-def create_store(settings: Settings) -> Store:
-    """The engine the database URL names (not yet opened)."""
-    if settings.uses_mongodb:
-        from .mongo import MongoStore
-
-        return MongoStore.from_url(settings.database_url, settings.mongodb_write_concern)
-    from .sqlite import SqliteStore
-
-    return SqliteStore(settings.sqlite_path(), synchronous=settings.sqlite_synchronous)
-
-
-__all__ = ["DuplicateError", "StorageError", "Store", "create_store"]
+__all__ = ["DuplicateError", "StorageError", "Store"]

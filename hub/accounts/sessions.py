@@ -14,10 +14,10 @@ from storage import Store
 from storage.records import SessionRecord
 
 from ..clock import new_id, now_iso
-from ..cluster.revocations import Revocations
 from ..errors import NotFound, Unauthorized
 from ..tokens import AccessClaims, TokenIssuer
 from .models import SessionList, SessionView
+from .revocations import Revocations
 
 USER_AGENT_MAX = 256
 

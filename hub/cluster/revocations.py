@@ -1,57 +1,22 @@
-"""How a session revocation reaches sockets: directly in one process, over
-Redis pub/sub to every process in many.
-
-The store is the source of truth (REST and new socket connects read it); this
-only tells each process to drop the sockets it holds for revoked sessions.
-"""
+"""Session revocations over Redis pub/sub, for several processes (the port
+is hub/accounts/revocations.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
-from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
 
+from ..accounts.revocations import DisconnectSessions
 from .redis import listen_forever
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "hub:sessions-revoked"
-
-# Drops this process's sockets of the given sessions.
-DisconnectSessions = Callable[[list[str]], Awaitable[None]]
-
-
-class Revocations(Protocol):
-    async def announce(self, session_ids: list[str]) -> None:
-        """Have every process (this one included) drop the sockets of these
-        already revoked sessions."""
-
-    async def start(self, disconnect: DisconnectSessions) -> None:
-        """From now on, revocations are handed to ``disconnect``."""
-
-    async def stop(self) -> None: ...
-
-
-class LocalRevocations:
-    """One process: its own sockets are all there is."""
-
-    def __init__(self) -> None:
-        self._disconnect: DisconnectSessions | None = None
-
-    async def announce(self, session_ids: list[str]) -> None:
-        if self._disconnect is not None and session_ids:
-            await self._disconnect(session_ids)
-
-    async def start(self, disconnect: DisconnectSessions) -> None:
-        self._disconnect = disconnect
-
-    async def stop(self) -> None:
-        self._disconnect = None
 
 
 class RedisRevocations:

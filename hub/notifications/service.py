@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import socketio
-
 from storage import Store
 from storage.records import NotificationRecord
 
 from ..clock import new_id, now_iso
 from ..cursors import decode_cursor, encode_cursor
-from ..emitter import user_room
+from ..emitter import Emitter, UserEvents
 from ..errors import Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -31,9 +29,9 @@ def notification_view(record: NotificationRecord) -> dict[str, Any]:
 
 
 class NotificationService:
-    def __init__(self, store: Store, sio: socketio.AsyncServer) -> None:
+    def __init__(self, store: Store, emitter: Emitter) -> None:
         self.store = store
-        self.sio = sio
+        self.events = UserEvents(emitter, NAMESPACE)
 
     async def notify(self, user_id: str, type: str, data: dict[str, Any]) -> dict[str, Any] | None:
         """Store and push. Never raises: the state change it reports has happened
@@ -42,7 +40,7 @@ class NotificationService:
         try:
             await self.store.notifications.create(record)
             view = notification_view(record)
-            await self.sio.emit("notification", view, to=user_room(user_id), namespace=NAMESPACE)
+            await self.events.to_users("notification", view, [user_id])
         except Exception:
             log.exception("notification %s to %s failed", type, user_id)
             return None
