@@ -1,35 +1,33 @@
 """Bids: one active bid per freelancer and job, and the award/accept handshake.
 
-States: ``pending`` -> ``shortlisted`` -> ``awarded`` -> ``accepted`` (``pending``
--> ``awarded`` too); ``pending|shortlisted`` -> ``rejected|withdrawn``;
-``awarded`` -> ``declined``. Awarding moves the job ``open`` -> ``awarded``,
-accepting ``awarded`` -> ``in_progress`` (rejecting the other open bids and
-opening the bid's conversation), declining ``awarded`` -> ``open``. Each of
-those is one transaction over the bid and the job (and the other bids).
+The steps are the table ``states.BID``: who may take which from which state,
+and how the job moves along (award: ``open`` -> ``awarded``; accept:
+``awarded`` -> ``in_progress``, rejecting the other open bids; decline:
+``awarded`` -> ``open``). Each step is one transaction over the bid and the job
+(and the other bids); accepting then opens the bid's conversation.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableSequence
 from typing import Any
 
 from storage.errors import ConditionFailed, DuplicateError
-from storage.records import BidRecord, BulkChange, Change, JobRecord, Transition
+from storage.records import BidRecord, Change, JobRecord, Transition
 
 from ..clock import new_id, now_iso
 from ..conversations import ConversationService
 from ..conversations.models import ContextRef, CreateConversation
-from ..cursors import decode_cursor, encode_cursor
+from ..cursors import decode_cursor
 from ..errors import Conflict, Forbidden, HubError, InvalidState, NotFound, ValidationFailed
-from .common import Market, require_state
+from .common import Market, cut
 from .jobs import JobService
-from .models import CreateBid, UpdateBid, page
-from .views import bid_view
+from .models import Bid, BidPage, CreateBid, UpdateBid
+from .states import ACTIVE_BIDS, BID, BIDDER, JOB, OWNER
+from .views import data, view
 
 log = logging.getLogger(__name__)
-
-OPEN = ("pending", "shortlisted")
-ACTIVE = ("pending", "shortlisted", "awarded", "accepted")
 
 
 class BidService:
@@ -56,12 +54,10 @@ class BidService:
         assert job is not None
         return bid, job
 
-    async def get(self, user_id: str, bid_id: str) -> dict[str, Any]:
-        return bid_view((await self.find(user_id, bid_id))[0])
+    async def get(self, user_id: str, bid_id: str) -> Bid:
+        return view(Bid, (await self.find(user_id, bid_id))[0])
 
-    async def list(
-        self, user_id: str, job_id: str, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
+    async def list(self, user_id: str, job_id: str, cursor: str | None, limit: int) -> BidPage:
         """The owner (and admins) see every bid of the job, anyone else only their own."""
         job = await self.jobs.find(user_id, job_id)
         sees_all = user_id == job.owner_id or await self.market.is_admin(user_id)
@@ -71,14 +67,12 @@ class BidService:
             after=decode_cursor(cursor),
             limit=limit + 1,
         )
-        items = rows[:limit]
-        return page(
-            [bid_view(b) for b in items], encode_cursor(items[-1].id) if len(rows) > limit else None
-        )
+        items, after = cut(rows, limit)
+        return BidPage(items=[view(Bid, b) for b in items], next_cursor=after)
 
     # The bidder
 
-    async def create(self, user_id: str, job_id: str, body: CreateBid) -> dict[str, Any]:
+    async def create(self, user_id: str, job_id: str, body: CreateBid) -> Bid:
         await self.market.require_role(user_id, "freelancer", "bid")
         self.market.check_currency(body.currency)
 
@@ -88,7 +82,7 @@ class BidService:
                 raise Forbidden("You cannot bid on your own job")
             if await self.store.blocks.exists_between(user_id, job.owner_id):
                 raise Forbidden("You cannot bid on this user's jobs")
-            require_state("job", job.status, ("open",), "bid on")
+            JOB.need("bid on", job.status)
             if body.currency != job.currency:
                 raise ValidationFailed.field("currency", f"This job is paid in {job.currency}")
             now = now_iso()
@@ -116,154 +110,55 @@ class BidService:
             return bid
 
         bid = await self.market.retrying(attempt)
-        view = bid_view(bid)
-        await self.market.notify(
-            bid.owner_id, "bid.created", {"job_id": bid.job_id, "bid_id": bid.id, "bid": view}
-        )
-        return view
+        await self._tell(bid, "bid.created", bid.owner_id)
+        return view(Bid, bid)
 
-    async def update(self, user_id: str, bid_id: str, body: UpdateBid) -> dict[str, Any]:
+    async def update(self, user_id: str, bid_id: str, body: UpdateBid) -> Bid:
         changes = body.model_dump(exclude_unset=True)
-        bid = await self._step(
-            user_id,
-            bid_id,
-            "bidder",
-            ("pending",),
-            "change",
-            changes,
-            notify=("owner", "bid.updated") if changes else None,
-        )
-        return bid_view(bid)
+        return view(Bid, await self._step(user_id, bid_id, "change", changes, tell=bool(changes)))
 
-    async def withdraw(self, user_id: str, bid_id: str) -> dict[str, Any]:
-        return bid_view(
-            await self._step(
-                user_id,
-                bid_id,
-                "bidder",
-                OPEN,
-                "withdraw",
-                {"status": "withdrawn", "active_key": None},
-                notify=("owner", "bid.withdrawn"),
-            )
-        )
+    async def withdraw(self, user_id: str, bid_id: str) -> Bid:
+        return view(Bid, await self._step(user_id, bid_id, "withdraw"))
 
-    async def decline(self, user_id: str, bid_id: str) -> dict[str, Any]:
+    async def decline(self, user_id: str, bid_id: str) -> Bid:
         """The awarded bidder says no: the job is ``open`` again."""
-        return bid_view(
-            await self._step(
-                user_id,
-                bid_id,
-                "bidder",
-                ("awarded",),
-                "decline",
-                {"status": "declined", "active_key": None},
-                notify=("owner", "bid.declined"),
-                job=(("awarded",), {"status": "open", "awarded_bid_id": None}),
-            )
-        )
+        return view(Bid, await self._step(user_id, bid_id, "decline", job={"awarded_bid_id": None}))
 
-    async def accept(self, user_id: str, bid_id: str) -> dict[str, Any]:
+    async def accept(self, user_id: str, bid_id: str) -> Bid:
         """The awarded bidder says yes: the job is ``in_progress``, every other
         open bid is rejected, and the bid's conversation is opened."""
         rejected: list[BidRecord] = []
-
-        async def others(bid: BidRecord, job: JobRecord) -> list[BulkChange]:
-            rejected[:] = [
-                b
-                for b in await self.store.market.list_bids(job.id, status=list(OPEN), limit=10_000)
-                if b.id != bid.id
-            ]
-            return [
-                BulkChange(
-                    "bids",
-                    {"job_id": job.id, "status": list(OPEN)},
-                    {"status": "rejected", "active_key": None, "updated_at": now_iso()},
-                    exclude_id=bid.id,
-                )
-            ]
-
         bid = await self._step(
-            user_id,
-            bid_id,
-            "bidder",
-            ("awarded",),
-            "accept",
-            {"status": "accepted"},
-            job=(("awarded",), {"status": "in_progress", "freelancer_id": user_id}),
-            bulk=others,
+            user_id, bid_id, "accept", job={"freelancer_id": user_id}, rejected=rejected, tell=False
         )
         bid = await self._open_conversation(bid)
-        view = bid_view(bid)
-        await self.market.notify(
-            bid.owner_id,
-            "bid.accepted",
-            {
-                "job_id": bid.job_id,
-                "bid_id": bid.id,
-                "conversation_id": bid.conversation_id,
-                "bid": view,
-            },
+        accepted = view(Bid, bid)
+        await self._tell(
+            bid, BID.step("accept").event, bid.owner_id, conversation_id=bid.conversation_id
         )
         for other in rejected:
             current = await self.store.market.get_bid(other.id)
             if current is not None and current.status == "rejected":
-                await self.market.notify(
-                    other.freelancer_id,
-                    "bid.rejected",
-                    {"job_id": other.job_id, "bid_id": other.id, "bid": bid_view(current)},
-                )
-        return view
+                await self._tell(current, BID.step("reject").event, current.freelancer_id)
+        return accepted
 
     # The job's owner
 
-    async def shortlist(self, user_id: str, bid_id: str) -> dict[str, Any]:
-        return bid_view(
-            await self._step(
-                user_id,
-                bid_id,
-                "owner",
-                ("pending",),
-                "shortlist",
-                {"status": "shortlisted"},
-                notify=("freelancer", "bid.shortlisted"),
-                job=(("open",), {}),
-            )
-        )
+    async def shortlist(self, user_id: str, bid_id: str) -> Bid:
+        return view(Bid, await self._step(user_id, bid_id, "shortlist"))
 
-    async def reject(self, user_id: str, bid_id: str) -> dict[str, Any]:
-        return bid_view(
-            await self._step(
-                user_id,
-                bid_id,
-                "owner",
-                OPEN,
-                "reject",
-                {"status": "rejected", "active_key": None},
-                notify=("freelancer", "bid.rejected"),
-            )
-        )
+    async def reject(self, user_id: str, bid_id: str) -> Bid:
+        return view(Bid, await self._step(user_id, bid_id, "reject"))
 
-    async def award(self, user_id: str, bid_id: str) -> dict[str, Any]:
-        return bid_view(
-            await self._step(
-                user_id,
-                bid_id,
-                "owner",
-                OPEN,
-                "award",
-                {"status": "awarded"},
-                notify=("freelancer", "bid.awarded"),
-                job=(("open",), {"status": "awarded", "awarded_bid_id": bid_id}),
-            )
-        )
+    async def award(self, user_id: str, bid_id: str) -> Bid:
+        return view(Bid, await self._step(user_id, bid_id, "award", job={"awarded_bid_id": bid_id}))
 
     # The conversation
 
     async def conversation(self, user_id: str, bid_id: str) -> dict[str, Any]:
         """The accepted bid's conversation (opened now if accepting could not)."""
         bid, _ = await self.find(user_id, bid_id)
-        require_state("bid", bid.status, ("accepted",), "open the conversation of")
+        BID.need("open the conversation of", bid.status)
         if bid.conversation_id is None:
             bid = await self._open_conversation(bid)
             if bid.conversation_id is None:
@@ -309,64 +204,71 @@ class BidService:
         self,
         user_id: str,
         bid_id: str,
-        actor: str,
-        allowed: tuple[str, ...],
         action: str,
-        changes: dict[str, Any],
-        notify: tuple[str, str] | None = None,
-        job: tuple[tuple[str, ...], dict[str, Any]] | None = None,
-        bulk: Any = None,
+        changes: dict[str, Any] | None = None,
+        job: dict[str, Any] | None = None,
+        rejected: MutableSequence[BidRecord] | None = None,
+        tell: bool = True,
     ) -> BidRecord:
-        """The ``actor`` ("owner" or "bidder") moves the bid from one of
-        ``allowed`` (and its job, when ``job`` gives the job's allowed states and
-        changes) in one transaction; a lost race re-reads and re-checks."""
+        """The caller takes the step ``action`` of ``states.BID``: in one
+        transaction the bid moves to the step's state (with ``changes``), its
+        job as the step says (with the fields ``job``), and the job's other
+        bids the step rejects (put in ``rejected``); a lost race re-reads and
+        re-checks. Then the other party is told, unless ``tell`` is false."""
+        step = BID.step(action)
 
         async def attempt() -> BidRecord:
             bid, current_job = await self.find(user_id, bid_id)
-            party = bid.owner_id if actor == "owner" else bid.freelancer_id
-            if user_id != party:
-                raise Forbidden(
-                    f"Only the {'job owner' if actor == 'owner' else 'bidder'} "
-                    f"can {action} this bid"
-                )
-            require_state("bid", bid.status, allowed, action)
+            parties = {OWNER: bid.owner_id, BIDDER: bid.freelancer_id}
+            await self.market.authorize(BID, step, user_id, parties)
+            BID.require(step, bid.status)
             now = now_iso()
+            fields = {**(changes or {}), "updated_at": now}
+            if step.target is not None:
+                fields["status"] = step.target
+                if step.target not in ACTIVE_BIDS:
+                    fields["active_key"] = None  # the freelancer may bid again
             transition = Transition(
                 changes=[
-                    Change(
-                        "bids",
-                        bid.id,
-                        {"status": bid.status, "version": bid.version},
-                        {**changes, "updated_at": now},
-                    )
+                    Change("bids", bid.id, {"status": bid.status, "version": bid.version}, fields)
                 ]
             )
-            if job is not None:
-                job_allowed, job_changes = job
-                require_state("job", current_job.status, job_allowed, f"{action} a bid of")
-                if action in ("accept", "decline") and current_job.awarded_bid_id != bid.id:
+            if step.job is not None:
+                step.job.require(current_job.status, step.says)
+                if current_job.status == "awarded" and current_job.awarded_bid_id != bid.id:
                     raise InvalidState("The job is awarded to another bid")
+                moved = {
+                    **({"status": step.job.target} if step.job.target else {}),
+                    **(job or {}),
+                }
                 transition.changes.append(
                     Change(
                         "jobs",
                         current_job.id,
                         {"status": current_job.status, "version": current_job.version},
-                        {**job_changes, "updated_at": now} if job_changes else {},
+                        {**moved, "updated_at": now} if moved else {},
                     )
                 )
-            if bulk is not None:
-                transition.bulk = await bulk(bid, current_job)
+            if step.rejects:
+                others, reject = await self.market.rejecting(current_job.id, step.rejects, bid.id)
+                transition.bulk.append(reject)
+                if rejected is not None:
+                    rejected[:] = others
             await self.market.apply(transition)
             updated = await self.store.market.get_bid(bid.id)
             assert updated is not None
             return updated
 
         bid = await self.market.retrying(attempt)
-        if notify is not None:
-            whom, kind = notify
-            await self.market.notify(
-                bid.owner_id if whom == "owner" else bid.freelancer_id,
-                kind,
-                {"job_id": bid.job_id, "bid_id": bid.id, "bid": bid_view(bid)},
+        if tell:
+            await self._tell(
+                bid, step.event, bid.freelancer_id if OWNER in step.by else bid.owner_id
             )
         return bid
+
+    async def _tell(self, bid: BidRecord, event: str, to: str, **extra: Any) -> None:
+        await self.market.notify(
+            to,
+            event,
+            {"job_id": bid.job_id, "bid_id": bid.id, **extra, "bid": data(view(Bid, bid))},
+        )

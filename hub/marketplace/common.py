@@ -1,28 +1,30 @@
-"""What every marketplace service shares: roles, currencies, fees, atomic
-transitions with retries, and notifications."""
+"""What every marketplace service shares: roles and parties, currencies, fees,
+movements, pages, atomic transitions with retries, and notifications."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from storage import Store
 from storage.errors import ClaimLost, ConditionFailed, InsufficientBalance
-from storage.records import MovementRecord, Posting, Transition, UserRecord
-
-from ..clock import new_id
-from ..errors import (
-    Conflict,
-    Forbidden,
-    InsufficientFunds,
-    InvalidState,
-    NotFound,
-    ValidationFailed,
+from storage.records import (
+    BidRecord,
+    BulkChange,
+    MovementRecord,
+    Posting,
+    Transition,
+    UserRecord,
 )
+
+from ..clock import new_id, now_iso
+from ..cursors import encode_cursor
+from ..errors import Conflict, Forbidden, InsufficientFunds, NotFound, ValidationFailed
 from ..idempotency import attach_claim, mark_committed
 from ..notifications import NotificationService
 from .fees import FeePolicy
+from .states import ADMIN, Machine, Step
 
 T = TypeVar("T")
 
@@ -49,13 +51,40 @@ def movement(
     )
 
 
-def require_state(kind: str, state: str, allowed: tuple[str, ...], action: str) -> None:
-    if state not in allowed:
-        raise InvalidState(
-            f"Cannot {action} a {kind} that is {state!r} "
-            f"(only from {', '.join(repr(s) for s in allowed)})",
-            {"state": state, "allowed": list(allowed)},
-        )
+def transfer(
+    kind: str,
+    ref_type: str,
+    ref_id: str,
+    at: str,
+    currency: str,
+    amount: int,
+    source: tuple[str, str],
+    target: tuple[str, str],
+) -> MovementRecord:
+    """A movement of ``amount`` from one (owner, account) to another."""
+    return movement(
+        kind,
+        ref_type,
+        ref_id,
+        at,
+        (*source, currency, -amount, kind),
+        (*target, currency, amount, kind),
+    )
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+RowT = TypeVar("RowT", bound=HasId)
+
+
+def cut(rows: list[RowT], limit: int) -> tuple[list[RowT], str | None]:
+    """Of ``limit + 1`` rows read, the page (the first ``limit``) and the cursor
+    of the next one (None when this is the last)."""
+    items = rows[:limit]
+    return items, encode_cursor(items[-1].id) if len(rows) > limit else None
 
 
 @dataclass(frozen=True)
@@ -90,6 +119,31 @@ class Market:
     async def is_admin(self, user_id: str) -> bool:
         user = await self.store.users.get(user_id)
         return user is not None and user.role == "admin"
+
+    async def authorize(
+        self, machine: Machine, step: Step, user_id: str, parties: Mapping[str, str | None]
+    ) -> None:
+        """403 unless the caller is one of the parties ``step`` is ``by``
+        (``parties``: who each is, for this resource; an admin by role)."""
+        if any(user_id == parties.get(actor) for actor in step.by):
+            return
+        if ADMIN in step.by and await self.is_admin(user_id):
+            return
+        raise machine.forbidden(step)
+
+    async def rejecting(
+        self, job_id: str, states: tuple[str, ...], but: str | None = None
+    ) -> tuple[list[BidRecord], BulkChange]:
+        """The job's bids in ``states`` (all but the bid ``but``), and the
+        change that rejects them (freeing their active_key)."""
+        found = await self.store.market.list_bids(job_id, status=list(states), limit=10_000)
+        change = BulkChange(
+            "bids",
+            {"job_id": job_id, "status": list(states)},
+            {"status": "rejected", "active_key": None, "updated_at": now_iso()},
+            exclude_id=but,
+        )
+        return [b for b in found if b.id != but], change
 
     def check_currency(self, currency: str, field: str = "currency") -> None:
         if currency not in self.rules.currencies:

@@ -1,8 +1,8 @@
 """Jobs and reviews: the job lifecycle and who may do what to a job.
 
-States: ``draft`` -> ``open`` -> ``awarded`` -> ``in_progress`` -> ``completed``;
-``draft|open|awarded`` -> ``cancelled``. Award, accept and decline (which move
-a job between ``open``, ``awarded`` and ``in_progress``) are in ``bids``.
+The job's own steps (edit, publish, delete, cancel, complete) are the table
+``states.JOB``; award, accept and decline, which move a job between ``open``,
+``awarded`` and ``in_progress``, are steps of its bids (``bids``).
 """
 
 from __future__ import annotations
@@ -11,19 +11,27 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from storage.errors import DuplicateError
-from storage.records import BulkChange, Change, JobQuery, JobRecord, ReviewRecord, Transition
+from storage.records import BidRecord, Change, JobQuery, JobRecord, ReviewRecord, Transition
 
 from ..clock import new_id, now_iso
-from ..cursors import decode_cursor, encode_cursor
+from ..cursors import decode_cursor
 from ..errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
-from .common import Market, require_state
-from .models import CreateJob, CreateReview, JobListQuery, UpdateJob, page
-from .views import job_view, review_view
+from .common import Market, cut
+from .models import (
+    CreateJob,
+    CreateReview,
+    Job,
+    JobListQuery,
+    JobPage,
+    Review,
+    ReviewPage,
+    UpdateJob,
+)
+from .states import JOB, OWNER, UNSETTLED_MILESTONES
+from .views import data, view
 
-EDITABLE = ("draft", "open")
-CANCELLABLE = ("draft", "open", "awarded")
-OPEN_BIDS = ("pending", "shortlisted")
-UNSETTLED_MILESTONES = ("funded", "release_requested", "disputed")
+# What a step writes besides the status, from the job as read.
+Prepare = Callable[[JobRecord], Awaitable[dict[str, Any]]]
 
 
 class JobService:
@@ -55,10 +63,10 @@ class JobService:
             raise Forbidden(f"Only the job's owner can {action}")
         return job
 
-    async def get(self, user_id: str, job_id: str) -> dict[str, Any]:
-        return job_view(await self.find(user_id, job_id))
+    async def get(self, user_id: str, job_id: str) -> Job:
+        return view(Job, await self.find(user_id, job_id))
 
-    async def search(self, user_id: str, query: JobListQuery) -> dict[str, Any]:
+    async def search(self, user_id: str, query: JobListQuery) -> JobPage:
         skills = [s.strip() for s in (query.skills or "").split(",") if s.strip()]
         if len(skills) > 50:
             raise ValidationFailed.field("skills", "At most 50 skills")
@@ -81,15 +89,12 @@ class JobService:
             before=decode_cursor(query.cursor),
             limit=query.limit + 1,
         )
-        items = rows[: query.limit]
-        return page(
-            [job_view(j) for j in items],
-            encode_cursor(items[-1].id) if len(rows) > query.limit else None,
-        )
+        items, after = cut(rows, query.limit)
+        return JobPage(items=[view(Job, j) for j in items], next_cursor=after)
 
     # Changing
 
-    async def create(self, user_id: str, body: CreateJob) -> dict[str, Any]:
+    async def create(self, user_id: str, body: CreateJob) -> Job:
         await self.market.require_role(user_id, "client", "post jobs")
         self.market.check_currency(body.currency)
         _check_budget(body.budget_min, body.budget_max)
@@ -110,14 +115,12 @@ class JobService:
             published_at=now if body.publish else None,
         )
         await self.market.apply(Transition(inserts=[job]))
-        return job_view(job)
+        return view(Job, job)
 
-    async def update(self, user_id: str, job_id: str, body: UpdateJob) -> dict[str, Any]:
+    async def update(self, user_id: str, job_id: str, body: UpdateJob) -> Job:
         changes = body.model_dump(exclude_unset=True)
 
-        async def attempt() -> dict[str, Any]:
-            job = await self.owned(user_id, job_id, "edit it")
-            require_state("job", job.status, EDITABLE, "edit")
+        async def edit(job: JobRecord) -> dict[str, Any]:
             if "currency" in changes:
                 self.market.check_currency(changes["currency"])
                 if changes["currency"] != job.currency and job.status != "draft":
@@ -130,75 +133,38 @@ class JobService:
             )
             if "skills" in changes:
                 changes["skills"] = list(dict.fromkeys(changes["skills"]))
-            if not changes:
-                return job_view(job)
-            await self.market.apply(
-                Transition(
-                    changes=[
-                        Change(
-                            "jobs",
-                            job.id,
-                            {"status": job.status, "version": job.version},
-                            {**changes, "updated_at": now_iso()},
-                        )
-                    ]
-                )
-            )
-            return job_view(await self.find(user_id, job_id))
+            return changes
 
-        return await self.market.retrying(attempt)
+        job, _ = await self._step(user_id, job_id, "edit", edit)
+        return view(Job, job)
 
     async def delete(self, user_id: str, job_id: str) -> None:
-        await self._move(user_id, job_id, ("draft",), "delete", {"status": "deleted"})
+        await self._step(user_id, job_id, "delete")
 
-    async def publish(self, user_id: str, job_id: str) -> dict[str, Any]:
-        return job_view(
-            await self._move(
-                user_id,
-                job_id,
-                ("draft",),
-                "publish",
-                {"status": "open", "published_at": now_iso()},
-            )
-        )
+    async def publish(self, user_id: str, job_id: str) -> Job:
+        async def published(job: JobRecord) -> dict[str, Any]:
+            return {"published_at": now_iso()}
 
-    async def cancel(self, user_id: str, job_id: str) -> dict[str, Any]:
+        job, _ = await self._step(user_id, job_id, "publish", published)
+        return view(Job, job)
+
+    async def cancel(self, user_id: str, job_id: str) -> Job:
         """Cancelling rejects every bid still open or awarded; their bidders are told."""
-        affected = [*OPEN_BIDS, "awarded"]
-        bids = []
-
-        async def find_bids(job: JobRecord) -> None:
-            bids[:] = await self.store.market.list_bids(job.id, status=affected, limit=10_000)
-
-        now = now_iso()
-        cancelled = await self._move(
-            user_id,
-            job_id,
-            CANCELLABLE,
-            "cancel",
-            {"status": "cancelled"},
-            check=find_bids,
-            bulk=[
-                BulkChange(
-                    "bids",
-                    {"job_id": job_id, "status": affected},
-                    {"status": "rejected", "active_key": None, "updated_at": now},
-                )
-            ],
-        )
-        for bid in bids:
+        job, rejected = await self._step(user_id, job_id, "cancel")
+        cancelled = view(Job, job)
+        for bid in rejected:
             await self.market.notify(
                 bid.freelancer_id,
-                "job.cancelled",
-                {"job_id": job_id, "bid_id": bid.id, "job": job_view(cancelled)},
+                JOB.step("cancel").event,
+                {"job_id": job_id, "bid_id": bid.id, "job": data(cancelled)},
             )
-        return job_view(cancelled)
+        return cancelled
 
-    async def complete(self, user_id: str, job_id: str) -> dict[str, Any]:
+    async def complete(self, user_id: str, job_id: str) -> Job:
         """``in_progress`` -> ``completed`` once every milestone is released,
         cancelled or resolved (checked again inside the transaction)."""
 
-        async def settled(job: JobRecord) -> None:
+        async def settled(job: JobRecord) -> dict[str, Any]:
             milestones = await self.store.market.list_milestones(job.id, limit=10_000)
             unsettled = [m.id for m in milestones if m.status in UNSETTLED_MILESTONES]
             if unsettled:
@@ -206,66 +172,74 @@ class JobService:
                     "Every milestone must be released, cancelled or resolved first",
                     {"milestone_ids": unsettled},
                 )
+            return {}
 
-        completed = await self._move(
+        job, _ = await self._step(
             user_id,
             job_id,
-            ("in_progress",),
             "complete",
-            {"status": "completed"},
-            check=settled,
+            settled,
             absent=[("milestones", {"job_id": job_id, "status": list(UNSETTLED_MILESTONES)})],
         )
-        if completed.freelancer_id:
+        completed = view(Job, job)
+        if job.freelancer_id:
             await self.market.notify(
-                completed.freelancer_id,
-                "job.completed",
-                {"job_id": completed.id, "job": job_view(completed)},
+                job.freelancer_id,
+                JOB.step("complete").event,
+                {"job_id": job.id, "job": data(completed)},
             )
-        return job_view(completed)
+        return completed
 
-    async def _move(
+    async def _step(
         self,
         user_id: str,
         job_id: str,
-        allowed: tuple[str, ...],
         action: str,
-        changes: dict[str, Any],
-        check: Callable[[JobRecord], Awaitable[None]] | None = None,
-        bulk: list[BulkChange] | None = None,
+        prepare: Prepare | None = None,
         absent: list[tuple[str, dict[str, Any]]] | None = None,
-    ) -> JobRecord:
-        """The owner moves the job from one of ``allowed``: one conditional change
-        (plus ``bulk`` and ``absent``); a lost race re-reads and re-checks."""
+    ) -> tuple[JobRecord, list[BidRecord]]:
+        """The owner takes the step ``action`` of ``states.JOB``: one conditional
+        change of the job to the step's state, with the fields ``prepare`` adds
+        (nothing is written when there are none), the rejection of the bids the
+        step rejects, and the ``absent`` checks. A lost race re-reads and
+        re-checks. The job as it now is, and the bids rejected."""
+        step = JOB.step(action)
+        rejected: list[BidRecord] = []
 
         async def attempt() -> JobRecord:
-            job = await self.owned(user_id, job_id, action + " it")
-            require_state("job", job.status, allowed, action)
-            if check is not None:
-                await check(job)
-            await self.market.apply(
-                Transition(
-                    changes=[
-                        Change(
-                            "jobs",
-                            job.id,
-                            {"status": job.status, "version": job.version},
-                            {**changes, "updated_at": now_iso()},
-                        )
-                    ],
-                    bulk=bulk or [],
-                    absent=absent or [],
-                )
+            job = await self.find(user_id, job_id)
+            await self.market.authorize(JOB, step, user_id, {OWNER: job.owner_id})
+            JOB.require(step, job.status)
+            fields = {
+                **({"status": step.target} if step.target else {}),
+                **(await prepare(job) if prepare is not None else {}),
+            }
+            if not fields:
+                return job
+            transition = Transition(
+                changes=[
+                    Change(
+                        "jobs",
+                        job.id,
+                        {"status": job.status, "version": job.version},
+                        {**fields, "updated_at": now_iso()},
+                    )
+                ],
+                absent=absent or [],
             )
+            if step.rejects:
+                rejected[:], reject = await self.market.rejecting(job.id, step.rejects)
+                transition.bulk.append(reject)
+            await self.market.apply(transition)
             updated = await self.store.market.get_job(job.id)
             assert updated is not None
             return updated
 
-        return await self.market.retrying(attempt)
+        return await self.market.retrying(attempt), rejected
 
     # Reviews
 
-    async def review(self, user_id: str, job_id: str, body: CreateReview) -> dict[str, Any]:
+    async def review(self, user_id: str, job_id: str, body: CreateReview) -> Review:
         job = await self.find(user_id, job_id)
         if user_id == job.owner_id:
             subject = job.freelancer_id
@@ -273,36 +247,36 @@ class JobService:
             subject = job.owner_id
         else:
             raise Forbidden("Only the job's owner and its freelancer review each other")
-        require_state("job", job.status, ("completed",), "review")
+        JOB.need("review", job.status)
         assert subject is not None
-        review = ReviewRecord(
+        record = ReviewRecord(
             new_id(), job.id, user_id, subject, body.rating, body.comment, now_iso()
         )
         try:
-            await self.market.apply(Transition(inserts=[review]))
+            await self.market.apply(Transition(inserts=[record]))
         except DuplicateError as exc:
             raise Conflict("You have reviewed this job already") from exc
-        view = review_view(review)
+        review = view(Review, record)
         await self.market.notify(
-            subject, "review.created", {"job_id": job.id, "review_id": review.id, "review": view}
+            subject,
+            "review.created",
+            {"job_id": job.id, "review_id": record.id, "review": data(review)},
         )
-        return view
+        return review
 
-    async def reviews(self, subject_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
+    async def reviews(self, subject_id: str, cursor: str | None, limit: int) -> ReviewPage:
         await self.market.user(subject_id)
         rows = await self.store.market.list_reviews(
             subject_id, before=decode_cursor(cursor), limit=limit + 1
         )
         count, total = await self.store.market.review_stats(subject_id)
-        items = rows[:limit]
-        return {
-            **page(
-                [review_view(r) for r in items],
-                encode_cursor(items[-1].id) if len(rows) > limit else None,
-            ),
-            "average": round(total / count, 2) if count else None,
-            "count": count,
-        }
+        items, after = cut(rows, limit)
+        return ReviewPage(
+            items=[view(Review, r) for r in items],
+            next_cursor=after,
+            average=round(total / count, 2) if count else None,
+            count=count,
+        )
 
 
 def _check_budget(budget_min: int, budget_max: int) -> None:

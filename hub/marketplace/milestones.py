@@ -1,7 +1,7 @@
 """Milestones: escrow between a job's owner and its freelancer.
 
-States: ``funded`` -> ``release_requested`` -> ``released``; ``funded`` ->
-``cancelled``; ``funded|release_requested`` -> ``disputed`` -> ``resolved``.
+The steps (request-release, release, cancel, dispute, resolve: who may take
+which from which state) are the table ``states.MILESTONE``.
 
 Money, in the job's currency (owner = the job's client; fee = the platform's
 FeePolicy, hub/marketplace/fees.py, applied to each payment):
@@ -28,14 +28,16 @@ from typing import Any
 from storage.records import Change, MilestoneRecord, MovementRecord, Transition
 
 from ..clock import new_id, now_iso
-from ..cursors import decode_cursor, encode_cursor
+from ..cursors import decode_cursor
 from ..errors import Forbidden, InsufficientFunds, NotFound, ValidationFailed
-from .common import PLATFORM, Market, movement, require_state
+from .common import PLATFORM, Market, cut, movement, transfer
 from .jobs import JobService
-from .models import CreateMilestone, page
-from .views import milestone_view
+from .models import CreateMilestone, Milestone, MilestonePage
+from .states import FREELANCER, JOB, MILESTONE, OWNER, Step
+from .views import data, view
 
-DISPUTABLE = ("funded", "release_requested")
+# A step's changes to the milestone and its movement, from the milestone as read.
+Build = Callable[[MilestoneRecord, str], tuple[dict[str, Any], MovementRecord | None]]
 
 
 class MilestoneService:
@@ -57,12 +59,12 @@ class MilestoneService:
             raise Forbidden("Only the job's owner and its freelancer can see this milestone")
         return milestone
 
-    async def get(self, user_id: str, milestone_id: str) -> dict[str, Any]:
-        return milestone_view(await self.find(user_id, milestone_id))
+    async def get(self, user_id: str, milestone_id: str) -> Milestone:
+        return view(Milestone, await self.find(user_id, milestone_id))
 
     async def list(
         self, user_id: str, job_id: str, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
+    ) -> MilestonePage:
         job = await self.jobs.find(user_id, job_id)
         if user_id not in (job.owner_id, job.freelancer_id) and not await self.market.is_admin(
             user_id
@@ -71,21 +73,18 @@ class MilestoneService:
         rows = await self.store.market.list_milestones(
             job.id, after=decode_cursor(cursor), limit=limit + 1
         )
-        items = rows[:limit]
-        return page(
-            [milestone_view(m) for m in items],
-            encode_cursor(items[-1].id) if len(rows) > limit else None,
-        )
+        items, after = cut(rows, limit)
+        return MilestonePage(items=[view(Milestone, m) for m in items], next_cursor=after)
 
     # Funding
 
-    async def create(self, user_id: str, job_id: str, body: CreateMilestone) -> dict[str, Any]:
+    async def create(self, user_id: str, job_id: str, body: CreateMilestone) -> Milestone:
         """The owner funds a milestone of an ``in_progress`` job from ``available``."""
         await self.market.require_role(user_id, "client", "fund milestones")
 
         async def attempt() -> MilestoneRecord:
             job = await self.jobs.owned(user_id, job_id, "fund its milestones")
-            require_state("job", job.status, ("in_progress",), "fund a milestone of")
+            JOB.need("fund a milestone of", job.status)
             assert job.freelancer_id is not None
             now = now_iso()
             milestone = MilestoneRecord(
@@ -106,39 +105,30 @@ class MilestoneService:
                     inserts=[milestone],
                     # Written, not only read: a concurrent "complete" conflicts with it.
                     changes=[Change("jobs", job.id, {"status": "in_progress"})],
-                    movement=movement(
+                    movement=transfer(
                         "milestone_fund",
                         "milestone",
                         milestone.id,
                         now,
-                        (user_id, "available", job.currency, -body.amount, "milestone_fund"),
-                        (user_id, "held", job.currency, body.amount, "milestone_fund"),
+                        job.currency,
+                        body.amount,
+                        (user_id, "available"),
+                        (user_id, "held"),
                     ),
                 )
             )
             return milestone
 
         milestone = await self.market.retrying(attempt)
-        view = milestone_view(milestone)
-        await self.market.notify(milestone.freelancer_id, "milestone.created", _data(view))
-        return view
+        return await self._tell(milestone, "milestone.created", milestone.freelancer_id)
 
     # Steps
 
-    async def request_release(self, user_id: str, milestone_id: str) -> dict[str, Any]:
-        milestone = await self._step(
-            user_id,
-            milestone_id,
-            ("freelancer",),
-            ("funded",),
-            "request the release of",
-            lambda m, now: ({"status": "release_requested"}, None),
-        )
-        view = milestone_view(milestone)
-        await self.market.notify(milestone.owner_id, "milestone.release_requested", _data(view))
-        return view
+    async def request_release(self, user_id: str, milestone_id: str) -> Milestone:
+        milestone, step = await self._step(user_id, milestone_id, "request-release")
+        return await self._tell(milestone, step.event, milestone.owner_id)
 
-    async def release(self, user_id: str, milestone_id: str, amount: int | None) -> dict[str, Any]:
+    async def release(self, user_id: str, milestone_id: str, amount: int | None) -> Milestone:
         """Release ``amount`` (default: everything still held) to the freelancer,
         less the platform fee; ``released`` once nothing is held.
 
@@ -148,21 +138,17 @@ class MilestoneService:
         while money is held, and the rest fail because of what the others took.
         """
 
+        step = MILESTONE.step("release")
+
         async def attempt() -> tuple[MilestoneRecord, int]:
-            milestone = await self._actionable(
-                user_id, milestone_id, ("owner",), ("release_requested",), "release"
-            )
-            [released] = await self.market.apply(self._release(milestone, amount))
+            milestone = await self._actionable(user_id, milestone_id, step)
+            released = await self._apply(self._release(milestone, amount, step))
             return released, milestone.held if amount is None else amount
 
-        milestone, gross = await self.market.retrying(attempt)
-        view = milestone_view(milestone)  # as this release left it
-        await self.market.notify(
-            milestone.freelancer_id, "milestone.released", {**_data(view), "amount": gross}
-        )
-        return view
+        milestone, gross = await self.market.retrying(attempt)  # as this release left it
+        return await self._tell(milestone, step.event, milestone.freelancer_id, amount=gross)
 
-    def _release(self, m: MilestoneRecord, amount: int | None) -> Transition:
+    def _release(self, m: MilestoneRecord, amount: int | None, step: Step) -> Transition:
         gross = m.held if amount is None else amount
         if gross > m.held:
             raise InsufficientFunds(
@@ -177,8 +163,8 @@ class MilestoneService:
                 Change(
                     "milestones",
                     m.id,
-                    {"status": "release_requested", **({"held": gross} if last else {})},
-                    {"updated_at": now, **({"status": "released"} if last else {})},
+                    {"status": m.status, **({"held": gross} if last else {})},
+                    {"updated_at": now, **({"status": step.target} if last else {})},
                     add={"held": -gross, "released": gross, "fee": fee},
                     at_least={} if last else {"held": gross + 1},
                 )
@@ -194,46 +180,33 @@ class MilestoneService:
             ),
         )
 
-    async def cancel(self, user_id: str, milestone_id: str) -> dict[str, Any]:
+    async def cancel(self, user_id: str, milestone_id: str) -> Milestone:
         """Before a release request, the owner takes the held money back."""
 
         def cancel(m: MilestoneRecord, now: str) -> tuple[dict[str, Any], MovementRecord]:
             return (
-                {"status": "cancelled", "held": 0, "refunded": m.refunded + m.held},
-                movement(
+                {"held": 0, "refunded": m.refunded + m.held},
+                transfer(
                     "milestone_cancel",
                     "milestone",
                     m.id,
                     now,
-                    (m.owner_id, "held", m.currency, -m.held, "milestone_cancel"),
-                    (m.owner_id, "available", m.currency, m.held, "milestone_cancel"),
+                    m.currency,
+                    m.held,
+                    (m.owner_id, "held"),
+                    (m.owner_id, "available"),
                 ),
             )
 
-        milestone = await self._step(
-            user_id, milestone_id, ("owner",), ("funded",), "cancel", cancel
-        )
-        view = milestone_view(milestone)
-        await self.market.notify(milestone.freelancer_id, "milestone.cancelled", _data(view))
-        return view
+        milestone, step = await self._step(user_id, milestone_id, "cancel", cancel)
+        return await self._tell(milestone, step.event, milestone.freelancer_id)
 
-    async def dispute(self, user_id: str, milestone_id: str) -> dict[str, Any]:
-        milestone = await self._step(
-            user_id,
-            milestone_id,
-            ("owner", "freelancer"),
-            DISPUTABLE,
-            "dispute",
-            lambda m, now: ({"status": "disputed"}, None),
-        )
-        view = milestone_view(milestone)
+    async def dispute(self, user_id: str, milestone_id: str) -> Milestone:
+        milestone, step = await self._step(user_id, milestone_id, "dispute")
         other = milestone.freelancer_id if user_id == milestone.owner_id else milestone.owner_id
-        await self.market.notify(other, "milestone.disputed", {**_data(view), "by": user_id})
-        return view
+        return await self._tell(milestone, step.event, other, by=user_id)
 
-    async def resolve(
-        self, user_id: str, milestone_id: str, freelancer_amount: int
-    ) -> dict[str, Any]:
+    async def resolve(self, user_id: str, milestone_id: str, freelancer_amount: int) -> Milestone:
         """An admin splits what is held: ``freelancer_amount`` to the freelancer
         (less the platform fee), the rest back to the owner."""
         await self.market.require_role(user_id, "admin", "resolve disputes")
@@ -247,7 +220,6 @@ class MilestoneService:
             back = m.held - freelancer_amount
             return (
                 {
-                    "status": "resolved",
                     "held": 0,
                     "released": m.released + freelancer_amount,
                     "fee": m.fee + fee,
@@ -271,68 +243,74 @@ class MilestoneService:
                 ),
             )
 
-        milestone = await self._step(
-            user_id, milestone_id, ("admin",), ("disputed",), "resolve", resolve
-        )
-        view = milestone_view(milestone)
+        milestone, step = await self._step(user_id, milestone_id, "resolve", resolve)
         for party in (milestone.owner_id, milestone.freelancer_id):
-            await self.market.notify(
-                party, "milestone.resolved", {**_data(view), "freelancer_amount": freelancer_amount}
-            )
-        return view
+            await self._tell(milestone, step.event, party, freelancer_amount=freelancer_amount)
+        return view(Milestone, milestone)
 
-    async def _actionable(
-        self,
-        user_id: str,
-        milestone_id: str,
-        actors: tuple[str, ...],
-        allowed: tuple[str, ...],
-        action: str,
-    ) -> MilestoneRecord:
-        """The milestone, if one of ``actors`` may ``action`` it in its state."""
+    # One step of the state machine
+
+    async def _actionable(self, user_id: str, milestone_id: str, step: Step) -> MilestoneRecord:
+        """The milestone, if the caller may take ``step`` in its state."""
         milestone = await self.store.market.get_milestone(milestone_id)
         if milestone is None:
             raise NotFound("No such milestone")
-        roles = {"owner": milestone.owner_id, "freelancer": milestone.freelancer_id}
-        if not any(user_id == roles.get(actor) for actor in actors) and not (
-            "admin" in actors and await self.market.is_admin(user_id)
-        ):
-            raise Forbidden(f"Only the {' or the '.join(actors)} can {action} this milestone")
-        require_state("milestone", milestone.status, allowed, action)
+        parties = {OWNER: milestone.owner_id, FREELANCER: milestone.freelancer_id}
+        await self.market.authorize(MILESTONE, step, user_id, parties)
+        MILESTONE.require(step, milestone.status)
         return milestone
 
     async def _step(
-        self,
-        user_id: str,
-        milestone_id: str,
-        actors: tuple[str, ...],
-        allowed: tuple[str, ...],
-        action: str,
-        build: Callable[[MilestoneRecord, str], tuple[dict[str, Any], MovementRecord | None]],
-    ) -> MilestoneRecord:
-        """Move the milestone from one of ``allowed`` with what ``build`` returns
-        (changes and a movement), conditional on the status read and, when
-        money moves, on the amount held that the movement was computed from."""
+        self, user_id: str, milestone_id: str, action: str, build: Build | None = None
+    ) -> tuple[MilestoneRecord, Step]:
+        """Take the step ``action`` of ``states.MILESTONE``: the milestone moves
+        to the step's state with what ``build`` returns (changes and a
+        movement), conditional on the status read and, when money moves, on
+        the amount held that the movement was computed from."""
+        step = MILESTONE.step(action)
 
         async def attempt() -> MilestoneRecord:
-            milestone = await self._actionable(user_id, milestone_id, actors, allowed, action)
+            milestone = await self._actionable(user_id, milestone_id, step)
             now = now_iso()
-            changes, money = build(milestone, now)
+            changes, money = build(milestone, now) if build is not None else ({}, None)
             expect: dict[str, Any] = {"status": milestone.status}
             if money is not None:
                 expect["held"] = milestone.held
-            [updated] = await self.market.apply(
+            return await self._apply(
                 Transition(
                     changes=[
-                        Change("milestones", milestone.id, expect, {**changes, "updated_at": now})
+                        Change(
+                            "milestones",
+                            milestone.id,
+                            expect,
+                            {"status": step.target, **changes, "updated_at": now},
+                        )
                     ],
                     movement=money if money is not None and money.postings else None,
                 )
             )
-            return updated
 
-        return await self.market.retrying(attempt)
+        return await self.market.retrying(attempt), step
 
+    async def _apply(self, transition: Transition) -> MilestoneRecord:
+        """Apply a transition that changes one milestone: it as the transition left it."""
+        [changed] = await self.market.apply(transition)
+        assert isinstance(changed, MilestoneRecord)
+        return changed
 
-def _data(view: dict[str, Any]) -> dict[str, Any]:
-    return {"job_id": view["job_id"], "milestone_id": view["id"], "milestone": view}
+    async def _tell(
+        self, milestone: MilestoneRecord, event: str, to: str, **extra: Any
+    ) -> Milestone:
+        """Notify ``to`` of ``event``; the milestone's view."""
+        shown = view(Milestone, milestone)
+        await self.market.notify(
+            to,
+            event,
+            {
+                "job_id": milestone.job_id,
+                "milestone_id": milestone.id,
+                "milestone": data(shown),
+                **extra,
+            },
+        )
+        return shown

@@ -6,7 +6,7 @@ Money is an int of minor units from 1 to 10^12 (strict: ``1.0``, ``"1"`` and
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -308,7 +308,3 @@ class Payout(BaseModel):
 class WebhookAck(BaseModel):
     received: bool
     duplicate: bool = Field(description="True when this event id was processed before")
-
-
-def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "next_cursor": next_cursor}

@@ -55,36 +55,37 @@ class SandboxProvider:
         return f"The sandbox pays out to {BANK_OK!r} or {BANK_FAILS!r}"
 
     async def create_deposit(self, deposit: DepositRecord) -> str:
-        ref = f"sbx_ch_{deposit.id}"
         ok = deposit.payment_method == CARD_OK
-        self._later(
-            {
-                "id": f"evt_{new_id()}",
-                "type": "deposit.succeeded" if ok else "deposit.failed",
-                "data": {
-                    "id": deposit.id,
-                    "amount": deposit.amount,
-                    "currency": deposit.currency,
-                    "provider_ref": ref,
-                    "failure_reason": None if ok else "card_declined",
-                },
-            }
+        return self._outcome(
+            deposit,
+            f"sbx_ch_{deposit.id}",
+            "deposit.succeeded" if ok else "deposit.failed",
+            None if ok else "card_declined",
         )
-        return ref
 
     async def create_payout(self, payout: PayoutRecord) -> str:
-        ref = f"sbx_po_{payout.id}"
         ok = payout.destination != BANK_FAILS
+        return self._outcome(
+            payout,
+            f"sbx_po_{payout.id}",
+            "payout.paid" if ok else "payout.failed",
+            None if ok else "account_closed",
+        )
+
+    def _outcome(
+        self, record: DepositRecord | PayoutRecord, ref: str, type: str, failure: str | None
+    ) -> str:
+        """Deliver the event ``type`` about ``record`` later; its reference ``ref``."""
         self._later(
             {
                 "id": f"evt_{new_id()}",
-                "type": "payout.paid" if ok else "payout.failed",
+                "type": type,
                 "data": {
-                    "id": payout.id,
-                    "amount": payout.amount,
-                    "currency": payout.currency,
+                    "id": record.id,
+                    "amount": record.amount,
+                    "currency": record.currency,
                     "provider_ref": ref,
-                    "failure_reason": None if ok else "account_closed",
+                    "failure_reason": failure,
                 },
             }
         )
