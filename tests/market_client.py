@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from conftest import make_settings
 from hub.config import Settings
+from hub.context import HUB
 from hub.payments import sign
 from recorder import Recorder
 from rest_user import API, RestUser
@@ -106,6 +107,15 @@ class Party(RestUser):
             lambda: self.ok("GET", f"/wallet/deposits/{pending['id']}"),
             lambda d: d["status"] != "pending",
         )
+
+
+async def admin_party(
+    app: Any, http: TestClient, connect: Any, email: str = "judge@example.com"
+) -> Party:
+    """An admin account (made as ``hub create-admin`` makes one), logged in."""
+    await app[HUB].accounts.create_admin(email, "correct horse")
+    login = await http.post(f"{API}/auth/login", json={"email": email, "password": "correct horse"})
+    return Party(http, connect, await login.json())
 
 
 async def eventually(

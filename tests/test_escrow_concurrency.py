@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 
 from hub.config import Settings
 from hub.context import HUB
-from market_client import API, Party, market_settings
+from market_client import API, Party, admin_party, market_settings
 
 MILESTONES = 8
 AMOUNT = 10_000
@@ -40,17 +40,7 @@ async def test_concurrent_requests_pay_each_milestone_at_most_once(
     hub = app[HUB]
     client = Party(http, connect, await api.register("cleo", role="client"))
     fred = Party(http, connect, await api.register("fred", role="freelancer"))
-    await hub.accounts.create_admin("judge@example.com", "correct horse")
-    admin = Party(
-        http,
-        connect,
-        await (
-            await http.post(
-                f"{API}/auth/login",
-                json={"email": "judge@example.com", "password": "correct horse"},
-            )
-        ).json(),
-    )
+    admin = await admin_party(app, http, connect)
     await client.deposit(1_000_000)
     job = await client.ok(
         "POST",

@@ -13,8 +13,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from hub.config import Settings
-from hub.context import HUB
-from market_client import Party, market_settings
+from market_client import Party, admin_party, market_settings
 
 
 @pytest.fixture
@@ -42,11 +41,7 @@ class Cast:
         self.fred = await party("fred", "freelancer")
         self.gina = await party("gina", "freelancer")
         self.hal = await party("hal", "freelancer")
-        await self.app[HUB].accounts.create_admin("root@example.com", "correct horse")
-        login = await self.http.post(
-            "/api/v1/auth/login", json={"email": "root@example.com", "password": "correct horse"}
-        )
-        self.admin = Party(self.http, self.connect, await login.json())
+        self.admin = await admin_party(self.app, self.http, self.connect, "root@example.com")
         return self
 
     async def job(self, publish: bool = True, **fields: Any) -> dict[str, Any]:

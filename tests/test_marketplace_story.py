@@ -22,7 +22,7 @@ from aiohttp import web
 
 from hub.config import Settings
 from hub.context import HUB
-from market_client import Party, market_settings
+from market_client import Party, admin_party, market_settings
 from recorder import Recorder
 
 pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indirect=True)
@@ -48,16 +48,7 @@ async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore
     client = Party(http, connect, await api.register("carol", role="client"))
     fred = Party(http, connect, await api.register("fred", role="freelancer"))
     gina = Party(http, connect, await api.register("gina", role="freelancer"))
-    await hub.accounts.create_admin("ada@example.com", "correct horse")
-    admin = Party(
-        http,
-        connect,
-        await (
-            await http.post(
-                "/api/v1/auth/login", json={"email": "ada@example.com", "password": "correct horse"}
-            )
-        ).json(),
-    )
+    admin = await admin_party(app, http, connect, "ada@example.com")
     for party in (client, fred, gina):
         await party.listen()
 

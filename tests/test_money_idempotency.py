@@ -28,7 +28,7 @@ from aiohttp.test_utils import TestClient
 from hub.clock import iso, utc_now
 from hub.config import Settings
 from hub.context import HUB
-from market_client import Party, eventually, market_settings
+from market_client import Party, admin_party, eventually, market_settings
 from rest_user import API
 from storage.records import IdempotencyRecord
 
@@ -78,17 +78,7 @@ class World:
 async def world(app: web.Application, api: Any, http: TestClient, connect: Any) -> World:
     client = Party(http, connect, await api.register("cleo", role="client"))
     fred = Party(http, connect, await api.register("fred", role="freelancer"))
-    await app[HUB].accounts.create_admin("judge@example.com", "correct horse")
-    admin = Party(
-        http,
-        connect,
-        await (
-            await http.post(
-                f"{API}/auth/login",
-                json={"email": "judge@example.com", "password": "correct horse"},
-            )
-        ).json(),
-    )
+    admin = await admin_party(app, http, connect)
     await client.deposit(100_000)
     job = await client.ok("POST", "/jobs", job_body("Escrow"), status=201)
     bid = await fred.ok("POST", f"/jobs/{job['id']}/bids", bid_body(), status=201)
