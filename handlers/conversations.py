@@ -96,7 +96,7 @@ async def send_message(request: web.Request) -> web.Response:
     body = await read_body(request, RestSendMessage)
     key = request.headers.get("Idempotency-Key")
     hub = services_of(request)
-    client_msg_id = body.client_msg_id or _client_msg_id_for(key) or new_id()
+    client_msg_id = body.model_dump()["client_msg_id"] or _client_msg_id_for(key) or new_id()
     payload = operation(
         SendMessage, body, conversation_id=request.match_info["id"], client_msg_id=client_msg_id
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -68,14 +68,15 @@ def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict
 
 
 def _component_schemas(routes: list[Route]) -> dict[str, Any]:
-    models: list[tuple[type[BaseModel], str]] = []
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
     for route in routes:
         if route.body:
             models.append((route.body, "validation"))
         if route.response:
             models.append((route.response, "serialization"))
     _, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
-    return top.get("$defs", {})
+    schemas: dict[str, Any] = top.get("$defs", {})
+    return schemas
 
 
 def _configured_schemas(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -115,7 +115,8 @@ def _idempotent(operation: str, handler: Handler) -> Handler:
             except HubError as exc:
                 response = error_response(request, exc)
             assert isinstance(response, web.Response)
-            return Reply(response.status, response.content_type, bytes(response.body or b""))
+            body = response.body if isinstance(response.body, (bytes, bytearray)) else b""
+            return Reply(response.status, response.content_type, bytes(body))
 
         reply = await services_of(request).idempotency.run(
             caller, operation, request.headers.get("Idempotency-Key"), identity, action

@@ -199,7 +199,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     settings.ensure_jwt_secret()
     settings.ensure_webhook_secret()
     metrics = Metrics()
-    store = TimedStore(store or create_store(settings), metrics)  # type: ignore[assignment]
+    store = TimedStore(store or create_store(settings), metrics)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     manager = (
         HubRedisRoomManager(settings.redis_url, metrics.redis_publish_failures.inc)

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Middleware as _Middleware
 from pydantic import BaseModel
 
 from . import json_input
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("hub.access")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+Middleware = _Middleware
 
 # What auth_middleware made of a request's bearer token: the caller's claims,
 # or the error to raise where a handler asks for the caller.
@@ -157,7 +160,7 @@ def read_query(request: web.Request, model: type[ModelT]) -> ModelT:
 def bearer_claims(request: web.Request) -> AccessClaims:
     """The caller, as ``auth_middleware`` authenticated the bearer token;
     Unauthorized when there is none or it was refused."""
-    outcome = request.get(BEARER)
+    outcome: AccessClaims | Exception | None = request.get(BEARER)
     if outcome is None:
         raise Unauthorized("Send 'Authorization: Bearer <access token>'")
     if isinstance(outcome, Exception):
@@ -171,7 +174,7 @@ def _bearer_token(request: web.Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def auth_middleware(authenticate: Callable[[str], Awaitable[AccessClaims]]) -> Any:
+def auth_middleware(authenticate: Callable[[str], Awaitable[AccessClaims]]) -> Middleware:
     """Authenticate the bearer token of an ``/api/v1`` request once (signature,
     expiry and session), for the rate limiter and the handler to read.
 
@@ -182,7 +185,7 @@ def auth_middleware(authenticate: Callable[[str], Awaitable[AccessClaims]]) -> A
     """
 
     @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         token = _bearer_token(request) if request.path.startswith(API_PREFIX + "/") else None
         if token is not None:
             try:
@@ -195,7 +198,7 @@ def auth_middleware(authenticate: Callable[[str], Awaitable[AccessClaims]]) -> A
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-ID", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
     token = request_id_var.set(request_id)
@@ -231,7 +234,7 @@ def error_response(request: web.Request, exc: HubError) -> web.Response:
 
 
 @web.middleware
-async def problem_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves as problem+json; internals never leak."""
     try:
         return await handler(request)
@@ -249,7 +252,7 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
         return problem(request, 500, "Something went wrong on our side", "internal")
 
 
-def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit) -> Any:
+def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit) -> Middleware:
     """Token buckets on ``/api/v1``: ``auth`` per client IP on the auth POSTs,
     ``rest`` per user (valid bearer token) or per client IP on everything else.
 
@@ -261,7 +264,7 @@ def rate_limit_middleware(limiter: RateLimiter, rest: Limit, auth: Limit) -> Any
     """
 
     @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
         if not path.startswith(API_PREFIX + "/") or path in UNLIMITED_PATHS:
             return await handler(request)
@@ -296,9 +299,9 @@ def _rest_identity(request: web.Request) -> str:
     return f"ip:{request.remote or 'unknown'}"
 
 
-def security_headers_middleware(production: bool) -> Any:
+def security_headers_middleware(production: bool) -> Middleware:
     @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
         response.headers.update(SECURITY_HEADERS)
         if production:
@@ -308,12 +311,12 @@ def security_headers_middleware(production: bool) -> Any:
     return middleware
 
 
-def cors_middleware(allowed_origins: list[str]) -> Any:
+def cors_middleware(allowed_origins: list[str]) -> Middleware:
     """CORS for the listed origins only; preflights answered here."""
     allowed = set(allowed_origins)
 
     @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         permitted = origin is not None and (origin in allowed or "*" in allowed)
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
@@ -62,7 +63,7 @@ async def _probe(setting: str, url: str, ping: Callable[[str], Awaitable[None]])
 
 async def _ping_mongo(url: str) -> None:
     timeout_ms = int(PROBE_TIMEOUT_S * 1000)
-    client: AsyncMongoClient = AsyncMongoClient(
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
     )
     try:

@@ -68,6 +68,8 @@ class HubRedisManager(socketio.AsyncRedisManager, DirectEmitManager):
         )
         self._on_publish_error = on_publish_error
 
+    connected: bool  # set by AsyncRedisManager
+
     async def _publish(self, data: Any) -> Any:
         try:
             if not self.connected:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -501,8 +502,11 @@ class ConversationService:
         return conversation_view(conversation, membership, members, unread)
 
     async def _broadcast_updated(
-        self, conversation: ConversationRecord, origin_sid: str | None, skip: set[str] = frozenset()
-    ) -> None:  # type: ignore[assignment]
+        self,
+        conversation: ConversationRecord,
+        origin_sid: str | None,
+        skip: AbstractSet[str] = frozenset(),
+    ) -> None:
         conversation = await self.store.conversations.get(conversation.id) or conversation
         for member in await self.store.conversations.member_ids(conversation.id):
             if member not in skip:

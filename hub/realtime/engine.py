@@ -134,10 +134,12 @@ class HubEngineServer(engineio.AsyncServer):
     """See the module docstring. Extra options: ``send_buffer_bytes``,
     ``on_fault(peer, kind, detail)``."""
 
+    _async: dict[str, Any]  # the drivers of the async mode, set by the base class
+    report_fault: FaultHook
+
     def __init__(self, *, send_buffer_bytes: int, on_fault: FaultHook, **options: Any) -> None:
         super().__init__(**options)
-        drivers: dict[str, Any] = self._async  # the base class sets it, untyped
-        self._async = {**drivers, "websocket": HubWebSocket}
+        self._async = {**self._async, "websocket": HubWebSocket}
         self.send_buffer_bytes = send_buffer_bytes
         self.report_fault = on_fault
         self.open_websockets: dict[str, HubWebSocket] = {}
@@ -155,7 +157,8 @@ class HubEngineServer(engineio.AsyncServer):
             return response
         if not self.accepting and "sid=" not in request.query_string:
             return web.Response(status=503, text="Server is shutting down")
-        return await super().handle_request(request)
+        answer: web.StreamResponse = await super().handle_request(request)
+        return answer
 
     def _overflowed(self, queue: SendQueue) -> None:
         socket = next((s for s in self.sockets.values() if s.queue is queue), None)

@@ -32,7 +32,7 @@ class DirectEmitManager(socketio.AsyncManager):
         **kwargs: Any,
     ) -> None:
         if callback is not None:
-            return await super().emit(
+            await super().emit(
                 event,
                 data,
                 namespace,
@@ -42,8 +42,9 @@ class DirectEmitManager(socketio.AsyncManager):
                 to=to,
                 **kwargs,
             )
+            return
         if namespace not in self.rooms:
-            return None
+            return
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         frames: list[eio_packet.Packet] | None = None  # encoded for the first recipient only
         sockets = self.server.eio.sockets

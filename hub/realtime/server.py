@@ -133,7 +133,7 @@ class HubSocketServer(socketio.AsyncServer):
     def _connected_sid(self, eio_sid: str, namespace: str) -> str | None:
         """The socket's sid on ``namespace``; None (a fault: there is no socket
         to answer on) when it did not connect that namespace."""
-        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        sid: str | None = self.manager.sid_from_eio_sid(eio_sid, namespace)
         if sid is None or not self.manager.is_connected(sid, namespace):
             self.faults.report(self.peer(eio_sid), "not_connected", namespace[:64])
             return None
