@@ -9,12 +9,18 @@ import secrets
 import socket
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import socketio
 from aiohttp import web
 from redis.asyncio import Redis
 
+from signaling.calls import Calls
+from signaling.echo import EchoService
+from signaling.ice import IceServerProvider
+from signaling.redis_state import RedisCallState
+from signaling.relay import SignalRelay
+from signaling.service import SignalingService
+from signaling.state import CallState, MemoryCallState
 from storage import Store
 from storage.engines import create_store
 
@@ -27,6 +33,7 @@ from .config import Settings
 from .conversations import ConversationLimits, ConversationService
 from .conversations.delivery import LocalMessageBus, MessageBus
 from .conversations.events import ConversationEvents
+from .emitter import Emitter
 from .health import Readiness
 from .idempotency import Idempotency
 from .marketplace import (
@@ -39,12 +46,16 @@ from .marketplace import (
 )
 from .marketplace.fees import FeePolicy
 from .metrics import Metrics, TimedStore
+from .networking import NetworkingService
+from .networking.queues import LobbyQueues, MemoryLobbyQueues
+from .networking.redis_queues import RedisLobbyQueues
 from .notifications import NotificationService
 from .passwords import Passwords
 from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
 from .presence import PresenceService
-from .presence.backends import MemoryPresence, PresenceBackend, RedisPresence
+from .presence.backends import MemoryPresence, PresenceBackend
+from .presence.redis_backend import RedisPresence
 from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
 from .realtime.drain import Drain
@@ -52,12 +63,6 @@ from .realtime.faults import ClientFaults
 from .realtime.rooms import HubManager, HubRedisRoomManager
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
-
-if TYPE_CHECKING:
-    from signaling.echo import EchoService
-    from signaling.service import SignalingService
-
-    from .networking import NetworkingService
 
 log = logging.getLogger(__name__)
 
@@ -288,12 +293,32 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
             settings.presence_sweep_interval_s,
         ),
     )
-    from signaling.wiring import build_video  # signaling imports hub modules
-
     hub.signaling, hub.echo, hub.networking = build_video(
         settings, store, redis, sio, conversations, notifications
     )
     return hub
+
+
+def build_video(
+    settings: Settings,
+    store: Store,
+    redis: Redis | None,
+    emitter: Emitter,
+    conversations: ConversationService,
+    notifications: NotificationService,
+) -> tuple[SignalingService, EchoService, NetworkingService]:
+    """Calls, the echo check and speed networking (docs/video.md): their live
+    state in process memory, or in Redis shared by every process."""
+    state: CallState = RedisCallState(redis) if redis is not None else MemoryCallState()
+    queues: LobbyQueues = RedisLobbyQueues(redis) if redis is not None else MemoryLobbyQueues()
+    ice = IceServerProvider(settings)
+    networking = NetworkingService(
+        settings, store, emitter, queues, conversations, notifications, ice.entries
+    )
+    calls = Calls(settings, store, emitter, state, ice)
+    # The relay asks networking where a session's signals go.
+    relay = SignalRelay(emitter, calls, state, networking, settings.signal_max_candidates)
+    return SignalingService(calls, relay, ice), EchoService(settings, ice), networking
 
 
 def process_id() -> str:

@@ -29,8 +29,8 @@ from aiortc import (
 from hub.config import Settings
 from hub.errors import Conflict, Unavailable, ValidationFailed
 
-from .ice import ice_servers
-from .models import MAX_SDP_BYTES
+from .ice import IceServerProvider
+from .models import MAX_SDP_BYTES, EchoAnswer
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +63,16 @@ class _Peer:
 class EchoService:
     """At most ``echo_max_peers`` echo peers in this process, one per socket."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ice: IceServerProvider) -> None:
         self.settings = settings
+        self.ice = ice
         self.peers: dict[str, _Peer] = {}
 
     @property
     def active(self) -> int:
         return len(self.peers)
 
-    async def start(self, sid: str, sdp: str) -> dict[str, Any]:
+    async def start(self, sid: str, sdp: str) -> EchoAnswer:
         if len(sdp.encode()) > MAX_SDP_BYTES:
             raise ValidationFailed.field("sdp", f"SDP is over {MAX_SDP_BYTES // 1024} KB")
         if sid in self.peers:
@@ -93,7 +94,7 @@ class EchoService:
             raise
         peer.touch()
         peer.watchdog = asyncio.create_task(self._watch(sid, peer), name=f"echo-idle-{sid}")
-        return {"sdp": peer.pc.localDescription.sdp}
+        return EchoAnswer(sdp=peer.pc.localDescription.sdp)
 
     async def stop(self, sid: str) -> bool:
         peer = self.peers.pop(sid, None)
@@ -111,27 +112,27 @@ class EchoService:
             await self.stop(sid)
 
     def _peer_connection(self, sid: str, peer: _Peer) -> RTCPeerConnection:
-        servers = [
-            RTCIceServer(**server) for server in ice_servers(self.settings, "echo")["ice_servers"]
-        ]
+        servers = [RTCIceServer(**server) for server in self.ice.entries("echo")]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
 
-        @pc.on("track")
+        # pyee's on(event, handler): aiortc is untyped, so no decorators here.
         def on_track(track: MediaStreamTrack) -> None:
             pc.addTrack(_EchoTrack(track, peer.touch))
 
-        @pc.on("datachannel")
         def on_datachannel(channel: Any) -> None:
-            @channel.on("message")
             def on_message(message: Any) -> None:
                 peer.touch()
                 channel.send(message)
 
-        @pc.on("connectionstatechange")
+            channel.on("message", on_message)
+
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed") and self.peers.get(sid) is peer:
                 await self.stop(sid)
 
+        pc.on("track", on_track)
+        pc.on("datachannel", on_datachannel)
+        pc.on("connectionstatechange", on_state)
         return pc
 
     async def _watch(self, sid: str, peer: _Peer) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 from hub.config import Settings
 
+from .models import IceServer, IceServers
+
 log = logging.getLogger(__name__)
 
 MAX_TTL_S = 86_400  # never hand out TURN credentials valid for more than a day
@@ -30,20 +32,33 @@ def turn_credentials(
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(settings: Settings, user_id: str, now: float | None = None) -> dict[str, Any]:
-    """``{ice_servers: [{urls, username?, credential?}], ttl}`` for one user."""
-    ttl = min(settings.turn_ttl_s, MAX_TTL_S)
-    servers: list[dict[str, Any]] = []
-    if settings.stun_urls:
-        servers.append({"urls": list(settings.stun_urls)})
-    if settings.turn_urls:
-        if settings.turn_secret is None:
-            log.warning("HUB_TURN_URLS is set without HUB_TURN_SECRET: TURN is not offered")
-        else:
-            username, credential = turn_credentials(
-                settings.turn_secret.get_secret_value(), user_id, ttl, now
-            )
-            servers.append(
-                {"urls": list(settings.turn_urls), "username": username, "credential": credential}
-            )
-    return {"ice_servers": servers, "ttl": ttl}
+class IceServerProvider:
+    """The STUN/TURN servers of this hub, with TURN credentials per user."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def for_user(self, user_id: str, now: float | None = None) -> IceServers:
+        """``{ice_servers: [{urls, username?, credential?}], ttl}`` for one user."""
+        settings = self.settings
+        ttl = min(settings.turn_ttl_s, MAX_TTL_S)
+        servers: list[IceServer] = []
+        if settings.stun_urls:
+            servers.append(IceServer(urls=list(settings.stun_urls)))
+        if settings.turn_urls:
+            if settings.turn_secret is None:
+                log.warning("HUB_TURN_URLS is set without HUB_TURN_SECRET: TURN is not offered")
+            else:
+                username, credential = turn_credentials(
+                    settings.turn_secret.get_secret_value(), user_id, ttl, now
+                )
+                servers.append(
+                    IceServer(
+                        urls=list(settings.turn_urls), username=username, credential=credential
+                    )
+                )
+        return IceServers(ice_servers=servers, ttl=ttl)
+
+    def entries(self, user_id: str) -> list[dict[str, Any]]:
+        """The servers as events carry them (``call:incoming``, ``match:found``)."""
+        return [server.model_dump() for server in self.for_user(user_id).ice_servers]

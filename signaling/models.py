@@ -92,12 +92,45 @@ class RelayAccepted(BaseModel):
     """The REST fallback's answer: the signal was relayed (like the ``signal`` ack)."""
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class IceServer(BaseModel):
+    """A STUN entry is ``{urls}`` alone: the TURN fields are left out, not null."""
+
     urls: list[str]
-    username: str | None = None
-    credential: str | None = None
+    username: str | None = Field(None, exclude_if=_absent)
+    credential: str | None = Field(None, exclude_if=_absent)
 
 
 class IceServers(BaseModel):
     ice_servers: list[IceServer]
     ttl: int
+
+
+# What the call operations answer (acks).
+
+CallStatus = Literal["ringing", "active", "ended", "declined", "cancelled", "missed"]
+
+
+class Call(BaseModel):
+    id: str
+    conversation_id: str
+    caller_id: str
+    callee_ids: list[str]
+    media: Literal["audio", "video"]
+    state: CallStatus
+    created_at: str
+    answered_by: str | None
+    answered_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+
+
+class AcceptedCall(Call):
+    polite: bool = Field(description="Perfect negotiation: the callee is the polite peer")
+
+
+class EchoAnswer(BaseModel):
+    sdp: str

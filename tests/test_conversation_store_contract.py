@@ -1,10 +1,8 @@
 """Conversations, messages and idempotency keys: one behaviour, every engine.
 
 Each test runs on SQLite and on MongoDB (the mongomock double unless
-HUB_TEST_MONGODB_URL is set). The Mongo search tests run the engine's ``$text``
-query either way; on the double, ``$text`` is an emulation of a version-3 text
-index (tests/mongo_double.py says how close), so the server's own tokenizer
-and scores are checked only against a real server.
+HUB_TEST_MONGODB_URL is set; the double has no ``$text``, so the Mongo search
+tests then exercise the engine's regex fallback, not its ``$text`` query).
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from conftest import make_settings
 from hub.clock import iso, parse_iso, utc_now
 from hub.config import Settings
 from hub.context import HUB
+from hub.networking.matching import plan_pairs
 from hub.networking.queues import pair_key
-from hub.networking.service import plan_pairs
 from recorder import Recorder
 
 NET = "/networking"

@@ -70,7 +70,20 @@ class RateSession(Rating):
     session_id: Id
 
 
-# Response shapes (for the OpenAPI document).
+# What the service answers (REST responses, in the OpenAPI document, and acks).
+
+LobbyStatus = Literal["scheduled", "open", "closed"]
+Role = Literal["offerer", "answerer"]
+EndReason = Literal["time_up", "peer_left", "peer_no_show", "lobby_closed"]
+
+
+class LobbyJoined(BaseModel):
+    lobby_id: str
+    waiting: int
+
+
+class LobbyLeft(BaseModel):
+    lobby_id: str
 
 
 class Lobby(BaseModel):
@@ -80,7 +93,7 @@ class Lobby(BaseModel):
     duration_minutes: int
     starts_at: str | None
     ends_at: str | None
-    status: Literal["scheduled", "open", "closed"]
+    status: LobbyStatus
     created_by: str
     created_at: str
     waiting: int
@@ -92,10 +105,15 @@ class LobbyPage(BaseModel):
     next_cursor: str | None
 
 
-class MaskedPeer(BaseModel):
+class Peer(BaseModel):
+    """What a peer sees of the other before both choose to connect: no id, no email."""
+
     display_name: str
     headline: str
     avatar_url: str | None
+
+
+class MaskedPeer(Peer):
     user_id: str | None = Field(None, description="Only once both chose to connect")
 
 
@@ -113,7 +131,7 @@ class Session(BaseModel):
     id: str
     lobby_id: str
     status: Literal["active", "ended"]
-    role: Literal["offerer", "answerer"]
+    role: Role
     polite: bool
     peer: MaskedPeer
     starts_at: str

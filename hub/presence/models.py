@@ -1,10 +1,10 @@
-"""Payloads of the /presence namespace."""
+"""Payloads of the /presence namespace, and the state it answers with."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ..schema import Body, Id
 
@@ -17,3 +17,11 @@ class UserIds(Body):
 
 class SetStatus(Body):
     status: Literal["online", "away", "busy"]
+
+
+class PresenceState(BaseModel):
+    """One user's presence: the ``presence`` event, and each item of the acks."""
+
+    user_id: str
+    status: Literal["online", "away", "busy", "offline"]
+    last_seen_at: str | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ValidationFailed
 from ..realtime import Caller, HubNamespace, event
@@ -10,7 +10,15 @@ from .models import SetStatus, UserIds
 from .service import NAMESPACE, watchers_room
 
 if TYPE_CHECKING:
-    from ..context import Hub
+    from ..realtime.gate import SocketGate
+    from .service import PresenceService
+
+    class Door(SocketGate, Protocol):
+        """What this namespace needs from the composition root."""
+
+        @property
+        def presence(self) -> PresenceService: ...
+
 
 MAX_SUBSCRIPTIONS_PER_SOCKET = 2000
 
@@ -18,7 +26,7 @@ MAX_SUBSCRIPTIONS_PER_SOCKET = 2000
 class PresenceNamespace(HubNamespace):
     """A socket here makes its user online; subscriptions are rooms per watched user."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Door) -> None:
         super().__init__(NAMESPACE, hub)
         self.service = hub.presence
 
@@ -38,7 +46,7 @@ class PresenceNamespace(HubNamespace):
             )
         for user_id in user_ids:
             await self.enter_room(caller.sid, watchers_room(user_id))
-        return {"items": await self.service.states(user_ids)}
+        return {"items": [state.model_dump() for state in await self.service.states(user_ids)]}
 
     @event("presence:unsubscribe", UserIds, limit="presence")
     async def unsubscribe(self, caller: Caller, payload: UserIds) -> dict[str, Any]:
@@ -48,4 +56,4 @@ class PresenceNamespace(HubNamespace):
 
     @event("presence:set", SetStatus, limit="presence")
     async def set_status(self, caller: Caller, payload: SetStatus) -> dict[str, Any]:
-        return await self.service.set_status(caller.user_id, payload.status)
+        return (await self.service.set_status(caller.user_id, payload.status)).model_dump()

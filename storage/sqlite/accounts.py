@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from dataclasses import fields
 from typing import Any
 
 from ..records import BlockRecord, RefreshTokenRecord, SessionRecord, UserRecord
-from ..schema import check_changes
 from .database import Database
-from .ops import fetch_record, fetch_records, insert, set_once, update
+
+_USER_COLUMNS = [f.name for f in fields(UserRecord)]
+
+
+def _user(row: sqlite3.Row | None) -> UserRecord | None:
+    if row is None:
+        return None
+    data = dict(row)
+    data["skills"] = json.loads(data["skills"])
+    return UserRecord(**data)
+
+
+def _user_values(data: dict[str, Any]) -> dict[str, Any]:
+    if "skills" in data:
+        data = {**data, "skills": json.dumps(data["skills"])}
+    return data
 
 
 class SqliteUserStore:
@@ -15,30 +32,36 @@ class SqliteUserStore:
         self.db = db
 
     async def create(self, user: UserRecord) -> None:
-        await insert(self.db, "users", user)
+        values = _user_values({name: getattr(user, name) for name in _USER_COLUMNS})
+        placeholders = ", ".join(f":{name}" for name in values)
+        await self.db.write(
+            f"INSERT INTO users ({', '.join(values)}) VALUES ({placeholders})", values
+        )
 
     async def get(self, user_id: str) -> UserRecord | None:
-        return await fetch_record(
-            self.db, UserRecord, "SELECT * FROM users WHERE id = ?", (user_id,)
-        )
+        return _user(await self.db.fetch_one("SELECT * FROM users WHERE id = ?", (user_id,)))
 
     async def get_by_email(self, email: str) -> UserRecord | None:
-        return await fetch_record(
-            self.db, UserRecord, "SELECT * FROM users WHERE email = ?", (email,)
-        )
+        row = await self.db.fetch_one("SELECT * FROM users WHERE email = ?", (email,))
+        return _user(row)
 
     async def get_many(self, user_ids: list[str]) -> list[UserRecord]:
         if not user_ids:
             return []
         marks = ", ".join("?" * len(user_ids))
-        return await fetch_records(
-            self.db, UserRecord, f"SELECT * FROM users WHERE id IN ({marks})", user_ids
-        )
+        rows = await self.db.fetch_all(f"SELECT * FROM users WHERE id IN ({marks})", user_ids)
+        return [_user(row) for row in rows]  # type: ignore[misc]
 
     async def update(self, user_id: str, changes: dict[str, Any]) -> UserRecord | None:
-        check_changes(UserRecord, changes, {"id"})
+        unknown = set(changes) - set(_USER_COLUMNS) | ({"id"} & set(changes))
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
         if changes:
-            await update(self.db, "users", UserRecord, changes, "id = :_id", {"_id": user_id})
+            values = _user_values(changes)
+            assignments = ", ".join(f"{name} = :{name}" for name in values)
+            await self.db.write(
+                f"UPDATE users SET {assignments} WHERE id = :id", {**values, "id": user_id}
+            )
         return await self.get(user_id)
 
     async def set_last_seen(self, seen: list[tuple[str, str]]) -> None:
@@ -56,20 +79,32 @@ class SqliteRefreshTokenStore:
         self.db = db
 
     async def create(self, token: RefreshTokenRecord) -> None:
-        await insert(self.db, "refresh_tokens", token)
+        await self.db.write(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, created_at,"
+            " expires_at, used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                token.token_hash,
+                token.family_id,
+                token.user_id,
+                token.created_at,
+                token.expires_at,
+                token.used_at,
+                token.revoked_at,
+            ),
+        )
 
     async def get(self, token_hash: str) -> RefreshTokenRecord | None:
-        return await fetch_record(
-            self.db,
-            RefreshTokenRecord,
-            "SELECT * FROM refresh_tokens WHERE token_hash = ?",
-            (token_hash,),
+        row = await self.db.fetch_one(
+            "SELECT * FROM refresh_tokens WHERE token_hash = ?", (token_hash,)
         )
+        return RefreshTokenRecord(**dict(row)) if row else None
 
     async def mark_used(self, token_hash: str, used_at: str) -> bool:
-        return await set_once(
-            self.db, "refresh_tokens", ("token_hash", token_hash), "used_at", used_at
+        changed = await self.db.write(
+            "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL",
+            (used_at, token_hash),
         )
+        return changed == 1
 
     async def revoke_family(self, family_id: str, revoked_at: str) -> None:
         await self.db.write(
@@ -83,21 +118,31 @@ class SqliteSessionStore:
         self.db = db
 
     async def create(self, session: SessionRecord) -> None:
-        await insert(self.db, "sessions", session)
-
-    async def get(self, session_id: str) -> SessionRecord | None:
-        return await fetch_record(
-            self.db, SessionRecord, "SELECT * FROM sessions WHERE id = ?", (session_id,)
+        await self.db.write(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, user_agent, ip,"
+            " revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                session.id,
+                session.user_id,
+                session.created_at,
+                session.last_used_at,
+                session.user_agent,
+                session.ip,
+                session.revoked_at,
+            ),
         )
 
+    async def get(self, session_id: str) -> SessionRecord | None:
+        row = await self.db.fetch_one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        return SessionRecord(**dict(row)) if row else None
+
     async def list_for_user(self, user_id: str) -> list[SessionRecord]:
-        return await fetch_records(
-            self.db,
-            SessionRecord,
+        rows = await self.db.fetch_all(
             "SELECT * FROM sessions WHERE user_id = ? AND revoked_at IS NULL"
             " ORDER BY created_at DESC, id DESC",
             (user_id,),
         )
+        return [SessionRecord(**dict(row)) for row in rows]
 
     async def touch(self, session_id: str, last_used_at: str) -> None:
         await self.db.write(
@@ -105,7 +150,11 @@ class SqliteSessionStore:
         )
 
     async def revoke(self, session_id: str, revoked_at: str) -> bool:
-        return await set_once(self.db, "sessions", ("id", session_id), "revoked_at", revoked_at)
+        changed = await self.db.write(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (revoked_at, session_id),
+        )
+        return changed == 1
 
     async def revoke_all_for_user(
         self, user_id: str, revoked_at: str, except_id: str | None = None
@@ -124,7 +173,10 @@ class SqliteBlockStore:
         self.db = db
 
     async def add(self, block: BlockRecord) -> None:
-        await insert(self.db, "blocks", block, verb="INSERT OR IGNORE")
+        await self.db.write(
+            "INSERT OR IGNORE INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
+            (block.blocker_id, block.blocked_id, block.created_at),
+        )
 
     async def remove(self, blocker_id: str, blocked_id: str) -> bool:
         changed = await self.db.write(
@@ -141,9 +193,7 @@ class SqliteBlockStore:
         return row is not None
 
     async def list_by_blocker(self, blocker_id: str) -> list[BlockRecord]:
-        return await fetch_records(
-            self.db,
-            BlockRecord,
-            "SELECT * FROM blocks WHERE blocker_id = ? ORDER BY created_at",
-            (blocker_id,),
+        rows = await self.db.fetch_all(
+            "SELECT * FROM blocks WHERE blocker_id = ? ORDER BY created_at", (blocker_id,)
         )
+        return [BlockRecord(**dict(row)) for row in rows]
