@@ -19,6 +19,7 @@ import pytest_asyncio
 from mongo_double import AsyncMongomockDatabase
 from storage.interfaces import Store
 from storage.mongo import MongoStore
+from storage.records import UserRecord
 from storage.sqlite import SqliteStore
 
 ENGINES = ["sqlite", "mongo"]
@@ -52,6 +53,22 @@ async def drop_store(store: Store) -> None:
     if isinstance(store, MongoStore) and store.client is not None:
         await store.client.drop_database(store.database.name)
     await store.close()
+
+
+async def add_users(store: Store, *user_ids: str) -> None:
+    """Users the records under test can refer to (the stores' foreign keys)."""
+    for user_id in user_ids:
+        await store.users.create(
+            UserRecord(
+                id=user_id,
+                email=f"{user_id}@example.com",
+                password_hash="hash",
+                display_name=user_id,
+                role="client",
+                created_at="2024-01-01T00:00:00+00:00",
+                updated_at="2024-01-01T00:00:00+00:00",
+            )
+        )
 
 
 @pytest_asyncio.fixture(params=ENGINES, ids=ENGINES)

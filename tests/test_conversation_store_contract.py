@@ -1,8 +1,10 @@
 """Conversations, messages and idempotency keys: one behaviour, every engine.
 
 Each test runs on SQLite and on MongoDB (the mongomock double unless
-HUB_TEST_MONGODB_URL is set; the double has no ``$text``, so the Mongo search
-tests then exercise the engine's regex fallback, not its ``$text`` query).
+HUB_TEST_MONGODB_URL is set). The Mongo search tests run the engine's ``$text``
+query either way; on the double, ``$text`` is an emulation of a version-3 text
+index (tests/mongo_double.py says how close), so the server's own tokenizer
+and scores are checked only against a real server.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from dataclasses import asdict, replace
 
 import pytest
 
+from engines import add_users
 from storage.interfaces import Store
 from storage.records import (
     BlockRecord,
     ConversationRecord,
     MembershipRecord,
     MessageRecord,
-    UserRecord,
 )
 
 T0 = "2024-05-01T10:00:00+00:00"
@@ -27,21 +29,6 @@ T2 = "2024-05-01T12:00:00+00:00"
 T3 = "2024-05-01T13:00:00+00:00"
 
 USERS = ["u1", "u2", "u3", "u4"]
-
-
-async def add_users(store: Store, *user_ids: str) -> None:
-    for user_id in user_ids or USERS:
-        await store.users.create(
-            UserRecord(
-                id=user_id,
-                email=f"{user_id}@example.com",
-                password_hash="hash",
-                display_name=user_id.upper(),
-                role="client",
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
 
 
 def direct(conv_id: str, a: str, b: str, at: str = T0) -> ConversationRecord:
@@ -116,7 +103,7 @@ async def send(
 
 
 async def test_create_direct_twice_returns_the_existing_one_untouched(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     first = direct("c1", "u1", "u2")
     record, created = await store.conversations.create(first, members("c1", "u1", "u2"))
     assert (record, created) == (first, True)
@@ -136,7 +123,7 @@ async def test_create_direct_twice_returns_the_existing_one_untouched(store: Sto
 
 
 async def test_create_group_round_trips_every_field(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     record = group("g1", title="Launch", context={"kind": "job", "id": "j7"})
 
     created = await store.conversations.create(record, members("g1", "u1", "u2", "u3"))
@@ -150,7 +137,7 @@ async def test_create_group_round_trips_every_field(store: Store) -> None:
 
 
 async def test_create_with_a_taken_context_key_returns_its_holder_untouched(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     about_bid = group("g1", title="Bid", context={"type": "bid", "id": "b1"}, context_key="bid:b1")
     assert await store.conversations.create(about_bid, members("g1", "u1", "u3")) == (
         about_bid,
@@ -177,7 +164,7 @@ async def test_create_with_a_taken_context_key_returns_its_holder_untouched(stor
 
 
 async def test_create_with_both_keys_taken_returns_the_context_key_holder(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await store.conversations.create(direct("d1", "u1", "u2"), members("d1", "u1", "u2"))
     about_bid = group("g1", context_key="bid:b1")
     await store.conversations.create(about_bid, members("g1", "u1", "u2"))
@@ -192,7 +179,7 @@ async def test_create_with_both_keys_taken_returns_the_context_key_holder(store:
 
 
 async def test_concurrent_creates_with_one_context_key_make_one_conversation(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     attempts = [
         (group(f"g{i}", by="u1", context_key="bid:b1"), members(f"g{i}", "u1", "u2"))
         for i in range(20)
@@ -214,7 +201,7 @@ async def test_concurrent_creates_with_one_context_key_make_one_conversation(sto
 
 
 async def test_get_and_update(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
 
     updated = await store.conversations.update("g1", {"title": "Renamed", "last_activity_at": T2})
@@ -230,7 +217,7 @@ async def test_get_and_update(store: Store) -> None:
 
 
 async def test_member_ids_in_join_order(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await store.conversations.create(
         group("g1", by="u3"),
         [
@@ -245,7 +232,7 @@ async def test_member_ids_in_join_order(store: Store) -> None:
 
 
 async def test_members_are_the_memberships_in_join_order_with_read_markers(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await store.conversations.create(
         group("g1", by="u3"),
         [
@@ -272,7 +259,7 @@ async def test_members_are_the_memberships_in_join_order_with_read_markers(store
 
 
 async def test_membership_and_update_membership(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
 
     assert await store.conversations.membership("g1", "u1") == MembershipRecord("g1", "u1", T0)
@@ -290,7 +277,7 @@ async def test_membership_and_update_membership(store: Store) -> None:
 
 
 async def test_get_for_member_reads_conversation_and_membership_together(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     conversation, membership = await store.conversations.get_for_member("g1", "u2")
     assert conversation is not None and conversation.id == "g1"
@@ -302,7 +289,7 @@ async def test_get_for_member_reads_conversation_and_membership_together(store: 
 
 
 async def test_add_members_leaves_existing_members_as_they_are(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     await store.conversations.advance_read("g1", "u1", 3)
 
@@ -319,7 +306,7 @@ async def test_add_members_leaves_existing_members_as_they_are(store: Store) -> 
 
 
 async def test_concurrent_adds_of_one_user_add_them_once(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
 
     results = await asyncio.gather(
@@ -331,7 +318,7 @@ async def test_concurrent_adds_of_one_user_add_them_once(store: Store) -> None:
 
 
 async def test_remove_member(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
 
     assert await store.conversations.remove_member("g1", "u2") is True
@@ -341,7 +328,7 @@ async def test_remove_member(store: Store) -> None:
 
 
 async def test_members_version_moves_with_every_join_and_leave(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     versions = [(await store.messages.append(message("g1", "u1"))).members_version]  # type: ignore[union-attr]
     await store.conversations.add_members(members("g1", "u3"))
@@ -357,7 +344,7 @@ async def test_members_version_moves_with_every_join_and_leave(store: Store) -> 
 async def test_append_refuses_outsiders_unknown_conversations_and_blocked_pairs(
     store: Store,
 ) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     await store.conversations.create(direct("d1", "u1", "u3"), members("d1", "u1", "u3"))
     await store.blocks.add(BlockRecord(blocker_id="u3", blocked_id="u1", created_at=T0))
@@ -376,7 +363,7 @@ async def test_append_refuses_outsiders_unknown_conversations_and_blocked_pairs(
 
 
 async def test_advance_read_only_moves_forward_and_returns_the_marker(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
 
     assert await store.conversations.advance_read("g1", "u1", 5) == 5
@@ -390,7 +377,7 @@ async def test_advance_read_only_moves_forward_and_returns_the_marker(store: Sto
 
 
 async def test_list_for_user_latest_activity_first_with_archived_filter(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "old", "u1", "u2", at=T0)
     await new_group(store, "new", "u1", "u3", at=T2)
     await new_group(store, "mid", "u2", "u1", at=T1)
@@ -414,7 +401,7 @@ async def test_list_for_user_latest_activity_first_with_archived_filter(store: S
 
 
 async def test_list_for_user_pages_through_ties_on_last_activity(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     for conv_id, at in [("c1", T1), ("c2", T1), ("c3", T1), ("c4", T2), ("c5", T0)]:
         await new_group(store, conv_id, "u1", at=at)
 
@@ -430,7 +417,7 @@ async def test_list_for_user_pages_through_ties_on_last_activity(store: Store) -
 
 
 async def test_memberships_of(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     await new_group(store, "g2", "u2", "u3")
 
@@ -447,7 +434,7 @@ async def test_memberships_of(store: Store) -> None:
 async def test_append_numbers_gaplessly_and_moves_conversation_and_sender_marker(
     store: Store,
 ) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     times = [T1, T2, T3]
 
@@ -475,7 +462,7 @@ async def test_append_numbers_gaplessly_and_moves_conversation_and_sender_marker
 
 
 async def test_seq_is_per_conversation(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1")
     await new_group(store, "g2", "u1")
 
@@ -485,7 +472,7 @@ async def test_seq_is_per_conversation(store: Store) -> None:
 
 
 async def test_resend_returns_the_original_and_consumes_no_seq(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     original = await send(store, "g1", "u1", "first", client_msg_id="dup")
 
@@ -506,7 +493,7 @@ async def test_resend_returns_the_original_and_consumes_no_seq(store: Store) -> 
 
 
 async def test_fifty_concurrent_appends_get_seq_1_to_50(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2", "u3")
     records = [message("g1", USERS[i % 3], f"n{i}") for i in range(50)]
 
@@ -522,7 +509,7 @@ async def test_fifty_concurrent_appends_get_seq_1_to_50(store: Store) -> None:
 
 
 async def test_concurrent_resends_store_one_message(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     records = [message("g1", "u1", f"try {i}", client_msg_id="same") for i in range(5)]
 
@@ -539,7 +526,7 @@ async def test_concurrent_resends_store_one_message(store: Store) -> None:
 
 
 async def test_update_edits_and_refreshes_last_message_only_for_the_latest(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     older = await send(store, "g1", "u1", "older")
     latest = await send(store, "g1", "u2", "latest")
@@ -568,7 +555,7 @@ async def test_update_edits_and_refreshes_last_message_only_for_the_latest(store
 
 
 async def test_range(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2")
     await new_group(store, "g2", "u1")
     for i in range(10):
@@ -595,7 +582,7 @@ async def test_range(store: Store) -> None:
 
 
 async def test_count_unread_excludes_own_and_deleted_messages(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "g1", "u1", "u2", "u3")
     await send(store, "g1", "u1")  # 1
     from_u2 = await send(store, "g1", "u2")  # 2
@@ -616,7 +603,7 @@ async def test_count_unread_excludes_own_and_deleted_messages(store: Store) -> N
 
 
 async def test_search_only_in_own_conversations_and_not_deleted(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "a", "u1", "u2")
     await new_group(store, "b", "u2", "u3")
     await new_group(store, "c", "u1", "u3")
@@ -647,7 +634,7 @@ async def test_search_only_in_own_conversations_and_not_deleted(store: Store) ->
 
 
 async def test_search_needs_every_word_and_ignores_query_syntax(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "a", "u1", "u2")
     invoice = await send(store, "a", "u1", "The invoice is ready for review")
     await send(store, "a", "u2", "Is the report ready?")
@@ -671,7 +658,7 @@ async def test_search_needs_every_word_and_ignores_query_syntax(store: Store) ->
 
 
 async def test_search_highlight_of_long_text_is_an_excerpt(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "a", "u1")
     text = "lorem " * 60 + "needle " + "ipsum " * 60
     await send(store, "a", "u1", text.strip())
@@ -686,7 +673,7 @@ async def test_search_highlight_of_long_text_is_an_excerpt(store: Store) -> None
 
 
 async def test_search_pages_by_offset(store: Store) -> None:
-    await add_users(store)
+    await add_users(store, *USERS)
     await new_group(store, "a", "u1", "u2")
     sent = [await send(store, "a", "u1", f"status update number {i}") for i in range(5)]
 

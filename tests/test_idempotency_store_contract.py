@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from engines import add_users
 from storage.errors import ClaimLost
 from storage.interfaces import Store
 from storage.records import (
@@ -21,7 +22,6 @@ from storage.records import (
     MovementRecord,
     Posting,
     Transition,
-    UserRecord,
 )
 
 T0 = "2024-05-01T10:00:00.000Z"
@@ -96,7 +96,7 @@ async def test_a_dead_or_expired_claim_is_taken_over_once(
 
 
 async def test_a_committed_claim_is_not_taken_over_until_it_expires(store: Store) -> None:
-    await client(store)
+    await add_users(store, "c1")
     await store.idempotency.reserve(claim())
     await store.market.apply(Transition(inserts=[job("j1")], claim=KeyClaim(SCOPE, "k1", T1)))
     newer = claim(request_hash="hash-c", at=T3)
@@ -114,20 +114,6 @@ async def test_purge_deletes_what_was_created_before(store: Store) -> None:
 
 
 # The claim commits with the marketplace transition it was made for
-
-
-async def client(store: Store) -> None:
-    await store.users.create(
-        UserRecord(
-            id="c1",
-            email="c1@example.com",
-            password_hash="h",
-            display_name="c1",
-            role="client",
-            created_at=T0,
-            updated_at=T0,
-        )
-    )
 
 
 def job(job_id: str) -> JobRecord:
@@ -162,7 +148,7 @@ def deposit_movement(amount: int) -> MovementRecord:
 
 
 async def test_apply_commits_the_claim_with_the_transition(store: Store) -> None:
-    await client(store)
+    await add_users(store, "c1")
     await store.idempotency.reserve(claim())
     await store.market.apply(
         Transition(
@@ -178,7 +164,7 @@ async def test_apply_commits_the_claim_with_the_transition(store: Store) -> None
 
 
 async def test_a_lost_claim_writes_nothing(store: Store) -> None:
-    await client(store)
+    await add_users(store, "c1")
     await store.idempotency.reserve(claim())
     taken = claim(request_hash="hash-c", at=T3)
     assert await store.idempotency.take_over(taken, pending_before=T2, any_before=T0)

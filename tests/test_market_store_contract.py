@@ -2,10 +2,12 @@
 behaviour, every engine.
 
 Each test runs on SQLite and on MongoDB (the mongomock double unless
-HUB_TEST_MONGODB_URL is set). The double has no transactions: on it
-``MarketStore.apply`` checks every condition before writing (see
-``storage/mongo/marketplace.py``), so "a failed apply writes nothing" is
-tested here for that path; the transactional path needs a real replica set.
+HUB_TEST_MONGODB_URL is set). ``MarketStore.apply`` is one multi-document
+transaction on MongoDB; the double runs it all or nothing (it puts the
+collections back when the callback fails) but without isolation, so "a failed
+apply writes nothing" is checked here on every engine, while concurrent
+transactions on MongoDB (write conflicts and their retries) need a real
+replica set (see tests/mongo_double.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 
 import pytest
 
+from engines import add_users
 from storage.errors import ConditionFailed, DuplicateError, InsufficientBalance, UnbalancedMovement
 from storage.interfaces import Store
 from storage.records import (
@@ -29,7 +32,6 @@ from storage.records import (
     Posting,
     ReviewRecord,
     Transition,
-    UserRecord,
 )
 
 T0 = "2024-05-01T10:00:00.000Z"
@@ -40,18 +42,7 @@ USERS = ["client1", "client2", "free1", "free2"]
 
 @pytest.fixture(autouse=True)
 async def users(store: Store) -> None:
-    for user_id in USERS:
-        await store.users.create(
-            UserRecord(
-                id=user_id,
-                email=f"{user_id}@example.com",
-                password_hash="h",
-                display_name=user_id,
-                role="client" if user_id.startswith("client") else "freelancer",
-                created_at=T0,
-                updated_at=T0,
-            )
-        )
+    await add_users(store, *USERS)
 
 
 def job(job_id: str, owner: str = "client1", **extra: object) -> JobRecord:
@@ -283,6 +274,31 @@ async def test_a_failed_change_writes_nothing_of_the_transition(store: Store) ->
             changes=[Change("jobs", "j1", {"status": "open"}, {"status": "awarded"})],
         )
     )
+
+
+async def test_an_insert_on_a_taken_key_writes_nothing_of_the_transition(store: Store) -> None:
+    """The unique index refuses an insert after the event marker and another
+    insert were written: they are undone with it."""
+    await store.market.apply(
+        Transition(inserts=[job("j1"), bid("b1")], movement=deposit_of("client1", 5000, "mv1"))
+    )
+
+    with pytest.raises(DuplicateError):
+        await store.market.apply(
+            Transition(
+                event_id="evt-1",
+                inserts=[job("j2"), bid("b2")],  # b2: free1 has an active bid on j1 already
+                changes=[Change("jobs", "j1", {"status": "open"}, {"status": "awarded"})],
+                movement=movement("mv2", ("client1", "available", -100), ("client1", "held", 100)),
+            )
+        )
+
+    assert await store.market.get_job("j2") is None
+    assert await store.market.get_bid("b2") is None
+    j1 = await store.market.get_job("j1")
+    assert j1 is not None and j1.status == "open"
+    assert await balances(store, "client1") == {("USD", "available"): 5000}
+    await store.market.apply(Transition(event_id="evt-1"))  # not marked processed
 
 
 async def test_bulk_change_and_absent_check(store: Store) -> None:

@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from engines import add_users
 from storage import DuplicateError
 from storage.interfaces import Store
 from storage.records import (
     LobbyRecord,
     NetworkingSessionRecord,
     SessionRatingRecord,
-    UserRecord,
 )
 
 NOW = "2026-01-01T10:00:00.000Z"
-
-
-async def _users(store: Store, *ids: str) -> None:
-    for user_id in ids:
-        await store.users.create(
-            UserRecord(
-                id=user_id,
-                email=f"{user_id}@x.io",
-                password_hash="h",
-                display_name=user_id,
-                role="client",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
 
 
 def _session(
@@ -51,7 +36,7 @@ def _session(
 
 
 async def test_lobbies(store: Store) -> None:
-    await _users(store, "admin")
+    await add_users(store, "admin")
     for index, (minutes, topic, ends) in enumerate(
         [(2, "design", None), (5, "design", "2026-01-01T11:00:00.000Z"), (2, "dev", None)]
     ):
@@ -83,7 +68,7 @@ async def test_lobbies(store: Store) -> None:
 
 
 async def test_sessions_end_once_and_ratings_are_unique(store: Store) -> None:
-    await _users(store, "admin", "a", "b")
+    await add_users(store, "admin", "a", "b")
     await store.networking.create_lobby(
         LobbyRecord(
             id="L1", title="t", topic="x", duration_minutes=2, created_by="admin", created_at=NOW

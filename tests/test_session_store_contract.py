@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from engines import add_users
 from storage.errors import DuplicateError
 from storage.interfaces import Store
-from storage.records import SessionRecord, UserRecord
+from storage.records import SessionRecord
 
 T0 = "2024-05-01T10:00:00.000Z"
 T1 = "2024-05-01T11:00:00.000Z"
 T2 = "2024-05-01T12:00:00.000Z"
 T3 = "2024-05-01T13:00:00.000Z"
-
-
-async def add_user(store: Store, user_id: str) -> None:
-    await store.users.create(
-        UserRecord(
-            id=user_id,
-            email=f"{user_id}@example.com",
-            password_hash="hash",
-            display_name=user_id,
-            role="client",
-            created_at=T0,
-            updated_at=T0,
-        )
-    )
 
 
 def session(
@@ -37,8 +24,7 @@ def session(
 
 @pytest.fixture
 async def users(store: Store) -> Store:
-    for user_id in ("u1", "u2"):
-        await add_user(store, user_id)
+    await add_users(store, "u1", "u2")
     return store
 
 
