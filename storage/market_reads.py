@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from .records import BidRecord, DepositRecord, JobRecord, MilestoneRecord, PayoutRecord
+
+R = TypeVar("R")
 
 
 class MarketReads:
     """Reads that are one engine primitive each. An engine's market store
     inherits them and supplies ``_get`` (one record by id) and ``_ascending``
-    (records matching ``where``, oldest id first, after a cursor)."""
+    (records matching ``where``, oldest id first, after a cursor), both of a
+    record type of ``storage.schema.TABLE_OF``."""
 
-    async def _get(self, table: str, row_id: str) -> Any:
+    async def _get(self, record_type: type[R], row_id: str) -> R | None:
         raise NotImplementedError
 
     async def _ascending(
-        self, table: str, where: dict[str, Any], after: str | None, limit: int
-    ) -> list[Any]:
+        self, record_type: type[R], where: dict[str, Any], after: str | None, limit: int
+    ) -> list[R]:
         raise NotImplementedError
 
     async def get_job(self, job_id: str) -> JobRecord | None:
-        return await self._get("jobs", job_id)
+        return await self._get(JobRecord, job_id)
 
     async def get_bid(self, bid_id: str) -> BidRecord | None:
-        return await self._get("bids", bid_id)
+        return await self._get(BidRecord, bid_id)
 
     async def list_bids(
         self,
@@ -40,18 +43,18 @@ class MarketReads:
             where["freelancer_id"] = freelancer_id
         if status is not None:
             where["status"] = list(status)
-        return await self._ascending("bids", where, after, limit)
+        return await self._ascending(BidRecord, where, after, limit)
 
     async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None:
-        return await self._get("milestones", milestone_id)
+        return await self._get(MilestoneRecord, milestone_id)
 
     async def list_milestones(
         self, job_id: str, *, after: str | None = None, limit: int = 100
     ) -> list[MilestoneRecord]:
-        return await self._ascending("milestones", {"job_id": job_id}, after, limit)
+        return await self._ascending(MilestoneRecord, {"job_id": job_id}, after, limit)
 
     async def get_deposit(self, deposit_id: str) -> DepositRecord | None:
-        return await self._get("deposits", deposit_id)
+        return await self._get(DepositRecord, deposit_id)
 
     async def get_payout(self, payout_id: str) -> PayoutRecord | None:
-        return await self._get("payouts", payout_id)
+        return await self._get(PayoutRecord, payout_id)

@@ -1,57 +1,92 @@
-"""The server engine: MongoDB through PyMongo's async API."""
+"""The server engine: MongoDB through PyMongo's async API.
+
+One code path, whatever the server: marketplace writes are multi-document
+transactions (``session.with_transaction``), message search is a ``$text``
+query. The test suite's mongomock double (``tests/mongo_double.py``) stands in
+for ``AsyncDatabase`` and supplies both; it is never detected here.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
+from .. import interfaces as api
 from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoSessionStore, MongoUserStore
-from .conversations import MongoConversationStore, MongoMessageStore
+from .codec import Document
+from .conversations import MongoConversationStore
 from .idempotency import MongoIdempotencyStore
 from .marketplace import MongoLedgerStore, MongoMarketStore
+from .messages import MongoMessageStore
 from .networking import MongoNetworkingStore
 from .notifications import MongoNotificationStore
+
+
+class _Indexed(Protocol):
+    async def create_indexes(self) -> None: ...
 
 
 class MongoStore:
     """Every store on one MongoDB database.
 
-    Takes an already-made async database so tests can hand in a double; use
-    ``from_url`` to connect to a real server.
+    Takes an already-made async database (so tests can hand in a double) and
+    the client to close with the store, if it owns one; ``from_url`` connects
+    to a real server. Each store attribute is declared as its protocol
+    (``storage.interfaces``): that makes this a ``Store`` and checks that each
+    engine store implements its protocol.
     """
 
-    def __init__(self, database: Any, client: AsyncMongoClient[Any] | None = None) -> None:
+    def __init__(
+        self, database: AsyncDatabase[Document], client: AsyncMongoClient[Document] | None = None
+    ) -> None:
         self.database = database
         self.client = client
-        self.users = MongoUserStore(database["users"])
-        self.refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
-        self.sessions = MongoSessionStore(database["sessions"])
-        self.blocks = MongoBlockStore(database["blocks"])
-        self.conversations = MongoConversationStore(
+        users = MongoUserStore(database["users"])
+        refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
+        sessions = MongoSessionStore(database["sessions"])
+        blocks = MongoBlockStore(database["blocks"])
+        conversations = MongoConversationStore(
             database["conversations"], database["memberships"], database["bids"]
         )
-        self.messages = MongoMessageStore(
+        messages = MongoMessageStore(
             database["messages"],
             database["message_keys"],
             database["conversations"],
             database["memberships"],
-            self.blocks,
-            text_search=not _is_test_double(database),
+            blocks,
         )
-        self.idempotency = MongoIdempotencyStore(database["idempotency_keys"])
-        # Multi-document transactions on a real server (they need a replica set);
-        # the test double has none (see MongoMarketStore.apply).
-        transactional = not _is_test_double(database)
-        self.market = MongoMarketStore(
-            database, (client or database.client) if transactional else None, transactional
-        )
-        self.ledger = MongoLedgerStore(database)
-        self.notifications = MongoNotificationStore(database["notifications"])
-        self.networking = MongoNetworkingStore(
+        idempotency = MongoIdempotencyStore(database["idempotency_keys"])
+        market = MongoMarketStore(database)
+        notifications = MongoNotificationStore(database["notifications"])
+        networking = MongoNetworkingStore(
             database["networking_lobbies"],
             database["networking_sessions"],
             database["networking_ratings"],
+        )
+        self.users: api.UserStore = users
+        self.refresh_tokens: api.RefreshTokenStore = refresh_tokens
+        self.sessions: api.SessionStore = sessions
+        self.blocks: api.BlockStore = blocks
+        self.conversations: api.ConversationStore = conversations
+        self.messages: api.MessageStore = messages
+        self.idempotency: api.IdempotencyStore = idempotency
+        self.market: api.MarketStore = market
+        self.ledger: api.LedgerStore = MongoLedgerStore(database)
+        self.notifications: api.NotificationStore = notifications
+        self.networking: api.NetworkingStore = networking
+        self._indexed: tuple[_Indexed, ...] = (
+            users,
+            refresh_tokens,
+            sessions,
+            blocks,
+            conversations,
+            messages,
+            idempotency,
+            market,
+            notifications,
+            networking,
         )
 
     @classmethod
@@ -60,20 +95,12 @@ class MongoStore:
         # "1" as a string would name a tag set, not a node count.
         if isinstance(w, str) and w.isdigit():
             w = int(w)
-        client: AsyncMongoClient[Any] = AsyncMongoClient(url, tz_aware=True, w=w)
+        client: AsyncMongoClient[Document] = AsyncMongoClient(url, tz_aware=True, w=w)
         return cls(client.get_default_database(default="hub"), client)
 
     async def open(self) -> None:
-        await self.users.create_indexes()
-        await self.refresh_tokens.create_indexes()
-        await self.sessions.create_indexes()
-        await self.blocks.create_indexes()
-        await self.conversations.create_indexes()
-        await self.messages.create_indexes()
-        await self.idempotency.create_indexes()
-        await self.market.create_indexes()
-        await self.notifications.create_indexes()
-        await self.networking.create_indexes()
+        for store in self._indexed:
+            await store.create_indexes()
 
     async def close(self) -> None:
         if self.client is not None:
@@ -81,12 +108,3 @@ class MongoStore:
 
     async def ping(self) -> None:
         await self.database.command("ping")
-
-
-def _is_test_double(database: Any) -> bool:
-    """True for the mongomock test double (``tests/mongo_double.py``), which has no ``$text``.
-
-    Looked up on the class: a real ``AsyncDatabase`` turns unknown attributes
-    into collections.
-    """
-    return getattr(type(database), "IS_TEST_DOUBLE", False) is True

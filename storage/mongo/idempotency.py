@@ -3,19 +3,19 @@ request and, once it is done, its response."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.asynchronous.collection import AsyncCollection
 
+from ..errors import DuplicateError
 from ..records import IdempotencyRecord
-
-_FIELDS = [f.name for f in fields(IdempotencyRecord)]
+from .codec import Document, from_doc, to_doc
+from .ops import insert
 
 
 class MongoIdempotencyStore:
-    def __init__(self, collection: Any) -> None:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
 
     async def create_indexes(self) -> None:
@@ -24,18 +24,15 @@ class MongoIdempotencyStore:
 
     async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         doc = await self.collection.find_one({"scope": scope, "key": key})
-        return IdempotencyRecord(**{name: doc[name] for name in _FIELDS}) if doc else None
+        return from_doc(IdempotencyRecord, doc)
 
     async def reserve(self, record: IdempotencyRecord) -> bool:
+        pending = IdempotencyRecord(
+            record.scope, record.key, record.request_hash, 0, None, record.created_at
+        )
         try:
-            await self.collection.insert_one(
-                asdict(
-                    IdempotencyRecord(
-                        record.scope, record.key, record.request_hash, 0, None, record.created_at
-                    )
-                )
-            )
-        except DuplicateKeyError:
+            await insert(self.collection, to_doc(pending))
+        except DuplicateError:
             return False
         return True
 

@@ -14,81 +14,49 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
 
 from ..errors import ClaimLost, ConditionFailed, DuplicateError, InsufficientBalance
 from ..ledger import GUARDED_ACCOUNTS, check_balanced, entries_of, net_postings, utc_now_iso
 from ..market_reads import MarketReads
 from ..records import (
     BalanceRecord,
-    BidRecord,
     Change,
-    DepositRecord,
     JobQuery,
     JobRecord,
     KeyClaim,
     LedgerEntryRecord,
-    MilestoneRecord,
-    PayoutRecord,
+    MovementRecord,
     ReviewRecord,
     Transition,
 )
+from ..schema import TABLE_OF, check_change, check_fields, is_many, record_of
+from .codec import Document, from_doc, to_doc
+from .errors import duplicates_raised
+from .ops import newest_first
 
 log = logging.getLogger(__name__)
 
-TABLE_OF: dict[type, str] = {
-    JobRecord: "jobs",
-    BidRecord: "bids",
-    MilestoneRecord: "milestones",
-    ReviewRecord: "reviews",
-    DepositRecord: "deposits",
-    PayoutRecord: "payouts",
-}
-RECORD_OF = {table: record for record, table in TABLE_OF.items()}
-CHANGEABLE = {"jobs", "bids", "milestones", "deposits", "payouts"}
-_FIELDS = {table: {f.name for f in fields(record)} for table, record in RECORD_OF.items()}
-
-
-def _doc(record: Any) -> dict[str, Any]:
-    doc = asdict(record)
-    doc["_id"] = doc.pop("id")
-    return doc
-
-
-def _record(table: str, doc: dict[str, Any] | None) -> Any:
-    if doc is None:
-        return None
-    data = {key: value for key, value in doc.items() if key in _FIELDS[table]}
-    data["id"] = doc["_id"]
-    return RECORD_OF[table](**data)
+R = TypeVar("R")
 
 
 def _filter(table: str, expect: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(expect) - _FIELDS[table]
-    if unknown:
-        raise ValueError(f"{table} has no fields {sorted(unknown)}")
+    """The query for ``expect`` (a list value means any of those)."""
+    check_fields(table, expect)
     query: dict[str, Any] = {}
     for name, value in expect.items():
         key = "_id" if name == "id" else name
-        query[key] = {"$in": list(value)} if isinstance(value, (list, tuple, set)) else value
+        query[key] = {"$in": list(value)} if is_many(value) else value
     return query
 
 
-def _update(
-    table: str, changes: dict[str, Any], add: dict[str, int] | None = None
-) -> dict[str, Any]:
-    if table not in CHANGEABLE:
-        raise ValueError(f"{table!r} rows do not change")
-    add = add or {}
-    named = set(changes) | set(add)
-    unknown = named - _FIELDS[table] | ({"id", "version"} & named)
-    if unknown:
-        raise ValueError(f"cannot set {sorted(unknown)} on {table}")
-    update: dict[str, Any] = {"$inc": {**add, "version": 1}}
+def _update(changes: dict[str, Any], add: dict[str, int] | None = None) -> dict[str, Any]:
+    update: dict[str, Any] = {"$inc": {**(add or {}), "version": 1}}
     if changes:
         update["$set"] = dict(changes)
     return update
@@ -110,12 +78,10 @@ def _account_id(owner_id: str, account: str, currency: str) -> str:
 
 
 class MongoMarketStore(MarketReads):
-    def __init__(self, database: Any, client: Any, transactional: bool) -> None:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
         self.database = database
-        self.client = client
-        self.transactional = transactional
 
-    def _c(self, name: str) -> Any:
+    def _c(self, name: str) -> AsyncCollection[Document]:
         return self.database[name]
 
     async def create_indexes(self) -> None:
@@ -139,8 +105,7 @@ class MongoMarketStore(MarketReads):
         )
         await self._c("ledger_entries").create_index([("owner_id", ASCENDING), ("_id", DESCENDING)])
         await self._c("processed_events").create_index("processed_at")
-        if self.transactional:
-            await self._warn_without_replica_set()
+        await self._warn_without_replica_set()
 
     async def _warn_without_replica_set(self) -> None:
         try:
@@ -159,91 +124,86 @@ class MongoMarketStore(MarketReads):
     async def apply(self, transition: Transition) -> list[Any]:
         if transition.movement is not None:
             check_balanced(transition.movement)
-        if not self.transactional:
-            # The mongomock test double has no sessions or transactions: the same
-            # steps run without one. _apply reads and checks every condition
-            # before its first write, and the double never yields to the event
-            # loop inside it, so no other request interleaves; a duplicate insert
-            # is undone by hand. A real server always takes the branch below.
-            return await self._apply(transition, None)
-        async with self.client.start_session() as session:
+        async with self.database.client.start_session() as session:
             # Retries the whole callback on TransientTransactionError (write
             # conflicts between concurrent transactions) and retries the commit
-            # on UnknownTransactionCommitResult; any other error aborts.
-            return await session.with_transaction(lambda s: self._apply(transition, s))
+            # on UnknownTransactionCommitResult; any other error aborts. A
+            # unique index refusing an insert is translated out here, not in
+            # the callback, so that the retry sees PyMongo's own error.
+            with duplicates_raised():
+                return await session.with_transaction(lambda s: self._apply(transition, s))
 
-    async def _apply(self, t: Transition, session: Any) -> list[Any]:
-        s = {"session": session} if session is not None else {}
-        # 1. Checks, before any write.
+    async def _apply(self, t: Transition, session: AsyncClientSession) -> list[Any]:
+        # 1. Checks.
         if (
             t.claim is not None
-            and await self._c("idempotency_keys").find_one(_claim_filter(t.claim), **s) is None
+            and await self._c("idempotency_keys").find_one(_claim_filter(t.claim), session=session)
+            is None
         ):
             raise ClaimLost(t.claim.scope, t.claim.key)
         if (
             t.event_id is not None
-            and await self._c("processed_events").find_one({"_id": t.event_id}, **s) is not None
+            and await self._c("processed_events").find_one({"_id": t.event_id}, session=session)
+            is not None
         ):
             raise DuplicateError(f"event {t.event_id} was processed already")
         for table, where in t.absent:
-            found = await self._c(table).find_one(_filter(table, where), **s)
+            found = await self._c(table).find_one(_filter(table, where), session=session)
             if found is not None:
                 raise ConditionFailed(table, found["_id"])
         for change in t.changes:
-            if await self._c(change.table).find_one(_change_filter(change), **s) is None:
+            check_change(change)
+            if (
+                await self._c(change.table).find_one(_change_filter(change), session=session)
+                is None
+            ):
                 raise ConditionFailed(change.table, change.id)
         nets = net_postings(t.movement) if t.movement is not None else {}
         for (owner_id, account, currency), delta in nets.items():
             if account in GUARDED_ACCOUNTS and delta < 0:
                 doc = await self._c("ledger_accounts").find_one(
-                    {"_id": _account_id(owner_id, account, currency)}, **s
+                    {"_id": _account_id(owner_id, account, currency)}, session=session
                 )
                 if (doc["balance"] if doc else 0) + delta < 0:
                     raise InsufficientBalance(owner_id, account, currency)
-        # 2. Writes. Inside a transaction any failure aborts all of them.
+        # 2. Writes: any failure aborts the transaction, and all of them with it.
         if t.claim is not None:
             await self._c("idempotency_keys").update_one(
-                _claim_filter(t.claim), {"$set": {"status": 1}}, **s
+                _claim_filter(t.claim), {"$set": {"status": 1}}, session=session
             )
-        undo: list[tuple[str, Any]] = []
-        try:
-            if t.event_id is not None:
-                await self._c("processed_events").insert_one(
-                    {"_id": t.event_id, "processed_at": utc_now_iso()}, **s
-                )
-                undo.append(("processed_events", t.event_id))
-            for record in t.inserts:
-                table = TABLE_OF[type(record)]
-                await self._c(table).insert_one(_doc(record), **s)
-                undo.append((table, record.id))
-        except DuplicateKeyError as exc:
-            if session is None:
-                for table, row_id in reversed(undo):
-                    await self._c(table).delete_one({"_id": row_id})
-            raise DuplicateError(str(exc)) from exc
-        changed = [await self._change(change, s) for change in t.changes]
+        if t.event_id is not None:
+            await self._c("processed_events").insert_one(
+                {"_id": t.event_id, "processed_at": utc_now_iso()}, session=session
+            )
+        for record in t.inserts:
+            await self._c(TABLE_OF[type(record)]).insert_one(to_doc(record), session=session)
+        changed = [await self._change(change, session) for change in t.changes]
         for bulk in t.bulk:
+            check_change(bulk)
             query = _filter(bulk.table, bulk.where)
             if bulk.exclude_id is not None:
                 query["_id"] = {"$ne": bulk.exclude_id}
-            await self._c(bulk.table).update_many(query, _update(bulk.table, bulk.set), **s)
+            await self._c(bulk.table).update_many(query, _update(bulk.set), session=session)
         if t.movement is not None:
-            await self._move(t.movement, nets, s)
+            await self._move(t.movement, nets, session)
         return changed
 
-    async def _change(self, change: Change, s: dict[str, Any]) -> Any:
+    async def _change(self, change: Change, session: AsyncClientSession) -> Any:
         doc = await self._c(change.table).find_one_and_update(
             _change_filter(change),
-            _update(change.table, change.set, change.add),
+            _update(change.set, change.add),
             return_document=ReturnDocument.AFTER,
-            **s,
+            session=session,
         )
         if doc is None:
             raise ConditionFailed(change.table, change.id)
-        return _record(change.table, doc)
+        return from_doc(record_of(change.table), doc)
 
     async def _move(
-        self, movement: Any, nets: dict[tuple[str, str, str], int], s: dict[str, Any]
+        self,
+        movement: MovementRecord,
+        nets: dict[tuple[str, str, str], int],
+        session: AsyncClientSession,
     ) -> None:
         accounts = self._c("ledger_accounts")
         for (owner_id, account, currency), delta in nets.items():
@@ -259,12 +219,12 @@ class MongoMarketStore(MarketReads):
                     }
                 },
                 upsert=True,
-                **s,
+                session=session,
             )
             query: dict[str, Any] = {"_id": account_id}
             if account in GUARDED_ACCOUNTS:
                 query["balance"] = {"$gte": -delta}
-            result = await accounts.update_one(query, {"$inc": {"balance": delta}}, **s)
+            result = await accounts.update_one(query, {"$inc": {"balance": delta}}, session=session)
             if result.matched_count != 1:
                 raise InsufficientBalance(owner_id, account, currency)
         await self._c("ledger_movements").insert_one(
@@ -275,14 +235,16 @@ class MongoMarketStore(MarketReads):
                 "ref_id": movement.ref_id,
                 "created_at": movement.created_at,
             },
-            **s,
+            session=session,
         )
-        await self._c("ledger_entries").insert_many([_doc(e) for e in entries_of(movement)], **s)
+        await self._c("ledger_entries").insert_many(
+            [to_doc(entry) for entry in entries_of(movement)], session=session
+        )
 
     # Reads
 
-    async def _get(self, table: str, row_id: str) -> Any:
-        return _record(table, await self._c(table).find_one({"_id": row_id}))
+    async def _get(self, record_type: type[R], row_id: str) -> R | None:
+        return from_doc(record_type, await self._c(TABLE_OF[record_type]).find_one({"_id": row_id}))
 
     async def search_jobs(
         self, query: JobQuery, *, before: str | None, limit: int
@@ -304,28 +266,26 @@ class MongoMarketStore(MarketReads):
             conditions.append({"$or": [{"title": pattern}, {"description": pattern}]})
         for skill in query.skills:
             conditions.append({"skills": {"$regex": f"^{re.escape(skill)}$", "$options": "i"}})
-        if before is not None:
-            conditions.append({"_id": {"$lt": before}})
-        cursor = self._c("jobs").find({"$and": conditions}).sort("_id", DESCENDING).limit(limit)
-        return [_record("jobs", doc) async for doc in cursor]
+        return await newest_first(
+            self._c("jobs"), JobRecord, {"$and": conditions}, before=before, limit=limit
+        )
 
     async def _ascending(
-        self, table: str, where: dict[str, Any], after: str | None, limit: int
-    ) -> list[Any]:
+        self, record_type: type[R], where: dict[str, Any], after: str | None, limit: int
+    ) -> list[R]:
+        table = TABLE_OF[record_type]
         query = _filter(table, where)
         if after is not None:
             query["_id"] = {"$gt": after}
         cursor = self._c(table).find(query).sort("_id", ASCENDING).limit(limit)
-        return [_record(table, doc) async for doc in cursor]
+        return [from_doc(record_type, doc) async for doc in cursor]
 
     async def list_reviews(
         self, subject_id: str, *, before: str | None, limit: int
     ) -> list[ReviewRecord]:
-        query: dict[str, Any] = {"subject_id": subject_id}
-        if before is not None:
-            query["_id"] = {"$lt": before}
-        cursor = self._c("reviews").find(query).sort("_id", DESCENDING).limit(limit)
-        return [_record("reviews", doc) async for doc in cursor]
+        return await newest_first(
+            self._c("reviews"), ReviewRecord, {"subject_id": subject_id}, before=before, limit=limit
+        )
 
     async def review_stats(self, subject_id: str) -> tuple[int, int]:
         cursor = await self._c("reviews").aggregate(
@@ -339,7 +299,7 @@ class MongoMarketStore(MarketReads):
 
 
 class MongoLedgerStore:
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: AsyncDatabase[Document]) -> None:
         self.accounts = database["ledger_accounts"]
         self.entries_collection = database["ledger_entries"]
 
@@ -347,27 +307,18 @@ class MongoLedgerStore:
         cursor = self.accounts.find({"owner_id": owner_id}).sort(
             [("currency", ASCENDING), ("account", ASCENDING)]
         )
-        return [
-            BalanceRecord(
-                owner_id=doc["owner_id"],
-                account=doc["account"],
-                currency=doc["currency"],
-                balance=doc["balance"],
-            )
-            async for doc in cursor
-        ]
+        return [from_doc(BalanceRecord, doc) async for doc in cursor]
 
     async def entries(
         self, owner_id: str, *, before: str | None, limit: int
     ) -> list[LedgerEntryRecord]:
-        query: dict[str, Any] = {"owner_id": owner_id}
-        if before is not None:
-            query["_id"] = {"$lt": before}
-        cursor = self.entries_collection.find(query).sort("_id", DESCENDING).limit(limit)
-        return [
-            LedgerEntryRecord(**{("id" if k == "_id" else k): v for k, v in doc.items()})
-            async for doc in cursor
-        ]
+        return await newest_first(
+            self.entries_collection,
+            LedgerEntryRecord,
+            {"owner_id": owner_id},
+            before=before,
+            limit=limit,
+        )
 
     async def entry_totals(self) -> dict[str, int]:
         return await self._totals(self.entries_collection, "$amount")
@@ -376,7 +327,7 @@ class MongoLedgerStore:
         return await self._totals(self.accounts, "$balance")
 
     @staticmethod
-    async def _totals(collection: Any, field: str) -> dict[str, int]:
+    async def _totals(collection: AsyncCollection[Document], field: str) -> dict[str, int]:
         cursor = await collection.aggregate(
             [{"$group": {"_id": "$currency", "total": {"$sum": field}}}]
         )

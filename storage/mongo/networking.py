@@ -2,53 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.asynchronous.collection import AsyncCollection
 
-from ..errors import DuplicateError
 from ..records import LobbyRecord, NetworkingSessionRecord, SessionRatingRecord
-
-
-def _doc(record: Any) -> dict[str, Any]:
-    doc = asdict(record)
-    doc["_id"] = doc.pop("id")
-    return doc
-
-
-def _lobby(doc: dict[str, Any] | None) -> LobbyRecord | None:
-    if doc is None:
-        return None
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
-    return LobbyRecord(**doc)
-
-
-def _session(doc: dict[str, Any] | None) -> NetworkingSessionRecord | None:
-    if doc is None:
-        return None
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
-    return NetworkingSessionRecord(**doc)
-
-
-def _rating(doc: dict[str, Any]) -> SessionRatingRecord:
-    return SessionRatingRecord(
-        session_id=doc["session_id"],
-        rater_id=doc["rater_id"],
-        stars=doc["stars"],
-        connect=doc["connect"],
-        created_at=doc["created_at"],
-        note=doc.get("note"),
-    )
+from .codec import Document, from_doc, to_doc
+from .ops import insert, newest_first, set_once
 
 
 class MongoNetworkingStore:
     """Lobbies and sessions keyed by ``_id`` = id; ratings by (session, rater)."""
 
-    def __init__(self, lobbies: Any, sessions: Any, ratings: Any) -> None:
+    def __init__(
+        self,
+        lobbies: AsyncCollection[Document],
+        sessions: AsyncCollection[Document],
+        ratings: AsyncCollection[Document],
+    ) -> None:
         self.lobbies = lobbies
         self.sessions = sessions
         self.rating_docs = ratings
@@ -62,10 +34,10 @@ class MongoNetworkingStore:
         )
 
     async def create_lobby(self, lobby: LobbyRecord) -> None:
-        await self.lobbies.insert_one(_doc(lobby))
+        await insert(self.lobbies, to_doc(lobby))
 
     async def get_lobby(self, lobby_id: str) -> LobbyRecord | None:
-        return _lobby(await self.lobbies.find_one({"_id": lobby_id}))
+        return from_doc(LobbyRecord, await self.lobbies.find_one({"_id": lobby_id}))
 
     async def list_lobbies(
         self, *, duration: int | None, topic: str | None, before: str | None, limit: int
@@ -75,26 +47,20 @@ class MongoNetworkingStore:
             query["duration_minutes"] = duration
         if topic is not None:
             query["topic"] = topic
-        if before is not None:
-            query["_id"] = {"$lt": before}
-        cursor = self.lobbies.find(query).sort("_id", DESCENDING).limit(limit)
-        return [_lobby(doc) async for doc in cursor]  # type: ignore[misc]
+        return await newest_first(self.lobbies, LobbyRecord, query, before=before, limit=limit)
 
     async def lobbies_to_close(self, now: str) -> list[LobbyRecord]:
         cursor = self.lobbies.find({"closed_at": None, "ends_at": {"$ne": None, "$lte": now}})
-        return [_lobby(doc) async for doc in cursor]  # type: ignore[misc]
+        return [from_doc(LobbyRecord, doc) async for doc in cursor]
 
     async def close_lobby(self, lobby_id: str, closed_at: str) -> bool:
-        result = await self.lobbies.update_one(
-            {"_id": lobby_id, "closed_at": None}, {"$set": {"closed_at": closed_at}}
-        )
-        return result.modified_count == 1
+        return await set_once(self.lobbies, lobby_id, "closed_at", closed_at)
 
     async def create_session(self, session: NetworkingSessionRecord) -> None:
-        await self.sessions.insert_one(_doc(session))
+        await insert(self.sessions, to_doc(session))
 
     async def get_session(self, session_id: str) -> NetworkingSessionRecord | None:
-        return _session(await self.sessions.find_one({"_id": session_id}))
+        return from_doc(NetworkingSessionRecord, await self.sessions.find_one({"_id": session_id}))
 
     async def end_session(self, session_id: str, reason: str, ended_at: str) -> bool:
         result = await self.sessions.update_one(
@@ -111,10 +77,7 @@ class MongoNetworkingStore:
             )
 
     async def mark_connected(self, session_id: str, at: str) -> bool:
-        result = await self.sessions.update_one(
-            {"_id": session_id, "connected_at": None}, {"$set": {"connected_at": at}}
-        )
-        return result.modified_count == 1
+        return await set_once(self.sessions, session_id, "connected_at", at)
 
     async def set_conversation(self, session_id: str, conversation_id: str) -> None:
         await self.sessions.update_one(
@@ -132,21 +95,18 @@ class MongoNetworkingStore:
                 ],
             }
         )
-        return [_session(doc) async for doc in cursor]  # type: ignore[misc]
+        return [from_doc(NetworkingSessionRecord, doc) async for doc in cursor]
 
     async def active_sessions(self, lobby_id: str) -> list[NetworkingSessionRecord]:
         cursor = self.sessions.find({"status": "active", "lobby_id": lobby_id})
-        return [_session(doc) async for doc in cursor]  # type: ignore[misc]
+        return [from_doc(NetworkingSessionRecord, doc) async for doc in cursor]
 
     async def add_rating(self, rating: SessionRatingRecord) -> None:
-        try:
-            await self.rating_docs.insert_one(asdict(rating))
-        except DuplicateKeyError as exc:
-            raise DuplicateError("already rated") from exc
+        await insert(self.rating_docs, to_doc(rating))
 
     async def ratings(self, session_id: str) -> list[SessionRatingRecord]:
         cursor = self.rating_docs.find({"session_id": session_id}).sort("created_at", ASCENDING)
-        return [_rating(doc) async for doc in cursor]
+        return [from_doc(SessionRatingRecord, doc) async for doc in cursor]
 
     async def usage(self) -> list[dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}

@@ -4,36 +4,42 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import interfaces as api
 from .accounts import (
     SqliteBlockStore,
     SqliteRefreshTokenStore,
     SqliteSessionStore,
     SqliteUserStore,
 )
-from .conversations import SqliteConversationStore, SqliteMessageStore
+from .conversations import SqliteConversationStore
 from .database import Database
 from .idempotency import SqliteIdempotencyStore
 from .marketplace import SqliteLedgerStore, SqliteMarketStore
+from .messages import SqliteMessageStore
 from .networking import SqliteNetworkingStore
 from .notifications import SqliteNotificationStore
 
 
 class SqliteStore:
-    """Every store on one SQLite file."""
+    """Every store on one SQLite file.
+
+    Each attribute is declared as its protocol (``storage.interfaces``), which
+    is both what makes this a ``Store`` and the check that each engine store
+    implements its protocol."""
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         self.db = Database(path, synchronous)
-        self.users = SqliteUserStore(self.db)
-        self.refresh_tokens = SqliteRefreshTokenStore(self.db)
-        self.sessions = SqliteSessionStore(self.db)
-        self.blocks = SqliteBlockStore(self.db)
-        self.conversations = SqliteConversationStore(self.db)
-        self.messages = SqliteMessageStore(self.db)
-        self.idempotency = SqliteIdempotencyStore(self.db)
-        self.market = SqliteMarketStore(self.db)
-        self.ledger = SqliteLedgerStore(self.db)
-        self.notifications = SqliteNotificationStore(self.db)
-        self.networking = SqliteNetworkingStore(self.db)
+        self.users: api.UserStore = SqliteUserStore(self.db)
+        self.refresh_tokens: api.RefreshTokenStore = SqliteRefreshTokenStore(self.db)
+        self.sessions: api.SessionStore = SqliteSessionStore(self.db)
+        self.blocks: api.BlockStore = SqliteBlockStore(self.db)
+        self.conversations: api.ConversationStore = SqliteConversationStore(self.db)
+        self.messages: api.MessageStore = SqliteMessageStore(self.db)
+        self.idempotency: api.IdempotencyStore = SqliteIdempotencyStore(self.db)
+        self.market: api.MarketStore = SqliteMarketStore(self.db)
+        self.ledger: api.LedgerStore = SqliteLedgerStore(self.db)
+        self.notifications: api.NotificationStore = SqliteNotificationStore(self.db)
+        self.networking: api.NetworkingStore = SqliteNetworkingStore(self.db)
 
     async def open(self) -> None:
         await self.db.open()

@@ -6,12 +6,14 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from ..errors import DuplicateError, StorageError
+from .aiosqlite_adapter import run_on_connection_thread
 from .migrations import MIGRATIONS
 
 Params = Sequence[Any] | Mapping[str, Any]
@@ -20,7 +22,11 @@ Params = Sequence[Any] | Mapping[str, Any]
 class Database:
     """WAL-mode SQLite. Writes share one connection behind a lock so that a
     transaction never interleaves with another coroutine's statements; reads
-    use a second connection and see only committed data."""
+    use a second connection and see only committed data.
+
+    Every write path (``transaction``, ``write``, ``write_batched``) raises a
+    broken constraint as ``storage.errors`` (see ``translate``), never as
+    ``sqlite3.IntegrityError``."""
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         self.path = path
@@ -28,7 +34,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
-        self._batch: list[tuple[str, Params, asyncio.Future[Any]]] = []
+        self._batch: list[tuple[str, Params, asyncio.Future[list[sqlite3.Row]]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
@@ -49,7 +55,7 @@ class Database:
     async def _migrate(self) -> None:
         async with self.transaction() as conn:
             row = await (await conn.execute("PRAGMA user_version")).fetchone()
-            version = row[0]
+            version: int = row[0] if row is not None else 0
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in _split_statements(script):
                     await conn.execute(statement)
@@ -74,19 +80,18 @@ class Database:
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-            except BaseException:
+            except BaseException as exc:
                 await conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.IntegrityError):
+                    raise translate(exc) from exc
                 raise
             await conn.execute("COMMIT")
 
     async def write(self, sql: str, params: Params = ()) -> int:
         """One statement in its own transaction; returns the rows changed."""
-        try:
-            async with self.transaction() as conn:
-                cursor = await conn.execute(sql, params)
-                return cursor.rowcount
-        except sqlite3.IntegrityError as exc:
-            raise _translate(exc) from exc
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount
 
     async def write_batched(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """One statement, committed together with the others queued meanwhile
@@ -106,18 +111,22 @@ class Database:
         while self._batch:
             batch, self._batch = self._batch, []
             async with self._write_lock:
+                outcomes: list[list[sqlite3.Row] | Exception]
                 try:
-                    # One trip to the database thread for the whole batch:
-                    # per-statement trips cost more than the statements.
-                    # aiosqlite has no public call for running a function on
-                    # its thread; _execute is that call (covered by the store tests).
-                    outcomes = await writer._execute(_run_batch, writer._conn, batch)
+                    # One trip to the database thread for the whole batch.
+                    outcomes = list(
+                        await run_on_connection_thread(writer, partial(_run_batch, batch=batch))
+                    )
                 except Exception as exc:  # the commit itself failed: nobody is durable
                     outcomes = [exc] * len(batch)
             for (_, _, done), outcome in zip(batch, outcomes, strict=False):
                 if done.done():
                     continue
-                if isinstance(outcome, BaseException):
+                if isinstance(outcome, sqlite3.IntegrityError):
+                    error = translate(outcome)
+                    error.__cause__ = outcome
+                    done.set_exception(error)
+                elif isinstance(outcome, Exception):
                     done.set_exception(outcome)
                 else:
                     done.set_result(outcome)
@@ -137,7 +146,7 @@ class Database:
 
 
 def _run_batch(
-    conn: sqlite3.Connection, batch: list[tuple[str, Params, Any]]
+    conn: sqlite3.Connection, batch: list[tuple[str, Params, asyncio.Future[list[sqlite3.Row]]]]
 ) -> list[list[sqlite3.Row] | sqlite3.Error]:
     """On the database thread: every statement of ``batch`` in one transaction,
     each statement's rows or its error, committed once (one fsync)."""
@@ -157,10 +166,13 @@ def _run_batch(
     return outcomes
 
 
-def _translate(exc: sqlite3.IntegrityError) -> Exception:
-    if "UNIQUE" in str(exc):
-        return DuplicateError(str(exc))
-    return StorageError(str(exc))
+def translate(exc: sqlite3.IntegrityError) -> StorageError:
+    """The ``storage.errors`` form of a broken constraint: DuplicateError for a
+    unique key (the message names the index's columns), StorageError else."""
+    text = str(exc)
+    if "UNIQUE" in text or "PRIMARY KEY" in text:
+        return DuplicateError(text)
+    return StorageError(text)
 
 
 def _split_statements(script: str) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ..records import IdempotencyRecord
+from .codec import values
 from .database import Database
+from .ops import fetch_record
 
 
 class SqliteIdempotencyStore:
@@ -16,12 +16,12 @@ class SqliteIdempotencyStore:
         self.db = db
 
     async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = await self.db.fetch_one(
-            "SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key)
+        return await fetch_record(
+            self.db,
+            IdempotencyRecord,
+            "SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?",
+            (scope, key),
         )
-        if row is None:
-            return None
-        return IdempotencyRecord(**{**dict(row), "body": orjson.loads(row["body"])})
 
     async def reserve(self, record: IdempotencyRecord) -> bool:
         changed = await self.db.write(
@@ -51,9 +51,14 @@ class SqliteIdempotencyStore:
 
     async def complete(self, scope: str, key: str, token: str, status: int, body: Any) -> bool:
         changed = await self.db.write(
-            "UPDATE idempotency_keys SET status = ?, body = ? WHERE scope = ? AND key = ?"
-            " AND created_at = ? AND status IN (0, 1)",
-            (status, orjson.dumps(body).decode(), scope, key, token),
+            "UPDATE idempotency_keys SET status = :status, body = :body WHERE scope = :scope"
+            " AND key = :key AND created_at = :token AND status IN (0, 1)",
+            {
+                **values(IdempotencyRecord, {"status": status, "body": body}),
+                "scope": scope,
+                "key": key,
+                "token": token,
+            },
         )
         return changed == 1
 

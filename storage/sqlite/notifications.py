@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from typing import Any
-
 from ..records import NotificationRecord
 from .database import Database
-
-
-def _notification(row: sqlite3.Row | None) -> NotificationRecord | None:
-    if row is None:
-        return None
-    data = dict(row)
-    data["data"] = json.loads(data["data"])
-    return NotificationRecord(**data)
+from .ops import fetch_record, insert, newest_first, set_once
 
 
 class SqliteNotificationStore:
@@ -23,42 +12,32 @@ class SqliteNotificationStore:
         self.db = db
 
     async def create(self, notification: NotificationRecord) -> None:
-        await self.db.write(
-            "INSERT INTO notifications (id, user_id, type, data, created_at, read_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                notification.id,
-                notification.user_id,
-                notification.type,
-                json.dumps(notification.data),
-                notification.created_at,
-                notification.read_at,
-            ),
-        )
+        await insert(self.db, "notifications", notification)
 
     async def get(self, notification_id: str) -> NotificationRecord | None:
-        return _notification(
-            await self.db.fetch_one("SELECT * FROM notifications WHERE id = ?", (notification_id,))
+        return await fetch_record(
+            self.db,
+            NotificationRecord,
+            "SELECT * FROM notifications WHERE id = ?",
+            (notification_id,),
         )
 
     async def list(
         self, user_id: str, *, unread_only: bool, before: str | None, limit: int
     ) -> list[NotificationRecord]:
-        sql = "SELECT * FROM notifications WHERE user_id = ?"
-        params: list[Any] = [user_id]
-        if unread_only:
-            sql += " AND read_at IS NULL"
-        if before is not None:
-            sql += " AND id < ?"
-            params.append(before)
-        rows = await self.db.fetch_all(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
-        return [_notification(row) for row in rows]  # type: ignore[misc]
+        where = ["user_id = ?", *(["read_at IS NULL"] if unread_only else [])]
+        return await newest_first(
+            self.db,
+            NotificationRecord,
+            "notifications",
+            where,
+            [user_id],
+            before=before,
+            limit=limit,
+        )
 
     async def mark_read(self, notification_id: str, read_at: str) -> NotificationRecord | None:
-        await self.db.write(
-            "UPDATE notifications SET read_at = ? WHERE id = ? AND read_at IS NULL",
-            (read_at, notification_id),
-        )
+        await set_once(self.db, "notifications", ("id", notification_id), "read_at", read_at)
         return await self.get(notification_id)
 
     async def mark_all_read(self, user_id: str, read_at: str) -> int:

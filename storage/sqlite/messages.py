@@ -1,0 +1,140 @@
+"""Messages on SQLite: appends with a gapless per-conversation ``seq``, edits,
+history and full-text search (FTS5)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+
+from ..errors import DuplicateError
+from ..records import AppendResult, MessageRecord
+from ..schema import check_changes
+from ..search import search_words
+from .codec import column_list, from_row, to_row, values
+from .database import Database
+from .ops import fetch_record, fetch_records
+
+_COLUMNS = column_list(MessageRecord)
+# The conversation row gives the next seq; a trigger (migration) advances it.
+_APPEND_SQL = (
+    "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, attachments,"
+    " reply_to, created_at, edited_at, deleted)"
+    " SELECT :id, c.id, c.last_seq + 1, :sender_id, :client_msg_id, :text, :attachments,"
+    " :reply_to, :created_at, :edited_at, :deleted FROM conversations c"
+    " WHERE c.id = :conversation_id"
+    " AND EXISTS (SELECT 1 FROM memberships WHERE conversation_id = c.id AND user_id = :sender_id)"
+    " AND NOT EXISTS (SELECT 1 FROM memberships o JOIN blocks b"
+    "  ON (b.blocker_id = :sender_id AND b.blocked_id = o.user_id)"
+    "  OR (b.blocker_id = o.user_id AND b.blocked_id = :sender_id)"
+    "  WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != :sender_id)"
+    " RETURNING seq, (SELECT members_version FROM conversations WHERE id = :conversation_id)"
+)
+
+
+class SqliteMessageStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def append(self, message: MessageRecord) -> AppendResult | None:
+        try:
+            rows = await self.db.write_batched(
+                _APPEND_SQL, to_row(message, leave_out=frozenset({"seq"}))
+            )
+        except DuplicateError as exc:
+            # The unique (sender_id, client_msg_id) index, not a prior read, decides.
+            if "client_msg_id" not in str(exc):
+                raise
+            original = await self._by_client_id(message.sender_id, message.client_msg_id)
+            if original is None:
+                raise
+            return AppendResult(original, created=False)
+        if not rows:  # no such conversation, or the sender may not write to it
+            return None
+        message.seq, members_version = rows[0]
+        return AppendResult(message, created=True, members_version=members_version)
+
+    async def _by_client_id(self, sender_id: str, client_msg_id: str) -> MessageRecord | None:
+        return await fetch_record(
+            self.db,
+            MessageRecord,
+            f"SELECT {_COLUMNS} FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+            (sender_id, client_msg_id),
+        )
+
+    async def get(self, message_id: str) -> MessageRecord | None:
+        return await fetch_record(
+            self.db, MessageRecord, f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+        )
+
+    async def update(self, message_id: str, changes: dict[str, Any]) -> MessageRecord | None:
+        check_changes(MessageRecord, changes, {"id", "conversation_id", "seq", "sender_id"})
+        async with self.db.transaction() as conn:
+            sets = ", ".join(f"{name} = :{name}" for name in changes)
+            cursor = await conn.execute(
+                f"UPDATE messages SET {sets} WHERE id = :_id RETURNING {_COLUMNS}",
+                {**values(MessageRecord, changes), "_id": message_id},
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            message = from_row(MessageRecord, row)
+            await conn.execute(
+                "UPDATE conversations SET last_message = ? WHERE id = ? AND last_seq = ?",
+                (orjson.dumps(asdict(message)).decode(), message.conversation_id, message.seq),
+            )
+        return message
+
+    async def range(
+        self,
+        conversation_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[MessageRecord]:
+        if after_seq is not None:
+            return await fetch_records(
+                self.db,
+                MessageRecord,
+                f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ?"
+                " AND (? IS NULL OR seq < ?) ORDER BY seq LIMIT ?",
+                (conversation_id, after_seq, before_seq, before_seq, limit),
+            )
+        latest = await fetch_records(
+            self.db,
+            MessageRecord,
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ?"
+            " AND (? IS NULL OR seq < ?) ORDER BY seq DESC LIMIT ?",
+            (conversation_id, before_seq, before_seq, limit),
+        )
+        latest.reverse()
+        return latest
+
+    async def count_unread(self, conversation_id: str, user_id: str, read_seq: int) -> int:
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq > ?"
+            " AND sender_id != ? AND deleted = 0",
+            (conversation_id, read_seq, user_id),
+        )
+        return int(row[0]) if row else 0
+
+    async def search(
+        self, user_id: str, query: str, *, conversation_id: str | None, offset: int, limit: int
+    ) -> list[tuple[MessageRecord, str]]:
+        # Every word as a quoted term, so that FTS5 syntax cannot leak in.
+        match = " ".join(f'"{word}"' for word in search_words(query))
+        if not match:
+            return []
+        rows = await self.db.fetch_all(
+            f"SELECT {column_list(MessageRecord, alias='m')},"
+            " snippet(messages_fts, 0, '<mark>', '</mark>', '…', 24) AS highlight"
+            " FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid"
+            " JOIN memberships p ON p.conversation_id = m.conversation_id AND p.user_id = ?"
+            " WHERE messages_fts MATCH ? AND m.deleted = 0"
+            " AND (? IS NULL OR m.conversation_id = ?)"
+            " ORDER BY rank, m.rowid DESC LIMIT ? OFFSET ?",
+            (user_id, match, conversation_id, conversation_id, limit, offset),
+        )
+        return [(from_row(MessageRecord, row), row["highlight"]) for row in rows]
