@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from hub.config import Settings
-from hub.http import API_PREFIX, TITLES, json_response
+from hub.http import API_PREFIX, TITLES, UNLIMITED_PATHS, json_response
 from hub.idempotency import MAX_KEY_LENGTH
 from hub.schema import CONFIGURED
 
@@ -176,8 +176,11 @@ def _responses(route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Success"}
     if route.response:
         success["content"] = {"application/json": {"schema": _ref(route.response)}}
-    responses: dict[str, Any] = {str(route.status): success}
+    responses: dict[str, Any] = {str(status): success for status in (route.status, *route.answers)}
     errors = set(route.errors) | set(COMMON_ERRORS) | ({401} if route.auth else set())
+    if API_PREFIX + route.path not in UNLIMITED_PATHS:
+        errors.add(429)  # the REST rate limits (hub/http.py rate_limit_middleware)
+    errors -= set(route.answers)
     for status in sorted(errors):
         responses[str(status)] = {
             "description": TITLES.get(status, "Error"),

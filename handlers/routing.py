@@ -34,6 +34,7 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
+    answers: tuple[int, ...] = ()  # other statuses answered with ``response``, not a problem
     errors: tuple[int, ...] = ()
     body_optional: bool = False  # an empty body stands for {}
     description: str | None = None  # longer OpenAPI text: states, rules, errors

@@ -14,10 +14,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from engines import drop_store, make_store
 from engines import store as store  # the store of each engine (fixture)
+from handlers import ROUTES, build_openapi
 from hub.app import create_app
 from hub.config import Settings
 from installed import installed_hub as installed_hub  # the wheel in a fresh venv (fixture)
 from node_client import ensure_node
+from openapi_responses import ResponseCheck
 from webrtc import loopback_ice as loopback_ice  # ICE on 127.0.0.1 only (fixture)
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -59,10 +61,16 @@ def store_engine() -> str:
 async def app(
     settings: Settings, store_engine: str, tmp_path: Path
 ) -> AsyncIterator[web.Application]:
+    """The hub's app on the engine of ``store_engine``; every REST response it
+    gives during the test must match its OpenAPI document (ResponseCheck)."""
     store = make_store(store_engine, tmp_path)
-    yield create_app(settings, store=store)
+    app = create_app(settings, store=store)
+    check = ResponseCheck(build_openapi(ROUTES, version="0.1.0", settings=settings))
+    app.middlewares.insert(0, check.middleware)
+    yield app
     if store_engine == "mongo":
         await drop_store(store)
+    assert check.violations == [], "responses that break the OpenAPI document"
 
 
 @pytest_asyncio.fixture
