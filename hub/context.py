@@ -17,7 +17,6 @@ from redis.asyncio import Redis
 from signaling.calls import Calls
 from signaling.echo import EchoService
 from signaling.ice import IceServerProvider
-from signaling.redis_state import RedisCallState
 from signaling.relay import SignalRelay
 from signaling.service import SignalingService
 from signaling.state import CallState, MemoryCallState
@@ -26,7 +25,10 @@ from storage.engines import create_store
 
 from .accounts import AccountService, SessionService
 from .accounts.revocations import LocalRevocations, Revocations
+from .cluster.call_state import RedisCallState
+from .cluster.lobby_queues import RedisLobbyQueues
 from .cluster.message_bus import RedisMessageBus
+from .cluster.presence import RedisPresence
 from .cluster.redis import create_redis
 from .cluster.revocations import RedisRevocations
 from .config import Settings
@@ -48,14 +50,12 @@ from .marketplace.fees import FeePolicy
 from .metrics import Metrics, TimedStore
 from .networking import NetworkingService
 from .networking.queues import LobbyQueues, MemoryLobbyQueues
-from .networking.redis_queues import RedisLobbyQueues
 from .notifications import NotificationService
 from .passwords import Passwords
 from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
 from .presence import PresenceService
 from .presence.backends import MemoryPresence, PresenceBackend
-from .presence.redis_backend import RedisPresence
 from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
 from .realtime.drain import Drain

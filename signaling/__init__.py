@@ -7,7 +7,7 @@ tracks and data-channel messages straight back.
 
 Layers: ``namespace.py`` is the door; ``service.py`` (``calls.py``, ``relay.py``,
 ``ice.py``) and ``echo.py`` the domain; call state sits behind the ``CallState``
-port (``state.py``: in memory; ``redis_state.py``: in Redis). hub/context.py
+port (``state.py``: in memory; ``hub/cluster/call_state.py``: in Redis). hub/context.py
 builds all of it.
 """
 

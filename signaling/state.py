@@ -1,5 +1,5 @@
 """Where call state lives: the ``CallState`` port, and its in-memory adapter
-(``redis_state.RedisCallState`` shares it between processes).
+(``hub.cluster.call_state.RedisCallState`` shares it between processes).
 
 A call is a flat ``CallRecord``. Every state change is a ``transition``: it applies only from the
 allowed states, atomically, so of two devices accepting at once (on one process

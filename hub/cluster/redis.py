@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 SOCKETIO_CHANNEL = "hub:socketio"
 
 
+def text_of(value: bytes | str) -> str:
+    """A Redis reply (bytes: the client does not decode responses) as text."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def create_redis(url: str, *, blocking_reads: bool = False) -> Redis:
     """A client that fails fast while Redis is down instead of hanging callers.
 

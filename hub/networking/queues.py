@@ -11,7 +11,7 @@ Queue order: first come first served, except that users queued ``priority``
 arrival order.
 
 This module is the port the service depends on, and its in-memory adapter; the
-Redis adapter is ``redis_queues.RedisLobbyQueues``.
+Redis adapter is ``hub.cluster.lobby_queues.RedisLobbyQueues``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Presence: online/away/busy/offline with a grace period, across processes.
 
 ``service.py`` is the domain; it keeps state behind the ``PresenceBackend``
-port (``backends.py``: in memory; ``redis_backend.py``: in Redis)."""
+port (``backends.py``: in memory; ``hub/cluster/presence.py``: in Redis)."""
 
 from .service import PresenceService
 

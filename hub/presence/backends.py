@@ -1,5 +1,5 @@
 """Where presence lives: the ``PresenceBackend`` port, and its in-memory
-adapter for one process (``redis_backend.RedisPresence`` shares it between
+adapter for one process (``hub.cluster.presence.RedisPresence`` shares it between
 processes).
 
 A user is online while any of their /presence sockets is connected anywhere.

@@ -9,7 +9,9 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from .state import CallChanges, CallRecord, Outcome
+from signaling.state import CallChanges, CallRecord, Outcome
+
+from .redis import text_of
 
 CALL_TTL_S = 24 * 3600  # Redis keys outlive any call; they are deleted when it ends
 
@@ -84,7 +86,7 @@ class RedisCallState:
         if not raw:
             return None
         # The hash holds exactly what create and transition wrote from a CallRecord.
-        return cast(CallRecord, {_text(name): json.loads(value) for name, value in raw.items()})
+        return cast(CallRecord, {text_of(name): json.loads(value) for name, value in raw.items()})
 
     async def transition(
         self,
@@ -97,10 +99,10 @@ class RedisCallState:
         result = await self._transition(
             keys=keys, args=[" " + " ".join(allowed) + " ", CALL_TTL_S, *self._pairs(changes)]
         )
-        kind = _text(result[0])
+        kind = text_of(result[0])
         if kind == "ok":
             return Outcome(True)
-        return Outcome(False, kind, _text(result[1]) if len(result) > 1 else "")
+        return Outcome(False, kind, text_of(result[1]) if len(result) > 1 else "")
 
     async def release(self, call_id: str, sids: list[str]) -> None:
         keys = [self._sid(sid) for sid in sids if sid]
@@ -110,7 +112,7 @@ class RedisCallState:
 
     async def engaged(self, sid: str) -> str | None:
         value = await self.redis.get(self._sid(sid))
-        return _text(value) if value else None
+        return text_of(value) if value else None
 
     async def decline(self, call_id: str, user_id: str) -> int:
         key = self._declined(call_id)
@@ -134,8 +136,3 @@ class RedisCallState:
             pipe.expire(full, CALL_TTL_S)
             value, _ = await pipe.execute()
         return int(value)
-
-
-def _text(value: bytes | str) -> str:
-    """A Redis reply (bytes: the client does not decode responses) as text."""
-    return value.decode() if isinstance(value, bytes) else value

@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..clock import iso, utc_now
-from .backends import OFFLINE, BackendUnavailable
+from ..presence.backends import OFFLINE, BackendUnavailable
+from .redis import text_of
 
 _CONNECT = """
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -121,7 +122,7 @@ class RedisPresence:
         with _reachable():
             values = await self.redis.mget([self._key("status", uid) for uid in user_ids])
         return {
-            uid: _text(value) if value else OFFLINE
+            uid: text_of(value) if value else OFFLINE
             for uid, value in zip(user_ids, values, strict=True)
         }
 
@@ -130,7 +131,7 @@ class RedisPresence:
         gone = await self._sweep(
             keys=[self._key("pending")], args=[int(time.time() * 1000), seen, self.prefix]
         )
-        return [(_text(user), seen) for user in gone]
+        return [(text_of(user), seen) for user in gone]
 
     async def heartbeat(self) -> None:
         now_ms = int(time.time() * 1000)
@@ -156,8 +157,3 @@ def _reachable() -> Iterator[None]:
         yield
     except RedisError as exc:
         raise BackendUnavailable(str(exc)) from exc
-
-
-def _text(value: bytes | str) -> str:
-    """A Redis reply (bytes: the client does not decode responses) as text."""
-    return value.decode() if isinstance(value, bytes) else value

@@ -9,7 +9,8 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from .queues import PRIORITY_OFFSET, Member, pair_key
+from ..networking.queues import PRIORITY_OFFSET, Member, pair_key
+from .redis import text_of
 
 # KEYS: member hash, lobby members set. ARGV: lobby, user, sid, conn.
 _JOIN = """
@@ -124,7 +125,7 @@ class RedisLobbyQueues:
     async def waiting(self, lobby_id: str) -> list[str]:
         # Without withscores, zrange answers the members alone.
         users = cast(list[bytes], await self.redis.zrange(self._key("queue", lobby_id), 0, -1))
-        return [_text(user) for user in users]
+        return [text_of(user) for user in users]
 
     async def claim(self, lobby_id: str, a: str, b: str) -> bool:
         return bool(
@@ -135,12 +136,12 @@ class RedisLobbyQueues:
         )
 
     async def met(self, lobby_id: str) -> set[str]:
-        return {_text(key) for key in await self.redis.smembers(self._key("met", lobby_id))}
+        return {text_of(key) for key in await self.redis.smembers(self._key("met", lobby_id))}
 
     async def lobbies(self) -> list[str]:
         found = []
         for lobby in await self.redis.smembers(self._key("lobbies")):
-            lobby_id = _text(lobby)
+            lobby_id = text_of(lobby)
             if await self.redis.zcard(self._key("queue", lobby_id)):
                 found.append(lobby_id)
         return found
@@ -168,10 +169,5 @@ class RedisLobbyQueues:
 
     @staticmethod
     def _member(user_id: str, raw: Mapping[bytes | str, bytes | str]) -> Member:
-        values = {_text(key): _text(value) for key, value in raw.items()}
+        values = {text_of(key): text_of(value) for key, value in raw.items()}
         return Member(values["lobby"], user_id, values["sid"], values["conn"])
-
-
-def _text(value: bytes | str) -> str:
-    """A Redis reply (bytes: the client does not decode responses) as text."""
-    return value.decode() if isinstance(value, bytes) else value
