@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..emitter import user_room
 from ..realtime import Caller, HubNamespace, event
@@ -22,6 +22,16 @@ from .models import (
     Typing,
     UpdateConversation,
 )
+from .views import (
+    ConversationPage,
+    ConversationView,
+    DeletedMessage,
+    MessagePage,
+    MessageView,
+    Nothing,
+    ReadState,
+    SyncResult,
+)
 
 if TYPE_CHECKING:
     from ..realtime.gate import SocketGate
@@ -32,9 +42,6 @@ if TYPE_CHECKING:
 
         @property
         def conversations(self) -> ConversationService: ...
-
-
-Result = dict[str, Any]
 
 
 class ConversationsNamespace(HubNamespace):
@@ -54,53 +61,57 @@ class ConversationsNamespace(HubNamespace):
             await self.service.stop_typing_everywhere(caller.user_id)
 
     @event("conversation:create", CreateConversation, limit="conversation_change")
-    async def create(self, caller: Caller, payload: CreateConversation) -> Result:
+    async def create(self, caller: Caller, payload: CreateConversation) -> ConversationView:
         return await self.service.create(caller.user_id, payload, caller.sid)
 
     @event("conversation:list", ListConversations, limit="conversation_read")
-    async def list_conversations(self, caller: Caller, payload: ListConversations) -> Result:
+    async def list_conversations(
+        self, caller: Caller, payload: ListConversations
+    ) -> ConversationPage:
         return await self.service.list_conversations(caller.user_id, payload)
 
     @event("conversation:get", ConversationRef, limit="conversation_read")
-    async def get(self, caller: Caller, payload: ConversationRef) -> Result:
+    async def get(self, caller: Caller, payload: ConversationRef) -> ConversationView:
         return await self.service.get(caller.user_id, payload.conversation_id)
 
     @event("conversation:update", UpdateConversation, limit="conversation_change")
-    async def update(self, caller: Caller, payload: UpdateConversation) -> Result:
+    async def update(self, caller: Caller, payload: UpdateConversation) -> ConversationView:
         return await self.service.update(caller.user_id, payload, caller.sid)
 
     @event("conversation:add_participants", AddParticipants, limit="conversation_change")
-    async def add_participants(self, caller: Caller, payload: AddParticipants) -> Result:
+    async def add_participants(self, caller: Caller, payload: AddParticipants) -> ConversationView:
         return await self.service.add_participants(caller.user_id, payload, caller.sid)
 
     @event("conversation:remove_participant", RemoveParticipant, limit="conversation_change")
-    async def remove_participant(self, caller: Caller, payload: RemoveParticipant) -> Result:
+    async def remove_participant(
+        self, caller: Caller, payload: RemoveParticipant
+    ) -> ConversationView:
         return await self.service.remove_participant(caller.user_id, payload, caller.sid)
 
     @event("message:send", SendMessage, limit="message_send")
-    async def send(self, caller: Caller, payload: SendMessage) -> Result:
+    async def send(self, caller: Caller, payload: SendMessage) -> MessageView:
         return await self.service.send(caller.user_id, payload, caller.sid)
 
     @event("message:edit", EditMessage, limit="conversation_change")
-    async def edit(self, caller: Caller, payload: EditMessage) -> Result:
+    async def edit(self, caller: Caller, payload: EditMessage) -> MessageView:
         return await self.service.edit(caller.user_id, payload, caller.sid)
 
     @event("message:delete", DeleteMessage, limit="conversation_change")
-    async def delete(self, caller: Caller, payload: DeleteMessage) -> Result:
+    async def delete(self, caller: Caller, payload: DeleteMessage) -> DeletedMessage:
         return await self.service.delete(caller.user_id, payload.message_id, caller.sid)
 
     @event("message:history", History, limit="conversation_read")
-    async def history(self, caller: Caller, payload: History) -> Result:
+    async def history(self, caller: Caller, payload: History) -> MessagePage:
         return await self.service.history(caller.user_id, payload)
 
     @event("message:read", MarkRead, limit="conversation_read")
-    async def read(self, caller: Caller, payload: MarkRead) -> Result:
+    async def read(self, caller: Caller, payload: MarkRead) -> ReadState:
         return await self.service.mark_read(caller.user_id, payload, caller.sid)
 
     @event("typing", Typing, limit="typing")
-    async def typing(self, caller: Caller, payload: Typing) -> Result:
+    async def typing(self, caller: Caller, payload: Typing) -> Nothing:
         return await self.service.typing(caller.user_id, payload, caller.sid)
 
     @event("sync", Sync, limit="conversation_read")
-    async def sync(self, caller: Caller, payload: Sync) -> Result:
+    async def sync(self, caller: Caller, payload: Sync) -> SyncResult:
         return await self.service.sync(caller.user_id, payload)

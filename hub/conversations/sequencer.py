@@ -6,9 +6,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..clock import parse_iso, utc_now
+from .views import MessageView
 
 
 @dataclass(slots=True)
@@ -17,7 +17,7 @@ class Delivery:
 
     conversation_id: str
     seq: int
-    message: dict[str, Any]
+    message: MessageView
     user_ids: list[str]
     skip_sid: str | None = None
 

@@ -6,7 +6,7 @@ import html
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from storage import Store
 
@@ -35,7 +35,22 @@ from .models import (
 )
 from .sequencer import Delivery
 from .typing_state import TypingTracker
-from .views import conversation_view, message_view
+from .views import (
+    ConversationPage,
+    ConversationView,
+    DeletedMessage,
+    MessagePage,
+    MessageView,
+    Nothing,
+    ReadState,
+    SearchHit,
+    SearchPage,
+    SyncedConversation,
+    SyncResult,
+    UnreadCounts,
+    conversation_view,
+    message_view,
+)
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,7 @@ class ConversationService:
 
     async def create(
         self, user_id: str, request: CreateConversation, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         """A new conversation of the caller and ``participant_ids``, or the one
         that exists already: the pair's direct conversation, or a bid's (see
         ``_create_about_bid``). A job or bid context must be one the caller is
@@ -102,7 +117,7 @@ class ConversationService:
         kind: str,
         others: list[str],
         origin_sid: str | None,
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         """A bid has exactly one conversation, whichever path opens it first
         (a party while shortlisting, or accepting). If it exists it comes back,
         joined by whichever of the job's owner and the bidder it lacks (the
@@ -171,7 +186,9 @@ class ConversationService:
                 )
         return record, created
 
-    async def list_conversations(self, user_id: str, request: ListConversations) -> dict[str, Any]:
+    async def list_conversations(
+        self, user_id: str, request: ListConversations
+    ) -> ConversationPage:
         before = None
         if request.cursor:
             at, last_id = decode_cursor_parts(request.cursor, 2)
@@ -187,13 +204,13 @@ class ConversationService:
             next_cursor = encode_cursor(last.last_activity_at, last.id)
         return {"items": items, "next_cursor": next_cursor}
 
-    async def get(self, user_id: str, conversation_id: str) -> dict[str, Any]:
+    async def get(self, user_id: str, conversation_id: str) -> ConversationView:
         conversation, membership = await self._member(user_id, conversation_id)
         return await self._view(conversation, user_id, membership)
 
     async def update(
         self, user_id: str, request: UpdateConversation, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         conversation, _ = await self._member(user_id, request.conversation_id)
         own = request.model_dump(include={"pinned", "archived", "muted"}, exclude_none=True)
         if own:
@@ -215,7 +232,7 @@ class ConversationService:
 
     async def add_participants(
         self, user_id: str, request: AddParticipants, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         conversation, _ = await self._member(user_id, request.conversation_id)
         self._require_group(conversation)
         current = await self.store.conversations.member_ids(conversation.id)
@@ -248,7 +265,7 @@ class ConversationService:
 
     async def remove_participant(
         self, user_id: str, request: RemoveParticipant, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         conversation, _ = await self._member(user_id, request.conversation_id)
         self._require_group(conversation)
         if request.user_id != user_id and user_id != conversation.created_by:
@@ -277,7 +294,7 @@ class ConversationService:
 
     async def send(
         self, user_id: str, request: SendMessage, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> MessageView:
         text = self._clean_text(request.text)
         if request.reply_to is not None:
             await self._check_reply(user_id, request.conversation_id, request.reply_to)
@@ -327,7 +344,7 @@ class ConversationService:
 
     async def edit(
         self, user_id: str, request: EditMessage, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> MessageView:
         message = await self._own_message(user_id, request.message_id)
         if utc_now() - parse_iso(message.created_at) > timedelta(seconds=self.limits.edit_window_s):
             raise EditWindowClosed("The edit window for this message has closed")
@@ -341,7 +358,7 @@ class ConversationService:
 
     async def delete(
         self, user_id: str, message_id: str, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> DeletedMessage:
         message = await self._own_message(user_id, message_id)
         await self.store.messages.update(
             message.id, {"text": "", "attachments": [], "deleted": True, "edited_at": now_iso()}
@@ -359,14 +376,14 @@ class ConversationService:
         )
         return {"message_id": message.id}
 
-    async def history(self, user_id: str, request: History) -> dict[str, Any]:
+    async def history(self, user_id: str, request: History) -> MessagePage:
         await self._member(user_id, request.conversation_id)
         return await self._page(
             request.conversation_id, request.after_seq, request.before_seq, request.limit
         )
 
-    async def sync(self, user_id: str, request: Sync) -> dict[str, Any]:
-        items = []
+    async def sync(self, user_id: str, request: Sync) -> SyncResult:
+        items: list[SyncedConversation] = []
         for cursor in request.cursors:
             await self._member(user_id, cursor.conversation_id)
             page = await self._page(cursor.conversation_id, cursor.after_seq, None, request.limit)
@@ -381,7 +398,7 @@ class ConversationService:
 
     async def mark_read(
         self, user_id: str, request: MarkRead, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    ) -> ReadState:
         conversation, membership = await self._member(user_id, request.conversation_id)
         seq = min(request.seq, conversation.last_seq)
         read_seq = await self.store.conversations.advance_read(conversation.id, user_id, seq)
@@ -401,7 +418,7 @@ class ConversationService:
         unread = await self.store.messages.count_unread(conversation.id, user_id, read_seq)
         return {"conversation_id": conversation.id, "read_seq": read_seq, "unread_count": unread}
 
-    async def unread_counts(self, user_id: str) -> dict[str, Any]:
+    async def unread_counts(self, user_id: str) -> UnreadCounts:
         counts = {}
         for membership in await self.store.conversations.memberships_of(user_id):
             counts[membership.conversation_id] = await self.store.messages.count_unread(
@@ -411,14 +428,14 @@ class ConversationService:
 
     async def search(
         self, user_id: str, query: str, conversation_id: str | None, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
+    ) -> SearchPage:
         if conversation_id is not None:
             await self._member(user_id, conversation_id)
         offset = _decode_offset(cursor)
         hits = await self.store.messages.search(
             user_id, query, conversation_id=conversation_id, offset=offset, limit=limit + 1
         )
-        items = [
+        items: list[SearchHit] = [
             {"message": message_view(m), "highlight": _safe_highlight(h)} for m, h in hits[:limit]
         ]
         next_cursor = str(offset + limit) if len(hits) > limit else None
@@ -426,9 +443,7 @@ class ConversationService:
 
     # Typing
 
-    async def typing(
-        self, user_id: str, request: Typing, origin_sid: str | None = None
-    ) -> dict[str, Any]:
+    async def typing(self, user_id: str, request: Typing, origin_sid: str | None = None) -> Nothing:
         conversation, _ = await self._member(user_id, request.conversation_id)
         expires_ms = self.limits.typing_expires_ms
         if request.typing:
@@ -490,7 +505,7 @@ class ConversationService:
         conversation: ConversationRecord,
         user_id: str,
         membership: MembershipRecord | None = None,
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         membership = membership or await self.store.conversations.membership(
             conversation.id, user_id
         )
@@ -519,7 +534,7 @@ class ConversationService:
 
     async def _page(
         self, conversation_id: str, after_seq: int | None, before_seq: int | None, limit: int
-    ) -> dict[str, Any]:
+    ) -> MessagePage:
         rows = await self.store.messages.range(
             conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit + 1
         )

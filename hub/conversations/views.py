@@ -1,30 +1,115 @@
-"""Records to wire shapes (plain dicts: this is the hot path)."""
+"""Records to wire shapes. TypedDicts, not models: a message view is built for
+every send and every delivery, the hot path, and a dict costs nothing more."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from storage.records import ConversationRecord, MembershipRecord, MessageRecord
 
-MESSAGE_FIELDS = (
-    "id",
-    "conversation_id",
-    "seq",
-    "sender_id",
-    "client_msg_id",
-    "text",
-    "attachments",
-    "reply_to",
-    "created_at",
-    "edited_at",
-    "deleted",
-)
+
+class MessageView(TypedDict):
+    id: str
+    conversation_id: str
+    seq: int
+    sender_id: str
+    client_msg_id: str
+    text: str
+    attachments: list[dict[str, Any]]
+    reply_to: str | None
+    created_at: str
+    edited_at: str | None
+    deleted: bool
 
 
-def message_view(message: MessageRecord | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(message, dict):
-        return {name: message[name] for name in MESSAGE_FIELDS}
-    return {name: getattr(message, name) for name in MESSAGE_FIELDS}
+class ConversationView(TypedDict):
+    """As one participant (the viewer) sees it."""
+
+    id: str
+    type: str
+    participant_ids: list[str]
+    read_seqs: dict[str, int]
+    title: str | None
+    context: dict[str, str] | None
+    created_by: str
+    created_at: str
+    last_message: MessageView | None
+    last_seq: int
+    read_seq: int
+    unread_count: int
+    pinned: bool
+    archived: bool
+    muted: bool
+
+
+class ConversationPage(TypedDict):
+    items: list[ConversationView]
+    next_cursor: str | None
+
+
+class MessagePage(TypedDict):
+    items: list[MessageView]
+    has_more: bool
+
+
+class SyncedConversation(TypedDict):
+    conversation_id: str
+    messages: list[MessageView]
+    has_more: bool
+
+
+class SyncResult(TypedDict):
+    items: list[SyncedConversation]
+
+
+class ReadState(TypedDict):
+    conversation_id: str
+    read_seq: int
+    unread_count: int
+
+
+class UnreadCounts(TypedDict):
+    total: int
+    conversations: dict[str, int]
+
+
+class SearchHit(TypedDict):
+    message: MessageView
+    highlight: str
+
+
+class SearchPage(TypedDict):
+    items: list[SearchHit]
+    next_cursor: str | None
+
+
+class DeletedMessage(TypedDict):
+    message_id: str
+
+
+class Nothing(TypedDict):
+    """The ack data of an event with nothing to say back (``typing``)."""
+
+
+def message_view(message: MessageRecord) -> MessageView:
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "client_msg_id": message.client_msg_id,
+        "text": message.text,
+        "attachments": message.attachments,
+        "reply_to": message.reply_to,
+        "created_at": message.created_at,
+        "edited_at": message.edited_at,
+        "deleted": message.deleted,
+    }
+
+
+def stored_message_view(message: dict[str, Any]) -> MessageView:
+    """A conversation's ``last_message``, stored as a snapshot of the message."""
+    return cast(MessageView, {name: message[name] for name in MessageView.__annotations__})
 
 
 def conversation_view(
@@ -32,7 +117,7 @@ def conversation_view(
     membership: MembershipRecord,
     members: list[MembershipRecord],
     unread_count: int,
-) -> dict[str, Any]:
+) -> ConversationView:
     """The viewer's view: ``membership`` is the viewer's own, ``members`` every
     participant's (in join order), which gives ``participant_ids`` and ``read_seqs``."""
     last = conversation.last_message
@@ -45,7 +130,7 @@ def conversation_view(
         "context": conversation.context,
         "created_by": conversation.created_by,
         "created_at": conversation.created_at,
-        "last_message": message_view(last) if last else None,
+        "last_message": stored_message_view(last) if last else None,
         "last_seq": conversation.last_seq,
         "read_seq": membership.read_seq,
         "unread_count": unread_count,
