@@ -47,6 +47,9 @@ class SendQueue(asyncio.Queue):  # type: ignore[type-arg]
     written: for long-polling that is when a poll takes them; on a WebSocket,
     whose writer takes everything queued at once and then writes packet by
     packet, it is when ``sent`` reports each write done.
+
+    engine.io's own queue is unbounded and has no size hook
+    (python-engineio#133), hence this replacement of ``socket.queue``.
     """
 
     def __init__(self, cap: int, on_overflow: Callable[[SendQueue], None]) -> None:
