@@ -9,30 +9,32 @@ from aiohttp import web
 from hub.clock import new_id
 from hub.conversations.models import (
     AddParticipants,
-    Conversation,
     ConversationListQuery,
-    ConversationPage,
     CreateConversation,
-    DeletedMessage,
     EditMessage,
     History,
     HistoryQuery,
     ListConversations,
     MarkRead,
-    Message,
-    MessagePage,
-    ReadState,
     RemoveParticipant,
     RestAddParticipants,
     RestEditMessage,
     RestMarkRead,
     RestSendMessage,
     RestUpdateConversation,
-    SearchPage,
     SearchQuery,
     SendMessage,
-    UnreadCounts,
     UpdateConversation,
+)
+from hub.conversations.views import (
+    Conversation,
+    ConversationPage,
+    DeletedMessage,
+    Message,
+    MessagePage,
+    ReadState,
+    SearchPage,
+    UnreadCounts,
 )
 from hub.http import json_response, read_body, read_query
 from hub.schema import operation, validate

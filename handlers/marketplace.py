@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.conversations.models import Conversation
+from hub.conversations.views import Conversation
 from hub.http import json_response, read_body, read_optional_body, read_query
 from hub.marketplace.models import (
     Bid,

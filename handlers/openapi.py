@@ -6,8 +6,7 @@ import re
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic import TypeAdapter
 
 from hub.config import Settings
 from hub.http import API_PREFIX, TITLES, UNLIMITED_PATHS, json_response
@@ -68,13 +67,15 @@ def build_openapi(routes: list[Route], version: str, settings: Settings) -> dict
 
 
 def _component_schemas(routes: list[Route]) -> dict[str, Any]:
-    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
+    """Every body and response shape, each a component named as its class."""
+    shapes: dict[tuple[type, Literal["validation", "serialization"]], TypeAdapter[Any]] = {}
     for route in routes:
         if route.body:
-            models.append((route.body, "validation"))
+            shapes[route.body, "validation"] = TypeAdapter(route.body)
         if route.response:
-            models.append((route.response, "serialization"))
-    _, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
+            shapes[route.response, "serialization"] = TypeAdapter(route.response)
+    inputs = [(key, key[1], adapter) for key, adapter in shapes.items()]
+    _, top = TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = top.get("$defs", {})
     return schemas
 
@@ -191,7 +192,7 @@ def _responses(route: Route) -> dict[str, Any]:
     return responses
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
+def _ref(model: type) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 

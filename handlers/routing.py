@@ -32,7 +32,7 @@ class Route:
     role: str | None = None  # the stored role the caller must have ("admin"), else 403
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    response: type | None = None  # a pydantic model or a TypedDict (the shape sent)
     status: int = 200
     answers: tuple[int, ...] = ()  # other statuses answered with ``response``, not a problem
     errors: tuple[int, ...] = ()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(slots=True)
@@ -52,10 +52,13 @@ class BlockRecord:
     created_at: str
 
 
+ConversationType = Literal["direct", "group"]
+
+
 @dataclass(slots=True)
 class ConversationRecord:
     id: str
-    type: str  # "direct" | "group"
+    type: ConversationType
     created_by: str
     created_at: str
     last_activity_at: str

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..schema import (
     Body,
@@ -143,75 +143,3 @@ RestUpdateConversation = rest_body(
 RestAddParticipants = rest_body(AddParticipants, "RestAddParticipants", path=("conversation_id",))
 RestEditMessage = rest_body(EditMessage, "RestEditMessage", path=("message_id",))
 RestMarkRead = rest_body(MarkRead, "RestMarkRead", path=("conversation_id",))
-
-
-# Shapes sent to clients (documented in OpenAPI; views build them as plain dicts).
-
-
-class Message(BaseModel):
-    id: str
-    conversation_id: str
-    seq: int
-    sender_id: str
-    client_msg_id: str
-    text: str
-    attachments: list[dict[str, Any]]
-    reply_to: str | None
-    created_at: str
-    edited_at: str | None
-    deleted: bool
-
-
-class Conversation(BaseModel):
-    id: str
-    type: Literal["direct", "group"]
-    participant_ids: list[str]
-    read_seqs: dict[str, int] = Field(
-        description="Every participant's read marker, by user id (the viewer's is read_seq)"
-    )
-    title: str | None
-    context: dict[str, str] | None
-    created_by: str
-    created_at: str
-    last_message: Message | None
-    last_seq: int
-    read_seq: int
-    unread_count: int
-    pinned: bool
-    archived: bool
-    muted: bool
-
-
-class ConversationPage(BaseModel):
-    items: list[Conversation]
-    next_cursor: str | None
-
-
-class MessagePage(BaseModel):
-    items: list[Message]
-    has_more: bool
-
-
-class ReadState(BaseModel):
-    conversation_id: str
-    read_seq: int
-    unread_count: int
-
-
-class UnreadCounts(BaseModel):
-    total: int
-    conversations: dict[str, int]
-
-
-class SearchHit(BaseModel):
-    message: Message
-    highlight: str
-
-
-class SearchPage(BaseModel):
-    items: list[SearchHit]
-    next_cursor: str | None
-
-
-class DeletedMessage(BaseModel):
-    message_id: str

@@ -23,11 +23,11 @@ from .models import (
     UpdateConversation,
 )
 from .views import (
+    Conversation,
     ConversationPage,
-    ConversationView,
     DeletedMessage,
+    Message,
     MessagePage,
-    MessageView,
     Nothing,
     ReadState,
     SyncResult,
@@ -61,7 +61,7 @@ class ConversationsNamespace(HubNamespace):
             await self.service.stop_typing_everywhere(caller.user_id)
 
     @event("conversation:create", CreateConversation, limit="conversation_change")
-    async def create(self, caller: Caller, payload: CreateConversation) -> ConversationView:
+    async def create(self, caller: Caller, payload: CreateConversation) -> Conversation:
         return await self.service.create(caller.user_id, payload, caller.sid)
 
     @event("conversation:list", ListConversations, limit="conversation_read")
@@ -71,29 +71,27 @@ class ConversationsNamespace(HubNamespace):
         return await self.service.list_conversations(caller.user_id, payload)
 
     @event("conversation:get", ConversationRef, limit="conversation_read")
-    async def get(self, caller: Caller, payload: ConversationRef) -> ConversationView:
+    async def get(self, caller: Caller, payload: ConversationRef) -> Conversation:
         return await self.service.get(caller.user_id, payload.conversation_id)
 
     @event("conversation:update", UpdateConversation, limit="conversation_change")
-    async def update(self, caller: Caller, payload: UpdateConversation) -> ConversationView:
+    async def update(self, caller: Caller, payload: UpdateConversation) -> Conversation:
         return await self.service.update(caller.user_id, payload, caller.sid)
 
     @event("conversation:add_participants", AddParticipants, limit="conversation_change")
-    async def add_participants(self, caller: Caller, payload: AddParticipants) -> ConversationView:
+    async def add_participants(self, caller: Caller, payload: AddParticipants) -> Conversation:
         return await self.service.add_participants(caller.user_id, payload, caller.sid)
 
     @event("conversation:remove_participant", RemoveParticipant, limit="conversation_change")
-    async def remove_participant(
-        self, caller: Caller, payload: RemoveParticipant
-    ) -> ConversationView:
+    async def remove_participant(self, caller: Caller, payload: RemoveParticipant) -> Conversation:
         return await self.service.remove_participant(caller.user_id, payload, caller.sid)
 
     @event("message:send", SendMessage, limit="message_send")
-    async def send(self, caller: Caller, payload: SendMessage) -> MessageView:
+    async def send(self, caller: Caller, payload: SendMessage) -> Message:
         return await self.service.send(caller.user_id, payload, caller.sid)
 
     @event("message:edit", EditMessage, limit="conversation_change")
-    async def edit(self, caller: Caller, payload: EditMessage) -> MessageView:
+    async def edit(self, caller: Caller, payload: EditMessage) -> Message:
         return await self.service.edit(caller.user_id, payload, caller.sid)
 
     @event("message:delete", DeleteMessage, limit="conversation_change")

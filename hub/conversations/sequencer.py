@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..clock import parse_iso, utc_now
-from .views import MessageView
+from .views import Message
 
 
 @dataclass(slots=True)
@@ -17,7 +17,7 @@ class Delivery:
 
     conversation_id: str
     seq: int
-    message: MessageView
+    message: Message
     user_ids: list[str]
     skip_sid: str | None = None
 

@@ -12,7 +12,13 @@ from storage import Store
 
 if TYPE_CHECKING:
     from .delivery import MessageBus
-from storage.records import BidRecord, ConversationRecord, MembershipRecord, MessageRecord
+from storage.records import (
+    BidRecord,
+    ConversationRecord,
+    ConversationType,
+    MembershipRecord,
+    MessageRecord,
+)
 
 from ..clock import new_id, now_iso, parse_iso, utc_now
 from ..cursors import decode_cursor_parts, encode_cursor
@@ -36,11 +42,11 @@ from .models import (
 from .sequencer import Delivery
 from .typing_state import TypingTracker
 from .views import (
+    Conversation,
     ConversationPage,
-    ConversationView,
     DeletedMessage,
+    Message,
     MessagePage,
-    MessageView,
     Nothing,
     ReadState,
     SearchHit,
@@ -82,7 +88,7 @@ class ConversationService:
 
     async def create(
         self, user_id: str, request: CreateConversation, origin_sid: str | None = None
-    ) -> ConversationView:
+    ) -> Conversation:
         """A new conversation of the caller and ``participant_ids``, or the one
         that exists already: the pair's direct conversation, or a bid's (see
         ``_create_about_bid``). A job or bid context must be one the caller is
@@ -114,10 +120,10 @@ class ConversationService:
         self,
         user_id: str,
         request: CreateConversation,
-        kind: str,
+        kind: ConversationType,
         others: list[str],
         origin_sid: str | None,
-    ) -> ConversationView:
+    ) -> Conversation:
         """A bid has exactly one conversation, whichever path opens it first
         (a party while shortlisting, or accepting). If it exists it comes back,
         joined by whichever of the job's owner and the bidder it lacks (the
@@ -156,7 +162,7 @@ class ConversationService:
     async def _insert(
         self,
         user_id: str,
-        kind: str,
+        kind: ConversationType,
         others: list[str],
         title: str | None,
         context: ContextRef | None,
@@ -204,13 +210,13 @@ class ConversationService:
             next_cursor = encode_cursor(last.last_activity_at, last.id)
         return {"items": items, "next_cursor": next_cursor}
 
-    async def get(self, user_id: str, conversation_id: str) -> ConversationView:
+    async def get(self, user_id: str, conversation_id: str) -> Conversation:
         conversation, membership = await self._member(user_id, conversation_id)
         return await self._view(conversation, user_id, membership)
 
     async def update(
         self, user_id: str, request: UpdateConversation, origin_sid: str | None = None
-    ) -> ConversationView:
+    ) -> Conversation:
         conversation, _ = await self._member(user_id, request.conversation_id)
         own = request.model_dump(include={"pinned", "archived", "muted"}, exclude_none=True)
         if own:
@@ -232,7 +238,7 @@ class ConversationService:
 
     async def add_participants(
         self, user_id: str, request: AddParticipants, origin_sid: str | None = None
-    ) -> ConversationView:
+    ) -> Conversation:
         conversation, _ = await self._member(user_id, request.conversation_id)
         self._require_group(conversation)
         current = await self.store.conversations.member_ids(conversation.id)
@@ -265,7 +271,7 @@ class ConversationService:
 
     async def remove_participant(
         self, user_id: str, request: RemoveParticipant, origin_sid: str | None = None
-    ) -> ConversationView:
+    ) -> Conversation:
         conversation, _ = await self._member(user_id, request.conversation_id)
         self._require_group(conversation)
         if request.user_id != user_id and user_id != conversation.created_by:
@@ -294,7 +300,7 @@ class ConversationService:
 
     async def send(
         self, user_id: str, request: SendMessage, origin_sid: str | None = None
-    ) -> MessageView:
+    ) -> Message:
         text = self._clean_text(request.text)
         if request.reply_to is not None:
             await self._check_reply(user_id, request.conversation_id, request.reply_to)
@@ -344,7 +350,7 @@ class ConversationService:
 
     async def edit(
         self, user_id: str, request: EditMessage, origin_sid: str | None = None
-    ) -> MessageView:
+    ) -> Message:
         message = await self._own_message(user_id, request.message_id)
         if utc_now() - parse_iso(message.created_at) > timedelta(seconds=self.limits.edit_window_s):
             raise EditWindowClosed("The edit window for this message has closed")
@@ -505,7 +511,7 @@ class ConversationService:
         conversation: ConversationRecord,
         user_id: str,
         membership: MembershipRecord | None = None,
-    ) -> ConversationView:
+    ) -> Conversation:
         membership = membership or await self.store.conversations.membership(
             conversation.id, user_id
         )

@@ -1,14 +1,21 @@
-"""Records to wire shapes. TypedDicts, not models: a message view is built for
-every send and every delivery, the hot path, and a dict costs nothing more."""
+"""Records to wire shapes, and the shapes themselves.
+
+TypedDicts, not models: a message view is built for every send and every
+delivery, the hot path, and a dict costs nothing more. They are also what
+OpenAPI documents (pydantic reads TypedDicts, from ``typing_extensions`` on
+Python 3.11), so each shape is written once."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict, cast
+from typing import Annotated, Any, cast
 
-from storage.records import ConversationRecord, MembershipRecord, MessageRecord
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from storage.records import ConversationRecord, ConversationType, MembershipRecord, MessageRecord
 
 
-class MessageView(TypedDict):
+class Message(TypedDict):
     id: str
     conversation_id: str
     seq: int
@@ -22,18 +29,21 @@ class MessageView(TypedDict):
     deleted: bool
 
 
-class ConversationView(TypedDict):
+class Conversation(TypedDict):
     """As one participant (the viewer) sees it."""
 
     id: str
-    type: str
+    type: ConversationType
     participant_ids: list[str]
-    read_seqs: dict[str, int]
+    read_seqs: Annotated[
+        dict[str, int],
+        Field(description="Every participant's read marker, by user id (the viewer's is read_seq)"),
+    ]
     title: str | None
     context: dict[str, str] | None
     created_by: str
     created_at: str
-    last_message: MessageView | None
+    last_message: Message | None
     last_seq: int
     read_seq: int
     unread_count: int
@@ -43,18 +53,18 @@ class ConversationView(TypedDict):
 
 
 class ConversationPage(TypedDict):
-    items: list[ConversationView]
+    items: list[Conversation]
     next_cursor: str | None
 
 
 class MessagePage(TypedDict):
-    items: list[MessageView]
+    items: list[Message]
     has_more: bool
 
 
 class SyncedConversation(TypedDict):
     conversation_id: str
-    messages: list[MessageView]
+    messages: list[Message]
     has_more: bool
 
 
@@ -74,7 +84,7 @@ class UnreadCounts(TypedDict):
 
 
 class SearchHit(TypedDict):
-    message: MessageView
+    message: Message
     highlight: str
 
 
@@ -91,7 +101,7 @@ class Nothing(TypedDict):
     """The ack data of an event with nothing to say back (``typing``)."""
 
 
-def message_view(message: MessageRecord) -> MessageView:
+def message_view(message: MessageRecord) -> Message:
     return {
         "id": message.id,
         "conversation_id": message.conversation_id,
@@ -107,9 +117,9 @@ def message_view(message: MessageRecord) -> MessageView:
     }
 
 
-def stored_message_view(message: dict[str, Any]) -> MessageView:
+def stored_message_view(message: dict[str, Any]) -> Message:
     """A conversation's ``last_message``, stored as a snapshot of the message."""
-    return cast(MessageView, {name: message[name] for name in MessageView.__annotations__})
+    return cast(Message, {name: message[name] for name in Message.__annotations__})
 
 
 def conversation_view(
@@ -117,7 +127,7 @@ def conversation_view(
     membership: MembershipRecord,
     members: list[MembershipRecord],
     unread_count: int,
-) -> ConversationView:
+) -> Conversation:
     """The viewer's view: ``membership`` is the viewer's own, ``members`` every
     participant's (in join order), which gives ``participant_ids`` and ``read_seqs``."""
     last = conversation.last_message

@@ -19,7 +19,7 @@ from storage.records import BidRecord, Change, JobRecord, Transition
 from ..clock import new_id, now_iso
 from ..conversations import ConversationService
 from ..conversations.models import ContextRef, CreateConversation
-from ..conversations.views import ConversationView
+from ..conversations.views import Conversation
 from ..cursors import decode_cursor
 from ..errors import Conflict, Forbidden, HubError, InvalidState, NotFound, ValidationFailed
 from .common import Market, cut
@@ -156,7 +156,7 @@ class BidService:
 
     # The conversation
 
-    async def conversation(self, user_id: str, bid_id: str) -> ConversationView:
+    async def conversation(self, user_id: str, bid_id: str) -> Conversation:
         """The accepted bid's conversation (opened now if accepting could not)."""
         bid, _ = await self.find(user_id, bid_id)
         BID.need("open the conversation of", bid.status)
