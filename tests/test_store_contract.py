@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import types
 from dataclasses import fields, is_dataclass
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import pytest
 
@@ -214,6 +214,8 @@ def _sample(hint: Any, name: str) -> Any:
         return f"{name} é ✓"
     if hint is Any:
         return {"any": [1, None, "x"]}
+    if get_origin(hint) is Literal:
+        return get_args(hint)[-1]  # stored as its value (a str)
     if get_origin(hint) is list:
         return [_sample(get_args(hint)[0], name), _sample(get_args(hint)[0], name + "2")]
     if get_origin(hint) is dict:
