@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -84,3 +86,19 @@ async def alice_chats_with_bob(browser: Any, base: str) -> tuple[Any, Any]:
     await alice.get_by_label("Chat with user id").fill(bob_id)
     await alice.get_by_role("button", name="Start chat").click()
     return alice, bob
+
+
+@pytest_asyncio.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Headless Chromium, closed after the test (conftest.py marks the test
+    ``browser``); Playwright's ``expect`` waits up to TIMEOUT_MS."""
+    require_browser()
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            yield browser
+        finally:
+            await browser.close()

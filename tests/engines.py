@@ -23,6 +23,8 @@ from storage.records import UserRecord
 from storage.sqlite import SqliteStore
 
 ENGINES = ["sqlite", "mongo"]
+# On a test or module: the hub under test (the ``app`` fixture) runs once per engine.
+ON_BOTH_ENGINES = pytest.mark.parametrize("store_engine", ENGINES, indirect=True)
 MONGODB_URL_ENV = "HUB_TEST_MONGODB_URL"
 
 

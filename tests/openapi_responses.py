@@ -9,6 +9,8 @@ teardown if any response did not.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema_rs
@@ -16,6 +18,54 @@ import orjson
 from aiohttp import web
 
 API = "/api/v1/"
+# Not part of a hub's document: what differs from one test's settings to the next's.
+PER_TEST_FIELDS = {"data_dir", "database_url", "port"}
+
+
+def share_openapi_documents() -> Callable[[], list[str]]:
+    """Build each OpenAPI document once per test run instead of twice per test.
+
+    ``handlers.build_openapi`` is a pure function of the route table and the
+    settings, and building the document is most of what creating an app costs
+    (about 20 ms; every in-process test makes one for the app and one for its
+    ResponseCheck). This replaces it, wherever the hub's modules hold it, with one
+    that builds a document once per distinct settings and hands that one document
+    to every caller: the hub and ResponseCheck only read it; a test that changes
+    one must copy it first. Returns a check for the end of the run: the names of
+    the shared documents that no longer equal a fresh build (someone changed one).
+    Test-only, like everything here.
+    """
+    import handlers.openapi
+
+    build = handlers.openapi.build_openapi
+    built: dict[tuple[int, str, str], tuple[Any, Any, dict[str, Any]]] = {}
+
+    def shared(routes: list[Any], version: str, settings: Any) -> dict[str, Any]:
+        key = (id(routes), version, settings.model_dump_json(exclude=PER_TEST_FIELDS))
+        if key not in built:
+            built[key] = (routes, settings, build(routes, version=version, settings=settings))
+        return built[key][2]
+
+    def changed() -> list[str]:
+        return [
+            key[2]
+            for key, (routes, settings, document) in built.items()
+            if document != build(routes, version=key[1], settings=settings)
+        ]
+
+    _replace_everywhere(build, shared)
+    return changed
+
+
+def _replace_everywhere(original: Callable[..., Any], replacement: Callable[..., Any]) -> None:
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(("handlers", "hub")):
+            continue
+        for attribute, value in list(vars(module).items()):
+            if value is original:
+                setattr(module, attribute, replacement)
+
+
 JSON_TYPES = ("application/json", "application/problem+json")
 
 

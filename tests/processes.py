@@ -19,11 +19,16 @@ from typing import Any
 
 import aiohttp
 
+from users import registration
+from waits import eventually
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 TEST_SECRET = "process-test-secret-that-is-long-enough-0123456789"
+# Set by conftest.py for each test: whether it is marked ``redis`` (and so may start one).
+redis_allowed = True
 
 
 def free_port() -> int:
@@ -84,6 +89,40 @@ class RunningHub:
         """SIGKILL: no shutdown, no flush, nothing."""
         self.process.kill()
         await self.process.wait()
+
+    def rss_mb(self) -> float:
+        """The process's resident memory."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kib) / 1024
+
+    async def metric(self, session: aiohttp.ClientSession, name: str, **labels: str) -> float:
+        """A sample of its /metrics (0 when it has none yet)."""
+        async with session.get(self.url("/metrics")) as response:
+            return sample(await response.text(), name, **labels)
+
+
+def sample(exposition: str, name: str, **labels: str) -> float:
+    """The value of ``name{labels}`` in a Prometheus text exposition, or 0."""
+    wanted = name + (
+        "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else ""
+    )
+    for line in exposition.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def register(
+    session: aiohttp.ClientSession, hub: RunningHub | str, name: str, role: str = "client"
+) -> dict[str, Any]:
+    """Register ``name`` on a hub (or at a base URL): the register response."""
+    base = hub.base if isinstance(hub, RunningHub) else hub.rstrip("/")
+    async with session.post(
+        f"{base}/api/v1/auth/register", json=registration(name, role)
+    ) as response:
+        assert response.status == 201, await response.text()
+        return await response.json()
 
 
 @asynccontextmanager
@@ -153,6 +192,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
+        if not redis_allowed:
+            raise AssertionError("a test that starts redis-server must be marked redis")
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: run ./scripts/test")
@@ -204,3 +245,20 @@ async def running_redis(workdir: Path) -> AsyncIterator[RedisServer]:
         yield server
     finally:
         await server.stop()
+
+
+async def wait_for_subscribers(redis_url: str, count: int, *channels: str) -> None:
+    """Until every one of ``channels`` has ``count`` subscribers (each hub process
+    listens before a test begins)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_url)
+    try:
+        await eventually(
+            lambda: client.pubsub_numsub(*channels),
+            lambda counts: all(n >= count for _, n in counts),
+            timeout=10,
+            message=f"subscribers of {channels}",
+        )
+    finally:
+        await client.aclose()

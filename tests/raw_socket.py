@@ -8,10 +8,17 @@ speak Engine.IO v4 over a WebSocket themselves.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
+import struct
 from typing import Any
 
 import aiohttp
+
+from processes import RunningHub
+from waits import eventually
 
 WAIT_S = 5.0
 
@@ -88,3 +95,51 @@ class RawSocket:
         await self.ws.close()
         await self._session.close()
         self._reader.cancel()
+
+
+async def silent_client(
+    hub: RunningHub,
+    session: aiohttp.ClientSession,
+    token: str,
+    receive_buffer: int | None = None,
+) -> socket.socket:
+    """A raw TCP client: WebSocket upgrade, /conversations connect, then silence:
+    it never reads or answers again (the hub's replies wait unread, in a receive
+    buffer of ``receive_buffer`` bytes if given). Returns once the hub counts it
+    among its connected sockets (the first one: call it before any other)."""
+    sock = socket.socket()
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    port = int(hub.base.rsplit(":", 1)[1])
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += await asyncio.to_thread(sock.recv, 4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    sock.sendall(masked_text_frame("40/conversations," + json.dumps({"token": token})))
+    await eventually(
+        lambda: hub.metric(session, "hub_connected_sockets", namespace="/conversations"),
+        lambda connected: connected >= 1,
+    )
+    return sock
+
+
+def masked_text_frame(text: str) -> bytes:
+    """One WebSocket text frame as a client sends it (masked)."""
+    payload = text.encode()
+    assert len(payload) < 65536
+    mask = os.urandom(4)
+    header = (
+        bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(payload))
+        if len(payload) > 125
+        else bytes([0x81, 0x80 | len(payload)])
+    )
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -32,11 +33,13 @@ class Recorder:
 
     async def wait_for(self, event: str, count: int = 1, timeout: float = 5) -> list[Any]:
         """Wait (bounded) until ``count`` ``event``s have arrived; return all of them so far."""
-        async with self._changed:
-            await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self.events[event]) >= count), timeout
-            )
+        await self.until(lambda: len(self.events[event]) >= count, timeout)
         return self.events[event]
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 5) -> None:
+        """Wait (bounded) until ``predicate()`` holds, checking it as each event arrives."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
 
     async def call(self, event: str, payload: Any) -> Any:
         """Emit ``event`` on this namespace and return the raw ack."""

@@ -15,22 +15,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import requests
 import schemathesis
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import APIOperation, CheckFunction, GenerationMode
 
-from hub.config import Settings
-from market_client import Party, market_settings
+from market_client import MARKET, hire, post_bid, post_job
+from users import PASSWORD, User, Users
+
+pytestmark = [pytest.mark.slow, MARKET]  # schemathesis over every operation
 
 # Few examples per operation, mode and id set keep the run bounded on a 2-core
 # machine; derandomize makes a failure reproducible run after run.
@@ -75,7 +74,6 @@ CONFIG = schemathesis.Config.from_dict(
         }
     }
 )
-PASSWORD = "correct horse"  # conftest.Api.register's
 # Which real resource an operation's {id} names, by the path before it.
 RESOURCES = {
     "/api/v1/jobs": "job",
@@ -100,46 +98,18 @@ class Failure:
     error: str
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return market_settings(tmp_path)
-
-
-@pytest_asyncio.fixture
-async def server(app: web.Application, aiohttp_server: Any, settings: Settings) -> TestServer:
-    # On settings.port: the sandbox provider delivers its webhooks there.
-    return await aiohttp_server(app, port=settings.port)
-
-
-async def world(api: Any, http: Any, connect: Any) -> tuple[Party, dict[str, str]]:
+async def world(users: Users) -> tuple[User, dict[str, str]]:
     """A client (the fuzzer) with money, a job in progress with a freelancer's
     accepted bid, a funded milestone, a conversation, a message, a notification,
     a deposit and a payout; the ids of each."""
-    client = Party(http, connect, await api.register("fuzzer", role="client"))
-    fred = Party(http, connect, await api.register("fred", role="freelancer"))
+    (client,) = await users("fuzzer")
+    (fred,) = await users("fred", role="freelancer")
     deposit = await client.deposit(1_000_000)
-    job = await client.ok(
-        "POST",
-        "/jobs",
-        {
-            "title": "Fuzzed",
-            "description": "A job to fuzz",
-            "budget_min": 100,
-            "budget_max": 500,
-            "currency": "USD",
-            "type": "fixed",
-            "publish": True,
-        },
-        status=201,
+    job = await post_job(
+        client, title="Fuzzed", description="A job to fuzz", budget_min=100, budget_max=500
     )
-    bid = await fred.ok(
-        "POST",
-        f"/jobs/{job['id']}/bids",
-        {"amount": 300, "currency": "USD", "period_days": 3, "proposal": "Me"},
-        status=201,
-    )
-    await client.ok("POST", f"/bids/{bid['id']}/award")
-    await fred.ok("POST", f"/bids/{bid['id']}/accept")
+    bid = await post_bid(fred, job, 300, period_days=3, proposal="Me")
+    await hire(client, fred, bid)
     milestone = await client.ok(
         "POST",
         f"/jobs/{job['id']}/milestones",
@@ -238,9 +208,9 @@ def _shorten(text: str, limit: int = 3000) -> str:
 
 
 async def test_every_operation_keeps_the_documented_contract(
-    server: TestServer, api: Any, http: Any, connect: Any
+    server: TestServer, users: Users
 ) -> None:
-    client, ids = await world(api, http, connect)
+    client, ids = await world(users)
     base_url = str(server.make_url("")).rstrip("/")
     # schemathesis is synchronous (requests): it runs in a thread while this
     # loop serves the hub.

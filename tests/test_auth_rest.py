@@ -13,9 +13,9 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
-from conftest import Api
 from hub.config import Settings
 from hub.tokens import TokenIssuer
+from users import Api
 
 API = "/api/v1"
 PASSWORD = "correct horse"
@@ -538,6 +538,7 @@ async def test_role_change_needs_a_token(http: TestClient, api: Api) -> None:
     await expect_problem(response, 401, "unauthorized")
 
 
+@pytest.mark.slow  # runs hub create-admin in a subprocess
 async def test_cli_admin_changes_roles_while_the_hub_runs(
     http: TestClient,
     api: Api,
@@ -604,6 +605,7 @@ async def test_cli_admin_changes_roles_while_the_hub_runs(
     await expect_problem(response, 403, "forbidden")
 
 
+@pytest.mark.slow  # runs hub create-admin in a subprocess
 async def test_cli_create_admin_promotes_an_existing_user(
     http: TestClient,
     api: Api,
@@ -638,6 +640,7 @@ async def test_cli_create_admin_promotes_an_existing_user(
     assert response.status == 200, await response.text()
 
 
+@pytest.mark.slow  # runs hub create-admin in a subprocess
 async def test_cli_create_admin_refuses_a_short_password(
     settings: Settings, tmp_path: Path, server: Any
 ) -> None:

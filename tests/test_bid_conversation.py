@@ -15,87 +15,50 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from market_client import Party
+from engines import ON_BOTH_ENGINES
+from market_client import hire, post_bid, post_job
 from recorder import Recorder
+from users import User, Users
+from waits import quiet
 
-NS = "/conversations"
-pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indirect=True)
-
-
-@pytest.fixture
-def store_engine(request):  # type: ignore[no-untyped-def]
-    return request.param
-
-
-class Person(Party):
-    """An account's REST calls, and a /conversations socket that only listens
-    (so every event it records was meant for the account)."""
-
-    async def sockets(self) -> Recorder:
-        return Recorder(await self.connect_factory(self.account["access_token"], [NS]))
-
-    async def start(self) -> Person:
-        self.heard = await self.sockets()
-        return self
-
-    def created(self, conversation_id: str) -> list[dict[str, Any]]:
-        return [c for c in self.heard.events["conversation:created"] if c["id"] == conversation_id]
+pytestmark = ON_BOTH_ENGINES
 
 
 class Story:
     """A job of ``owner``'s with a bid of ``fred``'s; ``cole`` is the owner's
-    colleague (a client), ``otto`` a freelancer with nothing to do with it."""
+    colleague (a client), ``otto`` a freelancer with nothing to do with it. Each
+    has a /conversations socket that only listens (``heard``), so every event it
+    records was meant for that account."""
 
-    async def make(self, api: Any, http: Any, connect: Any) -> Story:
-        async def person(name: str, role: str) -> Person:
-            return await Person(http, connect, await api.register(name, role=role)).start()
-
-        self.owner = await person("cora", "client")
-        self.cole = await person("cole", "client")
-        self.fred = await person("fred", "freelancer")
-        self.otto = await person("otto", "freelancer")
-        self.job = await self.owner.ok(
-            "POST",
-            "/jobs",
-            {
-                "title": "Mobile app",
-                "description": "iOS and Android",
-                "skills": ["swift"],
-                "budget_min": 1_000,
-                "budget_max": 9_000,
-                "currency": "USD",
-                "type": "fixed",
-                "publish": True,
-            },
-            status=201,
-        )
-        self.bid = await self.fred.ok(
-            "POST",
-            f"/jobs/{self.job['id']}/bids",
-            {"amount": 5_000, "currency": "USD", "period_days": 10, "proposal": "Hire me"},
-            status=201,
-        )
+    async def make(self, users: Users) -> Story:
+        self.owner, self.cole = await users("cora", "cole")
+        self.fred, self.otto = await users("fred", "otto", role="freelancer")
+        self.heard = {p.id: await p.socket() for p in (self.owner, self.cole, self.fred, self.otto)}
+        self.job = await post_job(self.owner)
+        self.bid = await post_bid(self.fred, self.job)
         self.context = {"type": "bid", "id": self.bid["id"]}
         return self
 
     async def accept(self) -> dict[str, Any]:
-        await self.owner.ok("POST", f"/bids/{self.bid['id']}/award")
-        return await self.fred.ok("POST", f"/bids/{self.bid['id']}/accept")
+        return await hire(self.owner, self.fred, self.bid)
 
-    async def about_bid(self, person: Person) -> list[dict[str, Any]]:
+    def heard_by(self, person: User) -> Recorder:
+        return self.heard[person.id]
+
+    def created(self, person: User, conversation_id: str) -> list[dict[str, Any]]:
+        """The ``conversation:created`` events of ``conversation_id`` the person heard."""
+        events = self.heard_by(person).events["conversation:created"]
+        return [c for c in events if c["id"] == conversation_id]
+
+    async def about_bid(self, person: User) -> list[dict[str, Any]]:
         """The person's conversations with this bid's context."""
         page = await person.ok("GET", "/conversations", params={"limit": 100})
         return [c for c in page["items"] if c["context"] == self.context]
 
 
 @pytest_asyncio.fixture
-async def story(api, http, connect) -> Story:  # type: ignore[no-untyped-def]
-    return await Story().make(api, http, connect)
-
-
-async def quiet(wait: float = 0.3) -> None:
-    """Give stray events a moment to arrive before counting them."""
-    await asyncio.sleep(wait)
+async def story(users: Users) -> Story:
+    return await Story().make(users)
 
 
 async def talk_already(story: Story) -> dict[str, Any]:
@@ -111,7 +74,7 @@ async def test_a_conversation_opened_while_shortlisting_is_the_bids_on_accept(
 ) -> None:
     plain = await talk_already(story) if already_talking else None
     await story.owner.ok("POST", f"/bids/{story.bid['id']}/shortlist")
-    owner_socket = await story.owner.sockets()
+    owner_socket = await story.owner.socket()
     opened = await owner_socket.ok(
         "conversation:create", {"participant_ids": [story.fred.id], "context": story.context}
     )
@@ -126,15 +89,15 @@ async def test_a_conversation_opened_while_shortlisting_is_the_bids_on_accept(
             "id"
         ]
         assert [c["id"] for c in await story.about_bid(person)] == [opened["id"]]
-    await quiet()
-    assert len(story.fred.created(opened["id"])) == 1
-    assert len(story.fred.heard.events["conversation:created"]) == (2 if plain else 1)
+    await quiet(0.3)  # for stray events, before counting them
+    assert len(story.created(story.fred, opened["id"])) == 1
+    assert len(story.heard_by(story.fred).events["conversation:created"]) == (2 if plain else 1)
 
 
 async def test_after_accept_either_party_creating_gets_the_same_one(story: Story) -> None:
     accepted = await story.accept()
     bid_conversation = accepted["conversation_id"]
-    owner_socket, fred_socket = await story.owner.sockets(), await story.fred.sockets()
+    owner_socket, fred_socket = await story.owner.socket(), await story.fred.socket()
 
     again = [
         await owner_socket.ok(
@@ -165,10 +128,10 @@ async def test_after_accept_either_party_creating_gets_the_same_one(story: Story
 
     assert {c["id"] for c in again} == {bid_conversation}
     assert {c["title"] for c in again} == {None}  # the request's title is ignored
-    await quiet()
+    await quiet(0.3)  # for stray events, before counting them
     for person in (story.owner, story.fred):
-        assert len(person.created(bid_conversation)) == 1  # from accepting, none since
-        assert len(person.heard.events["conversation:created"]) == 1
+        assert len(story.created(person, bid_conversation)) == 1  # from accepting, none since
+        assert len(story.heard_by(person).events["conversation:created"]) == 1
         assert [c["id"] for c in await story.about_bid(person)] == [bid_conversation]
 
 
@@ -185,7 +148,7 @@ async def test_a_pair_that_already_talks_gets_a_group_about_the_bid(story: Story
         story.context,
     )
     assert sorted(bid_conversation["participant_ids"]) == sorted([story.owner.id, story.fred.id])
-    fred_socket = await story.fred.sockets()
+    fred_socket = await story.fred.socket()
     again = await fred_socket.ok(
         "conversation:create", {"participant_ids": [story.owner.id], "context": story.context}
     )
@@ -204,8 +167,8 @@ async def test_concurrent_creates_and_accept_make_one_conversation(
     if already_talking:  # every create then races to make the group about the bid
         await talk_already(story)
     await story.owner.ok("POST", f"/bids/{story.bid['id']}/award")
-    owner_sockets = [await story.owner.sockets() for _ in range(3)]
-    fred_sockets = [await story.fred.sockets() for _ in range(3)]
+    owner_sockets = [await story.owner.socket() for _ in range(3)]
+    fred_sockets = [await story.fred.socket() for _ in range(3)]
     by_owner = {"participant_ids": [story.fred.id], "context": story.context}
     by_fred = {"participant_ids": [story.owner.id], "context": story.context}
 
@@ -219,16 +182,18 @@ async def test_concurrent_creates_and_accept_make_one_conversation(
 
     *created, accepted = results
     assert {c["id"] for c in created} == {accepted["conversation_id"]}
-    await quiet()
+    await quiet(0.3)  # for stray events, before counting them
     for person in (story.owner, story.fred):
         assert [c["id"] for c in await story.about_bid(person)] == [accepted["conversation_id"]]
-        assert len(person.created(accepted["conversation_id"])) == 1
-        assert len(person.heard.events["conversation:created"]) == (2 if already_talking else 1)
+        assert len(story.created(person, accepted["conversation_id"])) == 1
+        assert len(story.heard_by(person).events["conversation:created"]) == (
+            2 if already_talking else 1
+        )
 
 
 async def test_only_the_parties_use_a_bid_or_job_context(story: Story) -> None:
     job_context = {"type": "job", "id": story.job["id"]}
-    otto_socket = await story.otto.sockets()
+    otto_socket = await story.otto.socket()
     for context in (story.context, job_context):
         await otto_socket.error(
             "conversation:create",
@@ -291,8 +256,8 @@ async def test_only_the_parties_use_a_bid_or_job_context(story: Story) -> None:
             status=201,
         )
     )["id"] != about_job["id"]
-    await quiet()
-    assert story.otto.heard.events["conversation:created"] == []
+    await quiet(0.3)  # for stray events, before counting them
+    assert story.heard_by(story.otto).events["conversation:created"] == []
 
 
 async def test_no_bid_conversation_between_blocked_parties(story: Story) -> None:
@@ -319,19 +284,19 @@ async def test_the_owners_group_with_a_colleague_gains_the_freelancer_on_accept(
         "Mobile app",
         sorted([story.owner.id, story.cole.id]),
     )
-    await story.cole.heard.wait_for("conversation:created")
+    await story.heard_by(story.cole).wait_for("conversation:created")
 
     accepted = await story.accept()
 
     assert accepted["conversation_id"] == group["id"]
-    joined = (await story.fred.heard.wait_for("conversation:created"))[0]
+    joined = (await story.heard_by(story.fred).wait_for("conversation:created"))[0]
     assert joined["id"] == group["id"]
     assert sorted(joined["participant_ids"]) == sorted(
         [story.owner.id, story.cole.id, story.fred.id]
     )
-    updated = (await story.cole.heard.wait_for("conversation:updated"))[0]
+    updated = (await story.heard_by(story.cole).wait_for("conversation:updated"))[0]
     assert story.fred.id in updated["participant_ids"]
     history = await story.fred.ok("GET", f"/bids/{story.bid['id']}/conversation")
     assert history["id"] == group["id"]
-    await quiet()
-    assert len(story.fred.heard.events["conversation:created"]) == 1
+    await quiet(0.3)  # for stray events, before counting them
+    assert len(story.heard_by(story.fred).events["conversation:created"]) == 1

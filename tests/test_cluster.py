@@ -10,12 +10,23 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import pytest_asyncio
 import socketio
-from redis.asyncio import Redis
 
-from processes import RedisServer, RunningHub, hub_env, running_hub, running_redis
+from processes import (
+    RedisServer,
+    RunningHub,
+    hub_env,
+    register,
+    running_hub,
+    running_redis,
+    wait_for_subscribers,
+)
 from recorder import Recorder
+from waits import eventually, quiet
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]  # three hub processes and a redis-server
 
 CONV = "/conversations"
 PRESENCE = "/presence"
@@ -39,17 +50,7 @@ class Cluster:
 
     async def register(self, name: str) -> dict[str, Any]:
         async with aiohttp.ClientSession() as session:
-            async with session.post(
-                self.hubs[0].url("/api/v1/auth/register"),
-                json={
-                    "email": f"{name}@example.com",
-                    "password": "correct horse",
-                    "display_name": name,
-                    "role": "client",
-                },
-            ) as response:
-                assert response.status == 201, await response.text()
-                return await response.json()
+            return await register(session, self.hubs[0], name)
 
     async def connect(
         self, hub: RunningHub, account: dict[str, Any], namespaces: tuple[str, ...] = (CONV,)
@@ -71,19 +72,7 @@ class Cluster:
                 await client.disconnect()
 
 
-async def wait_for_subscribers(redis_url: str, count: int) -> None:
-    """Every process listens on both channels before the test begins."""
-    client = Redis.from_url(redis_url)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            counts = dict(await client.pubsub_numsub("hub:socketio", "hub:message-new"))
-            if all(n >= count for n in counts.values()):
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"subscribers: {counts}")
-    finally:
-        await client.aclose()
+CHANNELS = ("hub:socketio", "hub:message-new")
 
 
 @asynccontextmanager
@@ -96,7 +85,7 @@ async def running_cluster(tmp_path: Path, size: int, **settings: Any) -> AsyncIt
             await stack.enter_async_context(running_hub(tmp_path, env, f"hub{i}"))
             for i in range(size)
         ]
-        await wait_for_subscribers(redis.url, size)
+        await wait_for_subscribers(redis.url, size, *CHANNELS)
         result = Cluster(redis, hubs)
         yield result
         await result.close()
@@ -141,7 +130,7 @@ async def test_messages_presence_and_typing_cross_processes(cluster: Cluster) ->
         got = await receiver.wait_for("message:new", 5)
         assert [m["seq"] for m in got] == [1, 2, 3, 4, 5]
         assert got == sent
-    await asyncio.sleep(0.2)
+    await quiet()  # for an echo to the sender, from any process
     assert ann_a.events["message:new"] == []
 
     await ann_a.ok("typing", {"conversation_id": conversation_id, "typing": True})
@@ -156,11 +145,11 @@ async def test_messages_presence_and_typing_cross_processes(cluster: Cluster) ->
     bob_b.client.on("presence", presence_events["bob"].append, namespace=PRESENCE)
     cat_c.client.on("presence", presence_events["cat"].append, namespace=PRESENCE)
     ann_presence = await cluster.connect(a, ann, (PRESENCE,))
-    await _until(lambda: presence_events["bob"] and presence_events["cat"])
+    await eventually(lambda: presence_events["bob"] and presence_events["cat"])
     assert presence_events["bob"][0]["status"] == "online"
     assert presence_events["cat"][0]["status"] == "online"
     await ann_presence.disconnect()
-    await _until(lambda: len(presence_events["bob"]) == 2 and len(presence_events["cat"]) == 2)
+    await eventually(lambda: len(presence_events["bob"]) == 2 and len(presence_events["cat"]) == 2)
     assert presence_events["bob"][1]["status"] == "offline"
 
 
@@ -203,7 +192,7 @@ async def test_a_killed_process_takes_its_users_offline_and_clients_resync(
         "presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE
     )
     ann_c = Recorder(await cluster.connect(c, ann, (CONV, PRESENCE)))
-    await _until(lambda: states and states[-1]["status"] == "online")
+    await eventually(lambda: states and states[-1]["status"] == "online")
     conversation_id = await conversation_of(cluster, bob_b, [ann])
     await bob_b.ok(
         "message:send", {"conversation_id": conversation_id, "client_msg_id": "1", "text": "before"}
@@ -212,7 +201,7 @@ async def test_a_killed_process_takes_its_users_offline_and_clients_resync(
 
     killed_at = time.monotonic()
     await c.kill()
-    await _until(lambda: states[-1]["status"] == "offline", timeout=PROCESS_TIMEOUT_S + 5)
+    await eventually(lambda: states[-1]["status"] == "offline", timeout=PROCESS_TIMEOUT_S + 5)
     assert time.monotonic() - killed_at < PROCESS_TIMEOUT_S + 3
     for n in range(2, 12):
         await bob_b.ok(
@@ -254,7 +243,7 @@ async def test_redis_outage_keeps_acks_and_delivery_resumes(cluster: Cluster) ->
 
     cluster.redis.port = port
     await cluster.redis.start()
-    await wait_for_subscribers(cluster.redis.url, 3)
+    await wait_for_subscribers(cluster.redis.url, 3, *CHANNELS)
     synced = await bob_b.ok(
         "sync", {"cursors": [{"conversation_id": conversation_id, "after_seq": 1}]}
     )
@@ -269,15 +258,6 @@ async def test_redis_outage_keeps_acks_and_delivery_resumes(cluster: Cluster) ->
         assert hub.process.returncode is None, hub.output()
 
 
-async def _until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_sigterm_closes_sockets_and_survivors_mark_users_offline(cluster: Cluster) -> None:
     a, b, _ = cluster.hubs
     ann, bob = await cluster.register("ann"), await cluster.register("bob")
@@ -286,10 +266,10 @@ async def test_sigterm_closes_sockets_and_survivors_mark_users_offline(cluster: 
     watcher.on("presence", states.append, namespace=PRESENCE)
     await watcher.call("presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE)
     leaving = await cluster.connect(a, ann, (PRESENCE,))
-    await _until(lambda: states and states[-1]["status"] == "online")
+    await eventually(lambda: states and states[-1]["status"] == "online")
     assert await a.stop() == 0
-    await _until(lambda: not leaving.connected)
-    await _until(lambda: states[-1]["status"] == "offline", timeout=5)
+    await eventually(lambda: not leaving.connected)
+    await eventually(lambda: states[-1]["status"] == "offline", timeout=5)
 
 
 async def test_rate_limits_hold_across_processes(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import socketio
 
 from hub.realtime.connections import ConnectionRegistry
 from hub.realtime.rooms import HubManager, Room
+from waits import eventually
 
 
 class Expired:
@@ -21,6 +22,7 @@ class Expired:
         self.calls.append((eio_sid, sids))
 
 
+@pytest.mark.slow  # waits for a token deadline (up to 1 s)
 async def test_connections_expire_at_their_tokens_deadline_with_one_timer():
     expired = Expired()
     registry = ConnectionRegistry(expired)
@@ -32,21 +34,23 @@ async def test_connections_expire_at_their_tokens_deadline_with_one_timer():
     registry.extend("e0", soon + 3600)  # refreshed: stays
     registry.detach("e1", "/a")
     registry.detach("e1", "/b")  # gone before its deadline: nothing to do
-    await asyncio.sleep(soon - time.time() + 0.3)
+    # One timer fires at the deadline and expires the whole batch at once.
+    await eventually(lambda: len(expired.calls) >= 48, timeout=soon - time.time() + 2)
     assert sorted(eio for eio, _ in expired.calls) == sorted(f"e{n}" for n in range(2, 50))
     assert ("e2", {"/a": "s2", "/b": "t2"}) in expired.calls
     assert registry._timer is not None and registry._timer_second == soon + 3600
 
 
+@pytest.mark.slow  # waits for two token deadlines, a second apart
 async def test_expiry_waits_for_the_newest_token():
     expired = Expired()
     registry = ConnectionRegistry(expired)
     now = int(time.time())
     registry.attach("e", "/a", "s", "u", "session", now + 1)
     registry.attach("e", "/b", "t", "u", "session", now + 2)  # a later token on another namespace
-    await asyncio.sleep(now + 1 - time.time() + 0.3)
+    await asyncio.sleep(now + 1 - time.time() + 0.3)  # on purpose: past the first deadline
     assert expired.calls == []
-    await asyncio.sleep(1.0)
+    await eventually(lambda: expired.calls, timeout=2)  # the second deadline
     assert [eio for eio, _ in expired.calls] == ["e"]
 
 

@@ -10,52 +10,18 @@ import asyncio
 import re
 from typing import Any
 
-import pytest
-
+from engines import ON_BOTH_ENGINES
 from recorder import Recorder
-from rest_user import API, RestUser
+from users import API, User
+from waits import quiet
 
-NS = "/conversations"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indirect=True)
+pytestmark = ON_BOTH_ENGINES
 
 
-@pytest.fixture
-def store_engine(request):  # type: ignore[no-untyped-def]
-    return request.param
-
-
-class User(RestUser):
-    """One registered account: its REST calls and its sockets."""
-
-    def __init__(self, api: Any, connect: Any, account: dict[str, Any]) -> None:
-        super().__init__(api.http, account)
-        self.connect_factory = connect
-
-    async def socket(self) -> Recorder:
-        return Recorder(await self.connect_factory(self.account["access_token"], [NS]))
-
-    async def send(self, conversation_id: str, text: str, **kwargs: Any) -> dict[str, Any]:
-        return await self.ok(
-            "POST",
-            f"/conversations/{conversation_id}/messages",
-            {"text": text},
-            status=201,
-            **kwargs,
-        )
-
-
-@pytest.fixture
-def users(api, connect):  # type: ignore[no-untyped-def]
-    async def make(*names: str) -> list[User]:
-        return [User(api, connect, await api.register(name)) for name in names]
-
-    return make
-
-
-async def quiet(*recorders: Recorder, event: str, count: int = 0, wait: float = 0.2) -> None:
+async def nothing_more(*recorders: Recorder, event: str, count: int = 0) -> None:
     """Give stray events a moment to arrive, then check there are ``count`` of them."""
-    await asyncio.sleep(wait)
+    await quiet()
     for recorder in recorders:
         assert len(recorder.events[event]) == count, (event, recorder.events[event])
 
@@ -86,7 +52,7 @@ async def test_create_direct_group_and_context(users):
         "POST", "/conversations", {"participant_ids": [ann.id], "type": "direct"}, status=201
     )
     assert again["id"] == from_bob["id"] == direct["id"]
-    await quiet(bob_socket, ann_socket, event="conversation:created", count=1)
+    await nothing_more(bob_socket, ann_socket, event="conversation:created", count=1)
 
     # A job context names a job the creator is a party to (here its owner).
     job = await ann.ok(
@@ -168,7 +134,7 @@ async def test_list_latest_activity_first_with_cursor_paging(users):
     # Activity order: a message in each, in this order; the last one is the newest.
     for index in (2, 0, 4, 1, 3):
         await ann.send(convs[index]["id"], f"to {index}")
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.005)  # on purpose: each message a later millisecond
     expected = [convs[i]["id"] for i in (3, 1, 4, 0, 2)]
 
     full = await ann.ok("GET", "/conversations")
@@ -264,7 +230,7 @@ async def test_get_and_patch_title_and_personal_flags(users):
     assert (pinned["pinned"], pinned["muted"], pinned["archived"]) == (True, True, False)
     (own,) = await sockets[bob.id].wait_for("conversation:updated")
     assert own["pinned"] is True and own["muted"] is True
-    await quiet(sockets[ann.id], sockets[cat.id], event="conversation:updated")
+    await nothing_more(sockets[ann.id], sockets[cat.id], event="conversation:updated")
     for other in (ann, cat):
         view = await other.ok("GET", f"/conversations/{cid}")
         assert (view["pinned"], view["muted"]) == (False, False)
@@ -315,7 +281,7 @@ async def test_group_participants_add_and_remove(users):
     # The removed user hears nothing more, at once, and cannot read.
     second = await bob.send(cid, "cat is gone")
     assert (await bob_socket.wait_for("message:new", 2)) == [first, second]
-    await quiet(cat_socket, event="message:new", count=1)
+    await nothing_more(cat_socket, event="message:new", count=1)
     await cat.fails("GET", f"/conversations/{cid}/messages", status=403, code="forbidden")
     ack = await cat_socket.call("message:history", {"conversation_id": cid})
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
@@ -399,7 +365,7 @@ async def test_rest_send_reaches_the_other_and_the_senders_own_socket(users):
         status=201,
     )
     assert again == reply
-    await quiet(ann_socket, bob_socket, event="message:new", count=2)
+    await nothing_more(ann_socket, bob_socket, event="message:new", count=2)
 
 
 async def test_idempotency_key_replays_and_refuses_a_changed_body(users):
@@ -419,7 +385,7 @@ async def test_idempotency_key_replays_and_refuses_a_changed_body(users):
     )
     assert (status, replay) == (201, first)
     assert (await bob_socket.wait_for("message:new")) == [first]
-    await quiet(bob_socket, event="message:new", count=1)
+    await nothing_more(bob_socket, event="message:new", count=1)
     history = await bob.ok("GET", f"/conversations/{cid}/messages")
     assert [m["id"] for m in history["items"]] == [first["id"]]
 
@@ -605,7 +571,7 @@ async def test_read_marker_only_moves_forward(users):
     }
     view = await bob.ok("GET", f"/conversations/{cid}")
     assert (view["read_seq"], view["unread_count"]) == (3, 1)
-    await quiet(ann_socket, event="message:read", count=1)
+    await nothing_more(ann_socket, event="message:read", count=1)
 
     # Past the end is clamped to the last message.
     assert await bob.ok("POST", path, {"seq": 99}) == {
@@ -823,7 +789,7 @@ async def test_outsiders_are_forbidden_and_unknown_ids_not_found(users):
     assert (await eve.ok("GET", "/conversations"))["items"] == []
     assert (await eve.ok("GET", "/messages/search", params={"q": "secret"}))["items"] == []
     assert cid not in (await eve.ok("GET", "/messages/unread-count"))["conversations"]
-    await asyncio.sleep(0.2)
+    await quiet()  # for any event that would have leaked to eve
     assert dict(eve_socket.events) == {}
 
     status, _ = await eve.call("GET", f"/conversations/{cid}", headers={"Authorization": ""})

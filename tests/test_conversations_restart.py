@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import socketio
 
-from processes import RunningHub, hub_env, running_hub
+from processes import RunningHub, hub_env, register, running_hub
+
+pytestmark = pytest.mark.slow  # hub processes
 
 NS = "/conversations"
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=5)
@@ -40,23 +43,6 @@ async def rest(
         method, hub.url("/api/v1" + path), headers=headers, **kwargs
     ) as response:
         return response.status, await response.json(content_type=None)
-
-
-async def register(session: aiohttp.ClientSession, hub: RunningHub, name: str) -> dict[str, Any]:
-    status, body = await rest(
-        session,
-        hub,
-        "POST",
-        "/auth/register",
-        json={
-            "email": f"{name}@example.com",
-            "password": "correct horse",
-            "display_name": name,
-            "role": "client",
-        },
-    )
-    assert status == 201, body
-    return body
 
 
 @asynccontextmanager

@@ -1,7 +1,7 @@
 """The rules of /conversations: blocks, edit window, limits, typing, malformed payloads.
 
-Real clients over real sockets on SQLite. Settings that a test changes are
-passed to the local ``settings`` fixture with an indirect parametrize.
+Real clients over real sockets on SQLite; a test that changes a setting says so
+with ``@pytest.mark.hub_settings(...)``.
 """
 
 from __future__ import annotations
@@ -14,55 +14,15 @@ from typing import Any
 
 import pytest
 
-from conftest import make_settings
 from hub.conversations.namespace import ConversationsNamespace
 from recorder import Recorder
+from users import User, Users
+from waits import quiet
 
 NS = "/conversations"
-API = "/api/v1"
 
 
-def with_settings(**overrides: Any) -> Any:
-    return pytest.mark.parametrize(
-        "settings",
-        [overrides],
-        indirect=True,
-        ids=[",".join(f"{k}={v}" for k, v in overrides.items())],
-    )
-
-
-@pytest.fixture
-def settings(request, tmp_path):  # type: ignore[no-untyped-def]
-    return make_settings(tmp_path, **getattr(request, "param", {}))
-
-
-class User:
-    def __init__(self, api: Any, connect: Any, account: dict[str, Any]) -> None:
-        self.http = api.http
-        self.connect_factory = connect
-        self.account = account
-        self.token: str = account["access_token"]
-        self.id: str = account["user"]["id"]
-        self.headers = api.auth(account)
-
-    async def socket(self) -> Recorder:
-        return Recorder(await self.connect_factory(self.token, [NS]))
-
-    async def rest(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        response = await self.http.request(method, API + path, json=body, headers=self.headers)
-        data = await response.json(content_type=None) if response.status != 204 else None
-        return response.status, data
-
-
-@pytest.fixture
-def users(api, connect):  # type: ignore[no-untyped-def]
-    async def make(*names: str) -> list[User]:
-        return [User(api, connect, await api.register(name)) for name in names]
-
-    return make
-
-
-async def pair(users):  # type: ignore[no-untyped-def]
+async def pair(users: Users) -> tuple[User, User, Recorder, Recorder, str]:
     """ann and bob, one socket each, and their direct conversation's id."""
     ann, bob = await users("ann", "bob")
     ann1, bob1 = await ann.socket(), await bob.socket()
@@ -89,23 +49,23 @@ async def test_blocked_pairs_cannot_start_or_use_a_direct_conversation(users):
     ann, bob, ann1, bob1, cid = await pair(users)
     await ann1.ok("message:send", send(cid, "before"))
 
-    status, _ = await ann.rest("POST", f"/users/{bob.id}/block")
+    status, _ = await ann.call("POST", f"/users/{bob.id}/block")
     assert status == 200
     # Both directions are refused, over the socket and over REST.
     await bob1.error("conversation:create", {"participant_ids": [ann.id]}, "forbidden")
     await ann1.error("conversation:create", {"participant_ids": [bob.id]}, "forbidden")
-    status, problem = await bob.rest("POST", "/conversations", {"participant_ids": [ann.id]})
+    status, problem = await bob.call("POST", "/conversations", {"participant_ids": [ann.id]})
     assert (status, problem["code"]) == (403, "forbidden")
     await ann1.error("message:send", send(cid, "blocked-1"), "forbidden")
     await bob1.error("message:send", send(cid, "blocked-2"), "forbidden")
-    status, problem = await bob.rest("POST", f"/conversations/{cid}/messages", {"text": "hey"})
+    status, problem = await bob.call("POST", f"/conversations/{cid}/messages", {"text": "hey"})
     assert (status, problem["code"]) == (403, "forbidden")
     history = await ann1.ok("message:history", {"conversation_id": cid})
     assert [m["client_msg_id"] for m in history["items"]] == ["before"]
-    await asyncio.sleep(0.1)
+    await quiet()  # for a blocked message that would have reached bob
     assert len(bob1.events["message:new"]) == 1
 
-    status, _ = await ann.rest("DELETE", f"/users/{bob.id}/block")
+    status, _ = await ann.call("DELETE", f"/users/{bob.id}/block")
     assert status == 204
     again = await bob1.ok("conversation:create", {"participant_ids": [ann.id]})
     assert again["id"] == cid
@@ -117,17 +77,18 @@ async def test_blocked_pairs_cannot_start_or_use_a_direct_conversation(users):
 # Edits and deletes
 
 
-@with_settings(edit_window_s=1)
+@pytest.mark.slow  # waits out the one-second edit window
+@pytest.mark.hub_settings(edit_window_s=1)
 async def test_edit_window_closes(users):
     ann, _bob, ann1, bob1, cid = await pair(users)
     message = await ann1.ok("message:send", send(cid, "m1", "draft"))
     edited = await ann1.ok("message:edit", {"message_id": message["id"], "text": "final"})
     assert edited["text"] == "final"
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(1.2)  # on purpose: past the one-second edit window
     await ann1.error(
         "message:edit", {"message_id": message["id"], "text": "too late"}, "edit_window_closed"
     )
-    status, problem = await ann.rest("PATCH", f"/messages/{message['id']}", {"text": "late"})
+    status, problem = await ann.call("PATCH", f"/messages/{message['id']}", {"text": "late"})
     assert (status, problem["code"]) == (409, "edit_window_closed")
     (stored,) = (await bob1.ok("message:history", {"conversation_id": cid}))["items"]
     assert stored["text"] == "final"
@@ -143,14 +104,14 @@ async def test_only_the_sender_edits_or_deletes(users):
     message = await ann1.ok("message:send", send(cid, "m1", "mine"))
     await bob1.error("message:edit", {"message_id": message["id"], "text": "yours?"}, "forbidden")
     await bob1.error("message:delete", {"message_id": message["id"]}, "forbidden")
-    status, problem = await bob.rest("PATCH", f"/messages/{message['id']}", {"text": "x"})
+    status, problem = await bob.call("PATCH", f"/messages/{message['id']}", {"text": "x"})
     assert (status, problem["code"]) == (403, "forbidden")
-    status, problem = await bob.rest("DELETE", f"/messages/{message['id']}")
+    status, problem = await bob.call("DELETE", f"/messages/{message['id']}")
     assert (status, problem["code"]) == (403, "forbidden")
     await ann1.error("message:edit", {"message_id": "no-such-message", "text": "x"}, "not_found")
     (stored,) = (await ann1.ok("message:history", {"conversation_id": cid}))["items"]
     assert stored == message
-    await asyncio.sleep(0.1)
+    await quiet()  # for a refused change that would have been relayed
     assert ann1.events["message:edit"] == [] and ann1.events["message:delete"] == []
 
 
@@ -158,15 +119,15 @@ async def test_a_deleted_message_cannot_be_changed(users):
     ann, _bob, ann1, bob1, cid = await pair(users)
     message = await ann1.ok("message:send", send(cid, "m1", "oops"))
     await ann1.ok("message:delete", {"message_id": message["id"]})
-    status, problem = await ann.rest("PATCH", f"/messages/{message['id']}", {"text": "back"})
+    status, problem = await ann.call("PATCH", f"/messages/{message['id']}", {"text": "back"})
     assert (status, problem["code"]) == (409, "conflict")
-    status, problem = await ann.rest("DELETE", f"/messages/{message['id']}")
+    status, problem = await ann.call("DELETE", f"/messages/{message['id']}")
     assert (status, problem["code"]) == (409, "conflict")
     await ann1.error("message:edit", {"message_id": message["id"], "text": "back"}, "conflict")
     await ann1.error("message:delete", {"message_id": message["id"]}, "conflict")
     (stored,) = (await bob1.ok("message:history", {"conversation_id": cid}))["items"]
     assert (stored["text"], stored["deleted"]) == ("", True)
-    await asyncio.sleep(0.1)
+    await quiet()  # for a refused change that would have been relayed
     assert len(bob1.events["message:delete"]) == 1 and bob1.events["message:edit"] == []
 
 
@@ -188,14 +149,14 @@ async def test_text_limits(users):
     await ann1.error(
         "message:edit", {"message_id": at_limit["id"], "text": "  "}, "validation_failed"
     )
-    status, problem = await ann.rest("POST", f"/conversations/{cid}/messages", {"text": " "})
+    status, problem = await ann.call("POST", f"/conversations/{cid}/messages", {"text": " "})
     assert (status, problem["code"]) == (422, "validation_failed")
     history = await bob1.ok("message:history", {"conversation_id": cid})
     assert [m["client_msg_id"] for m in history["items"]] == ["4000", "trim"]
     assert [m["seq"] for m in history["items"]] == [1, 2]  # refused sends take no seq
 
 
-@with_settings(max_text_length=10)
+@pytest.mark.hub_settings(max_text_length=10)
 async def test_max_text_length_setting(users):
     _ann, _bob, ann1, _bob1, cid = await pair(users)
     ok = await ann1.ok("message:send", send(cid, "ten", "0123456789"))
@@ -237,11 +198,11 @@ async def test_attachments(users):
     message = await ann1.ok("message:send", send(cid, "ok", attachments=both))
     assert message["attachments"] == both
     assert (await bob1.wait_for("message:new", 2))[1]["attachments"] == both
-    status, rest = await ann.rest(
+    status, rest = await ann.call(
         "POST", f"/conversations/{cid}/messages", {"text": "via rest", "attachments": both}
     )
     assert status == 201 and rest["attachments"] == both
-    status, problem = await ann.rest(
+    status, problem = await ann.call(
         "POST", f"/conversations/{cid}/messages", {"text": "x", "attachments": [bad[0]]}
     )
     assert (status, problem["code"]) == (422, "validation_failed")
@@ -265,14 +226,14 @@ async def test_reply_to_must_be_in_the_same_conversation(users):
     assert reply["reply_to"] == here["id"] and reply["seq"] == 2
 
 
-@with_settings(max_group_size=3)
+@pytest.mark.hub_settings(max_group_size=3)
 async def test_group_size_limit(users):
     ann, bob, cat, dan = await users("ann", "bob", "cat", "dan")
     ann1 = await ann.socket()
     await ann1.error(
         "conversation:create", {"participant_ids": [bob.id, cat.id, dan.id]}, "validation_failed"
     )
-    status, problem = await ann.rest(
+    status, problem = await ann.call(
         "POST", "/conversations", {"participant_ids": [bob.id, cat.id, dan.id]}
     )
     assert (status, problem["code"]) == (422, "validation_failed")
@@ -306,7 +267,8 @@ async def test_group_size_limit(users):
 # Typing
 
 
-@with_settings(typing_expires_ms=300)
+@pytest.mark.slow  # waits out several typing expiries
+@pytest.mark.hub_settings(typing_expires_ms=300)
 async def test_typing_expires_without_refresh(users):
     ann, bob = await users("ann", "bob")
     ann1, ann2, bob1 = await ann.socket(), await ann.socket(), await bob.socket()
@@ -325,10 +287,10 @@ async def test_typing_expires_without_refresh(users):
     bob1.clear()
     started = loop.time()
     await ann1.ok("typing", {"conversation_id": cid, "typing": True})
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # on purpose: refresh two thirds into the 300 ms expiry
     refreshed = loop.time()
     await ann1.ok("typing", {"conversation_id": cid, "typing": True})
-    await asyncio.sleep(0.2)  # past the first expiry
+    await asyncio.sleep(0.2)  # on purpose: past the first expiry
     assert all(e["typing"] for e in bob1.events["typing"]), bob1.events["typing"]
     events = await bob1.wait_for("typing", 3, timeout=3)
     assert [e["typing"] for e in events] == [True, True, False]
@@ -342,7 +304,7 @@ async def test_typing_expires_without_refresh(users):
     assert await bob1.wait_for("typing", 2, timeout=0.25) == [typing_on, typing_off]
     # Stopping when not typing relays nothing.
     assert await ann1.ok("typing", {"conversation_id": cid, "typing": False}) == {}
-    await asyncio.sleep(0.45)
+    await asyncio.sleep(0.45)  # on purpose: past any expiry, which must relay nothing
     assert bob1.events["typing"] == [typing_on, typing_off]
 
     # A message ends typing: the others are told at once, and nothing expires later.
@@ -352,7 +314,7 @@ async def test_typing_expires_without_refresh(users):
     assert await bob1.wait_for("typing", 2, timeout=0.25) == [typing_on, typing_off]
     await bob1.wait_for("message:new")
     await ann1.ok("message:send", send(cid, "m2"))  # not typing: no typing event
-    await asyncio.sleep(0.45)
+    await asyncio.sleep(0.45)  # on purpose: past any expiry, which must relay nothing
     assert bob1.events["typing"] == [typing_on, typing_off]
 
     # The typer's own devices are never told.
@@ -366,7 +328,7 @@ async def test_typing_ends_when_the_users_last_socket_leaves(users):
     await ann1.ok("typing", {"conversation_id": cid, "typing": True})
     await bob1.wait_for("typing")
     await ann1.client.disconnect()
-    await asyncio.sleep(0.3)
+    await quiet(0.3)  # for a typing stop that must not come
     assert len(bob1.events["typing"]) == 1  # ann is still online on another device
     started = asyncio.get_running_loop().time()
     await ann2.client.disconnect()
@@ -380,7 +342,7 @@ async def test_typing_ends_when_the_users_last_socket_leaves(users):
     assert bob1.stamps["typing"][1] - started < 2
 
 
-@with_settings(typing_expires_ms=5000)
+@pytest.mark.hub_settings(typing_expires_ms=5000)
 async def test_removing_a_typing_participant_ends_their_typing(users):
     ann, bob, cat = await users("ann", "bob", "cat")
     ann1, bob1, cat1 = await ann.socket(), await bob.socket(), await cat.socket()
@@ -392,7 +354,7 @@ async def test_removing_a_typing_participant_ends_their_typing(users):
         events = await device.wait_for("typing", 2, timeout=1)  # not after the 5 s expiry
         assert [(e["user_id"], e["typing"]) for e in events] == [(cat.id, True), (cat.id, False)]
     await cat1.error("typing", {"conversation_id": cid, "typing": True}, "forbidden")
-    await asyncio.sleep(0.1)
+    await quiet()  # for a refused typing event that would have been relayed
     assert cat1.events["typing"] == [] and len(bob1.events["typing"]) == 2
 
 
@@ -414,7 +376,7 @@ async def test_personal_updates_reach_only_the_users_other_devices(users):
     pinned = await ann1.ok("conversation:update", {"conversation_id": cid, "pinned": True})
     assert (pinned["pinned"], pinned["archived"]) == (True, True)
     assert (await ann2.wait_for("conversation:updated", 2))[1]["pinned"] is True
-    await asyncio.sleep(0.2)
+    await quiet()  # for a personal change that would have leaked
     assert bob1.events["conversation:updated"] == [] and ann1.events["conversation:updated"] == []
     view = await bob1.ok("conversation:get", {"conversation_id": cid})
     assert (view["pinned"], view["archived"], view["muted"]) == (False, False, False)
@@ -425,7 +387,7 @@ async def test_personal_updates_reach_only_the_users_other_devices(users):
     assert (await bob1.wait_for("conversation:updated"))[0]["title"] == "Team"
     assert (await bob1.wait_for("conversation:updated"))[0]["pinned"] is False
     assert (await ann2.wait_for("conversation:updated", 3))[2]["title"] == "Team"
-    await asyncio.sleep(0.1)
+    await quiet()  # for an echo to the socket that made the change
     assert ann1.events["conversation:updated"] == []
 
 

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
 
-from conftest import Api, SocketFactory, make_settings
-from hub.config import Settings
 from hub.context import HUB
 from recorder import Recorder
+from users import Api, SocketFactory
+from waits import eventually
 from webrtc import Peer
 
 SIG = "/signaling"
 IDLE_S = 1.0
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, echo_max_peers=1, echo_idle_timeout_s=IDLE_S)
-
-
-async def _until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
+pytestmark = pytest.mark.hub_settings(echo_max_peers=1, echo_idle_timeout_s=IDLE_S)
 
 
 async def test_echo_sends_frames_and_messages_back(
@@ -71,6 +57,7 @@ async def test_echo_sends_frames_and_messages_back(
         await peer.close()
 
 
+@pytest.mark.slow  # waits out the idle timeout
 async def test_echo_closes_on_disconnect_and_when_idle(
     api: Api, connect: SocketFactory, app: web.Application, loopback_ice: None
 ) -> None:
@@ -87,7 +74,7 @@ async def test_echo_closes_on_disconnect_and_when_idle(
         await quiet.accept(answer["sdp"])
         assert echo.active == 1
         started = time.monotonic()
-        await _until(lambda: echo.active == 0, timeout=IDLE_S + 4)
+        await eventually(lambda: echo.active == 0, timeout=IDLE_S + 4)
         assert time.monotonic() - started >= IDLE_S * 0.8
     finally:
         await quiet.close()
@@ -99,6 +86,6 @@ async def test_echo_closes_on_disconnect_and_when_idle(
         await leaving.accept(answer["sdp"])
         assert echo.active == 1
         await socket.client.disconnect()
-        await _until(lambda: echo.active == 0)
+        await eventually(lambda: echo.active == 0)
     finally:
         await leaving.close()

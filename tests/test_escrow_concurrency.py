@@ -7,63 +7,37 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiohttp import ClientSession, TCPConnector, web
 from aiohttp.test_utils import TestClient
 
-from hub.config import Settings
 from hub.context import HUB
-from market_client import API, Party, admin_party, market_settings
+from market_client import MARKET, hire, post_bid, post_job
+from users import API, User, Users
 
 MILESTONES = 8
 AMOUNT = 10_000
 PART = 3_000
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return market_settings(tmp_path)
-
-
-@pytest_asyncio.fixture
-async def server(app: web.Application, aiohttp_server: Any, settings: Settings) -> Any:
-    return await aiohttp_server(app, port=settings.port)
+pytestmark = [pytest.mark.slow, MARKET]  # hundreds of concurrent requests
 
 
 async def test_concurrent_requests_pay_each_milestone_at_most_once(
-    app: web.Application, api: Any, http: TestClient, connect: Any, server: Any
+    app: web.Application, users: Users, http: TestClient, server: Any
 ) -> None:
     hub = app[HUB]
-    client = Party(http, connect, await api.register("cleo", role="client"))
-    fred = Party(http, connect, await api.register("fred", role="freelancer"))
-    admin = await admin_party(app, http, connect)
+    (client,) = await users("cleo")
+    (fred,) = await users("fred", role="freelancer")
+    admin = await users.admin()
     await client.deposit(1_000_000)
-    job = await client.ok(
-        "POST",
-        "/jobs",
-        {
-            "title": "Load test",
-            "description": "Many milestones",
-            "budget_min": 1,
-            "budget_max": 100_000,
-            "currency": "USD",
-            "type": "fixed",
-            "publish": True,
-        },
-        status=201,
+    job = await post_job(
+        client, title="Load test", description="Many milestones", budget_min=1, budget_max=100_000
     )
-    bid = await fred.ok(
-        "POST",
-        f"/jobs/{job['id']}/bids",
-        {"amount": 80_000, "currency": "USD", "period_days": 30, "proposal": "Ready"},
-        status=201,
-    )
-    await client.ok("POST", f"/bids/{bid['id']}/award")
-    await fred.ok("POST", f"/bids/{bid['id']}/accept")
+    bid = await post_bid(fred, job, 80_000, period_days=30, proposal="Ready")
+    await hire(client, fred, bid)
     milestones = [
         (
             await client.ok(
@@ -93,7 +67,7 @@ async def test_concurrent_requests_pay_each_milestone_at_most_once(
     # Its own connection pool, large enough for all 200 to be in flight at once.
     async with ClientSession(connector=TCPConnector(limit=0)) as burst:
 
-        async def call(party: Party, mid: str, action: str, body: Any) -> tuple[int, Any]:
+        async def call(party: User, mid: str, action: str, body: Any) -> tuple[int, Any]:
             async with burst.post(
                 server.make_url(f"{API}/milestones/{mid}/{action}"),
                 json=body,

@@ -18,45 +18,18 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 import socketio
 
-from processes import RunningHub, hub_env, running_hub
-from test_shutdown import masked_text_frame, register
+from processes import hub_env, register, running_hub
+from raw_socket import silent_client
+from waits import eventually
+
+pytestmark = pytest.mark.slow  # a hub process
 
 NS = "/conversations"
 CAP = 64 * 1024
 TEXT = 60_000  # characters per message (HUB_MAX_TEXT_LENGTH raised for the test)
-
-
-def rss_mb(hub: RunningHub) -> float:
-    status = Path(f"/proc/{hub.process.pid}/status").read_text()
-    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
-    return int(kib) / 1024
-
-
-async def fault_count(session: aiohttp.ClientSession, hub: RunningHub, kind: str) -> float:
-    async with session.get(hub.url("/metrics")) as response:
-        text = await response.text()
-    prefix = f'hub_client_faults_total{{kind="{kind}"}} '
-    return next(
-        (float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix)), 0.0
-    )
-
-
-async def non_reading_client(port: int, token: str) -> socket.socket:
-    """A WebSocket client with a tiny receive window that, once connected,
-    never reads again."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", port))
-    sock.sendall(
-        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    )
-    sock.sendall(masked_text_frame("40/conversations," + json.dumps({"token": token})))
-    await asyncio.sleep(0.5)  # connected (the replies wait unread in the socket buffer)
-    return sock
 
 
 async def test_a_client_that_stops_reading_is_dropped_and_costs_nothing(tmp_path: Path) -> None:
@@ -68,14 +41,14 @@ async def test_a_client_that_stops_reading_is_dropped_and_costs_nothing(tmp_path
         max_payload_bytes=4 * TEXT,
     )
     async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
-        ann, bob, cy = [await register(session, hub.url(""), n) for n in ("ann", "bob", "cy")]
+        ann, bob, cy = [await register(session, hub, n) for n in ("ann", "bob", "cy")]
         async with session.post(
             hub.url("/api/v1/conversations"),
             json={"participant_ids": [bob["user"]["id"], cy["user"]["id"]], "type": "group"},
             headers={"Authorization": f"Bearer {ann['access_token']}"},
         ) as response:
             conversation_id = (await response.json())["id"]
-        slow = await non_reading_client(int(hub.base.rsplit(":", 1)[1]), bob["access_token"])
+        slow = await silent_client(hub, session, bob["access_token"], receive_buffer=4096)
         reader = socketio.AsyncClient(reconnection=False)
         received: list[int] = []
         reader.on("message:new", lambda message: received.append(message["seq"]), namespace=NS)
@@ -89,7 +62,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_costs_nothing(tmp_path
             auth={"token": ann["access_token"]},
             transports=["websocket"],
         )
-        before = rss_mb(hub)
+        before = hub.rss_mb()
         count = 400  # 24 MB for the client that does not read
         for n in range(count):
             ack = await sender.call(
@@ -103,11 +76,12 @@ async def test_a_client_that_stops_reading_is_dropped_and_costs_nothing(tmp_path
                 timeout=10,
             )
             assert ack["ok"], ack
-        grown = rss_mb(hub) - before
-        deadline = time.monotonic() + 5
-        while len(received) < count and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        slow_consumers = await fault_count(session, hub, "slow_consumer")
+        grown = hub.rss_mb() - before
+        try:
+            await eventually(lambda: len(received) >= count)
+        except AssertionError:
+            pass  # the assertion on received below says what is missing
+        slow_consumers = await hub.metric(session, "hub_client_faults_total", kind="slow_consumer")
         dropped = await asyncio.to_thread(read_until_closed, slow)
         assert reader.connected and sender.connected
         await reader.disconnect()
@@ -146,7 +120,7 @@ async def test_an_oversized_long_polling_post_is_413_at_once(tmp_path: Path) -> 
             status = await asyncio.to_thread(post_oversized, port, query, 2 * 1024 * 1024)
             assert status == 413, query
             assert time.monotonic() - started < 2
-        assert await fault_count(session, hub, "payload_too_large") == 2.0
+        assert await hub.metric(session, "hub_client_faults_total", kind="payload_too_large") == 2.0
         started = time.monotonic()
         assert await hub.stop() == 0
     assert time.monotonic() - started < 5  # nothing left waiting for that body

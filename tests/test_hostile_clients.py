@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from conftest import Api
+from processes import sample
 from raw_socket import RawSocket
+from users import Api
 
 NS = "/conversations"
 
@@ -41,14 +42,7 @@ def refused(ack: dict[str, Any], field: str) -> None:
 
 
 async def gauge(http: TestClient, name: str, **labels: str) -> float:
-    text = await (await http.get("/metrics")).text()
-    wanted = name + (
-        "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else ""
-    )
-    for line in text.splitlines():
-        if line.startswith(wanted + " "):
-            return float(line.split()[-1])
-    return 0.0
+    return sample(await (await http.get("/metrics")).text(), name, **labels)
 
 
 @pytest.mark.parametrize("name", ["connect", "disconnect", "connect_error"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,14 +17,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import BaseModel
 
-from conftest import Api, make_settings
 from handlers import ROUTES, UNVERSIONED
 from handlers.openapi import API_PREFIX
 from handlers.routing import Route
-from hub.config import Settings
 from hub.context import HUB, Hub
 from hub.http import SECURITY_HEADERS
 from storage.records import Transition
+from users import Api
 
 MAX_BODY = 4096
 ALLOWED_ORIGIN = "https://app.example"
@@ -190,16 +188,11 @@ REQUIRED_ROUTES = [route for route in BODY_ROUTES if required_fields(route)]
 # --- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """A small body limit and one CORS origin, for the whole module (and sandbox
-    webhooks that never come: the deposits made here stay pending)."""
-    return make_settings(
-        tmp_path,
-        max_payload_bytes=MAX_BODY,
-        cors_origins=[ALLOWED_ORIGIN],
-        sandbox_webhook_delay_s=60,
-    )
+# A small body limit and one CORS origin, for the whole module (and sandbox
+# webhooks that never come: the deposits made here stay pending).
+pytestmark = pytest.mark.hub_settings(
+    max_payload_bytes=MAX_BODY, cors_origins=[ALLOWED_ORIGIN], sandbox_webhook_delay_s=60
+)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from browser import PHONE, TIMEOUT_MS, launch, require_browser, sign_up
+from browser import PHONE, sign_up
 from installed import installed_env, serving
 
 # A socket of the page's own bundle, signed in as the page's user, that records
@@ -32,53 +32,48 @@ def _collect_console_errors(page: Any, into: list[str]) -> None:
     page.on("pageerror", lambda error: into.append(f"pageerror: {error}"))
 
 
-async def test_installed_hub_serves_a_working_page(installed_hub: Path, tmp_path: Path) -> None:
-    require_browser()
-    from playwright.async_api import async_playwright, expect
+async def test_installed_hub_serves_a_working_page(
+    installed_hub: Path, tmp_path: Path, chromium: Any
+) -> None:
+    from playwright.async_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)
     workdir = tmp_path / "empty"
     env = installed_env(cors_origins="https://app.example.com")
     async with serving(installed_hub, workdir, env) as hub:
-        async with async_playwright() as pw:
-            browser = await launch(pw)
-            try:
-                errors: list[str] = []
-                alice, bob = [
-                    await (await browser.new_context(viewport=PHONE)).new_page() for _ in range(2)
-                ]
-                for page in (alice, bob):
-                    _collect_console_errors(page, errors)
-                await alice.goto(hub.url("/"))
-                assert await alice.evaluate("typeof io") == "function"
+        errors: list[str] = []
+        alice, bob = [
+            await (await chromium.new_context(viewport=PHONE)).new_page() for _ in range(2)
+        ]
+        for page in (alice, bob):
+            _collect_console_errors(page, errors)
+        await alice.goto(hub.url("/"))
+        assert await alice.evaluate("typeof io") == "function"
 
-                await sign_up(alice, hub.url("/"), "Alice")
-                bob_id = await sign_up(bob, hub.url("/"), "Bob")
-                await alice.get_by_label("Chat with user id").fill(bob_id)
-                await alice.get_by_role("button", name="Start chat").click()
-                await alice.locator("#composer-input").fill("Hello from the wheel")
-                await alice.locator("#composer-input").press("Enter")
-                await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓ Sent")
-                await bob.locator("li.conv button").first.click()
-                await expect(bob.locator(".msg .text")).to_have_text("Hello from the wheel")
-                await bob.locator("#composer-input").fill("Hello back")
-                await bob.locator("#composer-input").press("Enter")
-                await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Hello back")
-                assert errors == []
+        await sign_up(alice, hub.url("/"), "Alice")
+        bob_id = await sign_up(bob, hub.url("/"), "Bob")
+        await alice.get_by_label("Chat with user id").fill(bob_id)
+        await alice.get_by_role("button", name="Start chat").click()
+        await alice.locator("#composer-input").fill("Hello from the wheel")
+        await alice.locator("#composer-input").press("Enter")
+        await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓ Sent")
+        await bob.locator("li.conv button").first.click()
+        await expect(bob.locator(".msg .text")).to_have_text("Hello from the wheel")
+        await bob.locator("#composer-input").fill("Hello back")
+        await bob.locator("#composer-input").press("Enter")
+        await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Hello back")
+        assert errors == []
 
-                # SIGTERM: the browsers' engine.io-client ignores an Engine.IO close
-                # packet on a WebSocket, so the hub must close the transport itself.
-                for page in (alice, bob):
-                    await page.evaluate(WATCH_A_SOCKET)
-                sigterm_at = time.time() * 1000
-                stopped = asyncio.ensure_future(hub.stop())
-                for page in (alice, bob):
-                    await page.wait_for_function("() => window.hubDisconnect", timeout=2000)
-                    seen = await page.evaluate("() => window.hubDisconnect")
-                    assert seen["reason"] == "io server disconnect", seen
-                    assert seen["at"] - sigterm_at < 1000, seen
-                assert await stopped == 0, hub.output()
-            finally:
-                await browser.close()
+        # SIGTERM: the browsers' engine.io-client ignores an Engine.IO close
+        # packet on a WebSocket, so the hub must close the transport itself.
+        for page in (alice, bob):
+            await page.evaluate(WATCH_A_SOCKET)
+        sigterm_at = time.time() * 1000
+        stopped = asyncio.ensure_future(hub.stop())
+        for page in (alice, bob):
+            await page.wait_for_function("() => window.hubDisconnect", timeout=2000)
+            seen = await page.evaluate("() => window.hubDisconnect")
+            assert seen["reason"] == "io server disconnect", seen
+            assert seen["at"] - sigterm_at < 1000, seen
+        assert await stopped == 0, hub.output()
     # The hub ran from the empty directory: its state is there, nothing elsewhere.
     assert (workdir / "data" / "hub.db").is_file()

@@ -30,6 +30,7 @@ def test_the_backlog_setting_reaches_run_app(tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2)")
+@pytest.mark.slow  # a hub process
 async def test_the_listening_socket_has_that_backlog(tmp_path: Path):
     async with running_hub(tmp_path, hub_env(tmp_path, listen_backlog=777), "hub") as hub:
         port = hub.base.rsplit(":", 1)[1]

@@ -5,85 +5,46 @@ job search, and the notification inbox."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
-from hub.config import Settings
-from market_client import Party, admin_party, market_settings
+from market_client import MARKET, hire, post_bid, post_job
+from users import User, Users
+from waits import quiet
 
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return market_settings(tmp_path)
-
-
-@pytest_asyncio.fixture
-async def server(app: web.Application, aiohttp_server: Any, settings: Settings) -> Any:
-    return await aiohttp_server(app, port=settings.port)
+pytestmark = MARKET
 
 
 class Cast:
     """Two clients, three freelancers and an admin."""
 
-    def __init__(self, app: web.Application, api: Any, http: Any, connect: Any) -> None:
-        self.app, self.api, self.http, self.connect = app, api, http, connect
-
-    async def make(self) -> Cast:
-        async def party(name: str, role: str) -> Party:
-            return Party(self.http, self.connect, await self.api.register(name, role=role))
-
-        self.client = await party("cora", "client")
-        self.other_client = await party("otto", "client")
-        self.fred = await party("fred", "freelancer")
-        self.gina = await party("gina", "freelancer")
-        self.hal = await party("hal", "freelancer")
-        self.admin = await admin_party(self.app, self.http, self.connect, "root@example.com")
+    async def make(self, users: Users) -> Cast:
+        self.client, self.other_client = await users("cora", "otto")
+        self.fred, self.gina, self.hal = await users("fred", "gina", "hal", role="freelancer")
+        self.admin = await users.admin("root@example.com")
         return self
 
     async def job(self, publish: bool = True, **fields: Any) -> dict[str, Any]:
-        return await self.client.ok(
-            "POST",
-            "/jobs",
-            {
-                "title": "Mobile app",
-                "description": "iOS and Android",
-                "skills": ["swift"],
-                "budget_min": 1_000,
-                "budget_max": 9_000,
-                "currency": "USD",
-                "type": "fixed",
-                "publish": publish,
-                **fields,
-            },
-            status=201,
-        )
+        return await post_job(self.client, publish=publish, **fields)
 
     async def bid(
-        self, job: dict[str, Any], party: Party | None = None, amount: int = 5_000
+        self, job: dict[str, Any], party: User | None = None, amount: int = 5_000
     ) -> dict[str, Any]:
-        return await (party or self.fred).ok(
-            "POST",
-            f"/jobs/{job['id']}/bids",
-            {"amount": amount, "currency": "USD", "period_days": 10, "proposal": "Hire me"},
-            status=201,
-        )
+        return await post_bid(party or self.fred, job, amount)
 
     async def in_progress(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """A job of ``client`` that ``fred`` works on."""
         job = await self.job()
         bid = await self.bid(job)
-        await self.client.ok("POST", f"/bids/{bid['id']}/award")
-        await self.fred.ok("POST", f"/bids/{bid['id']}/accept")
+        await hire(self.client, self.fred, bid)
         return await self.client.ok("GET", f"/jobs/{job['id']}"), bid
 
 
 @pytest_asyncio.fixture
-async def cast(app, api, http, connect) -> Cast:  # type: ignore[no-untyped-def]
-    return await Cast(app, api, http, connect).make()
+async def cast(users: Users) -> Cast:
+    return await Cast().make(users)
 
 
 # Roles and parties
@@ -299,17 +260,12 @@ async def test_accept_rejects_the_other_open_bids_and_opens_one_conversation_per
         await cast.bid(job, cast.hal),
     )
     await cast.hal.ok("POST", f"/bids/{hal_bid['id']}/withdraw")
-    await cast.client.ok("POST", f"/bids/{fred_bid['id']}/award")
-    accepted = await cast.fred.ok("POST", f"/bids/{fred_bid['id']}/accept")
+    accepted = await hire(cast.client, cast.fred, fred_bid)
     assert (await cast.gina.ok("GET", f"/bids/{gina_bid['id']}"))["status"] == "rejected"
     assert (await cast.hal.ok("GET", f"/bids/{hal_bid['id']}"))["status"] == "withdrawn"
     await cast.gina.notified("bid.rejected")
-    await asyncio.sleep(0.1)
-    assert not [
-        n
-        for n in cast.hal.inbox.events["notification"]  # type: ignore[union-attr]
-        if n["type"] == "bid.rejected"
-    ]
+    await quiet()  # hal's bid was withdrawn: no bid.rejected may come for it
+    assert not [n for n in cast.hal.inbox.events["notification"] if n["type"] == "bid.rejected"]
     conversation = await cast.fred.ok("GET", f"/bids/{fred_bid['id']}/conversation")
     assert conversation["id"] == accepted["conversation_id"] != direct["id"]
     assert (conversation["type"], conversation["context"]) == (
@@ -330,8 +286,7 @@ async def test_accept_rejects_the_other_open_bids_and_opens_one_conversation_per
     # A pair without a direct conversation gets a direct one carrying the bid.
     other_job = await cast.job()
     gina_bid2 = await cast.bid(other_job, cast.gina)
-    await cast.client.ok("POST", f"/bids/{gina_bid2['id']}/award")
-    await cast.gina.ok("POST", f"/bids/{gina_bid2['id']}/accept")
+    await hire(cast.client, cast.gina, gina_bid2)
     gina_conv = await cast.gina.ok("GET", f"/bids/{gina_bid2['id']}/conversation")
     assert (gina_conv["type"], gina_conv["context"]) == (
         "direct",
@@ -566,8 +521,7 @@ async def test_idempotency_keys_on_bids_and_milestones(cast: Cast) -> None:
     )
     assert len((await cast.client.ok("GET", f"/jobs/{job['id']}/bids"))["items"]) == 1
 
-    await cast.client.ok("POST", f"/bids/{first['id']}/award")
-    await cast.fred.ok("POST", f"/bids/{first['id']}/accept")
+    await hire(cast.client, cast.fred, first)
     await cast.client.deposit(3_000)
     key = {"Idempotency-Key": "fund-once"}
     milestone = {"amount": 2_500, "description": "Half"}
@@ -744,6 +698,6 @@ async def test_notifications_namespace_auth_and_isolation(cast: Cast, server: An
     bid = await cast.bid(job)
     note = (await cast.client.notified("bid.created"))[0]
     assert note["data"]["bid"] == bid and note["read"] is False
-    await asyncio.sleep(0.1)
+    await quiet()  # long enough for a notification to the others to land
     # Only the job's owner heard of it.
     assert [r.events["notification"] for r in others] == [[], []]

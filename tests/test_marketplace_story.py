@@ -13,42 +13,21 @@ and the ledger are checked to the cent.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
-import pytest_asyncio
 from aiohttp import web
 
-from hub.config import Settings
+from engines import ON_BOTH_ENGINES
 from hub.context import HUB
-from market_client import Party, admin_party, market_settings
-from recorder import Recorder
+from market_client import MARKET
+from users import Users
 
-pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indirect=True)
-
-
-@pytest.fixture
-def store_engine(request):  # type: ignore[no-untyped-def]
-    return request.param
+pytestmark = [ON_BOTH_ENGINES, MARKET]
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return market_settings(tmp_path)
-
-
-@pytest_asyncio.fixture
-async def server(app: web.Application, aiohttp_server: Any, settings: Settings) -> Any:
-    return await aiohttp_server(app, port=settings.port)
-
-
-async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore[no-untyped-def]
+async def test_the_whole_story(app: web.Application, users: Users) -> None:
     hub = app[HUB]
-    client = Party(http, connect, await api.register("carol", role="client"))
-    fred = Party(http, connect, await api.register("fred", role="freelancer"))
-    gina = Party(http, connect, await api.register("gina", role="freelancer"))
-    admin = await admin_party(app, http, connect, "ada@example.com")
+    (client,) = await users("carol")
+    fred, gina = await users("fred", "gina", role="freelancer")
+    admin = await users.admin("ada@example.com")
     for party in (client, fred, gina):
         await party.listen()
 
@@ -83,9 +62,7 @@ async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore
     assert [j["id"] for j in found["items"]] == [job["id"]]
 
     # Two freelancers bid; the client hears of both, on each of its sockets.
-    second_socket = Recorder(
-        await connect(client.account["access_token"], ["/notifications"]), "/notifications"
-    )
+    second_socket = await client.socket("/notifications")
     fred_bid = await fred.ok(
         "POST",
         f"/jobs/{job['id']}/bids",
@@ -265,7 +242,7 @@ async def test_the_whole_story(app, api, http, connect) -> None:  # type: ignore
 
     # The REST inbox has what the sockets got.
     inbox = await fred.ok("GET", "/notifications", params={"limit": 100})
-    socket_ids = [n["id"] for n in fred.inbox.events["notification"]]  # type: ignore[union-attr]
+    socket_ids = [n["id"] for n in fred.inbox.events["notification"]]
     assert [n["id"] for n in reversed(inbox["items"])] == socket_ids
     unread = (await fred.ok("GET", "/notifications/unread-count"))["count"]
     assert unread == len(socket_ids) > 5

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Api
+from users import Api
+from waits import eventually, quiet
 
 NS = "/conversations"
 
@@ -31,13 +30,10 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float | None:
 
 
 async def wait_for_value(http: TestClient, name: str, expected: float, **labels: str) -> None:
-    deadline = time.monotonic() + 5
-    while True:
-        found = value(await scrape(http), name, **labels)
-        if found == expected:
-            return
-        assert time.monotonic() < deadline, f"{name}{labels} is {found}, not {expected}"
-        await asyncio.sleep(0.05)
+    async def found() -> float | None:
+        return value(await scrape(http), name, **labels)
+
+    await eventually(found, lambda v: v == expected, message=f"{name}{labels}, not {expected}")
 
 
 async def test_connected_sockets_go_up_and_down(api: Api, http: TestClient, connect: Any) -> None:
@@ -56,7 +52,7 @@ async def test_refused_connection_is_not_counted(http: TestClient, connect: Any)
         await connect("not-a-token", [NS])
     except Exception:
         pass
-    await asyncio.sleep(0.1)
+    await quiet()  # for a count that would have gone up after the refusal
     assert value(await scrape(http), "hub_connected_sockets", namespace=NS) in (None, 0.0)
 
 

@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -25,31 +24,17 @@ import pytest_asyncio
 from aiohttp import ClientSession, TCPConnector, web
 from aiohttp.test_utils import TestClient
 
+from engines import ON_BOTH_ENGINES
 from hub.clock import iso, utc_now
-from hub.config import Settings
 from hub.context import HUB
-from market_client import Party, admin_party, eventually, market_settings
-from rest_user import API
+from market_client import MARKET, bid_body, hire, job_body
 from storage.records import IdempotencyRecord
+from users import API, User, Users
+from waits import eventually, quiet
 
-pytestmark = pytest.mark.parametrize("store_engine", ["sqlite", "mongo"], indirect=True)
+pytestmark = [ON_BOTH_ENGINES, MARKET]
 
 CONCURRENT = 40
-
-
-@pytest.fixture
-def store_engine(request):  # type: ignore[no-untyped-def]
-    return request.param
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return market_settings(tmp_path)
-
-
-@pytest_asyncio.fixture
-async def server(app: web.Application, aiohttp_server: Any, settings: Settings) -> Any:
-    return await aiohttp_server(app, port=settings.port)
 
 
 @dataclass
@@ -58,9 +43,9 @@ class World:
     accepted bid, an admin, and a funded milestone of 1,000."""
 
     app: web.Application
-    client: Party
-    fred: Party
-    admin: Party
+    client: User
+    fred: User
+    admin: User
     job: dict[str, Any]
     bid: dict[str, Any]
     milestone: str
@@ -75,40 +60,26 @@ class World:
 
 
 @pytest_asyncio.fixture
-async def world(app: web.Application, api: Any, http: TestClient, connect: Any) -> World:
-    client = Party(http, connect, await api.register("cleo", role="client"))
-    fred = Party(http, connect, await api.register("fred", role="freelancer"))
-    admin = await admin_party(app, http, connect)
+async def world(app: web.Application, users: Users) -> World:
+    (client,) = await users("cleo")
+    (fred,) = await users("fred", role="freelancer")
+    admin = await users.admin()
     await client.deposit(100_000)
-    job = await client.ok("POST", "/jobs", job_body("Escrow"), status=201)
+    job = await client.ok("POST", "/jobs", job_body(title="Escrow", **WIDE), status=201)
     bid = await fred.ok("POST", f"/jobs/{job['id']}/bids", bid_body(), status=201)
-    await client.ok("POST", f"/bids/{bid['id']}/award")
-    await fred.ok("POST", f"/bids/{bid['id']}/accept")
+    await hire(client, fred, bid)
     milestone = await client.ok(
         "POST", f"/jobs/{job['id']}/milestones", {"amount": 1_000, "description": "M1"}, status=201
     )
     return World(app, client, fred, admin, job, bid, milestone["id"])
 
 
-def job_body(title: str) -> dict[str, Any]:
-    return {
-        "title": title,
-        "description": "Work",
-        "budget_min": 1,
-        "budget_max": 100_000,
-        "currency": "USD",
-        "type": "fixed",
-        "publish": True,
-    }
-
-
-def bid_body(amount: int = 5_000) -> dict[str, Any]:
-    return {"amount": amount, "currency": "USD", "period_days": 10, "proposal": "Ready"}
+WIDE = {"budget_min": 1, "budget_max": 100_000}  # a budget wide enough for any milestone
 
 
 # Each money route: how to get there, the request, and what carrying it out once does.
 
-Prepare = Callable[[World], Awaitable[tuple[Party, str, dict[str, Any] | None]]]
+Prepare = Callable[[World], Awaitable[tuple[User, str, dict[str, Any] | None]]]
 
 
 @dataclass(frozen=True)
@@ -136,7 +107,7 @@ async def moved(
 
 async def on_milestone(
     world: World, action: str, body: Any = None, *steps: tuple[str, str]
-) -> tuple[Party, str, Any]:
+) -> tuple[User, str, Any]:
     """The owner's or the freelancer's ``action`` on the milestone, after ``steps``."""
     for who, step in steps:
         party = world.fred if who == "fred" else world.client
@@ -155,7 +126,7 @@ async def deposit_settled(world: World, before: dict[str, Any], reply: Any) -> N
         lambda: world.client.ok("GET", f"/wallet/deposits/{reply['id']}"),
         lambda d: d["status"] == "succeeded",
     )
-    await asyncio.sleep(0.3)  # a second deposit's webhook would have landed by now
+    await quiet(0.3)  # a second deposit's webhook would have landed by now
     await moved(world, before, client=(700, 0))
 
 
@@ -169,12 +140,12 @@ async def one_message(world: World, before: dict[str, Any], reply: Any) -> None:
     assert [m["id"] for m in page["items"]] == [reply["id"]]
 
 
-async def second_job(world: World) -> tuple[Party, str, Any]:
-    job = await world.client.ok("POST", "/jobs", job_body("Another"), status=201)
+async def second_job(world: World) -> tuple[User, str, Any]:
+    job = await world.client.ok("POST", "/jobs", job_body(title="Another", **WIDE), status=201)
     return world.fred, f"/jobs/{job['id']}/bids", bid_body(7_000)
 
 
-async def bid_conversation(world: World) -> tuple[Party, str, Any]:
+async def bid_conversation(world: World) -> tuple[User, str, Any]:
     conversation = await world.fred.ok("GET", f"/bids/{world.bid['id']}/conversation")
     return world.fred, f"/conversations/{conversation['id']}/messages", {"text": "Done"}
 
@@ -276,11 +247,11 @@ NO_MONEY = {
 }
 
 
-async def _given(request: tuple[Party, str, Any]) -> tuple[Party, str, Any]:
+async def _given(request: tuple[User, str, Any]) -> tuple[User, str, Any]:
     return request
 
 
-async def _resolve(world: World) -> tuple[Party, str, Any]:
+async def _resolve(world: World) -> tuple[User, str, Any]:
     await world.fred.ok("POST", f"/milestones/{world.milestone}/dispute")
     return world.admin, f"/admin/milestones/{world.milestone}/resolve", {"freelancer_amount": 600}
 
@@ -330,6 +301,7 @@ async def ledger_holds(world: World) -> None:
         assert min(await party.balance()) >= 0
 
 
+@pytest.mark.slow  # 200 concurrent requests
 async def test_two_hundred_partial_releases_of_one_cent_on_150_held(
     world: World, server: Any
 ) -> None:

@@ -8,10 +8,7 @@ hub, in test_networking_cluster.py two hub processes behind Redis.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,18 +17,19 @@ import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from conftest import make_settings
 from hub.clock import iso, parse_iso, utc_now
-from hub.config import Settings
 from hub.context import HUB
 from hub.networking.matching import plan_pairs
 from hub.networking.queues import pair_key
+from processes import register
 from recorder import Recorder
+from waits import eventually, quiet
 
 NET = "/networking"
 SIG = "/signaling"
 MINUTE_S = 1.0  # a 2-minute lobby's sessions last 2 s
 NO_SHOW_S = 0.8
+MATCH_S = 10.0  # how long a match or a signal may take to arrive
 NETWORKING_SETTINGS: dict[str, Any] = {
     "networking_minute_s": MINUTE_S,
     "networking_no_show_s": NO_SHOW_S,
@@ -39,20 +37,8 @@ NETWORKING_SETTINGS: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    """The fast networking clock, plus any ``@pytest.mark.hub_settings(...)``."""
-    marker = request.node.get_closest_marker("hub_settings")
-    return make_settings(tmp_path, **{**NETWORKING_SETTINGS, **(marker.kwargs if marker else {})})
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+# The fast networking clock (a test's own hub_settings marker changes it).
+pytestmark = pytest.mark.hub_settings(**NETWORKING_SETTINGS)
 
 
 class Person:
@@ -117,18 +103,7 @@ class Net:
             return response.status, await response.json(content_type=None)
 
     async def register(self, name: str) -> dict[str, Any]:
-        status, body = await self.rest(
-            "POST",
-            "/auth/register",
-            json={
-                "email": f"{name}@example.com",
-                "password": "correct horse",
-                "display_name": name,
-                "role": "freelancer",
-            },
-        )
-        assert status == 201, body
-        return body
+        return await register(self.http, self.bases[0], name, role="freelancer")
 
     async def login(self, email: str) -> dict[str, Any]:
         status, body = await self.rest(
@@ -197,7 +172,7 @@ async def lobby_scenario(net: Net, admin: dict[str, Any]) -> None:
         ack = await person.net.ok("lobby:join", {"lobby_id": lobby["id"]})
         assert ack["lobby_id"] == lobby["id"]
 
-    await until(lambda: len(complete(people)) == 6)
+    await eventually(lambda: len(complete(people)) == 6, timeout=MATCH_S)
     round_one = complete(people)
     paired = [user for s in round_one for user in s["users"]]
     assert sorted(paired) == sorted(p.id for p in people)  # six disjoint pairs
@@ -227,7 +202,7 @@ async def lobby_scenario(net: Net, admin: dict[str, Any]) -> None:
             assert length == timedelta(seconds=2 * MINUTE_S)
 
     # Signals flow between the two of a session, without the sender's id.
-    await until(lambda: all(len(p.sig.events["signal"]) >= 1 for p in people))
+    await eventually(lambda: all(len(p.sig.events["signal"]) >= 1 for p in people), timeout=MATCH_S)
     for person in people:
         signal = person.sig.events["signal"][0]
         assert "from_user_id" not in signal
@@ -238,10 +213,10 @@ async def lobby_scenario(net: Net, admin: dict[str, Any]) -> None:
     people.append(thirteenth)
     names[thirteenth.id] = thirteenth.name
     assert (await thirteenth.net.ok("lobby:join", {"lobby_id": lobby["id"]}))["waiting"] == 1
-    await asyncio.sleep(0.2)
+    await quiet()  # for a match that must not come
     assert thirteenth.matches == []  # the odd one waits...
 
-    await until(lambda: len(complete(people)) >= 18, timeout=20)
+    await eventually(lambda: len(complete(people)) >= 18, timeout=20)
     sessions = complete(people)
     assert thirteenth.id in sessions[6]["users"]  # ...and is served first next round
     pairs = [pair_key(*s["users"]) for s in sessions]
@@ -327,6 +302,7 @@ async def admin_of(net: Net, app: web.Application) -> dict[str, Any]:
     return account
 
 
+@pytest.mark.slow  # thirteen users, three rounds of lobby minutes
 async def test_twelve_users_three_rounds_and_an_odd_thirteenth(
     net: Net, app: web.Application
 ) -> None:
@@ -344,23 +320,24 @@ async def lobby(net: Net, admin: dict[str, Any], **extra: Any) -> dict[str, Any]
     return body
 
 
+@pytest.mark.slow  # waits out the no-show timer
 async def test_a_no_show_requeues_the_other_side_first(net: Net, app: web.Application) -> None:
     room = await lobby(net, await admin_of(net, app))
     ann = await net.person(await net.register("ann"))
     ghost = await net.person(await net.register("ghost"), auto_signal=False)
     await ann.net.ok("lobby:join", {"lobby_id": room["id"]})
     await ghost.net.ok("lobby:join", {"lobby_id": room["id"]})
-    await until(lambda: ann.matches and ghost.matches)
+    await eventually(lambda: ann.matches and ghost.matches, timeout=MATCH_S)
     session_id = ann.matches[0]["session_id"]
     cat = await net.person(await net.register("cat"))
     await cat.net.ok("lobby:join", {"lobby_id": room["id"]})
-    await asyncio.sleep(0.1)
+    await quiet()  # for a match that must not come
     assert cat.matches == []
 
     ended = (await ann.net.wait_for("session:ended", timeout=NO_SHOW_S + 3))[0]
     assert ended == {"session_id": session_id, "reason": "peer_no_show"}
     assert (await ghost.net.wait_for("session:ended"))[0]["reason"] == "peer_no_show"
-    await until(lambda: len(ann.matches) == 2 and cat.matches)
+    await eventually(lambda: len(ann.matches) == 2 and cat.matches, timeout=MATCH_S)
     assert ann.matches[1]["session_id"] == cat.matches[0]["session_id"]
     # The one who never showed up left the lobby.
     await ghost.net.error("lobby:leave", {"lobby_id": room["id"]}, "not_found")
@@ -374,7 +351,7 @@ async def test_leaving_requeues_the_peer_first(net: Net, app: web.Application) -
     ann, bob, cat = [await net.person(await net.register(n)) for n in ("ann", "bob", "cat")]
     await ann.net.ok("lobby:join", {"lobby_id": room["id"]})
     await bob.net.ok("lobby:join", {"lobby_id": room["id"]})
-    await until(lambda: ann.matches and bob.matches)
+    await eventually(lambda: ann.matches and bob.matches, timeout=MATCH_S)
     await cat.net.ok("lobby:join", {"lobby_id": room["id"]})
     session_id = ann.matches[0]["session_id"]
 
@@ -384,14 +361,14 @@ async def test_leaving_requeues_the_peer_first(net: Net, app: web.Application) -
         "session_id": session_id,
         "reason": "peer_left",
     }
-    await until(lambda: len(bob.matches) == 2 and cat.matches)
+    await eventually(lambda: len(bob.matches) == 2 and cat.matches, timeout=MATCH_S)
     assert bob.matches[1]["session_id"] == cat.matches[0]["session_id"]  # bob first
     assert len(ann.matches) == 1  # ann waits: bob was her only possible peer
 
     # Leaving by disconnecting: the peer is told and queued again (with ann).
     await cat.client.disconnect()
     assert (await bob.net.wait_for("session:ended", 2, timeout=10))[1]["reason"] == "peer_left"
-    await asyncio.sleep(0.3)
+    await quiet(0.3)  # for a repeat match that must not come
     assert len(bob.matches) == 2  # bob met ann already: no repeat
     updates = bob.net.events["lobby:update"]
     assert updates[-1] == {
@@ -411,7 +388,7 @@ async def test_only_participants_see_or_signal_a_session(net: Net, app: web.Appl
     eve = await net.person(await net.register("eve"))
     for person in (ann, bob):
         await person.net.ok("lobby:join", {"lobby_id": room["id"]})
-    await until(lambda: ann.matches and bob.matches)
+    await eventually(lambda: ann.matches and bob.matches, timeout=MATCH_S)
     session_id = ann.matches[0]["session_id"]
     for forged in ({}, {"from_user_id": ann.id}):
         await eve.sig.error(
@@ -441,7 +418,9 @@ async def test_only_participants_see_or_signal_a_session(net: Net, app: web.Appl
         "POST", "/live/signaling/offer", ann.account, {"session_id": session_id, "sdp": "v=0 rest"}
     )
     assert status == 200 and body == {}
-    await until(lambda: any(s.get("sdp") == "v=0 rest" for s in bob.sig.events["signal"]))
+    await eventually(
+        lambda: any(s.get("sdp") == "v=0 rest" for s in bob.sig.events["signal"]), timeout=MATCH_S
+    )
     status, view = await net.rest("GET", f"/networking/sessions/{session_id}", bob.account)
     assert status == 200 and view["role"] == "answerer" and view["status"] == "active"
     assert view["peer"] == {
@@ -454,10 +433,11 @@ async def test_only_participants_see_or_signal_a_session(net: Net, app: web.Appl
     await ann.net.error(
         "session:rate", {"session_id": session_id, "stars": 3, "connect": False}, "conflict"
     )
-    await asyncio.sleep(0.1)
+    await quiet()  # for any event that would have leaked to eve
     assert dict(eve.net.events) == {} and dict(eve.sig.events) == {}
 
 
+@pytest.mark.slow  # waits out a lobby's window
 @pytest.mark.hub_settings(networking_no_show_s=60.0)  # only the lobby's close may end it
 async def test_lobby_window_and_admin_rules(net: Net, app: web.Application) -> None:
     admin = await admin_of(net, app)
@@ -491,7 +471,7 @@ async def test_lobby_window_and_admin_rules(net: Net, app: web.Application) -> N
     for person in (ann, bob):
         await person.net.ok("lobby:join", {"lobby_id": closing["id"]})
     await ann.net.error("lobby:join", {"lobby_id": soon["id"]}, "conflict")  # one lobby at a time
-    await until(lambda: ann.matches and bob.matches)
+    await eventually(lambda: ann.matches and bob.matches, timeout=MATCH_S)
     assert (await ann.net.wait_for("session:ended", timeout=8))[0]["reason"] == "lobby_closed"
     assert (await bob.net.wait_for("session:ended"))[0]["reason"] == "lobby_closed"
     status, closed = await net.rest("GET", f"/networking/lobbies/{closing['id']}", user)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import socketio
 
 from processes import PYTHON, hub_env
 from recorder import Recorder
 from test_cluster import running_cluster
 from test_networking import NETWORKING_SETTINGS, Net, lobby_scenario
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]  # two hub processes and a redis-server
 
 SIG = "/signaling"
 

@@ -4,22 +4,22 @@ routing and headers that go with it."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, get_args
 
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import BaseModel, ValidationError
 
-from conftest import Api, make_settings
 from handlers import ROUTES
 from handlers.openapi import API_PREFIX, ID_PATTERN
 from handlers.routing import Route
 from hub.app import create_app
 from hub.clock import new_id
 from hub.config import Settings
+from users import Api
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -268,10 +268,8 @@ async def test_currencies_are_the_configured_enum(
     assert settings.currencies == ["USD", "EUR", "GBP"]
 
 
-async def test_other_currencies_change_schema_and_validation_alike(
-    tmp_path: Path, aiohttp_client: Any
-) -> None:
-    http = await aiohttp_client(create_app(make_settings(tmp_path, currencies=["JPY", "USD"])))
+@pytest.mark.hub_settings(currencies=["JPY", "USD"])
+async def test_other_currencies_change_schema_and_validation_alike(http: TestClient) -> None:
     document = await (await http.get(f"{API_PREFIX}/openapi.json")).json()
     schemas = document["components"]["schemas"]
     for name in MONEY_BODIES:
@@ -374,13 +372,13 @@ async def test_the_response_check_catches_a_response_the_document_does_not_descr
     """Every in-process test checks the hub's REST responses (ResponseCheck in
     conftest.py); this shows the check fails when a response and the document
     disagree: here the document is made to require a field no user has."""
-    from conftest import Api
     from engines import make_store
     from handlers import ROUTES, build_openapi
-    from hub.app import create_app
     from openapi_responses import ResponseCheck
+    from users import Api
 
-    document = build_openapi(ROUTES, version="0.1.0", settings=settings)
+    # A copy: the tests share one document per settings (openapi_responses.py).
+    document = copy.deepcopy(build_openapi(ROUTES, version="0.1.0", settings=settings))
     document["components"]["schemas"]["PrivateUser"]["required"].append("shoe_size")
     strict = ResponseCheck(document)
     app = create_app(settings, store=make_store("sqlite", tmp_path))

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from conftest import make_settings
-from processes import running_redis
+from hub.config import Settings
+from processes import RedisServer
 from recorder import Recorder
+from waits import quiet
 
 NS = "/presence"
 
 
-@pytest_asyncio.fixture(params=["memory", "redis"])
-async def settings(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    extra: dict[str, Any] = {"presence_grace_s": 0.4, "presence_sweep_interval_s": 0.05}
+pytestmark = pytest.mark.hub_settings(presence_grace_s=0.4, presence_sweep_interval_s=0.05)
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """Each test runs on the memory backend, then on a real Redis."""
     if request.param == "memory":
-        yield make_settings(tmp_path, **extra)
-        return
-    async with running_redis(tmp_path) as redis:
-        yield make_settings(tmp_path, redis_url=redis.url, **extra)
+        return settings
+    redis: RedisServer = request.getfixturevalue("redis_server")
+    return settings.model_copy(update={"redis_url": redis.url})
 
 
 async def watcher_and_target(api, connect):  # type: ignore[no-untyped-def]
@@ -45,7 +45,7 @@ async def test_subscribers_see_online_status_changes_and_offline_after_grace(api
     assert (await watcher.wait_for("presence", 2))[1]["status"] == "away"
 
     await device.disconnect()
-    await asyncio.sleep(0.2)
+    await quiet()  # half the 0.4 s grace period: no offline yet
     assert len(watcher.events["presence"]) == 2, "offline came before the grace period"
     offline = (await watcher.wait_for("presence", 3, timeout=3))[2]
     assert offline["status"] == "offline" and offline["last_seen_at"]
@@ -57,6 +57,7 @@ async def test_subscribers_see_online_status_changes_and_offline_after_grace(api
     }
 
 
+@pytest.mark.slow  # waits out the grace period twice
 async def test_a_reload_within_the_grace_period_does_not_flap(api, connect):
     watcher, target = await watcher_and_target(api, connect)
     await watcher.ok("presence:subscribe", {"user_ids": [target["user"]["id"]]})
@@ -64,10 +65,11 @@ async def test_a_reload_within_the_grace_period_does_not_flap(api, connect):
     await watcher.wait_for("presence")
     await first.disconnect()
     await connect(target["access_token"], [NS])
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(0.8)  # on purpose: twice the grace period, and no offline
     assert [e["status"] for e in watcher.events["presence"]] == ["online"]
 
 
+@pytest.mark.slow  # waits out the grace period twice
 async def test_online_while_any_socket_is_connected(api, connect):
     watcher, target = await watcher_and_target(api, connect)
     await watcher.ok("presence:subscribe", {"user_ids": [target["user"]["id"]]})
@@ -75,7 +77,7 @@ async def test_online_while_any_socket_is_connected(api, connect):
     laptop = await connect(target["access_token"], [NS])
     await watcher.wait_for("presence")
     await phone.disconnect()
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(0.8)  # on purpose: twice the grace period, and no offline
     assert [e["status"] for e in watcher.events["presence"]] == ["online"]
     await laptop.disconnect()
     assert (await watcher.wait_for("presence", 2, timeout=3))[1]["status"] == "offline"
@@ -91,7 +93,7 @@ async def test_only_subscribers_hear_and_unsubscribe_stops_it(api, connect):
     await watcher.ok("presence:unsubscribe", {"user_ids": [target_id]})
     other = await connect(target["access_token"], [NS])
     await other.call("presence:set", {"status": "busy"}, namespace=NS)
-    await asyncio.sleep(0.3)
+    await quiet(0.3)  # for presence events that must not reach the unsubscribed
     assert len(watcher.events["presence"]) == 1
     assert bystander.events["presence"] == []
 

@@ -15,13 +15,14 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
-from conftest import Api, make_settings
+from conftest import make_settings
 from hub.cluster.redis import create_redis
 from hub.config import Settings
 from hub.context import HUB
 from hub.ratelimit import Limit, MemoryRateLimiter, RedisRateLimiter
-from processes import RedisServer, running_redis
+from processes import RedisServer
 from raw_socket import RawSocket
+from users import Api
 
 NS = "/conversations"
 
@@ -36,15 +37,7 @@ LIMITED = {
 RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 
 
-@pytest_asyncio.fixture
-async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
-    async with running_redis(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, **LIMITED)
+pytestmark = pytest.mark.hub_settings(**LIMITED)
 
 
 # --- the Limit parser ----------------------------------------------------------------------
@@ -122,15 +115,20 @@ def test_settings_validate_limits_at_startup(
 # --- the limiters ----------------------------------------------------------------------------
 
 
-@pytest_asyncio.fixture(params=["memory", "redis"])
-async def limiter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    if request.param == "memory":
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def backend(request: pytest.FixtureRequest) -> RedisServer | None:
+    """None for the memory limiter, else the redis-server of the Redis one."""
+    return request.getfixturevalue("redis_server") if request.param == "redis" else None
+
+
+@pytest_asyncio.fixture
+async def limiter(backend: RedisServer | None) -> AsyncIterator[Any]:
+    if backend is None:
         yield MemoryRateLimiter()
         return
-    async with running_redis(tmp_path) as server:
-        client = create_redis(server.url)
-        yield RedisRateLimiter(client)
-        await client.aclose()
+    client = create_redis(backend.url)
+    yield RedisRateLimiter(client)
+    await client.aclose()
 
 
 async def test_burst_up_to_capacity_then_refused(limiter: Any) -> None:
@@ -154,7 +152,7 @@ async def test_refills_after_waiting(limiter: Any) -> None:
     assert (await limiter.hit("refill", limit)).allowed
     refused = await limiter.hit("refill", limit)
     assert not refused.allowed
-    await asyncio.sleep(refused.retry_after_ms / 1000 + 0.03)
+    await asyncio.sleep(refused.retry_after_ms / 1000 + 0.03)  # on purpose: until it refills
     assert (await limiter.hit("refill", limit)).allowed
     assert not (await limiter.hit("refill", limit)).allowed
     await asyncio.sleep(0.45)  # the whole period: full again, never more than capacity
@@ -189,7 +187,7 @@ async def test_memory_limiter_drops_full_buckets_and_keeps_busy_ones() -> None:
     for n in range(200):
         await limiter.hit(f"idle-{n}", fast)
     assert len(limiter) == 201
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # on purpose: past the sweep interval
     await limiter.hit("trigger", fast)  # the first hit after the interval sweeps
     assert len(limiter) == 2  # "busy" (still empty) and "trigger"
     assert not (await limiter.hit("busy", slow)).allowed  # a sweep never forgives
@@ -204,33 +202,31 @@ async def test_memory_limiter_is_bounded_by_max_keys() -> None:
     assert not (await limiter.hit("key-999", limit)).allowed  # recent keys are kept
 
 
-async def test_redis_bucket_is_shared_by_two_processes(tmp_path: Path) -> None:
+async def test_redis_bucket_is_shared_by_two_processes(redis_server: RedisServer) -> None:
     """Two limiters on two clients stand for two hub processes."""
-    async with running_redis(tmp_path) as server:
-        one, two = create_redis(server.url), create_redis(server.url)
-        try:
-            first, second = RedisRateLimiter(one), RedisRateLimiter(two)
-            limit = Limit.parse("10/1m")
-            results = await asyncio.gather(
-                *((first if n % 2 else second).hit("rl:shared", limit) for n in range(30))
-            )
-            assert sum(d.allowed for d in results) == 10  # atomic: never over capacity
-            assert sorted(d.remaining for d in results if d.allowed) == list(range(10))
-            assert not (await first.hit("rl:shared", limit)).allowed
-            assert not (await second.hit("rl:shared", limit)).allowed
-            # one hash per key, under the hub's prefix, expiring once it would be full
-            assert await one.hgetall("hub:rl:shared")
-            assert 0 < await one.pttl("hub:rl:shared") <= 60_000
-        finally:
-            await one.aclose()
-            await two.aclose()
+    one, two = create_redis(redis_server.url), create_redis(redis_server.url)
+    try:
+        first, second = RedisRateLimiter(one), RedisRateLimiter(two)
+        limit = Limit.parse("10/1m")
+        results = await asyncio.gather(
+            *((first if n % 2 else second).hit("rl:shared", limit) for n in range(30))
+        )
+        assert sum(d.allowed for d in results) == 10  # atomic: never over capacity
+        assert sorted(d.remaining for d in results if d.allowed) == list(range(10))
+        assert not (await first.hit("rl:shared", limit)).allowed
+        assert not (await second.hit("rl:shared", limit)).allowed
+        # one hash per key, under the hub's prefix, expiring once it would be full
+        assert await one.hgetall("hub:rl:shared")
+        assert 0 < await one.pttl("hub:rl:shared") <= 60_000
+    finally:
+        await one.aclose()
+        await two.aclose()
 
 
 async def test_redis_limiter_fails_open_and_recovers(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = RedisServer(tmp_path)
-    await server.start()
+    server = redis_server
     client = create_redis(server.url)
     try:
         limiter = RedisRateLimiter(client, retry_after_error_s=0.2)
@@ -245,12 +241,11 @@ async def test_redis_limiter_fails_open_and_recovers(
         assert len(warnings) == 1 and "Redis" in warnings[0].getMessage()
 
         await server.start()  # same port, empty data
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.25)  # on purpose: past retry_after_error_s, when it tries Redis again
         assert (await limiter.hit("rl:down", limit)).allowed
         assert not (await limiter.hit("rl:down", limit)).allowed  # enforced again
     finally:
         await client.aclose()
-        await server.stop()
 
 
 # --- sockets ---------------------------------------------------------------------------------
@@ -310,27 +305,28 @@ async def test_socket_typing_has_its_own_limit(api: Api, connect: Any) -> None:
     assert (await send(client, conversation_id, 1))["ok"]  # message:send is a separate bucket
 
 
+FAMILIES = (  # (family, namespace, event)
+    ("conversation_change", "/conversations", "message:delete"),
+    ("conversation_read", "/conversations", "conversation:list"),
+    ("presence", "/presence", "presence:set"),
+    ("call", "/signaling", "call:invite"),
+    ("signal", "/signaling", "signal"),
+    ("echo", "/signaling", "echo:stop"),
+    ("networking", "/networking", "lobby:leave"),
+    ("auth_refresh", "/notifications", "auth:refresh"),
+)
+
+
+@pytest.mark.hub_settings(
+    rate_limits="on",
+    rate_limit_socket_events="12/1m",
+    **{f"rate_limit_{family}": "2/1m" for family, _, _ in FAMILIES},
+)
 class TestEveryEventFamily:
     """Every socket event has a family with its own setting, and every event,
     invalid ones too, counts against the user's all-events bucket."""
 
-    FAMILIES = (  # (family, namespace, event)
-        ("conversation_change", "/conversations", "message:delete"),
-        ("conversation_read", "/conversations", "conversation:list"),
-        ("presence", "/presence", "presence:set"),
-        ("call", "/signaling", "call:invite"),
-        ("signal", "/signaling", "signal"),
-        ("echo", "/signaling", "echo:stop"),
-        ("networking", "/networking", "lobby:leave"),
-        ("auth_refresh", "/notifications", "auth:refresh"),
-    )
-
-    @pytest.fixture
-    def settings(self, tmp_path: Path) -> Settings:
-        families = {f"rate_limit_{family}": "2/1m" for family, _, _ in self.FAMILIES}
-        return make_settings(
-            tmp_path, rate_limits="on", rate_limit_socket_events="12/1m", **families
-        )
+    FAMILIES = FAMILIES
 
     @pytest.mark.parametrize(("family", "namespace", "event"), FAMILIES)
     async def test_each_family_has_its_own_bucket(
@@ -467,20 +463,13 @@ async def test_auth_limit_is_per_ip(api: Api, http: TestClient, server: TestServ
 # --- off -------------------------------------------------------------------------------------
 
 
+@pytest.mark.hub_settings(
+    rate_limits="off",
+    rate_limit_message_send="1/1h",
+    rate_limit_rest="1/1h",
+    rate_limit_auth="1/1h",
+)
 class TestOff:
-    @pytest.fixture
-    def settings(self, tmp_path: Path) -> Settings:
-        return make_settings(
-            tmp_path,
-            **{
-                **LIMITED,
-                "rate_limits": "off",
-                "rate_limit_message_send": "1/1h",
-                "rate_limit_rest": "1/1h",
-                "rate_limit_auth": "1/1h",
-            },
-        )
-
     async def test_off_disables_every_limit(
         self, api: Api, http: TestClient, connect: Any, server: TestServer
     ) -> None:
@@ -510,9 +499,7 @@ class TestOff:
 
 
 class TestRedisBacked:
-    @pytest.fixture
-    def settings(self, tmp_path: Path, redis_server: RedisServer) -> Settings:
-        return make_settings(tmp_path, redis_url=redis_server.url, **LIMITED)
+    """The hub on the test's redis_server (conftest.py's settings)."""
 
     async def test_hub_limits_through_redis(
         self,

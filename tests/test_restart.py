@@ -8,9 +8,12 @@ from typing import Any
 
 import aiohttp
 import jwt
+import pytest
 
 from hub.config import DEV_SECRET_FILE
-from processes import RunningHub, hub_env, running_hub
+from processes import RunningHub, hub_env, register, running_hub
+
+pytestmark = pytest.mark.slow  # hub processes
 
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=5)
 SECRET = "restart-test-secret-that-is-long-enough-0123456789"
@@ -24,22 +27,6 @@ async def call(
         return response.status, body
 
 
-async def register(session: aiohttp.ClientSession, hub: RunningHub) -> dict[str, Any]:
-    status, body = await call(
-        session,
-        "POST",
-        hub.url("/api/v1/auth/register"),
-        json={
-            "email": "keep@example.com",
-            "password": "correct horse",
-            "display_name": "Keep",
-            "role": "freelancer",
-        },
-    )
-    assert status == 201, body
-    return body
-
-
 async def me(session: aiohttp.ClientSession, hub: RunningHub, token: str) -> tuple[int, Any]:
     return await call(
         session, "GET", hub.url("/api/v1/auth/me"), headers={"Authorization": f"Bearer {token}"}
@@ -50,7 +37,7 @@ async def test_accounts_survive_a_restart(tmp_path: Path) -> None:
     env = hub_env(tmp_path, SECRET)
     async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
         async with running_hub(tmp_path, env, "first") as hub:
-            account = await register(session, hub)
+            account = await register(session, hub, "keep", role="freelancer")
             status, _ = await call(
                 session,
                 "PATCH",
@@ -109,7 +96,7 @@ async def test_dev_jwt_secret_is_kept_in_the_data_dir(tmp_path: Path) -> None:
     secret_file = tmp_path / "data" / DEV_SECRET_FILE
     async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
         async with running_hub(tmp_path, env, "first") as hub:
-            account = await register(session, hub)
+            account = await register(session, hub, "keep", role="freelancer")
             assert await hub.stop() == 0, hub.output()
 
         assert secret_file.exists()

@@ -12,9 +12,9 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient
 
-from conftest import Api
 from handlers import ROUTES
 from handlers.routing import Route
+from users import Api
 
 UNAUTHENTICATED = {
     ("GET", "/healthz"),

@@ -6,11 +6,11 @@ messages (a dependency it is given, not the project's code under test).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from hub.clock import iso, utc_now
 from hub.conversations.sequencer import Delivery, Sequencer
+from waits import eventually
 
 
 def stored(seq: int, age_s: float) -> Delivery:
@@ -56,6 +56,6 @@ async def test_a_gap_is_filled_from_the_store_after_the_timeout() -> None:
     await sequencer.push(store[0])
     await sequencer.push(store[2])  # seq 2 never arrives
     assert delivered == [1]
-    await asyncio.sleep(0.3)
+    await eventually(lambda: delivered == [1, 2, 3])  # the gap timer reads 2 from the store
     await sequencer.push(store[3])
     assert delivered == [1, 2, 3, 4]

@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
-import pytest_asyncio
+import pytest
 import socketio
 from aiohttp.test_utils import TestClient, TestServer
-from redis.asyncio import Redis
 
-from conftest import Api, make_settings
-from hub.app import create_app
 from hub.clock import new_id
 from hub.cluster.revocations import CHANNEL as REVOCATIONS_CHANNEL
 from hub.config import Settings
 from hub.tokens import TokenIssuer
-from processes import TEST_SECRET, hub_env, running_hub, running_redis
+from processes import (
+    TEST_SECRET,
+    hub_env,
+    register,
+    running_hub,
+    running_redis,
+    wait_for_subscribers,
+)
+from users import Api, SocketFactory
 
 API = "/api/v1"
 PASSWORD = "correct horse"
@@ -95,31 +99,23 @@ class Watched:
 Watch = Callable[..., Awaitable[Watched]]
 
 
-@pytest_asyncio.fixture
-async def watch(server: TestServer, http: TestClient) -> AsyncIterator[Watch]:
+@pytest.fixture
+def watch(connect: SocketFactory) -> Watch:
     """``await watch(account)``: a client connected with the account's access
-    token to /conversations and /notifications, watched from before its connect.
-    Depends on ``http`` so that it disconnects before the server closes."""
-    clients: list[socketio.AsyncClient] = []
+    token to /conversations and /notifications, watched from before its connect."""
 
     async def factory(
         account: dict[str, Any], namespaces: tuple[str, ...] = (CONV, NOTIFICATIONS)
     ) -> Watched:
-        client = socketio.AsyncClient(reconnection=False)
-        clients.append(client)
-        watched = Watched(client, list(namespaces))
-        await client.connect(
-            str(server.make_url("/")),
-            namespaces=list(namespaces),
-            auth={"token": account["access_token"]},
-            transports=["websocket"],
-            wait_timeout=5,
+        watched: list[Watched] = []
+        await connect(
+            account["access_token"],
+            list(namespaces),
+            before=lambda client: watched.append(Watched(client, list(namespaces))),
         )
-        return watched
+        return watched[0]
 
-    yield factory
-    for client in clients:
-        await client.disconnect()
+    return factory
 
 
 async def refused_on_connect(url: str, token: str) -> dict[str, Any]:
@@ -170,7 +166,7 @@ async def test_a_refresh_moves_last_used_at_and_keeps_the_session(
 ) -> None:
     account = await api.register("bo")
     before = (await list_sessions(http, account))[0]
-    await asyncio.sleep(0.01)  # a later millisecond for last_used_at
+    await asyncio.sleep(0.01)  # on purpose: a later millisecond for last_used_at
 
     response = await http.post(
         f"{API}/auth/refresh", json={"refresh_token": account["refresh_token"]}
@@ -367,14 +363,9 @@ async def test_a_revoked_sessions_token_cannot_connect(
     assert error["code"] == "unauthorized" and error["message"] == "Access token revoked"
 
 
-async def test_rest_rate_limits_count_a_revoked_token_per_ip(
-    tmp_path: Path, aiohttp_client: Any
-) -> None:
+@pytest.mark.hub_settings(rate_limits="on", rate_limit_rest="3/1h")
+async def test_rest_rate_limits_count_a_revoked_token_per_ip(http: TestClient, api: Api) -> None:
     """A revoked token is no user identity for the rate limiter either."""
-    http = await aiohttp_client(
-        create_app(make_settings(tmp_path, rate_limits="on", rate_limit_rest="3/1h"))
-    )
-    api = Api(http)
     account = await api.register("ola")
     await http.post(f"{API}/auth/logout-all", headers=bearer(account))  # 1st of the user's 3
 
@@ -389,20 +380,8 @@ async def test_rest_rate_limits_count_a_revoked_token_per_ip(
 # --- across processes -------------------------------------------------------------------------
 
 
-async def wait_for_revocation_listeners(redis_url: str, count: int) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            [(_, listening)] = await client.pubsub_numsub(REVOCATIONS_CHANNEL)
-            if listening >= count:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{listening} processes listen to {REVOCATIONS_CHANNEL}")
-    finally:
-        await client.aclose()
-
-
+@pytest.mark.slow  # two hub processes
+@pytest.mark.redis
 async def test_a_revocation_on_one_process_drops_the_sockets_on_another(tmp_path: Path) -> None:
     async with running_redis(tmp_path) as redis:
         env = hub_env(tmp_path, redis_url=redis.url, rate_limits="off")
@@ -411,17 +390,8 @@ async def test_a_revocation_on_one_process_drops_the_sockets_on_another(tmp_path
             running_hub(tmp_path, env, "b") as node_b,
             aiohttp.ClientSession() as http,
         ):
-            await wait_for_revocation_listeners(redis.url, 2)
-            async with http.post(
-                node_a.url(f"{API}/auth/register"),
-                json={
-                    "email": "pia@example.com",
-                    "password": PASSWORD,
-                    "display_name": "Pia",
-                    "role": "client",
-                },
-            ) as response:
-                account = await response.json()
+            await wait_for_subscribers(redis.url, 2, REVOCATIONS_CHANNEL)
+            account = await register(http, node_a, "pia")
             async with http.post(
                 node_b.url(f"{API}/auth/login"),
                 json={"email": "pia@example.com", "password": PASSWORD},

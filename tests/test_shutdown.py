@@ -3,43 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import signal
-import socket
 import sqlite3
-import struct
 import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 import socketio
 
-from processes import hub_env, running_hub
+from processes import hub_env, register, running_hub
+from raw_socket import silent_client
+
+pytestmark = pytest.mark.slow  # hub processes
 
 NS = "/conversations"
-
-
-async def register(session: aiohttp.ClientSession, url: str, name: str) -> dict:
-    async with session.post(
-        url + "/api/v1/auth/register",
-        json={
-            "email": f"{name}@example.com",
-            "password": "correct horse",
-            "display_name": name,
-            "role": "client",
-        },
-    ) as response:
-        assert response.status == 201
-        return await response.json()
 
 
 async def test_sigterm_keeps_every_acked_message_and_closes_sockets(tmp_path: Path) -> None:
     env = hub_env(tmp_path, rate_limits="off")
     async with aiohttp.ClientSession() as session:
         async with running_hub(tmp_path, env, "first") as hub:
-            ann, bob = [await register(session, hub.url(""), n) for n in ("ann", "bob")]
+            ann, bob = [await register(session, hub, n) for n in ("ann", "bob")]
             client = socketio.AsyncClient(reconnection=False)
             closed = asyncio.Event()
             client.on("disconnect", lambda *args: closed.set(), namespace=NS)
@@ -55,8 +42,12 @@ async def test_sigterm_keeps_every_acked_message_and_closes_sockets(tmp_path: Pa
             conversation_id = created["data"]["id"]
 
             async def send(n: int) -> dict | None:
+                """The ack, or None if the send never reached the server before it
+                closed. Acks arrive before the disconnect that follows them, so once
+                the client is closed no further ack can come: no need to time out."""
+                acked: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
                 try:
-                    return await client.call(
+                    await client.emit(
                         "message:send",
                         {
                             "conversation_id": conversation_id,
@@ -64,10 +55,14 @@ async def test_sigterm_keeps_every_acked_message_and_closes_sockets(tmp_path: Pa
                             "text": f"n{n}",
                         },
                         namespace=NS,
-                        timeout=10,
+                        callback=acked.set_result,
                     )
-                except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
-                    return None  # never reached the server before it closed
+                except socketio.exceptions.BadNamespaceError:
+                    return None
+                ended = asyncio.ensure_future(closed.wait())
+                await asyncio.wait([acked, ended], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+                ended.cancel()
+                return acked.result() if acked.done() else None
 
             sends = [asyncio.create_task(send(n)) for n in range(1000)]
             await asyncio.wait(sends, return_when=asyncio.FIRST_COMPLETED)
@@ -149,7 +144,7 @@ async def test_browser_client_sees_the_disconnect_at_once(tmp_path: Path, node: 
     """
     env = hub_env(tmp_path, rate_limits="off", shutdown_grace_s=GRACE_S)
     async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
-        ann, bob = [await register(session, hub.url(""), n) for n in ("ann", "bob")]
+        ann, bob = [await register(session, hub, n) for n in ("ann", "bob")]
         async with session.post(
             hub.url("/api/v1/conversations"),
             json={"participant_ids": [bob["user"]["id"]]},
@@ -176,12 +171,14 @@ async def test_browser_client_sees_the_disconnect_at_once(tmp_path: Path, node: 
         try:
             lock.execute("BEGIN IMMEDIATE")
             await client.command("send")
-            await asyncio.sleep(0.3)  # the send now waits for the lock: in flight
+            # On purpose: no signal says the send is blocked on the lock; give it time to be.
+            await asyncio.sleep(0.3)
             await client.command("typing")
             assert (await client.wait_for("typing_ack"))["ok"]
             sigterm_at = time.time() * 1000
             hub.process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.4)  # typing events keep coming while the send holds the drain
+            # On purpose: typing events keep coming while the send holds the drain.
+            await asyncio.sleep(0.4)
         finally:
             lock.execute("ROLLBACK")
             lock.close()
@@ -216,9 +213,8 @@ async def test_clients_that_never_answer_do_not_hold_up_the_exit(tmp_path: Path)
     grace_s = 2.0
     env = hub_env(tmp_path, rate_limits="off", shutdown_grace_s=grace_s)
     async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
-        ann = await register(session, hub.url(""), "ann")
-        port = int(hub.base.rsplit(":", 1)[1])
-        silent = await silent_websocket_client(port, ann["access_token"])
+        ann = await register(session, hub, "ann")
+        silent = await silent_client(hub, session, ann["access_token"])
         async with session.get(hub.url("/socket.io/?EIO=4&transport=polling")) as response:
             assert response.status == 200  # a polling session that never comes back
         started = time.monotonic()
@@ -227,35 +223,3 @@ async def test_clients_that_never_answer_do_not_hold_up_the_exit(tmp_path: Path)
         silent.close()
     assert code == 0, hub.output()
     assert took < grace_s + 0.5, hub.output()
-
-
-async def silent_websocket_client(port: int, token: str) -> socket.socket:
-    """A raw TCP client: WebSocket upgrade, Socket.IO connect, then silence."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += await asyncio.to_thread(sock.recv, 4096)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    sock.sendall(masked_text_frame("40/conversations," + json.dumps({"token": token})))
-    await asyncio.sleep(0.3)  # connected; from now on it reads and answers nothing
-    return sock
-
-
-def masked_text_frame(text: str) -> bytes:
-    payload = text.encode()
-    assert len(payload) < 65536
-    mask = os.urandom(4)
-    header = (
-        bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(payload))
-        if len(payload) > 125
-        else bytes([0x81, 0x80 | len(payload)])
-    )
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))

@@ -8,15 +8,14 @@ import base64
 import hashlib
 import hmac
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from conftest import Api, SocketFactory, make_settings
-from hub.config import Settings
 from recorder import Recorder
+from users import Api, SocketFactory
+from waits import quiet
 from webrtc import Peer, first_candidate
 
 SIG = "/signaling"
@@ -24,17 +23,14 @@ RING_TIMEOUT_S = 1.0
 MAX_CANDIDATES = 3
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(
-        tmp_path,
-        call_ring_timeout_s=RING_TIMEOUT_S,
-        signal_max_candidates=MAX_CANDIDATES,
-        stun_urls="stun:stun.example:3478",
-        turn_urls="turn:turn.example:3478?transport=udp,turns:turn.example:5349",
-        turn_secret="turn-shared-secret",
-        turn_ttl_s=600,
-    )
+pytestmark = pytest.mark.hub_settings(
+    call_ring_timeout_s=RING_TIMEOUT_S,
+    signal_max_candidates=MAX_CANDIDATES,
+    stun_urls="stun:stun.example:3478",
+    turn_urls="turn:turn.example:3478?transport=udp,turns:turn.example:5349",
+    turn_secret="turn-shared-secret",
+    turn_ttl_s=600,
+)
 
 
 class People:
@@ -210,11 +206,12 @@ async def test_a_third_user_cannot_signal_or_act_on_a_call(
         "type": "answer",
         "sdp": "v=0 rest",
     }
-    await asyncio.sleep(0.2)
+    await quiet()  # for any event that would have leaked to carol or the other device
     assert dict(p.c.events) == {}
     assert p.b2.events["signal"] == [] and p.b1.events["signal"] == []
 
 
+@pytest.mark.slow  # waits for the ring timeout
 async def test_unanswered_calls_are_missed_on_both_sides(people: People) -> None:
     p = people
     started = time.monotonic()
@@ -229,6 +226,7 @@ async def test_unanswered_calls_are_missed_on_both_sides(people: People) -> None
     await p.a.ok("call:invite", {"conversation_id": p.conversation_id, "media": "audio"})
 
 
+@pytest.mark.slow  # waits out the ring timeout
 async def test_decline_and_cancel(people: People) -> None:
     p = people
     call = await p.invite()
@@ -248,7 +246,8 @@ async def test_decline_and_cancel(people: People) -> None:
     for device in (p.b1, p.b2):
         assert (await device.wait_for("call:cancelled"))[0] == {"call_id": call["id"]}
     await p.a.error("call:cancel", {"call_id": call["id"]}, "conflict")
-    await asyncio.sleep(RING_TIMEOUT_S + 0.3)  # no call:missed after a decline or cancel
+    # On purpose: past the ring timeout, and no call:missed after a decline or cancel.
+    await asyncio.sleep(RING_TIMEOUT_S + 0.3)
     assert p.a.events["call:missed"] == [] and p.b1.events["call:missed"] == []
 
 

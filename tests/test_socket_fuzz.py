@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 import socketio
 
-from processes import hub_env, running_hub
+from processes import hub_env, register, running_hub
 from raw_socket import RawSocket
-from test_flow_control import rss_mb
-from test_shutdown import register
+
+pytestmark = pytest.mark.slow  # a hub process and ten thousand events
 
 NAMESPACES = ("/conversations", "/presence", "/notifications", "/networking", "/signaling")
 EVENTS_PER_NAMESPACE = 2000
@@ -154,10 +155,10 @@ def malformed_events(
 async def test_ten_thousand_malformed_events_leave_the_hub_well(tmp_path: Path) -> None:
     env = hub_env(tmp_path, rate_limits="off")
     async with aiohttp.ClientSession() as session, running_hub(tmp_path, env, "hub") as hub:
-        account = await register(session, hub.url(""), "mallory")
+        account = await register(session, hub, "mallory")
         raw = await RawSocket.open(hub.url(""), account["access_token"], NAMESPACES)
         lines_before = len(hub.log.read_text().splitlines())
-        memory_before = rss_mb(hub)
+        memory_before = hub.rss_mb()
         codes: Counter[str] = Counter()
         rng = random.Random(12)
         for index, namespace in enumerate(NAMESPACES):
@@ -174,7 +175,7 @@ async def test_ten_thousand_malformed_events_leave_the_hub_well(tmp_path: Path) 
                     assert ack["ok"] is False, (namespace, ack_id, ack)
                     codes[ack["error"]["code"]] += 1
         assert not raw.closed
-        memory_after = rss_mb(hub)
+        memory_after = hub.rss_mb()
         await raw.close()
         await a_good_client_is_served(hub.url(""), account["access_token"])
         log = hub.log.read_text().splitlines()[lines_before:]

@@ -7,22 +7,17 @@ tests/test_installed_wheel.py; here the Origin header is set by hand).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import socketio
 from aiohttp.test_utils import TestServer
 
-from conftest import Api, make_settings
-from hub.config import Settings
+from users import Api
 
 NS = "/conversations"
 APP_ORIGIN = "https://app.example.com"
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, cors_origins=[APP_ORIGIN])
+pytestmark = pytest.mark.hub_settings(cors_origins=[APP_ORIGIN])
 
 
 async def connects(
@@ -40,7 +35,10 @@ async def connects(
         )
     except socketio.exceptions.ConnectionError:
         return False
-    await client.disconnect()
+    # Not client.disconnect(): over long-polling it waits for the pending GET, which
+    # python-engineio's server answers only at its next ping, 25-30 s later. Closing
+    # the engine.io session at once (abort) ends it the way a closed browser tab does.
+    await client.eio.disconnect(abort=True)
     return True
 
 

@@ -6,50 +6,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from hub.config import Settings
 from hub.context import HUB
 from hub.payments import sign
-from market_client import (
-    WEBHOOK_SECRET,
-    Party,
-    eventually,
-    market_settings,
-    post_webhook,
-    signed,
-)
+from market_client import MARKET, WEBHOOK_SECRET, post_webhook, signed
+from users import User, Users
+from waits import eventually, quiet
 
-
-@pytest.fixture
-def webhook_delay() -> float:
-    """How long the sandbox waits before delivering; a test can parametrize it."""
-    return 0.05
-
-
-@pytest.fixture
-def settings(tmp_path: Path, webhook_delay: float) -> Settings:
-    return market_settings(tmp_path, webhook_delay=webhook_delay)
+pytestmark = MARKET
+# The sandbox stays quiet (its webhooks would come after the test): the test delivers.
+OWN_WEBHOOKS = pytest.mark.hub_settings(sandbox_webhook_delay_s=30.0)
 
 
 @pytest_asyncio.fixture
-async def server(app: web.Application, aiohttp_server: Any, settings: Settings) -> Any:
-    return await aiohttp_server(app, port=settings.port)
+async def ann(users: Users) -> User:
+    (ann,) = await users("ann")
+    await ann.listen()
+    return ann
 
 
-@pytest_asyncio.fixture
-async def ann(api, http, connect) -> Party:  # type: ignore[no-untyped-def]
-    party = Party(http, connect, await api.register("ann", role="client"))
-    await party.listen()
-    return party
-
-
-async def test_deposits_succeed_or_are_declined(ann: Party, app: web.Application) -> None:
+async def test_deposits_succeed_or_are_declined(ann: User, app: web.Application) -> None:
     ok = await ann.deposit(12_345)
     assert (ok["status"], ok["failure_reason"], ok["provider"]) == ("succeeded", None, "sandbox")
     declined = await ann.deposit(5_000, method="pm_card_declined")
@@ -74,7 +55,7 @@ async def test_deposits_succeed_or_are_declined(ann: Party, app: web.Application
     assert await app[HUB].store.ledger.entry_totals() == {"USD": 0, "EUR": 0}
 
 
-async def test_deposit_validation_and_ownership(ann: Party, api, http, connect) -> None:  # type: ignore[no-untyped-def]
+async def test_deposit_validation_and_ownership(ann: User, users: Users) -> None:
     for body in [
         {"amount": 100, "currency": "USD", "payment_method": "pm_card_visa"},
         {"amount": 100, "currency": "JPY", "payment_method": "pm_card_ok"},
@@ -87,13 +68,13 @@ async def test_deposit_validation_and_ownership(ann: Party, api, http, connect) 
         await ann.fails("POST", "/wallet/deposits", body, status=422, code="validation_failed")
     deposit = await ann.deposit(10**12)  # the largest amount there is
     assert deposit["status"] == "succeeded"
-    bob = Party(http, connect, await api.register("bob", role="freelancer"))
+    (bob,) = await users("bob", role="freelancer")
     await bob.fails("GET", f"/wallet/deposits/{deposit['id']}", status=403, code="forbidden")
     await bob.fails("GET", "/wallet/deposits/nope", status=404, code="not_found")
     assert await bob.ok("GET", "/wallet/ledger") == {"items": [], "next_cursor": None}
 
 
-async def test_payouts_paid_or_failed_and_refunded(ann: Party, app: web.Application) -> None:
+async def test_payouts_paid_or_failed_and_refunded(ann: User, app: web.Application) -> None:
     await ann.deposit(10_000)
     await ann.fails(
         "POST",
@@ -159,8 +140,8 @@ async def test_payouts_paid_or_failed_and_refunded(ann: Party, app: web.Applicat
     assert await app[HUB].store.ledger.entry_totals() == {"USD": 0}
 
 
-@pytest.mark.parametrize("webhook_delay", [30.0])  # the sandbox stays quiet: we deliver
-async def test_webhook_signatures_replays_and_conflicts(ann: Party, http: Any) -> None:
+@OWN_WEBHOOKS
+async def test_webhook_signatures_replays_and_conflicts(ann: User, http: Any) -> None:
     pending = await ann.ok(
         "POST",
         "/wallet/deposits",
@@ -243,9 +224,9 @@ async def test_webhook_signatures_replays_and_conflicts(ann: Party, http: Any) -
     assert (status, problem["code"]) == (400, "malformed_request")
 
 
-@pytest.mark.parametrize("webhook_delay", [30.0])
+@OWN_WEBHOOKS
 async def test_concurrent_webhooks_for_one_payout_refund_once(
-    ann: Party, http: Any, app: web.Application
+    ann: User, http: Any, app: web.Application
 ) -> None:
     # Money in through our own signed event (the sandbox stays quiet here).
     deposit = await ann.ok(
@@ -286,7 +267,7 @@ async def test_concurrent_webhooks_for_one_payout_refund_once(
     assert await app[HUB].store.ledger.entry_totals() == {"USD": 0}
 
 
-async def test_idempotency_keys_on_deposits_and_payouts(ann: Party) -> None:
+async def test_idempotency_keys_on_deposits_and_payouts(ann: User) -> None:
     body = {"amount": 3_000, "currency": "USD", "payment_method": "pm_card_ok"}
     key = {"Idempotency-Key": "dep-1"}
     # Concurrent requests with one key: one deposit, every answer the same.
@@ -333,7 +314,7 @@ async def test_idempotency_keys_on_deposits_and_payouts(ann: Party) -> None:
         status=422,
         code="idempotency_mismatch",
     )
-    await asyncio.sleep(0.2)
+    await quiet()  # a second payout's webhook would have landed by now
     assert await ann.balance() == (2_000, 0)
     assert [e["kind"] for e in await ann.ledger()] == ["payout", "deposit"]
 

@@ -14,20 +14,14 @@ from browser import (
     TIMEOUT_MS,
     alice_chats_with_bob,
     artifact,
-    launch,
-    require_browser,
     sign_up,
 )
-from conftest import make_settings
 from handlers.web_client import VENDOR_DIR, VENDOR_FILES
-from hub.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path, presence_grace_s=0.3)
+pytestmark = pytest.mark.hub_settings(presence_grace_s=0.3)
 
 
 async def test_page_and_bundle_are_served(http: Any) -> None:
@@ -69,139 +63,114 @@ def test_vendored_bundle_is_the_locked_npm_client() -> None:
     assert f"`socket.io-client` {locked}" in (VENDOR_DIR / "README.md").read_text()
 
 
-async def test_two_users_chat(server: TestServer) -> None:
-    require_browser()
-    from playwright.async_api import async_playwright, expect
+async def test_two_users_chat(server: TestServer, chromium: Any) -> None:
+    from playwright.async_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)
     base = str(server.make_url("/"))
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            alice_ctx = await browser.new_context(viewport=PHONE)
-            bob_ctx = await browser.new_context(viewport=PHONE)
-            alice = await alice_ctx.new_page()
-            bob = await bob_ctx.new_page()
-            await sign_up(alice, base, "Alice")
-            bob_id = await sign_up(bob, base, "Bob")
+    alice_ctx = await chromium.new_context(viewport=PHONE)
+    bob_ctx = await chromium.new_context(viewport=PHONE)
+    alice = await alice_ctx.new_page()
+    bob = await bob_ctx.new_page()
+    await sign_up(alice, base, "Alice")
+    bob_id = await sign_up(bob, base, "Bob")
 
-            # An ack error reaches the user.
-            await alice.get_by_label("Chat with user id").fill("no-such-user")
-            await alice.get_by_role("button", name="Start chat").click()
-            await expect(alice.locator("#error")).to_contain_text("validation_failed")
-            await alice.locator("#error-close").click()
+    # An ack error reaches the user.
+    await alice.get_by_label("Chat with user id").fill("no-such-user")
+    await alice.get_by_role("button", name="Start chat").click()
+    await expect(alice.locator("#error")).to_contain_text("validation_failed")
+    await alice.locator("#error-close").click()
 
-            # Alice starts a chat with Bob and writes first.
-            await alice.get_by_label("Chat with user id").fill(bob_id)
-            await alice.get_by_role("button", name="Start chat").click()
-            await expect(alice.locator("#conv-title")).to_have_text("Bob")
-            await expect(alice.locator("#conv-dot")).to_have_class("dot online")
-            await alice.locator("#composer-input").fill("Hi Bob, got a minute?")
-            await alice.locator("#composer-input").press("Enter")
-            await expect(alice.locator(".msg.mine .text")).to_have_text("Hi Bob, got a minute?")
-            await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓ Sent")
+    # Alice starts a chat with Bob and writes first.
+    await alice.get_by_label("Chat with user id").fill(bob_id)
+    await alice.get_by_role("button", name="Start chat").click()
+    await expect(alice.locator("#conv-title")).to_have_text("Bob")
+    await expect(alice.locator("#conv-dot")).to_have_class("dot online")
+    await alice.locator("#composer-input").fill("Hi Bob, got a minute?")
+    await alice.locator("#composer-input").press("Enter")
+    await expect(alice.locator(".msg.mine .text")).to_have_text("Hi Bob, got a minute?")
+    await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓ Sent")
 
-            # Bob's list: the conversation, Alice online, one unread, the last message.
-            item = bob.locator("li.conv").first
-            await expect(item.locator(".name")).to_have_text("Alice")
-            await expect(item.locator(".badge")).to_have_text("1")
-            await expect(item.locator(".dot")).to_have_class("dot online")
-            await expect(item.locator(".last")).to_contain_text("Hi Bob, got a minute?")
-            await item.locator("button").click()
-            await expect(bob.locator(".msg .text")).to_have_text("Hi Bob, got a minute?")
-            # ... which marks it read: Alice sees the receipt, Bob's badge is gone.
-            await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
+    # Bob's list: the conversation, Alice online, one unread, the last message.
+    item = bob.locator("li.conv").first
+    await expect(item.locator(".name")).to_have_text("Alice")
+    await expect(item.locator(".badge")).to_have_text("1")
+    await expect(item.locator(".dot")).to_have_class("dot online")
+    await expect(item.locator(".last")).to_contain_text("Hi Bob, got a minute?")
+    await item.locator("button").click()
+    await expect(bob.locator(".msg .text")).to_have_text("Hi Bob, got a minute?")
+    # ... which marks it read: Alice sees the receipt, Bob's badge is gone.
+    await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
 
-            # Bob types: Alice sees it; Bob sends: the indicator goes away.
-            await bob.locator("#composer-input").press_sequentially("Sure, what", delay=30)
-            await expect(alice.locator("#typing")).to_have_text("Bob is typing…")
-            await bob.locator("#composer-input").press_sequentially(" is up?", delay=10)
-            await bob.locator("#composer-input").press("Enter")
-            await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Sure, what is up?")
-            await expect(alice.locator("#typing")).to_have_text("")
-            await expect(bob.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
+    # Bob types: Alice sees it; Bob sends: the indicator goes away.
+    await bob.locator("#composer-input").press_sequentially("Sure, what", delay=30)
+    await expect(alice.locator("#typing")).to_have_text("Bob is typing…")
+    await bob.locator("#composer-input").press_sequentially(" is up?", delay=10)
+    await bob.locator("#composer-input").press("Enter")
+    await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Sure, what is up?")
+    await expect(alice.locator("#typing")).to_have_text("")
+    await expect(bob.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
 
-            # Alice edits, then deletes her message; Bob sees both.
-            await alice.locator(".msg.mine button.edit").click()
-            await alice.locator("#composer-input").fill("Hi Bob, got five minutes?")
-            await alice.locator("#composer-input").press("Enter")
-            first = bob.locator('.msg[data-seq="1"]')
-            await expect(first.locator(".text")).to_have_text("Hi Bob, got five minutes?")
-            await expect(first.locator(".edited")).to_have_text("edited")
-            await alice.locator(".msg.mine button.delete").click()
-            await expect(first.locator(".text")).to_have_text("message deleted")
+    # Alice edits, then deletes her message; Bob sees both.
+    await alice.locator(".msg.mine button.edit").click()
+    await alice.locator("#composer-input").fill("Hi Bob, got five minutes?")
+    await alice.locator("#composer-input").press("Enter")
+    first = bob.locator('.msg[data-seq="1"]')
+    await expect(first.locator(".text")).to_have_text("Hi Bob, got five minutes?")
+    await expect(first.locator(".edited")).to_have_text("edited")
+    await alice.locator(".msg.mine button.delete").click()
+    await expect(first.locator(".text")).to_have_text("message deleted")
 
-            # Alice's connection drops; Bob writes meanwhile; after the reconnect
-            # Alice's client resyncs (sync) and shows the message it missed.
-            await alice.evaluate(
-                "() => { const m = hubState.sockets.manager; "
-                "m.reconnection(false); m.engine.close(); }"
-            )
-            await expect(alice.locator("#status")).to_have_text("connection lost, reconnecting…")
-            await bob.locator("#composer-input").fill("Are you still there?")
-            await bob.locator("#composer-input").press("Enter")
-            await expect(bob.locator(".msg.mine .text").last).to_have_text("Are you still there?")
-            await alice.evaluate(
-                "() => { const m = hubState.sockets.manager; m.reconnection(true); m.open(); }"
-            )
-            await expect(alice.locator("#status")).to_have_text("online")
-            await expect(alice.locator(".msg:not(.mine) .text").last).to_have_text(
-                "Are you still there?"
-            )
-            await expect(bob.locator(".msg.mine .receipt").last).to_have_text("✓✓ Read")
+    # Alice's connection drops; Bob writes meanwhile; after the reconnect
+    # Alice's client resyncs (sync) and shows the message it missed.
+    await alice.evaluate(
+        "() => { const m = hubState.sockets.manager; m.reconnection(false); m.engine.close(); }"
+    )
+    await expect(alice.locator("#status")).to_have_text("connection lost, reconnecting…")
+    await bob.locator("#composer-input").fill("Are you still there?")
+    await bob.locator("#composer-input").press("Enter")
+    await expect(bob.locator(".msg.mine .text").last).to_have_text("Are you still there?")
+    await alice.evaluate(
+        "() => { const m = hubState.sockets.manager; m.reconnection(true); m.open(); }"
+    )
+    await expect(alice.locator("#status")).to_have_text("online")
+    await expect(alice.locator(".msg:not(.mine) .text").last).to_have_text("Are you still there?")
+    await expect(bob.locator(".msg.mine .receipt").last).to_have_text("✓✓ Read")
 
-            await alice.screenshot(path=str(artifact("web-chat-alice.png")), full_page=True)
-            await bob.screenshot(path=str(artifact("web-chat-bob.png")), full_page=True)
+    await alice.screenshot(path=str(artifact("web-chat-alice.png")), full_page=True)
+    await bob.screenshot(path=str(artifact("web-chat-bob.png")), full_page=True)
 
-            # Bob closes his page: Alice sees him go offline.
-            await bob.close()
-            await expect(alice.locator("#conv-dot")).to_have_class("dot offline")
-            await alice.goto(base + "#/conversations")
-            await expect(alice.locator("li.conv .dot")).to_have_class("dot offline")
-            await expect(alice.locator("li.conv .last")).to_contain_text(
-                "Bob: Are you still there?"
-            )
-            await alice.screenshot(
-                path=str(artifact("web-chat-alice-bob-offline.png")), full_page=True
-            )
-            assert alice.errors == [] and bob.errors == []
-        finally:
-            await browser.close()
+    # Bob closes his page: Alice sees him go offline.
+    await bob.close()
+    await expect(alice.locator("#conv-dot")).to_have_class("dot offline")
+    await alice.goto(base + "#/conversations")
+    await expect(alice.locator("li.conv .dot")).to_have_class("dot offline")
+    await expect(alice.locator("li.conv .last")).to_contain_text("Bob: Are you still there?")
+    await alice.screenshot(path=str(artifact("web-chat-alice-bob-offline.png")), full_page=True)
+    assert alice.errors == [] and bob.errors == []
 
 
-async def test_read_receipts_show_after_a_reload(server: TestServer) -> None:
+async def test_read_receipts_show_after_a_reload(server: TestServer, chromium: Any) -> None:
     """Receipts come from the Conversation's read_seqs on load, not only from live events."""
-    require_browser()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)
     base = str(server.make_url("/"))
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            alice, bob = await alice_chats_with_bob(browser, base)
-            await alice.locator("#composer-input").fill("Read this one")
-            await alice.locator("#composer-input").press("Enter")
-            await bob.locator("li.conv button").first.click()
-            await expect(bob.locator(".msg .text")).to_have_text("Read this one")
-            await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
+    alice, bob = await alice_chats_with_bob(chromium, base)
+    await alice.locator("#composer-input").fill("Read this one")
+    await alice.locator("#composer-input").press("Enter")
+    await bob.locator("li.conv button").first.click()
+    await expect(bob.locator(".msg .text")).to_have_text("Read this one")
+    await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓✓ Read")
 
-            # Bob leaves: no live message:read can reach Alice any more.
-            await bob.close()
-            await alice.locator("#composer-input").fill("Not this one")
-            await alice.locator("#composer-input").press("Enter")
-            receipts = alice.locator(".msg.mine .receipt")
-            await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
+    # Bob leaves: no live message:read can reach Alice any more.
+    await bob.close()
+    await alice.locator("#composer-input").fill("Not this one")
+    await alice.locator("#composer-input").press("Enter")
+    receipts = alice.locator(".msg.mine .receipt")
+    await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
 
-            await alice.reload()
-            await alice.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
-            await expect(alice.locator(".msg.mine .text")).to_have_text(
-                ["Read this one", "Not this one"]
-            )
-            await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
-            await alice.screenshot(
-                path=str(artifact("web-chat-receipts-after-reload.png")), full_page=True
-            )
-            assert alice.errors == []
-        finally:
-            await browser.close()
+    await alice.reload()
+    await alice.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
+    await expect(alice.locator(".msg.mine .text")).to_have_text(["Read this one", "Not this one"])
+    await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
+    await alice.screenshot(path=str(artifact("web-chat-receipts-after-reload.png")), full_page=True)
+    assert alice.errors == []

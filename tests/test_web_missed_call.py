@@ -7,7 +7,6 @@ Chromium's fake camera before inviting.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,72 +16,55 @@ from browser import (
     TIMEOUT_MS,
     alice_chats_with_bob,
     artifact,
-    launch,
-    require_browser,
 )
-from conftest import make_settings
 from hub.clock import parse_iso
-from hub.config import Settings
 from hub.context import HUB
 
 RING_S = 4.0
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    # Long enough to see the call ring, short enough for a test.
-    return make_settings(tmp_path, call_ring_timeout_s=RING_S)
+# Long enough to see the call ring, short enough for a test.
+pytestmark = pytest.mark.hub_settings(call_ring_timeout_s=RING_S)
 
 
-async def test_unanswered_call_is_missed_on_both_pages(server: TestServer, app: Any) -> None:
-    require_browser()
-    from playwright.async_api import async_playwright, expect
+async def test_unanswered_call_is_missed_on_both_pages(
+    server: TestServer, app: Any, chromium: Any
+) -> None:
+    from playwright.async_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)
     base = str(server.make_url("/"))
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            alice, bob = await alice_chats_with_bob(browser, base)
-            await expect(alice.locator("#conv-title")).to_have_text("Bob")
+    alice, bob = await alice_chats_with_bob(chromium, base)
+    await expect(alice.locator("#conv-title")).to_have_text("Bob")
 
-            # Alice calls; Bob's page rings and nobody answers.
-            await alice.get_by_role("button", name="Video call").click()
-            await expect(alice.locator("#call-state")).to_have_text("ringing…")
-            call_id = await alice.evaluate("hubState.call.id")
-            await expect(bob.locator("#incoming")).to_be_visible()
-            await expect(bob.locator("#incoming-text")).to_have_text("Alice is calling (video)")
-            await expect(alice.locator("#notice")).to_be_hidden()
-            await expect(bob.locator("#notice")).to_be_hidden()
-            await bob.screenshot(
-                path=str(artifact("web-missed-call-ringing-bob.png")), full_page=True
-            )
+    # Alice calls; Bob's page rings and nobody answers.
+    await alice.get_by_role("button", name="Video call").click()
+    await expect(alice.locator("#call-state")).to_have_text("ringing…")
+    call_id = await alice.evaluate("hubState.call.id")
+    await expect(bob.locator("#incoming")).to_be_visible()
+    await expect(bob.locator("#incoming-text")).to_have_text("Alice is calling (video)")
+    await expect(alice.locator("#notice")).to_be_hidden()
+    await expect(bob.locator("#notice")).to_be_hidden()
+    await bob.screenshot(path=str(artifact("web-missed-call-ringing-bob.png")), full_page=True)
 
-            # After the ring timeout the hub ends it as missed: both pages say so,
-            # and the notice stays until it is dismissed.
-            missed_ms = RING_S * 1000 + TIMEOUT_MS
-            await expect(alice.locator("#call-state")).to_have_text(
-                "Missed call", timeout=missed_ms
-            )
-            await expect(alice.locator("#notice-text")).to_have_text(
-                "Bob did not answer: missed call"
-            )
-            await expect(bob.locator("#notice-text")).to_have_text(
-                "Missed call from Alice", timeout=missed_ms
-            )
-            await expect(bob.locator("#incoming")).to_be_hidden()
-            assert await alice.evaluate("hubState.call") is None
-            assert await bob.evaluate("hubState.call") is None
+    # After the ring timeout the hub ends it as missed: both pages say so,
+    # and the notice stays until it is dismissed.
+    missed_ms = RING_S * 1000 + TIMEOUT_MS
+    await expect(alice.locator("#call-state")).to_have_text("Missed call", timeout=missed_ms)
+    await expect(alice.locator("#notice-text")).to_have_text("Bob did not answer: missed call")
+    await expect(bob.locator("#notice-text")).to_have_text(
+        "Missed call from Alice", timeout=missed_ms
+    )
+    await expect(bob.locator("#incoming")).to_be_hidden()
+    assert await alice.evaluate("hubState.call") is None
+    assert await bob.evaluate("hubState.call") is None
 
-            call = await app[HUB].signaling.state.get(call_id)
-            assert call is not None and (call["state"], call["end_reason"]) == ("missed", "missed")
-            rang = (parse_iso(call["ended_at"]) - parse_iso(call["created_at"])).total_seconds()
-            assert rang >= RING_S - 0.05, rang  # ended by the ring timeout, not before
+    call = await app[HUB].signaling.state.get(call_id)
+    assert call is not None and (call["state"], call["end_reason"]) == ("missed", "missed")
+    rang = (parse_iso(call["ended_at"]) - parse_iso(call["created_at"])).total_seconds()
+    assert rang >= RING_S - 0.05, rang  # ended by the ring timeout, not before
 
-            await alice.screenshot(path=str(artifact("web-missed-call-alice.png")), full_page=True)
-            await bob.screenshot(path=str(artifact("web-missed-call-bob.png")), full_page=True)
-            await bob.get_by_role("button", name="Dismiss notice").click()
-            await expect(bob.locator("#notice")).to_be_hidden()
-            assert alice.errors == [] and bob.errors == []
-        finally:
-            await browser.close()
+    await alice.screenshot(path=str(artifact("web-missed-call-alice.png")), full_page=True)
+    await bob.screenshot(path=str(artifact("web-missed-call-bob.png")), full_page=True)
+    await bob.get_by_role("button", name="Dismiss notice").click()
+    await expect(bob.locator("#notice")).to_be_hidden()
+    assert alice.errors == [] and bob.errors == []

@@ -10,12 +10,10 @@ video tests re-run themselves in a network namespace that has only loopback
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,13 +25,11 @@ from browser import (
     TIMEOUT_MS,
     alice_chats_with_bob,
     artifact,
-    launch,
     require_browser,
     sign_up,
 )
-from conftest import make_settings
-from hub.config import Settings
 from hub.context import HUB
+from waits import eventually
 
 IN_NETNS = os.environ.get("HUB_TEST_NETNS") == "1"
 CAN_UNSHARE = (
@@ -42,12 +38,12 @@ CAN_UNSHARE = (
 MIN_FRAMES = 10
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    # A lobby "minute" of 4 s: a 2-minute session lasts 8 s.
-    return make_settings(tmp_path, networking_minute_s=4, networking_tick_s=0.05)
+# A lobby "minute" of 4 s: a 2-minute session lasts 8 s.
+pytestmark = pytest.mark.hub_settings(networking_minute_s=4, networking_tick_s=0.05)
 
 
+@pytest.mark.browser
+@pytest.mark.slow  # a whole pytest run of this file under unshare -n
 def test_video_without_network() -> None:
     """Runs this file's browser video tests under ``unshare -n`` (only loopback)."""
     if IN_NETNS or not CAN_UNSHARE:
@@ -70,85 +66,71 @@ needs_isolation = pytest.mark.skipif(
 
 
 async def wait_frames(page: Any, which: str, minimum: int = MIN_FRAMES) -> int:
-    frames = 0
-    for _ in range(int(TIMEOUT_MS / 200)):
-        frames = await page.evaluate(f"window.hubFrames.{which}()")
-        if frames >= minimum:
-            return frames
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"only {frames} video frames decoded ({which})")
+    return await eventually(
+        lambda: page.evaluate(f"window.hubFrames.{which}()"),
+        lambda frames: frames >= minimum,
+        timeout=TIMEOUT_MS / 1000,
+        message=f"video frames decoded ({which})",
+    )
 
 
 @needs_isolation
-async def test_device_check_echoes_video(server: TestServer, loopback_ice: None) -> None:
-    require_browser()
-    from playwright.async_api import async_playwright, expect
+async def test_device_check_echoes_video(
+    server: TestServer, loopback_ice: None, chromium: Any
+) -> None:
+    from playwright.async_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            page = await (await browser.new_context(viewport=PHONE)).new_page()
-            await sign_up(page, str(server.make_url("/")), "Echo")
-            await page.get_by_role("link", name="Device check").click()
-            await page.get_by_role("button", name="Start check").click()
-            await expect(page.locator("#echo-state")).to_have_text("receiving your echo")
-            assert await wait_frames(page, "echo") >= MIN_FRAMES
-            playing = await page.evaluate("document.querySelector('#echo-remote').videoWidth")
-            assert playing > 0
-            await page.screenshot(path=str(artifact("web-device-check.png")), full_page=True)
-            await page.get_by_role("button", name="Stop").click()
-            await expect(page.locator("#echo-state")).to_have_text("stopped")
-            assert page.errors == []
-        finally:
-            await browser.close()
+    page = await (await chromium.new_context(viewport=PHONE)).new_page()
+    await sign_up(page, str(server.make_url("/")), "Echo")
+    await page.get_by_role("link", name="Device check").click()
+    await page.get_by_role("button", name="Start check").click()
+    await expect(page.locator("#echo-state")).to_have_text("receiving your echo")
+    assert await wait_frames(page, "echo") >= MIN_FRAMES
+    playing = await page.evaluate("document.querySelector('#echo-remote').videoWidth")
+    assert playing > 0
+    await page.screenshot(path=str(artifact("web-device-check.png")), full_page=True)
+    await page.get_by_role("button", name="Stop").click()
+    await expect(page.locator("#echo-state")).to_have_text("stopped")
+    assert page.errors == []
 
 
 @needs_isolation
-async def test_video_call_between_two_pages(server: TestServer) -> None:
-    require_browser()
-    from playwright.async_api import async_playwright, expect
+async def test_video_call_between_two_pages(server: TestServer, chromium: Any) -> None:
+    from playwright.async_api import expect
 
-    expect.set_options(timeout=TIMEOUT_MS)
     base = str(server.make_url("/"))
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            alice, bob = await alice_chats_with_bob(browser, base)
-            await expect(alice.locator("#conv-title")).to_have_text("Bob")
+    alice, bob = await alice_chats_with_bob(chromium, base)
+    await expect(alice.locator("#conv-title")).to_have_text("Bob")
 
-            await alice.get_by_role("button", name="Video call").click()
-            await expect(alice.locator("#call-state")).to_have_text("ringing…")
-            await expect(bob.locator("#incoming-text")).to_have_text("Alice is calling (video)")
-            await bob.get_by_role("button", name="Accept").click()
-            await expect(alice.locator("#call-state")).to_have_text("in call")
-            await expect(bob.locator("#call-state")).to_have_text("in call")
-            assert await wait_frames(alice, "call") >= MIN_FRAMES
-            assert await wait_frames(bob, "call") >= MIN_FRAMES
-            await alice.screenshot(path=str(artifact("web-call-alice.png")), full_page=True)
-            await bob.screenshot(path=str(artifact("web-call-bob.png")), full_page=True)
+    await alice.get_by_role("button", name="Video call").click()
+    await expect(alice.locator("#call-state")).to_have_text("ringing…")
+    await expect(bob.locator("#incoming-text")).to_have_text("Alice is calling (video)")
+    await bob.get_by_role("button", name="Accept").click()
+    await expect(alice.locator("#call-state")).to_have_text("in call")
+    await expect(bob.locator("#call-state")).to_have_text("in call")
+    assert await wait_frames(alice, "call") >= MIN_FRAMES
+    assert await wait_frames(bob, "call") >= MIN_FRAMES
+    await alice.screenshot(path=str(artifact("web-call-alice.png")), full_page=True)
+    await bob.screenshot(path=str(artifact("web-call-bob.png")), full_page=True)
 
-            await bob.get_by_role("button", name="Hang up").click()
-            await expect(alice.locator("#call-state")).to_have_text("Call ended")
+    await bob.get_by_role("button", name="Hang up").click()
+    await expect(alice.locator("#call-state")).to_have_text("Call ended")
 
-            # A second call, declined this time.
-            await alice.goto(base + "#/conversations")
-            await alice.locator("li.conv button").first.click()
-            await alice.get_by_role("button", name="Video call").click()
-            await expect(bob.locator("#incoming")).to_be_visible()
-            await bob.get_by_role("button", name="Decline").click()
-            await expect(alice.locator("#call-state")).to_have_text("Call declined")
-            assert alice.errors == [] and bob.errors == []
-        finally:
-            await browser.close()
+    # A second call, declined this time.
+    await alice.goto(base + "#/conversations")
+    await alice.locator("li.conv button").first.click()
+    await alice.get_by_role("button", name="Video call").click()
+    await expect(bob.locator("#incoming")).to_be_visible()
+    await bob.get_by_role("button", name="Decline").click()
+    await expect(alice.locator("#call-state")).to_have_text("Call declined")
+    assert alice.errors == [] and bob.errors == []
 
 
 @needs_isolation
 async def test_networking_lobby_match_video_and_connect(
-    server: TestServer, app: Any, http: Any
+    server: TestServer, app: Any, http: Any, chromium: Any
 ) -> None:
-    require_browser()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     admin = await (
         await http.post(
@@ -169,37 +151,31 @@ async def test_networking_lobby_match_video_and_connect(
     )
     assert created.status == 201, await created.text()
 
-    expect.set_options(timeout=TIMEOUT_MS)
     base = str(server.make_url("/"))
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            pages = [await (await browser.new_context(viewport=PHONE)).new_page() for _ in range(2)]
-            for page, name in zip(pages, ("Ann", "Ben"), strict=False):
-                await sign_up(page, base, name)
-                await page.get_by_role("link", name="Networking").click()
-                await page.locator("li.lobby button").first.click()
-                await expect(page.locator("#lobby-waiting")).to_contain_text("waiting")
-            ann, ben = pages
-            await expect(ann.locator("#session-peer")).to_have_text("Ben")
-            await expect(ben.locator("#session-peer")).to_have_text("Ann")
-            await expect(ann.locator("#session-countdown")).to_contain_text("left")
-            for page in pages:
-                assert await wait_frames(page, "session") >= MIN_FRAMES
-            await ann.screenshot(path=str(artifact("web-lobby-ann.png")), full_page=True)
-            await ben.screenshot(path=str(artifact("web-lobby-ben.png")), full_page=True)
-            # time_up, then both rate and choose connect: a chat appears for both.
-            for page in pages:
-                await expect(page.locator("#session-state")).to_have_text("Time is up")
-                form = page.locator("#rate-form")
-                await form.get_by_label("Connect").check()
-                await form.get_by_role("button", name="Send rating").click()
-            for page, peer in ((ann, "Ben"), (ben, "Ann")):
-                await expect(page.locator("#session-result")).to_contain_text(
-                    f"You are connected with {peer}"
-                )
-                await page.get_by_role("link", name="Chats").click()
-                await expect(page.locator("li.conv .name")).to_have_text(peer)
-            assert ann.errors == [] and ben.errors == []
-        finally:
-            await browser.close()
+    pages = [await (await chromium.new_context(viewport=PHONE)).new_page() for _ in range(2)]
+    for page, name in zip(pages, ("Ann", "Ben"), strict=False):
+        await sign_up(page, base, name)
+        await page.get_by_role("link", name="Networking").click()
+        await page.locator("li.lobby button").first.click()
+        await expect(page.locator("#lobby-waiting")).to_contain_text("waiting")
+    ann, ben = pages
+    await expect(ann.locator("#session-peer")).to_have_text("Ben")
+    await expect(ben.locator("#session-peer")).to_have_text("Ann")
+    await expect(ann.locator("#session-countdown")).to_contain_text("left")
+    for page in pages:
+        assert await wait_frames(page, "session") >= MIN_FRAMES
+    await ann.screenshot(path=str(artifact("web-lobby-ann.png")), full_page=True)
+    await ben.screenshot(path=str(artifact("web-lobby-ben.png")), full_page=True)
+    # time_up, then both rate and choose connect: a chat appears for both.
+    for page in pages:
+        await expect(page.locator("#session-state")).to_have_text("Time is up")
+        form = page.locator("#rate-form")
+        await form.get_by_label("Connect").check()
+        await form.get_by_role("button", name="Send rating").click()
+    for page, peer in ((ann, "Ben"), (ben, "Ann")):
+        await expect(page.locator("#session-result")).to_contain_text(
+            f"You are connected with {peer}"
+        )
+        await page.get_by_role("link", name="Chats").click()
+        await expect(page.locator("li.conv .name")).to_have_text(peer)
+    assert ann.errors == [] and ben.errors == []
