@@ -33,14 +33,14 @@ def _with_database(url: str, name: str) -> str:
     return urlsplit(url)._replace(path=f"/{name}").geturl()
 
 
-def make_store(engine: str, tmp_path: Path) -> Store:
+def make_store(engine: str, tmp_path: Path, synchronous: str = "FULL") -> Store:
     """A store of the named engine, not yet opened.
 
     A real-server Mongo store gets a fresh, uniquely named database; call
     ``drop_store`` when done with it.
     """
     if engine == "sqlite":
-        return SqliteStore(tmp_path / "hub.db")
+        return SqliteStore(tmp_path / "hub.db", synchronous)
     if engine == "mongo":
         url = os.environ.get(MONGODB_URL_ENV)
         name = f"hub_test_{uuid.uuid4().hex[:12]}"
