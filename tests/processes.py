@@ -73,6 +73,11 @@ class RunningHub:
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
 
+    def log_lines(self) -> list[str]:
+        """The complete lines written so far: the hub may be mid-line when read."""
+        text = self.log.read_text(errors="replace")
+        return text[: text.rfind("\n") + 1].splitlines()
+
     async def stop(self) -> int:
         """SIGTERM, then wait (bounded) for a clean exit."""
         self.process.send_signal(signal.SIGTERM)
