@@ -633,6 +633,26 @@ async def test_search_only_in_own_conversations_and_not_deleted(store: Store) ->
     )
 
 
+async def test_search_finds_an_edited_message_by_its_new_text_only(store: Store) -> None:
+    await add_users(store, *USERS)
+    await new_group(store, "a", "u1", "u2")
+    early = await send(store, "a", "u1", "draft pineapple")  # edited before any search
+    await store.messages.update(early.id, {"text": "final mango"})
+    late = await send(store, "a", "u1", "draft kiwi")
+    assert [m.id for m, _ in await _search(store, "kiwi")] == [late.id]  # now indexed
+    await store.messages.update(late.id, {"text": "final papaya"})
+
+    assert await _search(store, "pineapple") == []
+    assert await _search(store, "kiwi") == []
+    assert [m.id for m, _ in await _search(store, "mango")] == [early.id]
+    assert [m.id for m, _ in await _search(store, "papaya")] == [late.id]
+    assert sorted(m.id for m, _ in await _search(store, "final")) == sorted([early.id, late.id])
+
+
+async def _search(store: Store, query: str) -> list[tuple[MessageRecord, str]]:
+    return await store.messages.search("u1", query, conversation_id=None, offset=0, limit=10)
+
+
 async def test_search_needs_every_word_and_ignores_query_syntax(store: Store) -> None:
     await add_users(store, *USERS)
     await new_group(store, "a", "u1", "u2")

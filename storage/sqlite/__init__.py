@@ -18,6 +18,7 @@ from .marketplace import SqliteLedgerStore, SqliteMarketStore
 from .messages import SqliteMessageStore
 from .networking import SqliteNetworkingStore
 from .notifications import SqliteNotificationStore
+from .search_index import SearchIndexer
 
 
 class SqliteStore:
@@ -29,12 +30,13 @@ class SqliteStore:
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         self.db = Database(path, synchronous)
+        self.search_indexer = SearchIndexer(self.db)
         self.users: api.UserStore = SqliteUserStore(self.db)
         self.refresh_tokens: api.RefreshTokenStore = SqliteRefreshTokenStore(self.db)
         self.sessions: api.SessionStore = SqliteSessionStore(self.db)
         self.blocks: api.BlockStore = SqliteBlockStore(self.db)
         self.conversations: api.ConversationStore = SqliteConversationStore(self.db)
-        self.messages: api.MessageStore = SqliteMessageStore(self.db)
+        self.messages: api.MessageStore = SqliteMessageStore(self.db, self.search_indexer)
         self.idempotency: api.IdempotencyStore = SqliteIdempotencyStore(self.db)
         self.market: api.MarketStore = SqliteMarketStore(self.db)
         self.ledger: api.LedgerStore = SqliteLedgerStore(self.db)
@@ -43,8 +45,11 @@ class SqliteStore:
 
     async def open(self) -> None:
         await self.db.open()
+        await self.search_indexer.catch_up()  # what a crash left unindexed
+        self.search_indexer.start()
 
     async def close(self) -> None:
+        await self.search_indexer.stop()
         await self.db.close()
 
     async def ping(self) -> None:

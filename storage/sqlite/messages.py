@@ -1,5 +1,6 @@
 """Messages on SQLite: appends with a gapless per-conversation ``seq``, edits,
-history and full-text search (FTS5)."""
+history and full-text search (FTS5, indexed just behind the appends:
+``search_index``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..search import search_words
 from .codec import column_list, from_row, to_row, values
 from .database import Database
 from .ops import fetch_record, fetch_records
+from .search_index import SearchIndexer
 
 _COLUMNS = column_list(MessageRecord)
 # The conversation row gives the next seq; a trigger (migration) advances it.
@@ -34,8 +36,9 @@ _APPEND_SQL = (
 
 
 class SqliteMessageStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, indexer: SearchIndexer) -> None:
         self.db = db
+        self.indexer = indexer
 
     async def append(self, message: MessageRecord) -> AppendResult | None:
         try:
@@ -52,6 +55,7 @@ class SqliteMessageStore:
             return AppendResult(original, created=False)
         if not rows:  # no such conversation, or the sender may not write to it
             return None
+        self.indexer.appended()
         message.seq, members_version = rows[0]
         return AppendResult(message, created=True, members_version=members_version)
 
@@ -127,6 +131,7 @@ class SqliteMessageStore:
         match = " ".join(f'"{word}"' for word in search_words(query))
         if not match:
             return []
+        await self.indexer.current()
         rows = await self.db.fetch_all(
             f"SELECT {column_list(MessageRecord, alias='m')},"
             " snippet(messages_fts, 0, '<mark>', '</mark>', '…', 24) AS highlight"

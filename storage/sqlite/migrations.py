@@ -321,4 +321,17 @@ MIGRATIONS: list[str] = [
         LIMIT 1);
     CREATE UNIQUE INDEX conversations_context_key ON conversations(context_key) WHERE context_key IS NOT NULL;
     """,
+    # 9 (issue 15): appends no longer index search; storage/sqlite/search_index.py
+    # indexes everything past the watermark in batches. Every message so far
+    # was indexed by the old trigger. An edit re-indexes only what is indexed.
+    """
+    DROP TRIGGER messages_fts_insert;
+    DROP TRIGGER messages_fts_update;
+    CREATE TABLE search_index_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        indexed_rowid INTEGER NOT NULL
+    );
+    INSERT INTO search_index_state (id, indexed_rowid) VALUES (1, (SELECT COALESCE(MAX(rowid), 0) FROM messages));
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages WHEN old.rowid <= (SELECT indexed_rowid FROM search_index_state) BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text); END;
+    """,
 ]
