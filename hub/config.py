@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # Unsent data the hub keeps per socket; a client that stops reading is
     # disconnected (slow_consumer) once over it, so it cannot grow our memory.
     socket_send_buffer_bytes: int = Field(1024 * 1024, ge=16 * 1024)
+    # WebSocket permessage-deflate, which every browser offers: "off" declines
+    # it, "on" accepts it (a zlib context per socket: about 100 KiB each and
+    # 20-25 us per frame sent; chat frames are small). docs/benchmarks.md,
+    # "WebSocket compression", has the figures.
+    ws_compression: Literal["off", "on"] = "off"
     # SIGTERM to exit 0, whatever clients do: acks in flight finish, sockets
     # are told and closed, then the rest of the hub stops.
     shutdown_grace_s: float = Field(10.0, ge=1.0, le=600.0)
@@ -196,7 +201,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("rate_limits", mode="before")
+    @field_validator("rate_limits", "ws_compression", mode="before")
     @classmethod
     def _on_off(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

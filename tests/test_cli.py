@@ -77,6 +77,17 @@ def test_log_level_is_case_insensitive(tmp_path: Path) -> None:
     assert make_settings(tmp_path, log_level="warning").log_level == "WARNING"
 
 
+def test_invalid_ws_compression(tmp_path: Path) -> None:
+    line = assert_one_line_error(
+        run_hub(tmp_path, "serve", ws_compression="gzip"), "HUB_WS_COMPRESSION:"
+    )
+    assert "'off' or 'on'" in line
+
+
+def test_ws_compression_is_case_insensitive(tmp_path: Path) -> None:
+    assert make_settings(tmp_path, ws_compression=" ON ").ws_compression == "on"
+
+
 def test_each_settings_error_is_a_line_naming_its_variable(tmp_path: Path) -> None:
     done = run_hub(tmp_path, "serve", port="http", max_group_size="1")
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr

@@ -11,6 +11,10 @@
   packet to a client that is still sending).
 - An Engine.IO frame that is not a packet closes that WebSocket with a
   reason instead of raising out of the library's reader loop.
+- permessage-deflate follows ``ws_compression``: ``off`` declines it (aiohttp
+  accepts it by default, with a zlib context per socket that costs about
+  100 KiB and 20-25 us per frame sent; docs/benchmarks.md, "WebSocket
+  compression"), ``on`` accepts it.
 """
 
 from __future__ import annotations
@@ -95,7 +99,9 @@ class HubWebSocket(aiohttp_driver.WebSocket):
         socket = self.handler.__self__  # the engine.io socket this transport serves
         request: web.Request = environ["aiohttp.request"]
         self._sock = web.WebSocketResponse(
-            max_msg_size=self.server.max_http_buffer_size, timeout=CLOSE_HANDSHAKE_S
+            max_msg_size=self.server.max_http_buffer_size,
+            timeout=CLOSE_HANDSHAKE_S,
+            compress=self.server.ws_compression == "on",
         )
         await self._sock.prepare(request)
         self.environ = environ
@@ -135,15 +141,23 @@ class HubWebSocket(aiohttp_driver.WebSocket):
 
 class HubEngineServer(engineio.AsyncServer):
     """See the module docstring. Extra options: ``send_buffer_bytes``,
-    ``on_fault(peer, kind, detail)``."""
+    ``on_fault(peer, kind, detail)``, ``ws_compression`` (``off`` or ``on``)."""
 
     _async: dict[str, Any]  # the drivers of the async mode, set by the base class
     report_fault: FaultHook
 
-    def __init__(self, *, send_buffer_bytes: int, on_fault: FaultHook, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        send_buffer_bytes: int,
+        on_fault: FaultHook,
+        ws_compression: str = "off",
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self._async = {**self._async, "websocket": HubWebSocket}
         self.send_buffer_bytes = send_buffer_bytes
+        self.ws_compression = ws_compression
         self.report_fault = on_fault
         self.open_websockets: dict[str, HubWebSocket] = {}
         self.accepting = True  # False once shutdown starts: no new sessions

@@ -234,4 +234,5 @@ def create_socket_server(
         engineio_logger=logging.getLogger("engineio.server"),
         faults=faults,
         send_buffer_bytes=settings.socket_send_buffer_bytes,
+        ws_compression=settings.ws_compression,
     )
