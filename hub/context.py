@@ -47,7 +47,7 @@ from .marketplace import (
     WalletService,
 )
 from .marketplace.fees import FeePolicy
-from .metrics import Metrics, TimedStore
+from .metrics import LoopLagProbe, Metrics, TimedStore
 from .networking import NetworkingService
 from .networking.queues import LobbyQueues, MemoryLobbyQueues
 from .notifications import NotificationService
@@ -93,6 +93,7 @@ class Hub:
     readiness: Readiness
     rate_limiter: RateLimiter | None = None  # None when HUB_RATE_LIMITS=off
     connections: ConnectionRegistry = field(init=False)
+    loop_lag: LoopLagProbe = field(init=False)
     drain: Drain = field(default_factory=Drain)
     _shutdown_deadline: float | None = field(default=None, init=False)
     # Video (docs/video.md): calls, the echo check, speed networking; set by build_hub.
@@ -102,6 +103,7 @@ class Hub:
 
     def __post_init__(self) -> None:
         self.connections = ConnectionRegistry(self._disconnect_expired)
+        self.loop_lag = LoopLagProbe(self.metrics.loop_lag)
 
     async def start(self) -> None:
         await check_dependencies(self.settings)  # fail before anything starts
@@ -118,6 +120,7 @@ class Hub:
         await self.payments.start()
         await self.networking.start()
         await self.idempotency.start()
+        self.loop_lag.start()
 
     async def shut_down_sockets(self) -> None:
         """SIGTERM, first part: refuse new events (``unavailable``) and
@@ -143,6 +146,7 @@ class Hub:
         return max(0.0, min(share * self.settings.shutdown_grace_s, left))
 
     async def stop(self) -> None:
+        self.loop_lag.stop()
         steps: list[tuple[str, Awaitable[object]]] = [
             ("networking", self.networking.stop()),
             ("echo", self.echo.close()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -48,6 +49,12 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "hub_event_loop_lag_seconds",
+            "How late the event loop ran a timer (a stall delays every socket)",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.redis_publish_failures = Counter(
             "hub_redis_publish_failures_total",
             "Publishes to Redis that failed",
@@ -56,6 +63,33 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class LoopLagProbe:
+    """Observes ``hub_event_loop_lag_seconds`` every ``interval_s``: how much
+    later than asked the loop ran a timer. A blocking call, a long collection
+    or a starved CPU shows here even when no request is being timed."""
+
+    def __init__(self, histogram: Histogram, interval_s: float = 0.1) -> None:
+        self.histogram = histogram
+        self.interval_s = interval_s
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self._schedule(asyncio.get_running_loop())
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        due = loop.time() + self.interval_s
+        self._handle = loop.call_at(due, self._tick, loop, due)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        self.histogram.observe(max(0.0, loop.time() - due))
+        self._schedule(loop)
 
 
 class TimedStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -162,3 +163,17 @@ async def test_metrics_is_outside_the_api(http: TestClient) -> None:
     document = await (await http.get("/api/v1/openapi.json")).json()
     assert not [path for path in document["paths"] if "metrics" in path]
     assert (await http.get("/api/v1/metrics")).status == 404
+
+
+async def test_a_blocked_event_loop_shows_as_loop_lag(http: TestClient) -> None:
+    def over_quarter_second(samples: dict[Any, float]) -> float:
+        everything = value(samples, "hub_event_loop_lag_seconds_bucket", le="+Inf") or 0.0
+        return everything - (value(samples, "hub_event_loop_lag_seconds_bucket", le="0.25") or 0.0)
+
+    before = over_quarter_second(await scrape(http))
+    time.sleep(0.5)  # on purpose: the hub shares this loop; its timer runs >= 0.4 s late
+
+    async def stalls() -> float:
+        return over_quarter_second(await scrape(http))
+
+    await eventually(stalls, lambda count: count == before + 1)
