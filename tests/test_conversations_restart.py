@@ -154,4 +154,17 @@ async def test_acked_messages_survive_sigkill(tmp_path: Path) -> None:
                 session, hub, "GET", f"/conversations/{group['id']}/messages", bob["access_token"]
             )
             assert status == 200 and page["items"] == [by_rest]
+            # Search is indexed behind the appends: what the kill left unindexed
+            # was indexed when the store opened again.
+            status, found = await rest(
+                session,
+                hub,
+                "GET",
+                f"/messages/search?q=message&conversation_id={cid}&limit=50",
+                bob["access_token"],
+            )
+            assert status == 200, found
+            assert sorted(hit["message"]["seq"] for hit in found["items"]) == list(
+                range(1, COUNT + 1)
+            )
             await hub.kill()
