@@ -74,7 +74,27 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds in all the run may spend waiting, before server runs, for "
         "other processes to leave the machine quiet (default 30, quick 0)",
     )
+    parser.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="clients do not offer permessage-deflate (by default they offer it "
+        "as Chromium does, and every server decides whether to accept)",
+    )
+    parser.add_argument(
+        "--hub-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a hub setting for every hub run, e.g. ws_compression=on for "
+        "HUB_WS_COMPRESSION=on (repeatable)",
+    )
     args = parser.parse_args(argv)
+    hub_settings = {}
+    for item in args.hub_setting:
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            parser.error(f"--hub-setting wants NAME=VALUE, not {item!r}")
+        hub_settings[name.strip().lower().removeprefix("hub_")] = value
 
     sizes: Sizes = QUICK if args.quick else FULL
     if args.workers:
@@ -86,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         and not args.scenario
         and not args.profile
         and kinds == ("hub", "bare", "node")
+        and not args.no_deflate
+        and not hub_settings
     )
     pin = not args.no_pin and (os.cpu_count() or 1) >= 2
     fd_limit = raise_fd_limit()
@@ -107,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         quiet_budget_s=args.quiet_wait
         if args.quiet_wait is not None
         else (0.0 if args.quick else 30.0),
+        deflate=not args.no_deflate,
+        hub_settings=hub_settings,
     )
     started = time.time()
     command = "python -m bench" + ("".join(f" {a}" for a in (argv or sys.argv[1:])))
@@ -114,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         f"bench: {', '.join(scenarios)}{' (quick)' if args.quick else ''}; "
         f"{sizes.workers} generator processes; "
         f"{'servers on CPU 0, generator on CPU 1' if pin else 'no CPU pinning'}; "
+        f"clients {report.clients(not args.no_deflate)}; "
+        f"hub settings {hub_settings or 'default'}; "
         f"fd limit {fd_limit}; work dir {workdir}"
     )
     failures: dict[str, str] = {}
@@ -150,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             else "no CPU pinning"
         ),
         "generator_processes": sizes.workers,
+        "clients_offer_deflate": not args.no_deflate,
+        "hub_settings": hub_settings,
         "sizes": sizes.__dict__,
         "other_load": _other_load(bench.other_cpu, bench.quiet_waited_s),
         "machine": report.machine(),

@@ -8,6 +8,7 @@ import contextlib
 import resource
 import secrets
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ CANDIDATE_NAMESPACES = [
     "/signaling",
 ]
 KINDS = ("hub", "bare", "node")
+PROBE_USER = "01BENCHPROBE0000000000000"
+WARMUP_BASE, WARMUP_CLIENTS = 10**7, 100  # idle: warm-up clients, numbered from WARMUP_BASE
 LABELS = {"hub": "hub", "bare": "bare python-socketio", "node": "Node socket.io"}
 
 
@@ -94,6 +97,9 @@ class Bench:
     kinds: tuple[str, ...] = KINDS  # which servers scenarios 1-3 measure
     quiet_budget_s: float = 0.0  # how long the run may wait for a quiet machine, in all
     quiet_waited_s: float = 0.0
+    # Clients offer permessage-deflate as browsers do (--no-deflate: they do not).
+    deflate: bool = True
+    hub_settings: dict[str, str] = field(default_factory=dict)  # HUB_* of every hub run
     _runs: int = 0
 
     # Placement
@@ -131,6 +137,10 @@ class Bench:
             asyncio.run(self._populate(hub.url, scenarios))
         finally:
             hub.stop()
+        if "idle" in scenarios or "storm" in scenarios:  # both probe the namespaces
+            idle = range(max(self.sizes.s3_counts)) if "idle" in scenarios else range(0)
+            warmup = range(WARMUP_BASE, WARMUP_BASE + WARMUP_CLIENTS) if idle else range(0)
+            self._add_idle_accounts([PROBE_USER, *map(idle_user, [*idle, *warmup])])
         self.log(
             f"setup: {len(self.users)} accounts, conversations "
             f"{ {k: (len(v) if isinstance(v, list) else 1) for k, v in self.convs.items()} } "
@@ -203,6 +213,47 @@ class Bench:
                     for g in range(s.s4_clients // s.s4_group)
                 ]
 
+    def _add_idle_accounts(self, user_ids: list[str]) -> None:
+        """Accounts for the idle clients, written straight into the seed
+        database (registering 20k over REST would take a minute of the budget
+        and changes nothing per socket): each a copy of the first registered
+        user with its own id and email, with one session (``session_of``) that
+        the tokens of ``mint`` name."""
+        db = sqlite3.connect(self.seed / "hub.db")
+        try:
+            columns = [row[1] for row in db.execute("PRAGMA table_info(users)")]
+            template = dict(
+                zip(
+                    columns,
+                    db.execute(
+                        "SELECT * FROM users WHERE id = ?", (self.users[0]["id"],)
+                    ).fetchone(),
+                    strict=True,
+                )
+            )
+            rows = [
+                tuple(
+                    {**template, "id": u, "email": f"{u.lower()}@example.com"}[c] for c in columns
+                )
+                for u in user_ids
+            ]
+            with db:
+                db.executemany(
+                    f"INSERT INTO users ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    rows,
+                )
+                db.executemany(
+                    "INSERT INTO sessions (id, user_id, created_at, last_used_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [
+                        (session_of(u), u, template["created_at"], template["created_at"])
+                        for u in user_ids
+                    ],
+                )
+        finally:
+            db.close()
+
     def fresh_datadir(self, name: str) -> Path:
         self._runs += 1
         datadir = self.workdir / f"{self._runs:02d}-{name}"
@@ -227,6 +278,7 @@ class Bench:
     def start(self, kind: str, name: str, cpus: list[int] | None, **settings: Any) -> procs.Server:
         self.wait_quiet()
         if kind == "hub":
+            settings = {**self.hub_settings, **settings}
             return procs.start_hub(name, self.fresh_datadir(name), self.secret, cpus, **settings)
         self._runs += 1
         workdir = self.workdir / f"{self._runs:02d}-{name}"
@@ -234,14 +286,19 @@ class Bench:
             return procs.start_bare(workdir, CANDIDATE_NAMESPACES, cpus)
         return procs.start_node(workdir, CANDIDATE_NAMESPACES, cpus)
 
+    def pool(self, cpus: list[int] | None) -> WorkerPool:
+        """Load-generator processes whose clients offer deflate as this run says."""
+        return WorkerPool(self.sizes.workers, cpus, self.deflate)
+
     def mint(self, user_id: str) -> str:
         """An access token exactly like the hub's own (HS256, same claims), for
-        idle accounts that need no REST registration."""
+        the idle accounts of ``_add_idle_accounts``."""
         now = int(time.time())
         return jwt.encode(
             {
                 "sub": user_id,
                 "role": "client",
+                "sid": session_of(user_id),
                 "typ": "access",
                 "iat": now,
                 "exp": now + 7200,
@@ -253,7 +310,7 @@ class Bench:
 
     def detect_namespaces(self, pool: WorkerPool, url: str) -> list[str]:
         if self.namespaces is None:
-            token = self.mint("01BENCHPROBE0000000000000")
+            token = self.mint(PROBE_USER)
             found = (
                 pool.conns
                 and pool.call(
@@ -289,7 +346,12 @@ class Bench:
         if failed:
             errors = [e for r in replies for e in r["errors"]]
             raise RuntimeError(f"{failed} of {len(specs)} clients failed to connect: {errors[:3]}")
-        return {"seconds": max(r["seconds"] for r in replies)}
+        total = sum(r["total"] for r in replies)
+        return {
+            "seconds": max(r["seconds"] for r in replies),
+            # of the clients connected: the share with permessage-deflate negotiated
+            "deflate_negotiated": sum(r["deflate"] for r in replies) / total if total else None,
+        }
 
     def _measure(
         self,
@@ -344,7 +406,7 @@ class Bench:
         for kind in self.kinds:
             with contextlib.ExitStack() as stack:
                 server = stack.enter_context(self.start(kind, "sends-" + kind, self.server_cpus))
-                pool = stack.enter_context(WorkerPool(s.workers, self.generator_cpus))
+                pool = stack.enter_context(self.pool(self.generator_cpus))
                 if kind == "hub":
                     specs = [(i, self.users[i]["token"]) for i in range(s.s1_senders)]
                     convs = self.convs["direct"]
@@ -353,7 +415,7 @@ class Bench:
                     specs = [(i, f"token-{i}") for i in range(s.s1_senders)]
                     convs = [f"room-{i}" for i in range(s.s1_senders)]
                     event = "echo"
-                self._connect(pool, server.url, specs, [CONV])
+                connected = self._connect(pool, server.url, specs, [CONV])
                 senders = split([(i, convs[i]) for i in range(s.s1_senders)], len(pool))
 
                 start_at = time.time() + 0.5
@@ -439,6 +501,8 @@ class Bench:
                     "senders": s.s1_senders,
                     "window": s.s1_window,
                     "event": event,
+                    "deflate_offered": self.deflate,
+                    "deflate_negotiated": connected["deflate_negotiated"],
                 }
                 self.log(
                     f"  sends {LABELS[kind]}: {rate:,.0f}/s p50 {max_run['p50_ms']:.2f} ms "
@@ -530,9 +594,9 @@ class Bench:
         for kind in self.kinds:
             with contextlib.ExitStack() as stack:
                 server = stack.enter_context(self.start(kind, "fanout-" + kind, self.server_cpus))
-                pool = stack.enter_context(WorkerPool(s.workers, self.generator_cpus))
+                pool = stack.enter_context(self.pool(self.generator_cpus))
                 specs, conv, event, payload_kind = self._fanout_clients(kind)
-                self._connect(pool, server.url, specs, [CONV])
+                connected = self._connect(pool, server.url, specs, [CONV])
                 if kind != "hub":
                     joined = pool.call(
                         "call_each",
@@ -561,6 +625,8 @@ class Bench:
                     "members": s.s2_members,
                     "senders": s.s2_senders,
                     "window": s.s2_window,
+                    "deflate_offered": self.deflate,
+                    "deflate_negotiated": connected["deflate_negotiated"],
                 }
                 self.log(
                     f"  fan-out {LABELS[kind]}: {run['deliveries_per_s']:,.0f} deliveries/s, "
@@ -568,7 +634,8 @@ class Bench:
                     f"{run['cpu_s_per_100k']:.2f} cpu s/100k, delivered "
                     f"{run['delivered_fraction']:.4f}, server cpu {run['server_cpu_util']:.0%}, "
                     f"generator cpu {run['generator_cpu_util']:.0%}, other "
-                    f"{run['other_cpu_util']:.0%}, errors {run['errors']}"
+                    f"{run['other_cpu_util']:.0%}, errors {run['errors']}, deflate "
+                    f"{_deflate(self.deflate, connected['deflate_negotiated'])}"
                 )
                 if run["first_error"]:
                     self.log(f"    first error: {run['first_error']}")
@@ -582,17 +649,16 @@ class Bench:
         for kind in self.kinds:
             with contextlib.ExitStack() as stack:
                 server = stack.enter_context(self.start(kind, "idle-" + kind, self.server_cpus))
-                pool = stack.enter_context(WorkerPool(s.workers, self.generator_cpus))
+                pool = stack.enter_context(self.pool(self.generator_cpus))
                 if kind == "hub":
                     namespaces = self.detect_namespaces(pool, server.url)
-                    token = lambda i: self.mint(f"01BENCHIDLE{i:015d}")  # noqa: E731
+                    token = lambda i: self.mint(idle_user(i))  # noqa: E731
                 else:
                     namespaces = self.namespaces or [CONV, "/presence"]
                     token = lambda i: f"token-{i}"  # noqa: E731
                 # Warm up (imports, first allocations), then the baseline.
-                self._connect(
-                    pool, server.url, [(f"w{i}", token(10**7 + i)) for i in range(100)], namespaces
-                )
+                warmup = range(WARMUP_BASE, WARMUP_BASE + WARMUP_CLIENTS)
+                self._connect(pool, server.url, [(f"w{i}", token(i)) for i in warmup], namespaces)
                 pool.call("close_all", {})
                 time.sleep(s.s3_settle_s)
                 base = server.rss()
@@ -611,7 +677,7 @@ class Bench:
                             server.pid, self.profile_dir / "profile-connect-hub", 10
                         )
                     try:  # 128 connects in flight: the aiohttp servers' default backlog
-                        self._connect(
+                        made = self._connect(
                             pool,
                             server.url,
                             [(i, token(i)) for i in range(connected, count)],
@@ -638,15 +704,21 @@ class Bench:
                             "connects_per_s": rate,
                             "listen_overflows": procs.listen_overflows() - overflows,
                             "capped_from": next((c for c in s.s3_counts if c > count == cap), None),
+                            "deflate_negotiated": made["deflate_negotiated"],
                         }
                     )
                     self.log(
                         f"  idle {LABELS[kind]}: {count:,} clients x {len(namespaces)} "
                         f"namespaces: RSS {rss / 2**20:,.0f} MiB (base {base / 2**20:,.0f}), "
                         f"{(rss - base) / count / 1024:.1f} KiB/client, "
-                        f"{rate:,.0f} connects/s"
+                        f"{rate:,.0f} connects/s, deflate "
+                        f"{_deflate(self.deflate, made['deflate_negotiated'])}"
                     )
-                out[kind] = {"namespaces": namespaces, "points": points}
+                out[kind] = {
+                    "namespaces": namespaces,
+                    "points": points,
+                    "deflate_offered": self.deflate,
+                }
         self.results["idle"] = out
 
     # (4) reconnect storm
@@ -657,7 +729,7 @@ class Bench:
         convs = self.convs["storm"]
         with contextlib.ExitStack() as stack:
             server = stack.enter_context(self.start("hub", "storm-hub", self.server_cpus))
-            pool = stack.enter_context(WorkerPool(s.workers, self.generator_cpus))
+            pool = stack.enter_context(self.pool(self.generator_cpus))
             namespaces = self.detect_namespaces(pool, server.url)
             members = [(i, self.users[i]["token"]) for i in range(s.s4_clients)]
             senders = [(f"s{g}", self.users[s.s4_clients + g]["token"]) for g in range(groups)]
@@ -776,7 +848,7 @@ class Bench:
             pool = None
             self.wait_quiet()
             try:
-                settings: dict[str, Any] = {}
+                settings: dict[str, Any] = dict(self.hub_settings)
                 if with_redis:
                     self._runs += 1
                     redis = procs.start_redis(self.workdir / f"{self._runs:02d}-redis")
@@ -805,7 +877,7 @@ class Bench:
                     procs.wait_healthy(server)
                 if redis is not None:
                     _wait_subscribers(redis.port, hubs)
-                pool = WorkerPool(s.workers, None)
+                pool = self.pool(None)
                 specs, conv, event, kind = self._fanout_clients("hub")
                 for h, server in enumerate(servers):
                     self._connect(
@@ -835,6 +907,16 @@ class Bench:
         self.results["cluster"] = out
 
 
+def idle_user(i: int) -> str:
+    """The id of idle account ``i`` (made by ``Bench._add_idle_accounts``)."""
+    return f"01BENCHIDLE{i:015d}"
+
+
+def session_of(user_id: str) -> str:
+    """The session id of an idle account (or the probe's)."""
+    return f"{user_id}-session"
+
+
 def _sleep_until(wall: float) -> None:
     delay = wall - time.time()
     if delay > 0:
@@ -850,6 +932,12 @@ def _wait_subscribers(port: int, count: int) -> None:
         except OSError:
             pass
         time.sleep(0.05)
+
+
+def _deflate(offered: bool, negotiated: float | None) -> str:
+    if not offered:
+        return "not offered"
+    return f"offered, accepted on {negotiated or 0:.0%} of the clients"
 
 
 def _fmt(value: float | None) -> str:

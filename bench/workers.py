@@ -89,9 +89,10 @@ def _ack_ok(text: str) -> bool:
 
 
 class Worker:
-    def __init__(self, conn: mp.connection.Connection, index: int) -> None:
+    def __init__(self, conn: mp.connection.Connection, index: int, deflate: bool) -> None:
         self.conn = conn
         self.index = index
+        self.deflate = deflate  # clients offer permessage-deflate (as browsers do)
         self.clients: dict[Any, Any] = {}
         self.session: Any = None
         self.mode: str | None = None
@@ -147,7 +148,7 @@ class Worker:
 
         async def one(key: Any, token: str) -> None:
             nonlocal failed
-            client = Client(self.session, url, token, self._on_event, tag=key)
+            client = Client(self.session, url, token, self._on_event, key, self.deflate)
             async with semaphore:
                 try:
                     await client.connect(namespaces, timeout)
@@ -166,6 +167,7 @@ class Worker:
             "errors": errors,
             "seconds": time.perf_counter() - started,
             "total": len(self.clients),
+            "deflate": sum(c.deflate for c in self.clients.values()),
         }
 
     async def op_probe_namespaces(self, url: str, token: str, candidates: list[str]) -> list[str]:
@@ -174,7 +176,7 @@ class Worker:
 
         present = []
         for namespace in candidates:
-            client = Client(self.session, url, token)
+            client = Client(self.session, url, token, deflate=self.deflate)
             try:
                 await client.connect([namespace], 10)
                 present.append(namespace)
@@ -470,7 +472,7 @@ class Worker:
         }
 
         async def one(key: Any, token: str, conv: str, after_seq: int, last_seq: int) -> None:
-            client = Client(self.session, url, token, self._on_event, tag=key)
+            client = Client(self.session, url, token, self._on_event, key, self.deflate)
             try:
                 await client.connect([CONV], timeout)
                 self.clients[key] = client
@@ -520,19 +522,22 @@ class Worker:
         return result
 
 
-def worker_main(conn: mp.connection.Connection, index: int, cpus: list[int] | None) -> None:
+def worker_main(
+    conn: mp.connection.Connection, index: int, cpus: list[int] | None, deflate: bool
+) -> None:
     if cpus:
         os.sched_setaffinity(0, set(cpus))
     raise_fd_limit()
     import uvloop
 
-    uvloop.run(Worker(conn, index).serve())
+    uvloop.run(Worker(conn, index, deflate).serve())
 
 
 class WorkerPool:
-    """N worker processes; ``send`` a command to each, then ``collect`` replies."""
+    """N worker processes; ``send`` a command to each, then ``collect`` replies.
+    Their clients offer permessage-deflate unless ``deflate`` is False."""
 
-    def __init__(self, count: int, cpus: list[int] | None = None) -> None:
+    def __init__(self, count: int, cpus: list[int] | None = None, deflate: bool = True) -> None:
         context = mp.get_context("spawn")
         self.conns: list[mp.connection.Connection] = []
         self.procs: list[mp.process.BaseProcess] = []
@@ -540,7 +545,7 @@ class WorkerPool:
             parent, child = context.Pipe()
             process = context.Process(
                 target=worker_main,
-                args=(child, index, cpus),
+                args=(child, index, cpus, deflate),
                 name=f"bench-worker-{index}",
                 daemon=True,
             )

@@ -6,6 +6,9 @@ the framework. On every namespace the suite may use: a connect that accepts any
 non-empty ``auth.token``; ``echo`` acks ``{ok: true, data: payload}``; ``join``
 ``{room}`` enters a room; ``broadcast`` ``{room, message}`` emits
 ``message:new`` with ``message`` to the room except the sender, then acks.
+Like python-socketio in production it keeps aiohttp's default for WebSocket
+compression: permessage-deflate is accepted when the client offers it (as
+every browser does), with a zlib context per socket.
 
 Usage: python bare_socketio.py PORT NAMESPACE...
 """
