@@ -84,6 +84,12 @@ def clients(deflate: bool) -> str:
     return "do not offer permessage-deflate (--no-deflate)"
 
 
+def _deflate_row(row: Any, scenario: str, accepted: list[str | None]) -> None:
+    """The row saying which servers accepted deflate (none for runs before it was recorded)."""
+    if any(a is not None for a in accepted):
+        row(f"{scenario} permessage-deflate accepted (clients offer it)", "", *accepted)
+
+
 def _accepted(run: dict[str, Any] | None) -> str | None:
     """Whether a server accepted the deflate its clients offered."""
     if not run or run.get("deflate_negotiated") is None:
@@ -184,7 +190,7 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             target=">= 1.5 x bare",
             met=None if ratio is None else ratio >= 1.5,
         )
-        row("(2) permessage-deflate accepted (clients offer it)", "", *map(_accepted, (h, b, n)))
+        _deflate_row(row, "(2)", [_accepted(x) for x in (h, b, n)])
         row("(2) delivery p50", "ms", *[_get(x, "p50_ms") for x in (h, b, n)], lower_is_better=True)
         row("(2) delivery p99", "ms", *[_get(x, "p99_ms") for x in (h, b, n)], lower_is_better=True)
         cpu = [_get(x, "cpu_s_per_100k") for x in (h, b, n)]
@@ -232,10 +238,10 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             )
         if counts:
             top = max(counts)
-            row(
-                "(3) permessage-deflate accepted (clients offer it)",
-                "",
-                *[
+            _deflate_row(
+                row,
+                "(3)",
+                [
                     _accepted({**p, "deflate_offered": _get(idle, k, "deflate_offered")})
                     if (p := point(k, top))
                     else None
