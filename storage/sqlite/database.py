@@ -21,10 +21,12 @@ Params = Sequence[Any] | Mapping[str, Any]
 # The least time between two group commits while appends keep coming. A commit
 # with synchronous=FULL costs about 250 us of CPU here (mostly the WAL's fsync),
 # so back-to-back commits of a few appends each spend most of the core on
-# fsync. Measured with appends arriving at 4,000/s: 93 us of writer-thread CPU
-# per append without the spacing, 45 us with 1 ms, p50 latency 1.4 -> 1.0 ms.
+# fsync. Store alone, appends arriving at 4,000/s: writer-thread CPU per append
+# 93 us without the spacing, 46 us with 1 ms, 36 us with 2 ms (p50 1.4, 0.9,
+# 1.9 ms). The hub at half its peak rate (bench sends): 217, 149-168 and 130 us
+# of CPU per ack, p99 5.4-6.0 and 6.7 ms; 4 ms gave 117 us but p99 9.6 ms.
 # The first commit after a quiet spell does not wait.
-COMMIT_SPACING_S = 0.001
+COMMIT_SPACING_S = 0.002
 
 
 class Database:
