@@ -100,6 +100,38 @@ class MessageRecord:
     deleted: bool = False
 
 
+UploadStatus = Literal["pending", "complete", "attached"]
+ScanStatus = Literal["pending", "clean", "infected", "not_scanned"]
+
+
+@dataclass(slots=True)
+class UploadRecord:
+    """A file a participant uploads into a conversation (docs/attachments.md).
+
+    ``pending`` until the bytes are checked (``complete``), then ``attached``
+    to one message. ``name``, ``size`` and ``mime`` start as the client's
+    word; completing replaces ``size`` and ``mime`` with what the bytes say.
+    The bytes live in the file store under ``id`` (and ``id``/thumb), never
+    under the client's name."""
+
+    id: str
+    owner_id: str
+    conversation_id: str
+    name: str
+    size: int
+    mime: str
+    created_at: str
+    expires_at: str  # a pending upload is deleted after this
+    status: UploadStatus = "pending"
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    has_thumbnail: bool = False
+    scan_status: ScanStatus = "pending"
+    message_id: str | None = None
+    completed_at: str | None = None
+
+
 @dataclass(slots=True)
 class AppendResult:
     """What ``MessageStore.append`` did: the stored message (for a resend, the
