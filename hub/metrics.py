@@ -109,6 +109,7 @@ class TimedStore:
             "ledger",
             "notifications",
             "networking",
+            "uploads",
         ):
             setattr(self, name, _TimedPart(getattr(store, name), name, metrics))
 

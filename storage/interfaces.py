@@ -27,6 +27,7 @@ from .records import (
     SessionRatingRecord,
     SessionRecord,
     Transition,
+    UploadRecord,
     UserRecord,
 )
 
@@ -183,6 +184,47 @@ class MessageStore(Protocol):
     ) -> list[tuple[MessageRecord, str]]:
         """Full-text matches in the user's conversations, best first, each
         with a highlighted excerpt (matches wrapped in ``<mark>``)."""
+
+
+class UploadStore(Protocol):
+    """Uploads and the attachments they become (``UploadRecord``)."""
+
+    async def create(self, upload: UploadRecord) -> None: ...
+
+    async def get(self, upload_id: str) -> UploadRecord | None: ...
+
+    async def complete(self, upload_id: str, changes: dict[str, Any]) -> UploadRecord | None:
+        """Apply ``changes`` (checked size, mime, sha256, image fields, scan
+        status, ``completed_at``) and mark a pending upload ``complete``; None
+        if it is not pending (already completed, or gone). ValueError when
+        ``changes`` names its id, owner, conversation, creation or expiry
+        time, status or message."""
+
+    async def attach(
+        self, upload_ids: list[str], owner_id: str, conversation_id: str, message_id: str
+    ) -> list[UploadRecord] | None:
+        """All or nothing: mark each upload ``attached`` to ``message_id`` if
+        every one is complete, unattached, the owner's and in the conversation.
+        The records in the order given ([] for no ids); None (nothing changed)
+        otherwise, also when an id is given twice."""
+
+    async def detach(self, message_id: str) -> None:
+        """Undo ``attach`` for a message that was not written after all: its
+        uploads are ``complete`` again, attached to nothing."""
+
+    async def set_scan_status(self, upload_id: str, scan_status: str) -> None: ...
+
+    async def stale(self, now: str, limit: int) -> list[UploadRecord]:
+        """Up to ``limit`` uploads to delete: pending ones whose ``expires_at``
+        is at or before ``now`` (soonest expired first), then those attached to
+        a deleted message."""
+
+    async def delete(self, upload_id: str) -> None: ...
+
+    async def bytes_since(self, owner_id: str, since: str) -> int:
+        """The ``size`` total of the uploads ``owner_id`` created at or after
+        ``since`` (the daily quota): the client's word until completed, the
+        measured size after. Deleted uploads no longer count."""
 
 
 class IdempotencyStore(Protocol):
@@ -371,6 +413,7 @@ class Store(Protocol):
     ledger: LedgerStore
     notifications: NotificationStore
     networking: NetworkingStore
+    uploads: UploadStore
 
     async def open(self) -> None:
         """Connect and bring the schema (migrations, indexes) up to date."""

@@ -22,6 +22,7 @@ from .marketplace import MongoLedgerStore, MongoMarketStore
 from .messages import MongoMessageStore
 from .networking import MongoNetworkingStore
 from .notifications import MongoNotificationStore
+from .uploads import MongoUploadStore
 
 
 class _Indexed(Protocol):
@@ -65,6 +66,7 @@ class MongoStore:
             database["networking_sessions"],
             database["networking_ratings"],
         )
+        uploads = MongoUploadStore(database["uploads"], messages="messages")
         self.users: api.UserStore = users
         self.refresh_tokens: api.RefreshTokenStore = refresh_tokens
         self.sessions: api.SessionStore = sessions
@@ -76,6 +78,7 @@ class MongoStore:
         self.ledger: api.LedgerStore = MongoLedgerStore(database)
         self.notifications: api.NotificationStore = notifications
         self.networking: api.NetworkingStore = networking
+        self.uploads: api.UploadStore = uploads
         self._indexed: tuple[_Indexed, ...] = (
             users,
             refresh_tokens,
@@ -87,6 +90,7 @@ class MongoStore:
             market,
             notifications,
             networking,
+            uploads,
         )
 
     @classmethod

@@ -19,6 +19,7 @@ from .messages import SqliteMessageStore
 from .networking import SqliteNetworkingStore
 from .notifications import SqliteNotificationStore
 from .search_index import SearchIndexer
+from .uploads import SqliteUploadStore
 
 
 class SqliteStore:
@@ -42,6 +43,7 @@ class SqliteStore:
         self.ledger: api.LedgerStore = SqliteLedgerStore(self.db)
         self.notifications: api.NotificationStore = SqliteNotificationStore(self.db)
         self.networking: api.NetworkingStore = SqliteNetworkingStore(self.db)
+        self.uploads: api.UploadStore = SqliteUploadStore(self.db)
 
     async def open(self) -> None:
         await self.db.open()

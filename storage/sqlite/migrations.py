@@ -334,4 +334,29 @@ MIGRATIONS: list[str] = [
     INSERT INTO search_index_state (id, indexed_rowid) VALUES (1, (SELECT COALESCE(MAX(rowid), 0) FROM messages));
     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages WHEN old.rowid <= (SELECT indexed_rowid FROM search_index_state) BEGIN INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text); INSERT INTO messages_fts(rowid, text) VALUES (new.rowid, new.text); END;
     """,
+    # 10 (issue 16): uploads, which become a message's attachments. No foreign
+    # key on message_id: an upload is attached before its message is written.
+    """
+    CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        owner_id TEXT NOT NULL REFERENCES users(id),
+        conversation_id TEXT NOT NULL REFERENCES conversations(id),
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mime TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        sha256 TEXT,
+        width INTEGER,
+        height INTEGER,
+        has_thumbnail INTEGER NOT NULL DEFAULT 0,
+        scan_status TEXT NOT NULL,
+        message_id TEXT,
+        completed_at TEXT
+    );
+    CREATE INDEX uploads_owner_created ON uploads(owner_id, created_at);
+    CREATE INDEX uploads_status_expires ON uploads(status, expires_at);
+    CREATE INDEX uploads_message ON uploads(message_id) WHERE message_id IS NOT NULL;
+    """,
 ]
