@@ -15,6 +15,7 @@ from hub.services import SERVICES
 
 from . import (
     admin,
+    attachments,
     auth,
     conversations,
     health,
@@ -35,6 +36,7 @@ ROUTES: list[Route] = [
     *users.ROUTES,
     *admin.ROUTES,
     *conversations.ROUTES,
+    *attachments.ROUTES,
     *marketplace.ROUTES,
     *wallet.ROUTES,
     *notifications.ROUTES,

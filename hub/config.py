@@ -31,6 +31,7 @@ SOCKET_LIMIT_FAMILIES = (
     "auth_refresh",
 )
 DEV_WEBHOOK_SECRET_FILE = "payments-webhook-dev-secret"
+DEV_FILE_URL_SECRET_FILE = "file-url-dev-secret"
 
 
 class Settings(BaseSettings):
@@ -142,6 +143,29 @@ class Settings(BaseSettings):
     networking_minute_s: float = Field(60.0, gt=0)
     networking_no_show_s: float = Field(20.0, gt=0)
     networking_tick_s: float = Field(0.5, gt=0, le=60)
+
+    # Attachments (docs/attachments.md). Where the bytes live: file://PATH (a
+    # directory) or s3://bucket/prefix (with s3_endpoint_url for a non-AWS
+    # service, and the standard AWS_* credentials); unset: <data_dir>/files.
+    file_store: str | None = Field(None, pattern=r"^(file://.+|s3://[^/]+(/.*)?)$")
+    s3_endpoint_url: str | None = None
+    upload_max_bytes: int = Field(25 * 1024 * 1024, ge=1)
+    # Sniffed types accepted ("type/subtype" or "type/*"); empty: the default list
+    # (hub/files/checks.py DEFAULT_ALLOWED_TYPES).
+    upload_allowed_types: Annotated[list[str], NoDecode] = []
+    file_url_ttl_s: int = Field(300, ge=1, le=7 * 86_400)  # signed upload/download URLs
+    upload_ttl_s: int = Field(24 * 3600, ge=60)  # then a pending upload is deleted
+    upload_quota_bytes_per_day: int = Field(1024**3, ge=0)  # per user; 0: no quota
+    # Signs the hub's own file URLs; generated into the data directory in
+    # development. Processes sharing a file store need the same one.
+    file_url_secret: SecretStr | None = None
+
+    @field_validator("upload_allowed_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("stun_urls", "turn_urls", mode="before")
     @classmethod
@@ -288,11 +312,27 @@ class Settings(BaseSettings):
         )
         self.payments_webhook_secret = SecretStr(path.read_text().strip())
 
+    @property
+    def file_store_url(self) -> str:
+        return self.file_store or f"file://{self.data_dir / 'files'}"
+
+    def ensure_file_url_secret(self) -> None:
+        """In development, generate the file URL secret once into the data directory."""
+        if self.file_url_secret is not None:
+            return
+        path = self.data_dir / DEV_FILE_URL_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        self.file_url_secret = SecretStr(path.read_text().strip())
+
     def redacted(self) -> dict[str, object]:
         """The effective settings for the startup log, with secrets hidden."""
         shown = self.model_dump(mode="json")
         shown["jwt_secret"] = "**********" if self.jwt_secret else None
         shown["payments_webhook_secret"] = "**********" if self.payments_webhook_secret else None
+        shown["file_url_secret"] = "**********" if self.file_url_secret else None
         for key in ("database_url", "redis_url"):
             shown[key] = redact_url(shown[key])
         return shown

@@ -9,6 +9,7 @@ import secrets
 import socket
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import socketio
 from aiohttp import web
@@ -25,6 +26,7 @@ from storage.engines import create_store
 
 from .accounts import AccountService, SessionService
 from .accounts.revocations import LocalRevocations, Revocations
+from .attachments import AttachmentLimits, AttachmentService
 from .cluster.call_state import RedisCallState
 from .cluster.lobby_queues import RedisLobbyQueues
 from .cluster.message_bus import RedisMessageBus
@@ -36,7 +38,12 @@ from .conversations import ConversationLimits, ConversationService
 from .conversations.delivery import LocalMessageBus, MessageBus
 from .conversations.events import ConversationEvents
 from .emitter import Emitter
+from .files.checks import DEFAULT_ALLOWED_TYPES
+from .files.local import LocalFileStore
+from .files.s3 import S3FileStore
+from .files.store import FileStore
 from .health import Readiness
+from .http import API_PREFIX
 from .idempotency import Idempotency
 from .marketplace import (
     BidService,
@@ -82,6 +89,7 @@ class Hub:
     revocations: Revocations
     bus: MessageBus
     conversations: ConversationService
+    attachments: AttachmentService
     presence: PresenceService
     idempotency: Idempotency
     notifications: NotificationService
@@ -120,6 +128,7 @@ class Hub:
         await self.payments.start()
         await self.networking.start()
         await self.idempotency.start()
+        self.attachments.start()
         self.loop_lag.start()
 
     async def shut_down_sockets(self) -> None:
@@ -153,6 +162,7 @@ class Hub:
             ("signaling", self.signaling.close()),
             ("payments", self.payments.stop()),
             ("idempotency keys", self.idempotency.stop()),
+            ("attachment sweeper", self.attachments.stop()),
             ("presence", self.presence.stop()),
             ("message bus", self.bus.stop()),
             ("session revocations", self.revocations.stop()),
@@ -207,6 +217,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     """Wire the services; nothing connects until ``Hub.start``."""
     settings.ensure_jwt_secret()
     settings.ensure_webhook_secret()
+    settings.ensure_file_url_secret()
     metrics = Metrics()
     store = TimedStore(store or create_store(settings), metrics)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
@@ -245,10 +256,12 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     tokens = TokenIssuer(settings)
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     sessions = SessionService(store, tokens, revocations)
+    attachments = build_attachments(settings, store)
     conversations = ConversationService(
         store,
         events,
         bus,
+        attachments,
         ConversationLimits(
             max_text_length=settings.max_text_length,
             max_group_size=settings.max_group_size,
@@ -280,6 +293,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         revocations=revocations,
         bus=bus,
         conversations=conversations,
+        attachments=attachments,
         idempotency=Idempotency(store.idempotency),
         notifications=notifications,
         payments=payments,
@@ -301,6 +315,29 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         settings, store, redis, sio, conversations, notifications
     )
     return hub
+
+
+def build_attachments(settings: Settings, store: Store) -> AttachmentService:
+    """Uploads and attachments on the file store the settings name."""
+    limits = AttachmentLimits(
+        max_bytes=settings.upload_max_bytes,
+        allowed_types=tuple(settings.upload_allowed_types) or DEFAULT_ALLOWED_TYPES,
+        url_ttl_s=settings.file_url_ttl_s,
+        upload_ttl_s=settings.upload_ttl_s,
+        quota_bytes_per_day=settings.upload_quota_bytes_per_day,
+    )
+    secret = settings.file_url_secret.get_secret_value().encode()  # type: ignore[union-attr]
+    return AttachmentService(
+        store, create_file_store(settings), limits, url_secret=secret, api_prefix=API_PREFIX
+    )
+
+
+def create_file_store(settings: Settings) -> FileStore:
+    """``s3://bucket/prefix`` or ``file://path`` (settings.file_store_url)."""
+    url = settings.file_store_url
+    if url.startswith("s3://"):
+        return S3FileStore(url, endpoint_url=settings.s3_endpoint_url)
+    return LocalFileStore(Path(url.removeprefix("file://")))
 
 
 def build_video(

@@ -111,3 +111,7 @@ class IdempotencyMismatch(HubError):
 
 class InsufficientFunds(HubError):
     code = "insufficient_funds"
+
+
+class PayloadTooLarge(HubError):
+    code = "payload_too_large"

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from signaling.service import SignalingService
 
     from .accounts import AccountService, SessionService
+    from .attachments import AttachmentService
     from .config import Settings
     from .conversations import ConversationService
     from .health import Readiness
@@ -40,6 +41,8 @@ class Services(Protocol):
     def sessions(self) -> SessionService: ...
     @property
     def conversations(self) -> ConversationService: ...
+    @property
+    def attachments(self) -> AttachmentService: ...
     @property
     def presence(self) -> PresenceService: ...
     @property

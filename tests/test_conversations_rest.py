@@ -496,22 +496,9 @@ async def test_edit_and_soft_delete_over_rest(users):
     ann, bob = await users("ann", "bob")
     cid = (await ann.ok("POST", "/conversations", {"participant_ids": [bob.id]}, status=201))["id"]
     ann_socket, bob_socket = await ann.socket(), await bob.socket()
-    message = await ann.ok(
-        "POST",
-        f"/conversations/{cid}/messages",
-        {
-            "text": "secret plan",
-            "attachments": [
-                {
-                    "url": "https://files.example.com/a.pdf",
-                    "name": "a.pdf",
-                    "size": 10,
-                    "mime": "application/pdf",
-                }
-            ],
-        },
-        status=201,
-    )
+    pdf = await ann.attachment(cid, b"%PDF-1.4\n%%EOF\n", "a.pdf", "application/pdf")
+    message = await ann.send(cid, "secret plan", attachments=[pdf["id"]])
+    assert message["attachments"] == [pdf]
 
     edited = await ann.ok("PATCH", f"/messages/{message['id']}", {"text": "  better plan "})
     assert edited["text"] == "better plan" and ISO_MS.match(edited["edited_at"])

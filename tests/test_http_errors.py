@@ -68,9 +68,13 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
         "client_msg_id": "c-1",
         "text": "hello",
         "reply_to": None,
-        "attachments": [
-            {"url": "https://cdn.example/a.png", "name": "a.png", "size": 10, "mime": "image/png"}
-        ],
+        "attachments": [],
+    },
+    "CreateUpload": {
+        "conversation_id": "c-1",
+        "name": "a.pdf",
+        "size": 10,
+        "mime": "application/pdf",
     },
     "RestEditMessage": {"text": "edited"},
     "RestMarkRead": {"seq": 1},
@@ -255,6 +259,11 @@ class Caller:
                         {"client_msg_id": "errors-1", "text": "hello"},
                     )
                 )["id"]
+            elif kind in ("uploads", "attachments"):  # an attachment is an upload's id
+                conversation = await self.real_id("conversations")
+                body = {"conversation_id": conversation, "name": "a.pdf", "size": 10}
+                upload = await self._create("/uploads", {**body, "mime": "application/pdf"})
+                self._ids["uploads"] = self._ids["attachments"] = upload["id"]
             elif kind in ("jobs", "bids", "milestones"):
                 await self._marketplace()
             elif kind == "deposits":

@@ -244,6 +244,8 @@ NO_MONEY = {
     "create_lobby": "a networking lobby",
     "leave_session": "a networking session",
     "rate_session": "a networking rating",
+    "create_upload": "a file upload",
+    "complete_upload": "a file upload's checks",
 }
 
 

@@ -24,6 +24,10 @@ UNAUTHENTICATED = {
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),  # the refresh token in the body is the credential
     ("POST", "/payments/webhook"),  # signed by the payment provider
+    # The local file store's URLs: the HMAC signature in the query is the credential.
+    ("PUT", "/files/{id}"),
+    ("GET", "/files/{id}"),
+    ("GET", "/files/{id}/thumbnail"),
 }
 ADMIN_ONLY = {
     ("PATCH", "/admin/users/{id}"),

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 import socketio
 from aiohttp.test_utils import TestClient
 
@@ -131,15 +133,34 @@ class User(RestUser):
 
     # --- conversations ----------------------------------------------------------------
 
-    async def send(self, conversation_id: str, text: str, **kwargs: Any) -> dict[str, Any]:
+    async def send(
+        self, conversation_id: str, text: str, attachments: list[str] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """``POST /conversations/{id}/messages``: the message."""
+        body: dict[str, Any] = {"text": text}
+        if attachments is not None:
+            body["attachments"] = attachments
         return await self.ok(
-            "POST",
-            f"/conversations/{conversation_id}/messages",
-            {"text": text},
-            status=201,
-            **kwargs,
+            "POST", f"/conversations/{conversation_id}/messages", body, status=201, **kwargs
         )
+
+    async def upload(
+        self, conversation_id: str, data: bytes, name: str, mime: str, **extra: Any
+    ) -> dict[str, Any]:
+        """``POST /uploads``, then the bytes PUT where its ticket says: the ticket."""
+        body = {"conversation_id": conversation_id, "name": name, "size": len(data), "mime": mime}
+        ticket: dict[str, Any] = await self.ok("POST", "/uploads", {**body, **extra}, status=201)
+        status = await put_bytes(self.http, ticket["upload_url"], data, ticket["headers"])
+        assert status in (200, 204), status
+        return ticket
+
+    async def attachment(
+        self, conversation_id: str, data: bytes, name: str, mime: str
+    ) -> dict[str, Any]:
+        """An uploaded, completed attachment."""
+        ticket = await self.upload(conversation_id, data, name, mime)
+        attachment: dict[str, Any] = await self.ok("POST", f"/uploads/{ticket['id']}/complete")
+        return attachment
 
     # --- the wallet -------------------------------------------------------------------
 
@@ -177,6 +198,18 @@ class User(RestUser):
             lambda: self.ok("GET", f"/wallet/deposits/{pending['id']}"),
             done=lambda d: d["status"] != "pending",
         )
+
+
+async def put_bytes(http: TestClient, url: str, data: bytes, headers: dict[str, str]) -> int:
+    """PUT to a URL a ticket gave: the hub's own (a path) or an object store's."""
+    if not urlsplit(url).netloc:
+        response = await http.put(url, data=data, headers=headers)
+        return response.status
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(url, data=data, headers=headers) as answer,
+    ):
+        return answer.status
 
 
 class Api:

@@ -9,7 +9,6 @@ from pydantic import Field
 from ..schema import (
     Body,
     Cursor,
-    HttpUrl,
     Id,
     Limit,
     Query,
@@ -31,13 +30,6 @@ class ContextRef(Body):
 
     type: Literal["job", "bid", "networking_session"]
     id: Id
-
-
-class Attachment(Body):
-    url: HttpUrl
-    name: Annotated[str, Field(min_length=1, max_length=255)]
-    size: Annotated[int, Field(ge=0, le=10**12)]
-    mime: Annotated[str, Field(min_length=1, max_length=127)]
 
 
 class CreateConversation(Body):
@@ -79,7 +71,8 @@ class SendMessage(Body):
     conversation_id: Id
     client_msg_id: Id
     text: RawText
-    attachments: Annotated[list[Attachment], Field(max_length=10)] = Field(default_factory=list)
+    # Completed uploads of the sender in this conversation (POST /uploads).
+    attachments: Annotated[list[Id], Field(max_length=10)] = Field(default_factory=list)
     reply_to: Id | None = None
 
 

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, NoReturn
 from storage import Store
 
 if TYPE_CHECKING:
+    from ..attachments import AttachmentService
     from .delivery import MessageBus
 from storage.records import (
+    AppendResult,
     BidRecord,
     ConversationRecord,
     ConversationType,
@@ -75,11 +77,17 @@ class ConversationService:
     """
 
     def __init__(
-        self, store: Store, events: ConversationEvents, bus: MessageBus, limits: ConversationLimits
+        self,
+        store: Store,
+        events: ConversationEvents,
+        bus: MessageBus,
+        attachments: AttachmentService,
+        limits: ConversationLimits,
     ) -> None:
         self.store = store
         self.events = events
         self.bus = bus
+        self.attachments = attachments
         self.limits = limits
         self.typing_state = TypingTracker(self._typing_expired)
         self.member_lists = MemberLists(store)
@@ -311,11 +319,14 @@ class ConversationService:
             client_msg_id=request.client_msg_id,
             text=text,
             created_at=now_iso(),
-            attachments=[a.model_dump() for a in request.attachments],
             reply_to=request.reply_to,
         )
+        if request.attachments:
+            resent = await self._attach(user_id, request, record)
+            if resent is not None:
+                return message_view(resent)
         # The store checks membership and blocks in the same step as the write.
-        appended = await self.store.messages.append(record)
+        appended = await self._append(record)
         if appended is None:
             await self._refuse_send(user_id, request.conversation_id)
         message = appended.message
@@ -333,6 +344,43 @@ class ConversationService:
                 # The message ends the sender's indicator: the others are told.
                 await self._emit_typing(message.conversation_id, user_id, False)
         return view
+
+    async def _attach(
+        self, user_id: str, request: SendMessage, record: MessageRecord
+    ) -> MessageRecord | None:
+        """Claim the named uploads for ``record``; for a resend whose
+        attachments went with the original, that original instead."""
+        try:
+            record.attachments = await self.attachments.claim(
+                user_id, request.conversation_id, request.attachments, record.id
+            )
+        except ValidationFailed:
+            original = await self._sent_with(request.attachments[0])
+            if original and (original.sender_id, original.client_msg_id) == (
+                user_id,
+                request.client_msg_id,
+            ):
+                return original
+            raise
+        return None
+
+    async def _sent_with(self, attachment_id: str) -> MessageRecord | None:
+        upload = await self.store.uploads.get(attachment_id)
+        if upload is None or upload.message_id is None:
+            return None
+        return await self.store.messages.get(upload.message_id)
+
+    async def _append(self, record: MessageRecord) -> AppendResult | None:
+        """Append ``record``; its claimed attachments go back if it was not written."""
+        try:
+            appended = await self.store.messages.append(record)
+        except BaseException:
+            if record.attachments:
+                await self.attachments.release(record.id)
+            raise
+        if record.attachments and (appended is None or not appended.created):
+            await self.attachments.release(record.id)
+        return appended
 
     async def _check_reply(self, user_id: str, conversation_id: str, reply_to: str) -> None:
         await self._member(user_id, conversation_id)  # outsiders learn nothing of the message
