@@ -107,10 +107,12 @@ ROUTES: list[Route] = [
         "attachments",
         response=Attachment,
         body_optional=True,
-        errors=(404, 413),
+        errors=(404, 413, 503),
         description="The bytes decide: over HUB_UPLOAD_MAX_BYTES is 413; a sniffed type"
         " outside HUB_UPLOAD_ALLOWED_TYPES or other than the declared mime is 422"
-        " (field mime). A file that fails a check is deleted with its upload.",
+        " (field mime); with a virus scanner, an infected file is 422 and an unreachable"
+        " scanner 503 (the upload is kept: complete again). A file that fails a check is"
+        " deleted with its upload.",
     ),
     Route(
         "GET",

@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     # Signs the hub's own file URLs; generated into the data directory in
     # development. Processes sharing a file store need the same one.
     file_url_secret: SecretStr | None = None
+    # A ClamAV daemon for uploads (tcp://host:3310 or unix:///path); unset: not scanned.
+    clamd_url: str | None = Field(None, pattern=r"^(tcp://[^/]+|unix:///.+)$")
 
     @field_validator("upload_allowed_types", mode="before")
     @classmethod

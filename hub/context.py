@@ -39,6 +39,7 @@ from .conversations.delivery import LocalMessageBus, MessageBus
 from .conversations.events import ConversationEvents
 from .emitter import Emitter
 from .files.checks import DEFAULT_ALLOWED_TYPES
+from .files.clamd import ClamdScanner
 from .files.local import LocalFileStore
 from .files.s3 import S3FileStore
 from .files.store import FileStore
@@ -328,7 +329,12 @@ def build_attachments(settings: Settings, store: Store) -> AttachmentService:
     )
     secret = settings.file_url_secret.get_secret_value().encode()  # type: ignore[union-attr]
     return AttachmentService(
-        store, create_file_store(settings), limits, url_secret=secret, api_prefix=API_PREFIX
+        store,
+        create_file_store(settings),
+        limits,
+        url_secret=secret,
+        api_prefix=API_PREFIX,
+        scanner=ClamdScanner(settings.clamd_url) if settings.clamd_url else None,
     )
 
 
