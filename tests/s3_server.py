@@ -13,7 +13,9 @@ botocore (which moto depends on), the signer of AWS's own SDK.
 
 from __future__ import annotations
 
+import ctypes
 import hmac
+import signal
 import subprocess
 import sys
 import time
@@ -80,7 +82,15 @@ def start_moto(port: int, log_path: str) -> subprocess.Popen[bytes]:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
+
+
+def die_with_parent() -> None:
+    """In the child: SIGKILL when pytest dies, even killed itself (the session's
+    cleanup then never runs, and the server would outlive it)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
 def wait_until_serving(process: subprocess.Popen[bytes], endpoint: str) -> None:
