@@ -345,3 +345,15 @@ async def test_old_metadata_only_attachments_still_read(users: Users, app: Any) 
     page = await bob.ok("GET", f"/conversations/{cid}/messages")
     assert page["items"][0]["attachments"] == [old]
     await ann.send(cid, "no files", attachments=[])
+
+
+async def test_bytes_put_after_complete_are_never_served(users: Users) -> None:
+    ann, bob, cid = await conversation(users)
+    ticket = await upload(ann, cid, PDF, "a.pdf", "application/pdf")
+    await ann.ok("POST", f"/uploads/{ticket['id']}/complete")
+    # The upload URL is still valid: the hub refuses it, a bucket takes the bytes.
+    await put(ann.http, ticket["upload_url"], b"<script>evil()</script>", ticket["headers"])
+    await ann.send(cid, "a", attachments=[ticket["id"]])
+
+    _, location = await redirect(bob, f"/attachments/{ticket['id']}")
+    assert (await fetch(bob.http, location))[2] == PDF

@@ -115,7 +115,7 @@ class AttachmentService:
         )
         await self.store.uploads.create(upload)
         ttl = self.limits.url_ttl_s
-        target = await self.files.upload_target(upload.id, ttl, upload.mime)
+        target = await self.files.upload_target(_incoming(upload.id), ttl, upload.mime)
         if target is None:  # the hub receives the bytes itself: ``receive``
             url, headers = self._signed(_file_path(upload.id, False), ttl, {"op": "put"}), {}
         else:
@@ -139,7 +139,7 @@ class AttachmentService:
         if upload is None or upload.status != "pending":
             raise NotFound("No such pending upload")
         try:
-            await self.files.write(upload_id, chunks, self.limits.max_bytes)
+            await self.files.write(_incoming(upload_id), chunks, self.limits.max_bytes)
         except TooLarge:
             raise PayloadTooLarge(f"Files are limited to {self.limits.max_bytes} bytes") from None
 
@@ -160,11 +160,7 @@ class AttachmentService:
         return self.view(completed)
 
     async def _check(self, upload: UploadRecord) -> dict[str, Any]:
-        size = await self.files.size(upload.id)
-        if size is None:
-            raise ValidationFailed.field("id", "No bytes were uploaded for this upload")
-        if size > self.limits.max_bytes:
-            raise PayloadTooLarge(f"Files are limited to {self.limits.max_bytes} bytes")
+        size = await self._take_incoming(upload.id)
         mime = await self._sniffed_type(upload)
         with tempfile.NamedTemporaryFile(prefix="hub-upload-") as copy:
             sha256 = await self._digest(upload.id, copy if mime.startswith("image/") else None)
@@ -175,6 +171,27 @@ class AttachmentService:
         changes["scan_status"] = await self._scan(upload.id)
         changes["completed_at"] = now_iso()
         return changes
+
+    async def _take_incoming(self, upload_id: str) -> int:
+        """Move the uploaded bytes to the key they are served from: the upload
+        URL may still be valid, and what is PUT after this is never served."""
+        incoming = _incoming(upload_id)
+        size = await self.files.size(incoming)
+        if size is None:
+            moved = await self.files.size(upload_id)  # by an attempt that stopped later
+            if moved is None:
+                raise ValidationFailed.field("id", "No bytes were uploaded for this upload")
+            return moved
+        if size > self.limits.max_bytes:
+            raise PayloadTooLarge(f"Files are limited to {self.limits.max_bytes} bytes")
+        try:
+            size = await self.files.write(
+                upload_id, self.files.read(incoming), self.limits.max_bytes
+            )
+        except TooLarge:  # replaced by a bigger file since it was measured
+            raise PayloadTooLarge(f"Files are limited to {self.limits.max_bytes} bytes") from None
+        await self.files.delete(incoming)
+        return size
 
     async def _sniffed_type(self, upload: UploadRecord) -> str:
         head = await self._head(upload.id)
@@ -347,8 +364,8 @@ class AttachmentService:
             await asyncio.sleep(SWEEP_INTERVAL_S)
 
     async def _discard(self, upload: UploadRecord) -> None:
-        await self.files.delete(upload.id)
-        await self.files.delete(_key(upload.id, True))
+        for key in (upload.id, _key(upload.id, True), _incoming(upload.id)):
+            await self.files.delete(key)
         await self.store.uploads.delete(upload.id)
 
     async def _participant(self, user_id: str, conversation_id: str) -> None:
@@ -375,6 +392,11 @@ class AttachmentService:
 def _key(upload_id: str, thumbnail: bool) -> str:
     """Where the bytes are stored: by upload id, never by the client's name."""
     return f"{upload_id}.thumb" if thumbnail else upload_id
+
+
+def _incoming(upload_id: str) -> str:
+    """Where an upload's bytes arrive, until ``complete`` takes them."""
+    return f"{upload_id}.incoming"
 
 
 def _file_path(upload_id: str, thumbnail: bool) -> str:
