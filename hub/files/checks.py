@@ -19,7 +19,7 @@ from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import filetype  # type: ignore[import-untyped]  # ships no type information
+import filetype
 from PIL import ExifTags, Image, ImageOps
 
 # filetype looks at no more than the first 8 KiB.
