@@ -219,6 +219,10 @@ class UploadStore(Protocol):
         is at or before ``now`` (soonest expired first), then those attached to
         a deleted message."""
 
+    async def unwritten(self, limit: int) -> list[str]:
+        """Ids of uploads attached to a message that does not exist: a send
+        that is writing it right now, or one a crash stopped after ``attach``."""
+
     async def delete(self, upload_id: str) -> None: ...
 
     async def bytes_since(self, owner_id: str, since: str) -> int:

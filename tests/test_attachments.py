@@ -357,3 +357,18 @@ async def test_bytes_put_after_complete_are_never_served(users: Users) -> None:
 
     _, location = await redirect(bob, f"/attachments/{ticket['id']}")
     assert (await fetch(bob.http, location))[2] == PDF
+
+
+async def test_files_claimed_by_a_send_that_never_wrote_its_message_are_swept(
+    users: Users, app: Any
+) -> None:
+    ann, _bob, cid = await conversation(users)
+    ticket = await upload(ann, cid, PDF, "a.pdf", "application/pdf")
+    await ann.ok("POST", f"/uploads/{ticket['id']}/complete")
+    service = app[SERVICES].attachments
+    # What a crash between the claim and the append leaves: a claim, no message.
+    await service.claim(ann.id, cid, [ticket["id"]], "01HNEVERWRITTEN00000000000")
+
+    assert await service.sweep() == 0  # could be a send in progress
+    assert await service.sweep() == 1  # still there a sweep later: a crashed one
+    assert await service.store.uploads.get(ticket["id"]) is None

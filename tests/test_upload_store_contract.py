@@ -241,6 +241,25 @@ async def test_stale_are_expired_pending_uploads_and_those_of_deleted_messages(
     assert [r.id for r in await uploads.uploads.stale(T2, limit=4)][-1] == "on_deleted"
 
 
+async def test_unwritten_are_uploads_attached_to_a_message_that_does_not_exist(
+    uploads: Store,
+) -> None:
+    for upload_id in ("on_live", "on_unsent", "on_deleted", "just_complete"):
+        await uploads.uploads.create(complete(upload_id))
+    await send(uploads, "m_live")
+    await send(uploads, "m_deleted")
+    await uploads.messages.update("m_deleted", {"deleted": True})
+    for upload_id, message_id in [
+        ("on_live", "m_live"),
+        ("on_unsent", "m_unsent"),
+        ("on_deleted", "m_deleted"),
+    ]:
+        assert await uploads.uploads.attach([upload_id], "u1", "c1", message_id) is not None
+
+    assert await uploads.uploads.unwritten(limit=10) == ["on_unsent"]
+    assert await uploads.uploads.unwritten(limit=0) == []
+
+
 async def test_delete(uploads: Store) -> None:
     await uploads.uploads.create(upload("up1"))
     await uploads.uploads.create(upload("up2"))

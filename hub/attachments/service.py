@@ -93,6 +93,7 @@ class AttachmentService:
         self.api_prefix = api_prefix
         self.scanner = scanner
         self._sweeper: asyncio.Task[None] | None = None
+        self._unwritten: set[str] = set()  # seen by the last sweep
 
     # Uploads
 
@@ -346,14 +347,26 @@ class AttachmentService:
             self._sweeper = None
 
     async def sweep(self) -> int:
-        """Delete uploads never completed in time and files of deleted
-        messages; how many were deleted."""
+        """Delete uploads never completed in time, files of deleted messages,
+        and files claimed by a send that a crash kept from writing its message;
+        how many were deleted."""
         deleted = 0
         while stale := await self.store.uploads.stale(now_iso(), SWEEP_BATCH):
             for upload in stale:
                 await self._discard(upload)
             deleted += len(stale)
-        return deleted
+        return deleted + await self._sweep_unwritten()
+
+    async def _sweep_unwritten(self) -> int:
+        """A claim without its message is a send in progress or a crashed one:
+        only those found by two sweeps in a row (minutes apart) are crashed."""
+        found = set(await self.store.uploads.unwritten(SWEEP_BATCH))
+        crashed, self._unwritten = found & self._unwritten, found - self._unwritten
+        for upload_id in crashed:
+            upload = await self.store.uploads.get(upload_id)
+            if upload is not None:
+                await self._discard(upload)
+        return len(crashed)
 
     async def _sweep_forever(self) -> None:
         while True:

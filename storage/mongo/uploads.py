@@ -121,6 +121,25 @@ class MongoUploadStore:
         )
         return expired + [from_doc(UploadRecord, doc) async for doc in orphaned]
 
+    async def unwritten(self, limit: int) -> list[str]:
+        cursor = await self.uploads.aggregate(
+            [
+                {"$match": {"status": "attached"}},
+                {
+                    "$lookup": {
+                        "from": self.messages,
+                        "localField": "message_id",
+                        "foreignField": "_id",
+                        "as": "message",
+                    }
+                },
+                {"$match": {"message": {"$size": 0}}},
+                {"$project": {"_id": 1}},
+                {"$limit": limit},
+            ]
+        )
+        return [doc["_id"] async for doc in cursor]
+
     async def delete(self, upload_id: str) -> None:
         await self.uploads.delete_one({"_id": upload_id})
 

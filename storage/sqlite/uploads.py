@@ -100,6 +100,14 @@ class SqliteUploadStore:
         )
         return expired + orphaned
 
+    async def unwritten(self, limit: int) -> list[str]:
+        rows = await self.db.fetch_all(
+            "SELECT u.id FROM uploads u WHERE u.status = 'attached'"
+            " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = u.message_id) LIMIT ?",
+            (limit,),
+        )
+        return [row[0] for row in rows]
+
     async def delete(self, upload_id: str) -> None:
         await self.db.write("DELETE FROM uploads WHERE id = ?", (upload_id,))
 
