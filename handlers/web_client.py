@@ -31,6 +31,7 @@ APP_FILES = (
     "calls.js",
     "chat.js",
     "favicon.svg",
+    "files.js",
     "jobs.js",
     "lobby.js",
     "notifications.js",

@@ -67,7 +67,7 @@ PERMISSIONS_POLICY = (
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
-    "img-src 'self' data: https:; media-src 'self' blob:; frame-ancestors 'none'",
+    "img-src 'self' data: https: blob:; media-src 'self' blob:; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

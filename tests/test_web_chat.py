@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,35 @@ async def test_read_receipts_show_after_a_reload(server: TestServer, chromium: A
     await expect(receipts).to_have_text(["✓✓ Read", "✓ Sent"])
     await alice.screenshot(path=str(artifact("web-chat-receipts-after-reload.png")), full_page=True)
     assert alice.errors == []
+
+
+async def test_a_picture_is_sent_and_shown(server: TestServer, chromium: Any) -> None:
+    """Alice attaches an image in the page; Bob sees its thumbnail and opens the file."""
+    import io
+
+    from PIL import Image
+    from playwright.async_api import expect
+
+    from browser import alice_chats_with_bob
+
+    picture = io.BytesIO()
+    Image.new("RGB", (640, 320), (20, 120, 200)).save(picture, "PNG")
+    alice, bob = await alice_chats_with_bob(chromium, str(server.make_url("/")))
+    await expect(alice.locator("#conv-title")).to_have_text("Bob")
+    await alice.locator("#composer-file").set_input_files(
+        {"name": "wireframe.png", "mimeType": "image/png", "buffer": picture.getvalue()}
+    )
+    await alice.locator("#composer-input").fill("The wireframe")
+    await alice.locator("#composer-input").press("Enter")
+    await expect(alice.locator(".msg.mine .text")).to_have_text("The wireframe")
+
+    await bob.locator("li.conv button").first.click()
+    message = bob.locator(".msg").first
+    await expect(message.locator(".file")).to_contain_text("wireframe.png")
+    thumbnail = message.locator("img.thumb")
+    await expect(thumbnail).to_have_attribute("src", re.compile(r"^blob:"))
+    assert await thumbnail.evaluate("(img) => img.decode().then(() => img.naturalWidth)") == 320
+    async with bob.context.expect_page() as opened:
+        await message.locator(".file").click()
+    assert (await opened.value).url.startswith("blob:")
+    assert alice.errors == [] and bob.errors == []

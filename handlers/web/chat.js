@@ -6,6 +6,7 @@ import { $, el, act, showError, setStatus } from './ui.js';
 import { api } from './api.js';
 import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
+import { uploadFile, attachmentList } from './files.js';
 
 // ---------- the conversation store ----------
 export function others(c) { return c.participant_ids.filter((id) => !state.me || id !== state.me.id); }
@@ -246,11 +247,14 @@ function newId() {
 async function submitComposer(ev) {
   ev.preventDefault();
   const input = $('#composer-input');
-  const text = input.value.trim();
+  const picker = $('#composer-file');
+  const file = !state.editing && picker.files[0];
+  const text = input.value.trim() || (file ? file.name : '');
   if (!text) return;
   if (state.editing) await saveEdit(text);
-  else await send(text);
+  else await send(text, file ? [(await uploadFile(state.current, file)).id] : []);
   input.value = '';
+  picker.value = '';
   renderComposer(); renderMessages(); renderList();
 }
 
@@ -259,9 +263,9 @@ async function saveEdit(text) {
   state.editing = null;
 }
 
-async function send(text) {
+async function send(text, attachments) {
   const id = state.current;
-  const m = await emit(state.sockets.conv, 'message:send', { conversation_id: id, client_msg_id: newId(), text });
+  const m = await emit(state.sockets.conv, 'message:send', { conversation_id: id, client_msg_id: newId(), text, attachments });
   addMessage(m);
   const c = state.convs.get(id);
   if (m.seq > c.last_seq) { c.last_seq = m.seq; c.last_message = m; }
@@ -382,7 +386,8 @@ function messageItem(m, peerRead) {
     if (!m.deleted) meta.append(...messageButtons(m));
   }
   const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (m.deleted ? ' deleted' : '') },
-    el('div', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }), meta);
+    el('div', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }),
+    m.deleted ? null : attachmentList(m.attachments), meta);
   li.dataset.seq = String(m.seq);
   return li;
 }
