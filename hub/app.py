@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     hub = build_hub(settings, store)
     middlewares = [
         request_id_middleware,
-        security_headers_middleware(settings.env == "production"),
+        security_headers_middleware(settings.env == "production", settings.file_origins),
         cors_middleware(settings.cors_origins),
         # Before the rate limiter, which limits per authenticated user.
         auth_middleware(hub.sessions.authenticate),

@@ -6,6 +6,7 @@ import logging
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -317,6 +318,17 @@ class Settings(BaseSettings):
     @property
     def file_store_url(self) -> str:
         return self.file_store or f"file://{self.data_dir / 'files'}"
+
+    @property
+    def file_origins(self) -> tuple[str, ...]:
+        """Where browsers PUT and GET attachment bytes besides the hub: the
+        object store's origin (AWS S3's hosts when no endpoint is set)."""
+        if not self.file_store_url.startswith("s3://"):
+            return ()
+        if self.s3_endpoint_url is None:
+            return ("https://*.amazonaws.com",)
+        parts = urlsplit(self.s3_endpoint_url)
+        return (f"{parts.scheme}://{parts.netloc}",)
 
     def ensure_file_url_secret(self) -> None:
         """In development, generate the file URL secret once into the data directory."""

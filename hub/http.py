@@ -59,15 +59,26 @@ CODE_BY_STATUS = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
 # Calls and the echo check need the camera and microphone, on the hub's own page
 # only; the other powerful features are off (only names browsers know: an unknown
 # one is a console error).
+def content_security_policy(file_origins: tuple[str, ...] = ()) -> str:
+    """The page's CSP; ``file_origins`` are where it PUTs and GETs attachment
+    bytes besides the hub itself (an object store's presigned URLs)."""
+    connect = " ".join(("'self'", "ws:", "wss:", *file_origins))
+    return (
+        f"default-src 'self'; connect-src {connect}; "
+        "img-src 'self' data: https: blob:; media-src 'self' blob:; frame-ancestors 'none'"
+    )
+
+
 PERMISSIONS_POLICY = (
     "camera=(self), microphone=(self), display-capture=(), geolocation=(), payment=(), usb=()"
 )
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; "
-    "img-src 'self' data: https: blob:; media-src 'self' blob:; frame-ancestors 'none'",
+    "Content-Security-Policy": content_security_policy(),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -299,11 +310,13 @@ def _rest_identity(request: web.Request) -> str:
     return f"ip:{request.remote or 'unknown'}"
 
 
-def security_headers_middleware(production: bool) -> Middleware:
+def security_headers_middleware(production: bool, file_origins: tuple[str, ...] = ()) -> Middleware:
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(file_origins)}
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(headers)
         if production:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         return response

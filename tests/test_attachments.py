@@ -372,3 +372,15 @@ async def test_files_claimed_by_a_send_that_never_wrote_its_message_are_swept(
     assert await service.sweep() == 0  # could be a send in progress
     assert await service.sweep() == 1  # still there a sweep later: a crashed one
     assert await service.store.uploads.get(ticket["id"]) is None
+
+
+async def test_the_page_may_reach_the_file_store_and_nothing_else(
+    http: TestClient, settings: Settings
+) -> None:
+    response = await http.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    connect = next(part for part in policy.split(";") if "connect-src" in part).split()
+    expected = ["connect-src", "'self'", "ws:", "wss:"]
+    if on_s3(settings):  # the page PUTs to and GETs from the bucket's presigned URLs
+        expected.append(str(settings.s3_endpoint_url))
+    assert connect == expected
