@@ -11,6 +11,7 @@ from .records import (
     BlockRecord,
     ConversationRecord,
     DepositRecord,
+    DirectoryQuery,
     IdempotencyRecord,
     JobQuery,
     JobRecord,
@@ -48,6 +49,16 @@ class UserStore(Protocol):
     async def set_last_seen(self, seen: list[tuple[str, str]]) -> None:
         """Set ``last_seen_at`` of many users at once: ``(user_id, at)`` pairs,
         in one write (a presence sweep may take thousands offline together)."""
+
+    async def directory(
+        self, query: DirectoryQuery, *, after: tuple[str, str] | None, limit: int
+    ) -> list[UserRecord]:
+        """The users ``query`` finds, ordered by ``(display_name, id)`` (code
+        point order, as stored), strictly after the key ``after``, at most ``limit``.
+
+        Banned or suspended users: the hub has no such state yet. When
+        moderation adds one, this is where both engines leave them out.
+        """
 
 
 class RefreshTokenStore(Protocol):

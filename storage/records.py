@@ -52,6 +52,27 @@ class BlockRecord:
     created_at: str
 
 
+@dataclass(slots=True)
+class DirectoryQuery:
+    """Filters of the people directory, as seen by ``viewer_id``.
+
+    Each of ``words`` must occur, case-insensitively, as a substring of the
+    display name, the headline or one of the skills (a word may match one field
+    and the next word another); email is never searched. ``skills`` must all
+    be among the user's skills, compared whole and case-insensitively. The
+    viewer, and users on either side of a block with the viewer, are never
+    listed.
+
+    Case-insensitive means ASCII letters on SQLite (``LIKE``, ``NOCASE``) and
+    every letter on MongoDB (``$regex`` with ``i``), as for the job search.
+    """
+
+    viewer_id: str
+    words: list[str] = field(default_factory=list)
+    role: str | None = None
+    skills: list[str] = field(default_factory=list)
+
+
 ConversationType = Literal["direct", "group"]
 
 

@@ -44,7 +44,7 @@ class MongoStore:
     ) -> None:
         self.database = database
         self.client = client
-        users = MongoUserStore(database["users"])
+        users = MongoUserStore(database["users"], database["blocks"])
         refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
         sessions = MongoSessionStore(database["sessions"])
         blocks = MongoBlockStore(database["blocks"])

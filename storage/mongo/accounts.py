@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ..errors import DuplicateError
-from ..records import BlockRecord, RefreshTokenRecord, SessionRecord, UserRecord
+from ..records import (
+    BlockRecord,
+    DirectoryQuery,
+    RefreshTokenRecord,
+    SessionRecord,
+    UserRecord,
+)
 from ..schema import check_changes
 from .codec import Document, from_doc, to_doc
 from .errors import duplicates_raised
@@ -16,13 +23,19 @@ from .ops import insert, set_once
 
 
 class MongoUserStore:
-    """Users keyed by ``_id`` = user id, unique on email."""
+    """Users keyed by ``_id`` = user id, unique on email. The directory also
+    reads ``blocks`` (the collection of ``MongoBlockStore``)."""
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self, collection: AsyncCollection[Document], blocks: AsyncCollection[Document]
+    ) -> None:
         self.collection = collection
+        self.blocks = blocks
 
     async def create_indexes(self) -> None:
         await self.collection.create_index("email", unique=True)
+        # The directory's order: a page without filters reads it in index order.
+        await self.collection.create_index([("display_name", ASCENDING), ("_id", ASCENDING)])
 
     async def create(self, user: UserRecord) -> None:
         await insert(self.collection, to_doc(user))
@@ -58,6 +71,45 @@ class MongoUserStore:
                 ],
                 ordered=False,
             )
+
+    async def directory(
+        self, query: DirectoryQuery, *, after: tuple[str, str] | None, limit: int
+    ) -> list[UserRecord]:
+        viewer = query.viewer_id
+        # Both sides of every block of the viewer (few, and indexed both ways).
+        hidden = {viewer}
+        async for block in self.blocks.find(
+            {"$or": [{"blocker_id": viewer}, {"blocked_id": viewer}]},
+            {"blocker_id": 1, "blocked_id": 1},
+        ):
+            hidden.update((block["blocker_id"], block["blocked_id"]))
+        conditions: list[dict[str, Any]] = [{"_id": {"$nin": sorted(hidden)}}]
+        if query.role is not None:
+            conditions.append({"role": query.role})
+        for word in query.words:
+            # Regex on an array field matches when any element does.
+            pattern = {"$regex": re.escape(word), "$options": "i"}
+            conditions.append(
+                {"$or": [{"display_name": pattern}, {"headline": pattern}, {"skills": pattern}]}
+            )
+        for skill in query.skills:
+            conditions.append({"skills": {"$regex": f"^{re.escape(skill)}$", "$options": "i"}})
+        if after is not None:
+            name, last_id = after
+            conditions.append(
+                {
+                    "$or": [
+                        {"display_name": {"$gt": name}},
+                        {"display_name": name, "_id": {"$gt": last_id}},
+                    ]
+                }
+            )
+        cursor = (
+            self.collection.find({"$and": conditions})
+            .sort([("display_name", ASCENDING), ("_id", ASCENDING)])
+            .limit(limit)
+        )
+        return [from_doc(UserRecord, doc) async for doc in cursor]
 
 
 class MongoRefreshTokenStore:

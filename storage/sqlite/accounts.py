@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import BlockRecord, RefreshTokenRecord, SessionRecord, UserRecord
+from ..records import (
+    BlockRecord,
+    DirectoryQuery,
+    RefreshTokenRecord,
+    SessionRecord,
+    UserRecord,
+)
 from ..schema import check_changes
 from .database import Database
 from .ops import fetch_record, fetch_records, insert, set_once, update
@@ -49,6 +55,55 @@ class SqliteUserStore:
                 "UPDATE users SET last_seen_at = ? WHERE id = ?",
                 [(at, user_id) for user_id, at in seen],
             )
+
+    async def directory(
+        self, query: DirectoryQuery, *, after: tuple[str, str] | None, limit: int
+    ) -> list[UserRecord]:
+        viewer = query.viewer_id
+        # One NOT EXISTS per direction: each is a lookup on the blocks primary
+        # key (blocker_id, blocked_id), where an OR of both would scan.
+        conditions = [
+            "id != ?",
+            "NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = users.id)",
+            "NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = users.id AND blocked_id = ?)",
+        ]
+        params: list[Any] = [viewer, viewer, viewer]
+        if query.role is not None:
+            conditions.append("role = ?")
+            params.append(query.role)
+        for word in query.words:
+            pattern = "%" + _like_escaped(word) + "%"
+            conditions.append(
+                r"(display_name LIKE ? ESCAPE '\' OR headline LIKE ? ESCAPE '\'"
+                r" OR EXISTS (SELECT 1 FROM json_each(users.skills)"
+                r" WHERE json_each.value LIKE ? ESCAPE '\'))"
+            )
+            params.extend([pattern, pattern, pattern])
+        for skill in query.skills:
+            # Not lower(value) = lower(skill): SQLite's lower() folds ASCII only
+            # and Python's every letter, so a stored "Ökonomie" would miss itself.
+            conditions.append(
+                "EXISTS (SELECT 1 FROM json_each(users.skills)"
+                " WHERE json_each.value = ? COLLATE NOCASE)"
+            )
+            params.append(skill)
+        if after is not None:
+            conditions.append("(display_name, id) > (?, ?)")
+            params.extend(after)
+        return await fetch_records(
+            self.db,
+            UserRecord,
+            "SELECT * FROM users WHERE "
+            + " AND ".join(conditions)
+            + " ORDER BY display_name, id LIMIT ?",
+            [*params, limit],
+        )
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by ``LIKE ... ESCAPE '\\'``: its ``%`` and ``_``
+    are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class SqliteRefreshTokenStore:
