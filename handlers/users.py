@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.accounts.models import BlockEntry, BlockList, PrivateUser, ProfileUpdate, PublicUser
-from hub.http import json_response, read_body
+from hub.accounts.models import (
+    BlockEntry,
+    BlockList,
+    PrivateUser,
+    ProfileUpdate,
+    PublicUser,
+    UserDirectoryQuery,
+    UserPage,
+)
+from hub.http import json_response, read_body, read_query
 
 from .routing import Route, services_of, user_id_of
+
+
+async def list_users(request: web.Request) -> web.Response:
+    """``GET /users``: the people directory, one page of public profiles."""
+    caller = user_id_of(request)
+    query = read_query(request, UserDirectoryQuery)
+    return json_response(await services_of(request).accounts.directory(caller, query))
 
 
 async def get_user(request: web.Request) -> web.Response:
@@ -44,6 +59,23 @@ async def list_blocks(request: web.Request) -> web.Response:
 
 
 ROUTES: list[Route] = [
+    Route(
+        "GET",
+        "/users",
+        list_users,
+        "Find people by name, headline or skill",
+        "users",
+        query=UserDirectoryQuery,
+        response=UserPage,
+        description=(
+            "Public profiles ordered by display name (code point order: capitals first),"
+            " then id. Every word of `q` must occur, case-insensitively, in the display"
+            " name, the headline or one of the skills; email is never searched. `role`"
+            " keeps one role; `skills` (comma-separated, at most 50) keeps users who have"
+            " every one, compared whole and case-insensitively. The caller and users on"
+            " either side of a block with the caller are never listed."
+        ),
+    ),
     Route(
         "GET",
         "/users/me",

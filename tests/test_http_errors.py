@@ -636,7 +636,7 @@ async def test_odd_path_ids_are_client_errors(
 # --- routing errors ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/auth/me", "/nope", "/api/v1/users"])
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/auth/me", "/nope", "/api/v1/people"])
 async def test_unknown_route_is_404_problem(http: TestClient, path: str) -> None:
     await expect_problem(await http.get(path), 404, "not_found")
 

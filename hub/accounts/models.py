@@ -13,7 +13,7 @@ from pydantic import (
 
 from storage.records import SessionRecord, UserRecord
 
-from ..schema import Body, HttpUrl
+from ..schema import Body, Cursor, HttpUrl, Limit, Query
 
 
 def _normalise_email(value: str) -> str:
@@ -85,6 +85,35 @@ class PublicUser(BaseModel):
             skills=user.skills,
             created_at=user.created_at,
         )
+
+
+class UserDirectoryQuery(Query):
+    """``GET /users``: the people directory. Every filter is optional; with none
+    it lists everyone the caller may see, by display name."""
+
+    q: (
+        Annotated[
+            str,
+            Field(
+                max_length=100,
+                description="Words that must all occur in the display name, headline or"
+                " a skill (case-insensitive substrings; never the email). Blank: no filter.",
+            ),
+        ]
+        | None
+    ) = None
+    role: Role | None = None
+    skills: (
+        Annotated[str, Field(max_length=300, description="Comma-separated; the user has every one")]
+        | None
+    ) = None
+    cursor: Cursor | None = None
+    limit: Limit = 20
+
+
+class UserPage(BaseModel):
+    items: list[PublicUser]
+    next_cursor: str | None = None
 
 
 class PrivateUser(PublicUser):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from storage import DuplicateError, Store
-from storage.records import BlockRecord, RefreshTokenRecord, UserRecord
+from storage.records import BlockRecord, DirectoryQuery, RefreshTokenRecord, UserRecord
 
 from ..clock import iso, new_id, now_iso, utc_now
+from ..cursors import decode_cursor, encode_cursor
 from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from ..passwords import Passwords
 from ..tokens import TokenIssuer, hash_refresh_token, new_refresh_token
@@ -19,8 +20,12 @@ from .models import (
     ProfileUpdate,
     PublicUser,
     RegisterRequest,
+    UserDirectoryQuery,
+    UserPage,
 )
 from .sessions import ClientInfo, SessionService
+
+MAX_DIRECTORY_SKILLS = 50  # as many as a profile holds
 
 
 class AccountService:
@@ -80,6 +85,43 @@ class AccountService:
 
     async def profile(self, user_id: str) -> PublicUser:
         return PublicUser.of(await self._existing(user_id))
+
+    async def directory(self, viewer_id: str, query: UserDirectoryQuery) -> UserPage:
+        """The people ``viewer_id`` finds with ``query``: public profiles by
+        display name (then id), never the viewer, never across a block (either
+        way), never by email; the store's ``DirectoryQuery`` says how words and
+        skills match.
+
+        The cursor names the last user of the previous page and the next page
+        starts after that user's current ``(display_name, id)``; holding the
+        id, not the name, keeps every cursor short whatever the name. So if
+        that user renames in between, the next page starts from the new name.
+        """
+        skills = [s.strip() for s in (query.skills or "").split(",") if s.strip()]
+        if len(skills) > MAX_DIRECTORY_SKILLS:
+            raise ValidationFailed.field("skills", f"At most {MAX_DIRECTORY_SKILLS} skills")
+        after = None
+        if (last_id := decode_cursor(query.cursor)) is not None:
+            last = await self.store.users.get(last_id)
+            if last is None:
+                raise ValidationFailed.field("cursor", "Invalid cursor")
+            after = (last.display_name, last.id)
+        rows = await self.store.users.directory(
+            DirectoryQuery(
+                viewer_id=viewer_id,
+                words=(query.q or "").split(),
+                role=query.role,
+                skills=list(dict.fromkeys(skills)),
+            ),
+            after=after,
+            limit=query.limit + 1,
+        )
+        items = rows[: query.limit]
+        more = len(rows) > query.limit
+        return UserPage(
+            items=[PublicUser.of(user) for user in items],
+            next_cursor=encode_cursor(items[-1].id) if more else None,
+        )
 
     async def update_profile(self, user_id: str, update: ProfileUpdate) -> PrivateUser:
         changes = update.model_dump(exclude_unset=True)
