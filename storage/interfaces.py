@@ -16,6 +16,7 @@ from .records import (
     JobQuery,
     JobRecord,
     LedgerEntryRecord,
+    ListPosition,
     LobbyRecord,
     MembershipRecord,
     MessageRecord,
@@ -150,10 +151,11 @@ class ConversationStore(Protocol):
         """Move the read marker to ``seq`` if that is forward; return the marker."""
 
     async def list_for_user(
-        self, user_id: str, *, archived: bool | None, before: tuple[str, str] | None, limit: int
+        self, user_id: str, *, archived: bool | None, before: ListPosition | None, limit: int
     ) -> list[tuple[ConversationRecord, MembershipRecord]]:
-        """The user's conversations, latest activity first, strictly after the
-        ``(last_activity_at, id)`` cursor ``before`` when given."""
+        """The user's conversations in ``ListPosition`` order: the pinned ones
+        first, most recently pinned first, then the others, latest activity
+        first; strictly after ``before`` when given."""
 
     async def memberships_of(self, user_id: str) -> list[MembershipRecord]: ...
 
@@ -162,8 +164,10 @@ class MessageStore(Protocol):
     async def append(self, message: MessageRecord) -> AppendResult | None:
         """Store a new message with the conversation's next ``seq``, atomically
         and durably; also moves the conversation's last message and the
-        sender's read marker. If the sender already used ``client_msg_id``,
-        nothing is written and the original comes back with ``created`` False.
+        sender's read marker, and unarchives the conversation for every
+        participant who archived it and did not mute it. If the sender already
+        used ``client_msg_id``, nothing is written and the original comes back
+        with ``created`` False.
 
         Only a participant may write, and not into a direct conversation with
         someone they block or who blocks them: otherwise (or when there is no

@@ -104,6 +104,24 @@ class MembershipRecord:
     pinned: bool = False
     archived: bool = False
     muted: bool = False
+    # When the user pinned it (None while unpinned): pinned conversations list
+    # first, the most recently pinned first.
+    pinned_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListPosition:
+    """A place in a user's conversation list, which is ordered pinned first
+    (latest ``pinned_at`` first), then by latest ``last_activity_at``, ties by
+    id, all descending: the sort key of the last item of a page."""
+
+    pinned_at: str | None
+    last_activity_at: str
+    id: str
+
+    @classmethod
+    def of(cls, conversation: ConversationRecord, membership: MembershipRecord) -> ListPosition:
+        return cls(membership.pinned_at, conversation.last_activity_at, conversation.id)
 
 
 @dataclass(slots=True)

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import mongomock
-from pymongo import UpdateOne
+from pymongo import UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 T = TypeVar("T")
@@ -349,13 +349,16 @@ class AsyncMongomockCollection:
         return await self._call("update_many")(filter, update, **kwargs)
 
     async def bulk_write(self, requests: list[Any], **kwargs: Any) -> None:
-        """UpdateOne requests only, one by one: mongomock's own bulk_write
-        fails on current pymongo's UpdateOne (it passes ``sort``)."""
+        """UpdateOne and UpdateMany requests only, one by one: mongomock's own
+        bulk_write fails on current pymongo's UpdateOne (it passes ``sort``)."""
         _check_session(self._client, kwargs)
         for request in requests:
-            if not isinstance(request, UpdateOne):
-                raise TypeError(f"the test double's bulk_write takes UpdateOne, not {request!r}")
-            await self.update_one(request._filter, request._doc, upsert=request._upsert)
+            if isinstance(request, UpdateOne):
+                await self.update_one(request._filter, request._doc, upsert=request._upsert)
+            elif isinstance(request, UpdateMany):
+                await self.update_many(request._filter, request._doc, upsert=request._upsert)
+            else:
+                raise TypeError(f"the test double's bulk_write takes updates, not {request!r}")
 
     async def delete_one(self, filter: Document, **kwargs: Any) -> Any:
         return await self._call("delete_one")(filter, **kwargs)

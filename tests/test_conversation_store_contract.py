@@ -19,6 +19,7 @@ from storage.interfaces import Store
 from storage.records import (
     BlockRecord,
     ConversationRecord,
+    ListPosition,
     MembershipRecord,
     MessageRecord,
 )
@@ -411,9 +412,77 @@ async def test_list_for_user_pages_through_ties_on_last_activity(store: Store) -
         if not rows:
             break
         pages.append([c.id for c, _ in rows])
-        before = (rows[-1][0].last_activity_at, rows[-1][0].id)
+        before = ListPosition.of(*rows[-1])
 
     assert pages == [["c4", "c3"], ["c2", "c1"], ["c5"]]
+
+
+async def pin(store: Store, conv_id: str, user_id: str, at: str | None) -> None:
+    await store.conversations.update_membership(
+        conv_id, user_id, {"pinned": at is not None, "pinned_at": at}
+    )
+
+
+async def pages_of(store: Store, user_id: str, limit: int, **filters: bool) -> list[list[str]]:
+    """Every page of the user's list, each as ids, following the positions."""
+    pages: list[list[str]] = []
+    before: ListPosition | None = None
+    while True:
+        rows = await store.conversations.list_for_user(
+            user_id, archived=filters.get("archived"), before=before, limit=limit
+        )
+        if not rows:
+            return pages
+        pages.append([c.id for c, _ in rows])
+        before = ListPosition.of(*rows[-1])
+
+
+async def test_list_for_user_pinned_first_most_recently_pinned_first(store: Store) -> None:
+    await add_users(store, *USERS)
+    for conv_id, at in [("a", T0), ("b", T1), ("c", T2), ("d", T3), ("e", T1)]:
+        await new_group(store, conv_id, "u1", "u2", at=at)
+    await pin(store, "a", "u1", T2)  # pinned last: first
+    await pin(store, "c", "u1", T1)
+    await pin(store, "e", "u1", T1)  # pinned together with c: by activity, then id
+    await pin(store, "d", "u2", T3)  # someone else's pin changes nothing for u1
+
+    rows = await store.conversations.list_for_user("u1", archived=None, before=None, limit=10)
+
+    assert [c.id for c, _ in rows] == ["a", "c", "e", "d", "b"]
+    assert [m.pinned_at for _, m in rows] == [T2, T1, T1, None, None]
+    assert [
+        c.id
+        for c, _ in await store.conversations.list_for_user(
+            "u2", archived=None, before=None, limit=10
+        )
+    ] == ["d", "c", "e", "b", "a"]
+    # Unpinned, a conversation goes back to its place by activity.
+    await pin(store, "a", "u1", None)
+    assert (await store.conversations.membership("a", "u1")).pinned_at is None  # type: ignore[union-attr]
+    assert await pages_of(store, "u1", 10) == [["c", "e", "d", "b", "a"]]
+
+
+async def test_list_for_user_pages_across_the_pinned_and_unpinned(store: Store) -> None:
+    await add_users(store, *USERS)
+    activity = [("a", T0), ("b", T1), ("c", T2), ("d", T3), ("e", T1), ("f", T1), ("g", T0)]
+    for conv_id, at in activity:
+        await new_group(store, conv_id, "u1", "u2", at=at)
+    for conv_id, at in [("b", T1), ("g", T3), ("f", T1)]:
+        await pin(store, conv_id, "u1", at)
+    await store.conversations.update_membership("f", "u1", {"archived": True})
+    await store.conversations.update_membership("c", "u1", {"archived": True})
+    order = ["g", "f", "b", "d", "c", "e", "a"]
+
+    for limit in (1, 2, 3, 7, 8):
+        pages = await pages_of(store, "u1", limit)
+        assert [i for page in pages for i in page] == order, limit
+        assert all(len(page) == limit for page in pages[:-1])
+    assert await pages_of(store, "u1", 2, archived=False) == [["g", "b"], ["d", "e"], ["a"]]
+    assert await pages_of(store, "u1", 1, archived=True) == [["f"], ["c"]]
+    # A position among the pinned of a conversation unpinned since still pages on.
+    gone = ListPosition(T2, T0, "zz")
+    rows = await store.conversations.list_for_user("u1", archived=None, before=gone, limit=10)
+    assert [c.id for c, _ in rows] == ["f", "b", "d", "c", "e", "a"]
 
 
 async def test_memberships_of(store: Store) -> None:
@@ -459,6 +528,40 @@ async def test_append_numbers_gaplessly_and_moves_conversation_and_sender_marker
     assert (await store.conversations.membership("g1", "u1")).read_seq == 3  # type: ignore[union-attr]
     assert (await store.conversations.membership("g1", "u2")).read_seq == 2  # type: ignore[union-attr]
     assert await store.messages.get("missing") is None
+
+
+async def test_append_unarchives_for_those_who_archived_and_did_not_mute(store: Store) -> None:
+    await add_users(store, *USERS)
+    await new_group(store, "g1", "u1", "u2", "u3", "u4")
+    await new_group(store, "g2", "u1", "u2")
+    flags = {"u1": {"archived": True}, "u2": {"archived": True}, "u3": {"muted": True}}
+    flags["u4"] = {"archived": True, "muted": True}
+    for user_id, changes in flags.items():
+        await store.conversations.update_membership("g1", user_id, changes)
+    await store.conversations.update_membership("g2", "u2", {"archived": True})
+
+    async def archived(conv_id: str) -> dict[str, bool]:
+        return {m.user_id: m.archived for m in await store.conversations.members(conv_id)}
+
+    first = await send(store, "g1", "u1", client_msg_id="once")
+
+    # The sender too: writing in a conversation brings it back.
+    assert await archived("g1") == {"u1": False, "u2": False, "u3": False, "u4": True}
+    assert await archived("g2") == {"u1": False, "u2": True}  # another conversation
+    # A resend is no new message; nor is a refused one.
+    await store.conversations.update_membership("g1", "u2", {"archived": True})
+    again = await store.messages.append(message("g1", "u1", client_msg_id="once"))
+    assert again is not None and (again.created, again.message.id) == (False, first.id)
+    await store.conversations.remove_member("g2", "u1")
+    assert await store.messages.append(message("g2", "u1")) is None
+    assert await archived("g1") == {"u1": False, "u2": True, "u3": False, "u4": True}
+    assert await archived("g2") == {"u2": True}
+    # Muted and archived stays archived until unmuted; then the next message counts.
+    await store.conversations.update_membership("g1", "u4", {"muted": False})
+    await send(store, "g1", "u3")
+    assert await archived("g1") == {"u1": False, "u2": False, "u3": False, "u4": False}
+    u4 = await store.conversations.membership("g1", "u4")
+    assert u4 is not None and (u4.muted, u4.read_seq) == (False, 0)
 
 
 async def test_seq_is_per_conversation(store: Store) -> None:

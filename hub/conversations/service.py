@@ -18,6 +18,7 @@ from storage.records import (
     BidRecord,
     ConversationRecord,
     ConversationType,
+    ListPosition,
     MembershipRecord,
     MessageRecord,
 )
@@ -203,10 +204,9 @@ class ConversationService:
     async def list_conversations(
         self, user_id: str, request: ListConversations
     ) -> ConversationPage:
-        before = None
-        if request.cursor:
-            at, last_id = decode_cursor_parts(request.cursor, 2)
-            before = (at, last_id)
+        """The caller's conversations, pinned first (most recently pinned
+        first), then latest activity first; a page at a time."""
+        before = _list_position(request.cursor) if request.cursor else None
         rows = await self.store.conversations.list_for_user(
             user_id, archived=request.archived, before=before, limit=request.limit + 1
         )
@@ -214,8 +214,8 @@ class ConversationService:
         items = [await self._view(conv, user_id, membership) for conv, membership in page]
         next_cursor = None
         if len(rows) > request.limit:
-            last = page[-1][0]
-            next_cursor = encode_cursor(last.last_activity_at, last.id)
+            last = ListPosition.of(*page[-1])
+            next_cursor = encode_cursor(last.pinned_at or _UNPINNED, last.last_activity_at, last.id)
         return {"items": items, "next_cursor": next_cursor}
 
     async def get(self, user_id: str, conversation_id: str) -> Conversation:
@@ -225,8 +225,13 @@ class ConversationService:
     async def update(
         self, user_id: str, request: UpdateConversation, origin_sid: str | None = None
     ) -> Conversation:
-        conversation, _ = await self._member(user_id, request.conversation_id)
+        """A new title (shared) or the caller's own flags. A new pin is dated,
+        since the list orders pins by it; pinning a pinned conversation again
+        keeps its date, and unpinning clears it."""
+        conversation, membership = await self._member(user_id, request.conversation_id)
         own = request.model_dump(include={"pinned", "archived", "muted"}, exclude_none=True)
+        if own.get("pinned", membership.pinned) != membership.pinned:
+            own["pinned_at"] = now_iso() if own["pinned"] else None
         if own:
             await self.store.conversations.update_membership(conversation.id, user_id, own)
         if request.title is not None and request.title != conversation.title:
@@ -473,12 +478,18 @@ class ConversationService:
         return {"conversation_id": conversation.id, "read_seq": read_seq, "unread_count": unread}
 
     async def unread_counts(self, user_id: str) -> UnreadCounts:
-        counts = {}
+        """Unread messages in each of the caller's conversations, and their
+        total. A muted conversation keeps its count but stays out of the total,
+        which is what a badge shows."""
+        counts, total = {}, 0
         for membership in await self.store.conversations.memberships_of(user_id):
-            counts[membership.conversation_id] = await self.store.messages.count_unread(
+            count = await self.store.messages.count_unread(
                 membership.conversation_id, user_id, membership.read_seq
             )
-        return {"total": sum(counts.values()), "conversations": counts}
+            counts[membership.conversation_id] = count
+            if not membership.muted:
+                total += count
+        return {"total": total, "conversations": counts}
 
     async def search(
         self, user_id: str, query: str, conversation_id: str | None, cursor: str | None, limit: int
@@ -645,6 +656,22 @@ def _safe_highlight(highlight: str) -> str:
     """HTML-escape an excerpt but keep its ``<mark>`` tags, so clients can render it."""
     escaped = html.escape(highlight, quote=False)
     return escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
+
+
+# The pinned_at part of a conversation:list cursor past the pinned conversations.
+_UNPINNED = "-"
+
+
+def _list_position(cursor: str) -> ListPosition:
+    """The place in the conversation list a ``conversation:list`` cursor marks.
+    Cursors made before pinned conversations listed first (issue 17) have two
+    parts, a place among the unpinned: they still page on."""
+    try:
+        pinned_at, at, last_id = decode_cursor_parts(cursor, 3)
+    except ValidationFailed:
+        at, last_id = decode_cursor_parts(cursor, 2)
+        return ListPosition(None, at, last_id)
+    return ListPosition(None if pinned_at == _UNPINNED else pinned_at, at, last_id)
 
 
 def _decode_offset(cursor: str | None) -> int:

@@ -79,8 +79,13 @@ class ReadState(TypedDict):
 
 
 class UnreadCounts(TypedDict):
-    total: int
-    conversations: dict[str, int]
+    total: Annotated[
+        int, Field(description="The sum over the conversations the caller has not muted")
+    ]
+    conversations: Annotated[
+        dict[str, int],
+        Field(description="Every conversation of the caller by id, muted ones included"),
+    ]
 
 
 class SearchHit(TypedDict):

@@ -15,7 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ..errors import DuplicateError
-from ..records import ConversationRecord, MembershipRecord
+from ..records import ConversationRecord, ListPosition, MembershipRecord
 from ..schema import check_changes
 from .codec import Document, from_doc, to_doc
 from .ops import insert
@@ -54,6 +54,22 @@ class MongoConversationStore:
             [("conversation_id", ASCENDING), ("user_id", ASCENDING)], unique=True
         )
         await self.memberships.create_index("user_id")
+        await self.date_old_pins()
+
+    async def date_old_pins(self) -> None:
+        """Memberships pinned before ``pinned_at`` existed (issue 17) take their
+        conversation's last activity, as on SQLite, so old pins keep the order
+        they listed in."""
+        undated = await self.memberships.find({"pinned": True, "pinned_at": None}).to_list(None)
+        for doc in undated:
+            conversation = await self.conversations.find_one(
+                {"_id": doc["conversation_id"]}, projection={"last_activity_at": True}
+            )
+            if conversation is not None:
+                await self.memberships.update_one(
+                    {"_id": doc["_id"], "pinned": True, "pinned_at": None},
+                    {"$set": {"pinned_at": conversation["last_activity_at"]}},
+                )
 
     async def key_bid_conversations(self) -> None:
         """Conversations about a bid stored before ``context_key`` existed: one
@@ -194,7 +210,7 @@ class MongoConversationStore:
         return int(doc["read_seq"]) if doc else 0
 
     async def list_for_user(
-        self, user_id: str, *, archived: bool | None, before: tuple[str, str] | None, limit: int
+        self, user_id: str, *, archived: bool | None, before: ListPosition | None, limit: int
     ) -> list[tuple[ConversationRecord, MembershipRecord]]:
         if limit <= 0:  # Mongo reads limit(0) as "no limit"
             return []
@@ -207,9 +223,46 @@ class MongoConversationStore:
         }
         if not memberships:
             return []
-        filter_: dict[str, Any] = {"_id": {"$in": list(memberships)}}
+        rows: list[tuple[ConversationRecord, MembershipRecord]] = []
+        if before is None or before.pinned_at is not None:
+            rows = await self._pinned(memberships, before, limit)
+        if len(rows) < limit:
+            rows += await self._unpinned(memberships, before, limit - len(rows))
+        return rows
+
+    async def _pinned(
+        self,
+        memberships: dict[str, MembershipRecord],
+        before: ListPosition | None,
+        limit: int,
+    ) -> list[tuple[ConversationRecord, MembershipRecord]]:
+        """The pinned part of the list, sorted here: the order needs a field of
+        the membership and one of the conversation, and a user pins a few."""
+        ids = [cid for cid, m in memberships.items() if m.pinned_at is not None]
+        if not ids:
+            return []
+        rows = [
+            (from_doc(ConversationRecord, doc), memberships[doc["_id"]])
+            async for doc in self.conversations.find({"_id": {"$in": ids}})
+        ]
+        rows.sort(key=lambda row: _sort_key(ListPosition.of(*row)), reverse=True)
         if before is not None:
-            at, id_ = before
+            rows = [row for row in rows if _sort_key(ListPosition.of(*row)) < _sort_key(before)]
+        return rows[:limit]
+
+    async def _unpinned(
+        self,
+        memberships: dict[str, MembershipRecord],
+        before: ListPosition | None,
+        limit: int,
+    ) -> list[tuple[ConversationRecord, MembershipRecord]]:
+        """The unpinned part of the list, latest activity first, paged by the server."""
+        ids = [cid for cid, m in memberships.items() if m.pinned_at is None]
+        if not ids:
+            return []
+        filter_: dict[str, Any] = {"_id": {"$in": ids}}
+        if before is not None and before.pinned_at is None:
+            at, id_ = before.last_activity_at, before.id
             filter_["$or"] = [
                 {"last_activity_at": {"$lt": at}},
                 {"last_activity_at": at, "_id": {"$lt": id_}},
@@ -226,3 +279,8 @@ class MongoConversationStore:
     async def memberships_of(self, user_id: str) -> list[MembershipRecord]:
         cursor = self.memberships.find({"user_id": user_id})
         return [from_doc(MembershipRecord, doc) async for doc in cursor]
+
+
+def _sort_key(position: ListPosition) -> tuple[str, str, str]:
+    """A pinned position as one comparable tuple (``pinned_at`` is set)."""
+    return (position.pinned_at or "", position.last_activity_at, position.id)

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, TEXT, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, TEXT, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from ..errors import DuplicateError, StorageError
@@ -85,7 +85,7 @@ class MongoMessageStore:
                     continue  # the other append gave its reservation back: try again
                 # Redo the idempotent, forward-only follow-ups in case the first
                 # append stopped after writing the message; a no-op otherwise.
-                await self._after_insert(original)
+                await self._after_insert(original, unarchive=False)
                 return AppendResult(original, created=False)
             return await self._append_reserved(key, message)
 
@@ -151,12 +151,18 @@ class MongoMessageStore:
                 with contextlib.suppress(Exception):
                     await self.message_keys.delete_one({"_id": key, "message_id": message.id})
             raise
-        await self._after_insert(message)
+        await self._after_insert(message, unarchive=True)
         return AppendResult(
             message, created=True, members_version=conversation.get("members_version", 0)
         )
 
-    async def _after_insert(self, message: MessageRecord) -> None:
+    async def _after_insert(self, message: MessageRecord, *, unarchive: bool) -> None:
+        """Move the conversation's last message and the sender's read marker,
+        and with ``unarchive`` bring the conversation back for every participant
+        who archived it and did not mute it. A replay (a resend) does not
+        unarchive: it is no new message, and the user may have archived the
+        conversation since (a crash between the insert and this step loses
+        that one unarchive)."""
         # last_message only ever moves to a higher seq, so a slower append of an
         # older message (or a replay) cannot overwrite a newer one, nor an edit
         # of this message that landed first.
@@ -167,10 +173,21 @@ class MongoMessageStore:
             },
             {"$set": {"last_message": asdict(message)}},
         )
-        await self.memberships.update_one(
-            {"conversation_id": message.conversation_id, "user_id": message.sender_id},
-            {"$max": {"read_seq": message.seq}},
-        )
+        updates: list[UpdateOne | UpdateMany] = [
+            UpdateOne(
+                {"conversation_id": message.conversation_id, "user_id": message.sender_id},
+                {"$max": {"read_seq": message.seq}},
+            )
+        ]
+        if unarchive:
+            updates.append(
+                UpdateMany(
+                    {"conversation_id": message.conversation_id, "archived": True, "muted": False},
+                    {"$set": {"archived": False}},
+                )
+            )
+        # One round trip for both membership writes, as for the marker alone before.
+        await self.memberships.bulk_write(updates, ordered=False)
 
     async def _by_client_id(self, sender_id: str, client_msg_id: str) -> MessageRecord | None:
         doc = await self.messages.find_one({"sender_id": sender_id, "client_msg_id": client_msg_id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import DuplicateError
-from ..records import ConversationRecord, MembershipRecord
+from ..records import ConversationRecord, ListPosition, MembershipRecord
 from ..schema import check_changes, field_names
 from .codec import column_list, from_row, insert_sql, to_row
 from .database import Database
@@ -13,6 +13,14 @@ from .ops import fetch_record, fetch_records, update
 
 # A conversation row joined with a membership row: the membership's columns as m_<name>.
 _WITH_MEMBERSHIP = column_list(MembershipRecord, alias="m", as_prefix="m_")
+
+# Keyset conditions of list_for_user: what comes after a position (:p, :at, :id)
+# in the order pinned_at DESC (unpinned, NULL, last), last_activity_at DESC, id DESC.
+_AFTER_ACTIVITY = "(c.last_activity_at < :at OR (c.last_activity_at = :at AND c.id < :id))"
+_AFTER_UNPINNED = f"(m.pinned_at IS NULL AND {_AFTER_ACTIVITY})"
+_AFTER_PINNED = (
+    f"(m.pinned_at IS NULL OR m.pinned_at < :p OR (m.pinned_at = :p AND {_AFTER_ACTIVITY}))"
+)
 
 
 class SqliteConversationStore:
@@ -158,20 +166,22 @@ class SqliteConversationStore:
         return int(row[0]) if row else 0
 
     async def list_for_user(
-        self, user_id: str, *, archived: bool | None, before: tuple[str, str] | None, limit: int
+        self, user_id: str, *, archived: bool | None, before: ListPosition | None, limit: int
     ) -> list[tuple[ConversationRecord, MembershipRecord]]:
-        where, params = ["m.user_id = :user"], {"user": user_id, "limit": limit}
+        where: list[str] = ["m.user_id = :user"]
+        params: dict[str, Any] = {"user": user_id, "limit": limit}
         if archived is not None:
             where.append("m.archived = :archived")
             params["archived"] = int(archived)
         if before is not None:
-            where.append("(c.last_activity_at < :at OR (c.last_activity_at = :at AND c.id < :id))")
-            params.update(at=before[0], id=before[1])
+            where.append(_AFTER_UNPINNED if before.pinned_at is None else _AFTER_PINNED)
+            params.update(p=before.pinned_at, at=before.last_activity_at, id=before.id)
         rows = await self.db.fetch_all(
             f"SELECT c.*, {_WITH_MEMBERSHIP} FROM memberships m"
             " JOIN conversations c ON c.id = m.conversation_id"
             f" WHERE {' AND '.join(where)}"
-            " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT :limit",
+            # NULLs sort last in a descending order: the unpinned come after the pinned.
+            " ORDER BY m.pinned_at DESC, c.last_activity_at DESC, c.id DESC LIMIT :limit",
             params,
         )
         return [

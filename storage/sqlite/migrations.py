@@ -359,4 +359,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX uploads_status_expires ON uploads(status, expires_at);
     CREATE INDEX uploads_message ON uploads(message_id) WHERE message_id IS NOT NULL;
     """,
+    # 11 (issue 17): conversation flags that work. pinned_at orders pinned
+    # conversations, most recently pinned first; a pin made before it takes its
+    # conversation's last activity, so old pins keep the order they listed in.
+    # A new message unarchives the conversation for every participant who
+    # archived it and did not mute it, in the append's own statement (a second
+    # trigger on the INSERT); the partial index makes that a lookup that finds
+    # nothing in the usual case, instead of a scan of the members.
+    """
+    ALTER TABLE memberships ADD COLUMN pinned_at TEXT;
+    UPDATE memberships SET pinned_at = (SELECT last_activity_at FROM conversations WHERE id = memberships.conversation_id) WHERE pinned = 1;
+    CREATE INDEX memberships_unarchivable ON memberships(conversation_id) WHERE archived = 1 AND muted = 0;
+    CREATE TRIGGER messages_unarchive AFTER INSERT ON messages BEGIN UPDATE memberships SET archived = 0 WHERE conversation_id = new.conversation_id AND archived = 1 AND muted = 0; END;
+    """,
 ]
