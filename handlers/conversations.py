@@ -15,11 +15,15 @@ from hub.conversations.models import (
     History,
     HistoryQuery,
     ListConversations,
+    MarkDelivered,
     MarkRead,
+    MarkUnread,
     RemoveParticipant,
     RestAddParticipants,
     RestEditMessage,
+    RestMarkDelivered,
     RestMarkRead,
+    RestMarkUnread,
     RestSendMessage,
     RestUpdateConversation,
     SearchQuery,
@@ -32,6 +36,7 @@ from hub.conversations.views import (
     DeletedMessage,
     Message,
     MessagePage,
+    Nothing,
     ReadState,
     SearchPage,
     UnreadCounts,
@@ -132,6 +137,20 @@ async def mark_read(request: web.Request) -> web.Response:
     body = await read_body(request, RestMarkRead)
     payload = operation(MarkRead, body, conversation_id=request.match_info["id"])
     return json_response(await services_of(request).conversations.mark_read(caller, payload))
+
+
+async def mark_delivered(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, RestMarkDelivered)
+    payload = operation(MarkDelivered, body, conversation_id=request.match_info["id"])
+    return json_response(await services_of(request).conversations.mark_delivered(caller, payload))
+
+
+async def mark_unread(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, RestMarkUnread)
+    payload = operation(MarkUnread, body, conversation_id=request.match_info["id"])
+    return json_response(await services_of(request).conversations.mark_unread(caller, payload))
 
 
 async def unread_count(request: web.Request) -> web.Response:
@@ -237,6 +256,26 @@ ROUTES: list[Route] = [
         "messages",
         body=RestMarkRead,
         response=ReadState,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/conversations/{id}/delivered",
+        mark_delivered,
+        "Move the caller's delivered marker forward (at most to last_seq)",
+        "messages",
+        body=RestMarkDelivered,
+        response=Nothing,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/conversations/{id}/unread",
+        mark_unread,
+        "Mark unread from seq on: the caller's read marker moves back to seq - 1",
+        "messages",
+        body=RestMarkUnread,
+        response=Conversation,
         errors=(403,),
     ),
     Route(

@@ -150,6 +150,16 @@ class ConversationStore(Protocol):
     async def advance_read(self, conversation_id: str, user_id: str, seq: int) -> int:
         """Move the read marker to ``seq`` if that is forward; return the marker."""
 
+    async def rewind_read(self, conversation_id: str, user_id: str, seq: int) -> int:
+        """Move the read marker back to ``seq`` if that is backward (mark
+        unread); return the marker. The delivered marker is first raised to
+        the old read marker, since what was read was delivered. 0 for no
+        such membership."""
+
+    async def advance_delivered(self, conversation_id: str, user_id: str, seq: int) -> int:
+        """Move the delivered marker to ``seq`` if that is forward; return the
+        marker (0 for no such membership)."""
+
     async def list_for_user(
         self, user_id: str, *, archived: bool | None, before: ListPosition | None, limit: int
     ) -> list[tuple[ConversationRecord, MembershipRecord]]:

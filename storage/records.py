@@ -107,6 +107,9 @@ class MembershipRecord:
     # When the user pinned it (None while unpinned): pinned conversations list
     # first, the most recently pinned first.
     pinned_at: str | None = None
+    # The latest seq the user's devices said they received (issue 17:
+    # receipts); only moves forward. A read marker implies delivery up to it.
+    delivered_seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -377,6 +377,67 @@ async def test_advance_read_only_moves_forward_and_returns_the_marker(store: Sto
     assert await store.conversations.membership("g1", "u3") is None
 
 
+async def test_advance_delivered_only_moves_forward_and_returns_the_marker(
+    store: Store,
+) -> None:
+    await add_users(store, *USERS)
+    await new_group(store, "g1", "u1", "u2")
+
+    assert await store.conversations.advance_delivered("g1", "u2", 4) == 4
+    assert await store.conversations.advance_delivered("g1", "u2", 2) == 4
+    assert await store.conversations.advance_delivered("g1", "u2", 4) == 4
+    assert await store.conversations.advance_delivered("g1", "u2", 6) == 6
+    u2 = await store.conversations.membership("g1", "u2")
+    assert u2 is not None and (u2.delivered_seq, u2.read_seq) == (6, 0)
+    u1 = await store.conversations.membership("g1", "u1")
+    assert u1 is not None and u1.delivered_seq == 0
+    assert await store.conversations.advance_delivered("g1", "u3", 4) == 0
+    assert await store.conversations.membership("g1", "u3") is None
+    assert [m.delivered_seq for m in await store.conversations.members("g1")] == [0, 6]
+
+
+async def test_rewind_read_only_moves_back_and_keeps_what_was_read_delivered(
+    store: Store,
+) -> None:
+    await add_users(store, *USERS)
+    await new_group(store, "g1", "u1", "u2")
+    await store.conversations.advance_delivered("g1", "u2", 3)
+    await store.conversations.advance_read("g1", "u2", 7)
+
+    assert await store.conversations.rewind_read("g1", "u2", 4) == 4
+    u2 = await store.conversations.membership("g1", "u2")
+    assert u2 is not None and (u2.read_seq, u2.delivered_seq) == (4, 7)
+    assert await store.conversations.rewind_read("g1", "u2", 6) == 4  # never forward
+    assert await store.conversations.rewind_read("g1", "u2", 4) == 4
+    assert await store.conversations.rewind_read("g1", "u2", 0) == 0
+    u2 = await store.conversations.membership("g1", "u2")
+    assert u2 is not None and (u2.read_seq, u2.delivered_seq) == (0, 7)
+    # A delivered marker above the read marker stays where it is.
+    await store.conversations.advance_delivered("g1", "u2", 9)
+    await store.conversations.advance_read("g1", "u2", 5)
+    assert await store.conversations.rewind_read("g1", "u2", 2) == 2
+    u2 = await store.conversations.membership("g1", "u2")
+    assert u2 is not None and (u2.read_seq, u2.delivered_seq) == (2, 9)
+    assert await store.conversations.advance_read("g1", "u2", 3) == 3
+    u1 = await store.conversations.membership("g1", "u1")
+    assert u1 is not None and (u1.read_seq, u1.delivered_seq) == (0, 0)
+    assert await store.conversations.rewind_read("g1", "u3", 0) == 0
+
+
+async def test_concurrent_rewinds_and_reads_leave_one_consistent_marker(store: Store) -> None:
+    await add_users(store, *USERS)
+    await new_group(store, "g1", "u1", "u2")
+    await store.conversations.advance_read("g1", "u2", 10)
+
+    results = await asyncio.gather(
+        *(store.conversations.rewind_read("g1", "u2", seq) for seq in (8, 3, 6, 1)),
+        store.conversations.advance_read("g1", "u2", 12),
+    )
+    u2 = await store.conversations.membership("g1", "u2")
+    assert u2 is not None and u2.read_seq in {1, 12} | set(results)
+    assert u2.delivered_seq >= 10
+
+
 async def test_list_for_user_latest_activity_first_with_archived_filter(store: Store) -> None:
     await add_users(store, *USERS)
     await new_group(store, "old", "u1", "u2", at=T0)

@@ -525,6 +525,16 @@ SPECS: dict[str, Spec] = {
         ["conversation_id", "seq"],
         {"seq": ["1", -1, 1.5, True]},
     ),
+    "message:delivered": Spec(
+        lambda w: {"conversation_id": w.group, "seq": 1},
+        ["conversation_id", "seq"],
+        {"seq": ["1", -1, 1.5, True, 2**60]},
+    ),
+    "conversation:mark_unread": Spec(
+        lambda w: {"conversation_id": w.group, "seq": 1},
+        ["conversation_id", "seq"],
+        {"seq": ["1", -1, 1.5, True, 0, 2]},
+    ),
     "typing": Spec(
         lambda w: {"conversation_id": w.group, "typing": True},
         ["conversation_id", "typing"],

@@ -78,6 +78,8 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     },
     "RestEditMessage": {"text": "edited"},
     "RestMarkRead": {"seq": 1},
+    "RestMarkDelivered": {"seq": 1},
+    "RestMarkUnread": {"seq": 1},
     "CreateJob": {
         "title": "T",
         "description": "D",

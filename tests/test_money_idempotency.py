@@ -225,6 +225,8 @@ NO_MONEY = {
     "create_conversation": "conversations",
     "add_participants": "conversations",
     "mark_read": "a read marker",
+    "mark_delivered": "a delivered marker",
+    "mark_unread": "a read marker",
     "create_job": "a job holds no money",
     "publish_job": "job state",
     "cancel_job": "job state (no milestone can be funded before the job is in progress)",

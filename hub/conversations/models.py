@@ -97,6 +97,22 @@ class MarkRead(Body):
     seq: Seq
 
 
+class MarkDelivered(Body):
+    """The caller's devices received the conversation up to ``seq`` (at most
+    its ``last_seq``)."""
+
+    conversation_id: Id
+    seq: Seq
+
+
+class MarkUnread(Body):
+    """Mark unread from ``seq`` on: the read marker goes back to ``seq - 1``
+    (``seq`` is 1..``last_seq``)."""
+
+    conversation_id: Id
+    seq: Seq
+
+
 class Typing(Body):
     conversation_id: Id
     typing: bool
@@ -136,3 +152,5 @@ RestUpdateConversation = rest_body(
 RestAddParticipants = rest_body(AddParticipants, "RestAddParticipants", path=("conversation_id",))
 RestEditMessage = rest_body(EditMessage, "RestEditMessage", path=("message_id",))
 RestMarkRead = rest_body(MarkRead, "RestMarkRead", path=("conversation_id",))
+RestMarkDelivered = rest_body(MarkDelivered, "RestMarkDelivered", path=("conversation_id",))
+RestMarkUnread = rest_body(MarkUnread, "RestMarkUnread", path=("conversation_id",))

@@ -15,7 +15,9 @@ from .models import (
     EditMessage,
     History,
     ListConversations,
+    MarkDelivered,
     MarkRead,
+    MarkUnread,
     RemoveParticipant,
     SendMessage,
     Sync,
@@ -105,6 +107,14 @@ class ConversationsNamespace(HubNamespace):
     @event("message:read", MarkRead, limit="conversation_read")
     async def read(self, caller: Caller, payload: MarkRead) -> ReadState:
         return await self.service.mark_read(caller.user_id, payload, caller.sid)
+
+    @event("message:delivered", MarkDelivered, limit="conversation_read")
+    async def delivered(self, caller: Caller, payload: MarkDelivered) -> Nothing:
+        return await self.service.mark_delivered(caller.user_id, payload, caller.sid)
+
+    @event("conversation:mark_unread", MarkUnread, limit="conversation_read")
+    async def mark_unread(self, caller: Caller, payload: MarkUnread) -> Conversation:
+        return await self.service.mark_unread(caller.user_id, payload, caller.sid)
 
     @event("typing", Typing, limit="typing")
     async def typing(self, caller: Caller, payload: Typing) -> Nothing:

@@ -35,7 +35,9 @@ from .models import (
     EditMessage,
     History,
     ListConversations,
+    MarkDelivered,
     MarkRead,
+    MarkUnread,
     RemoveParticipant,
     SendMessage,
     Sync,
@@ -476,6 +478,60 @@ class ConversationService:
             )
         unread = await self.store.messages.count_unread(conversation.id, user_id, read_seq)
         return {"conversation_id": conversation.id, "read_seq": read_seq, "unread_count": unread}
+
+    async def mark_delivered(
+        self, user_id: str, request: MarkDelivered, origin_sid: str | None = None
+    ) -> Nothing:
+        """The caller's devices received up to ``seq``. The marker only moves
+        forward; when it moves, the other participants get ``message:delivered``
+        (the caller's own devices have no use for it)."""
+        conversation, membership = await self._member(user_id, request.conversation_id)
+        if request.seq > conversation.last_seq:
+            raise ValidationFailed.field(
+                "seq", f"Beyond the conversation's last message (seq {conversation.last_seq})"
+            )
+        delivered = await self.store.conversations.advance_delivered(
+            conversation.id, user_id, request.seq
+        )
+        if delivered > membership.delivered_seq:
+            members = await self.store.conversations.member_ids(conversation.id)
+            await self.events.to_users(
+                "message:delivered",
+                {
+                    "conversation_id": conversation.id,
+                    "user_id": user_id,
+                    "seq": delivered,
+                    "delivered_at": now_iso(),
+                },
+                [m for m in members if m != user_id],
+                origin_sid,
+            )
+        return {}
+
+    async def mark_unread(
+        self, user_id: str, request: MarkUnread, origin_sid: str | None = None
+    ) -> Conversation:
+        """Unread from ``seq`` on: the read marker goes back to ``seq - 1``. A
+        message already unread (``seq`` above the marker) leaves it where it
+        is; the marker never moves forward here. The caller's other devices get
+        ``conversation:updated``; the other participants are not told (their
+        ``receipts`` show the marker on the next read, and its delivered
+        marker keeps what was read)."""
+        conversation, membership = await self._member(user_id, request.conversation_id)
+        if not 1 <= request.seq <= conversation.last_seq:
+            raise ValidationFailed.field(
+                "seq",
+                f"Must be the seq of a message here (1..{conversation.last_seq})"
+                if conversation.last_seq
+                else "This conversation has no messages yet",
+            )
+        read_seq = await self.store.conversations.rewind_read(
+            conversation.id, user_id, request.seq - 1
+        )
+        view = await self._view(conversation, user_id)
+        if read_seq < membership.read_seq:
+            await self.events.to_users("conversation:updated", view, [user_id], origin_sid)
+        return view
 
     async def unread_counts(self, user_id: str) -> UnreadCounts:
         """Unread messages in each of the caller's conversations, and their

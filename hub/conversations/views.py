@@ -29,6 +29,17 @@ class Message(TypedDict):
     deleted: bool
 
 
+class Receipt(TypedDict):
+    """How far one participant received and read: a message of seq ``n`` is
+    delivered to them when ``n <= delivered_seq``, read when ``n <= read_seq``."""
+
+    user_id: str
+    delivered_seq: Annotated[
+        int, Field(description="Never below the highest read marker they ever had")
+    ]
+    read_seq: int
+
+
 class Conversation(TypedDict):
     """As one participant (the viewer) sees it."""
 
@@ -38,6 +49,10 @@ class Conversation(TypedDict):
     read_seqs: Annotated[
         dict[str, int],
         Field(description="Every participant's read marker, by user id (the viewer's is read_seq)"),
+    ]
+    receipts: Annotated[
+        list[Receipt],
+        Field(description="Every participant's delivered and read markers, in join order"),
     ]
     title: str | None
     context: dict[str, str] | None
@@ -134,13 +149,22 @@ def conversation_view(
     unread_count: int,
 ) -> Conversation:
     """The viewer's view: ``membership`` is the viewer's own, ``members`` every
-    participant's (in join order), which gives ``participant_ids`` and ``read_seqs``."""
+    participant's (in join order), which gives ``participant_ids``, ``read_seqs`` and
+    ``receipts``."""
     last = conversation.last_message
     return {
         "id": conversation.id,
         "type": conversation.type,
         "participant_ids": [m.user_id for m in members],
         "read_seqs": {m.user_id: m.read_seq for m in members},
+        "receipts": [
+            {
+                "user_id": m.user_id,
+                "delivered_seq": max(m.delivered_seq, m.read_seq),
+                "read_seq": m.read_seq,
+            }
+            for m in members
+        ],
         "title": conversation.title,
         "context": conversation.context,
         "created_by": conversation.created_by,

@@ -209,6 +209,34 @@ class MongoConversationStore:
         )
         return int(doc["read_seq"]) if doc else 0
 
+    async def rewind_read(self, conversation_id: str, user_id: str, seq: int) -> int:
+        """Compare and set on the read marker it saw, so the delivered marker
+        takes exactly the marker being rewound (an update operator cannot read
+        one field into another, and a pipeline update is not portable to the
+        test double)."""
+        key = {"conversation_id": conversation_id, "user_id": user_id}
+        while True:
+            doc = await self.memberships.find_one(key)
+            if doc is None:
+                return 0
+            read_seq = int(doc.get("read_seq", 0))
+            if read_seq <= seq:
+                return read_seq
+            result = await self.memberships.update_one(
+                {**key, "read_seq": read_seq},
+                {"$set": {"read_seq": seq}, "$max": {"delivered_seq": read_seq}},
+            )
+            if result.matched_count == 1:
+                return seq
+
+    async def advance_delivered(self, conversation_id: str, user_id: str, seq: int) -> int:
+        doc = await self.memberships.find_one_and_update(
+            {"conversation_id": conversation_id, "user_id": user_id},
+            {"$max": {"delivered_seq": seq}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["delivered_seq"]) if doc else 0
+
     async def list_for_user(
         self, user_id: str, *, archived: bool | None, before: ListPosition | None, limit: int
     ) -> list[tuple[ConversationRecord, MembershipRecord]]:

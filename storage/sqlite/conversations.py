@@ -165,6 +165,41 @@ class SqliteConversationStore:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def rewind_read(self, conversation_id: str, user_id: str, seq: int) -> int:
+        # The right-hand sides see the old row: delivered takes the old read marker.
+        return await self._move_marker(
+            "UPDATE memberships SET delivered_seq = MAX(delivered_seq, read_seq), read_seq = ?"
+            " WHERE conversation_id = ? AND user_id = ? AND read_seq > ?",
+            "read_seq",
+            conversation_id,
+            user_id,
+            seq,
+        )
+
+    async def advance_delivered(self, conversation_id: str, user_id: str, seq: int) -> int:
+        return await self._move_marker(
+            "UPDATE memberships SET delivered_seq = ?"
+            " WHERE conversation_id = ? AND user_id = ? AND delivered_seq < ?",
+            "delivered_seq",
+            conversation_id,
+            user_id,
+            seq,
+        )
+
+    async def _move_marker(
+        self, sql: str, column: str, conversation_id: str, user_id: str, seq: int
+    ) -> int:
+        """Run ``sql`` (parameters: seq, conversation, user, seq) and read
+        ``column`` back in the same transaction."""
+        async with self.db.transaction() as conn:
+            await conn.execute(sql, (seq, conversation_id, user_id, seq))
+            cursor = await conn.execute(
+                f"SELECT {column} FROM memberships WHERE conversation_id = ? AND user_id = ?",
+                (conversation_id, user_id),
+            )
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def list_for_user(
         self, user_id: str, *, archived: bool | None, before: ListPosition | None, limit: int
     ) -> list[tuple[ConversationRecord, MembershipRecord]]:

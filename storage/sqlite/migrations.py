@@ -372,4 +372,9 @@ MIGRATIONS: list[str] = [
     CREATE INDEX memberships_unarchivable ON memberships(conversation_id) WHERE archived = 1 AND muted = 0;
     CREATE TRIGGER messages_unarchive AFTER INSERT ON messages BEGIN UPDATE memberships SET archived = 0 WHERE conversation_id = new.conversation_id AND archived = 1 AND muted = 0; END;
     """,
+    # issue 17: receipts. How far each participant's devices received
+    # (message:delivered); only moves forward.
+    """
+    ALTER TABLE memberships ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
