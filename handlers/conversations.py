@@ -18,6 +18,7 @@ from hub.conversations.models import (
     MarkDelivered,
     MarkRead,
     MarkUnread,
+    PinMessage,
     RemoveParticipant,
     RestAddParticipants,
     RestEditMessage,
@@ -37,6 +38,7 @@ from hub.conversations.views import (
     Message,
     MessagePage,
     Nothing,
+    PinnedMessages,
     ReadState,
     SearchPage,
     UnreadCounts,
@@ -130,6 +132,23 @@ async def delete_message(request: web.Request) -> web.Response:
     return json_response(
         await services_of(request).conversations.delete(caller, request.match_info["id"])
     )
+
+
+async def pin_message(request: web.Request) -> web.Response:
+    return await _pin(request, pinned=True)
+
+
+async def unpin_message(request: web.Request) -> web.Response:
+    return await _pin(request, pinned=False)
+
+
+async def _pin(request: web.Request, *, pinned: bool) -> web.Response:
+    caller = user_id_of(request)
+    payload = validate(PinMessage, {"message_id": request.match_info["id"], "pinned": pinned})
+    return json_response(await services_of(request).conversations.pin(caller, payload))
+
+
+list_pins = by_id_action("conversations", "pins", "list_pins")
 
 
 async def mark_read(request: web.Request) -> web.Response:
@@ -314,5 +333,34 @@ ROUTES: list[Route] = [
         "messages",
         response=DeletedMessage,
         errors=(403, 409),
+    ),
+    Route(
+        "POST",
+        "/messages/{id}/pin",
+        pin_message,
+        "Pin a message in its conversation (any participant; at most 50 per conversation)",
+        "messages",
+        response=Message,
+        errors=(403,),
+        description="Pinning a pinned message changes nothing. A deleted message, or a"
+        " 51st pin in the conversation, is 422 validation_failed.",
+    ),
+    Route(
+        "DELETE",
+        "/messages/{id}/pin",
+        unpin_message,
+        "Unpin a message (any participant; unpinning one that is not pinned changes nothing)",
+        "messages",
+        response=Message,
+        errors=(403,),
+    ),
+    Route(
+        "GET",
+        "/conversations/{id}/pins",
+        list_pins,
+        "The conversation's pinned messages, most recently pinned first",
+        "messages",
+        response=PinnedMessages,
+        errors=(403,),
     ),
 ]

@@ -24,6 +24,7 @@ from .records import (
     NetworkingSessionRecord,
     NotificationRecord,
     PayoutRecord,
+    PinChange,
     RefreshTokenRecord,
     ReviewRecord,
     SessionRatingRecord,
@@ -203,6 +204,23 @@ class MessageStore(Protocol):
 
     async def count_unread(self, conversation_id: str, user_id: str, read_seq: int) -> int:
         """Messages after ``read_seq`` from others, deleted ones excluded."""
+
+    async def pin(self, message_id: str, by_user_id: str, at: str, limit: int) -> PinChange | None:
+        """Pin a message that is not deleted, if its conversation has fewer
+        than ``limit`` pinned messages: the count and the write are one atomic
+        step, so concurrent pins never pass the limit. A pinned message comes
+        back unchanged (its ``pinned_at``/``pinned_by`` kept). None when
+        nothing was pinned: no such message, a deleted one, or the limit
+        reached (the caller tells which by reading the message). Refreshes
+        the conversation's ``last_message`` when it is the latest one."""
+
+    async def unpin(self, message_id: str) -> PinChange | None:
+        """Unpin a message (``pinned_at``/``pinned_by`` cleared); unpinning one
+        that is not pinned changes nothing. None for no such message."""
+
+    async def pinned(self, conversation_id: str, limit: int) -> list[MessageRecord]:
+        """The conversation's pinned messages, most recently pinned first (ties
+        by seq, descending), at most ``limit``."""
 
     async def search(
         self, user_id: str, query: str, *, conversation_id: str | None, offset: int, limit: int

@@ -140,6 +140,11 @@ class MessageRecord:
     reply_to: str | None = None
     edited_at: str | None = None
     deleted: bool = False
+    # Pinned in its conversation (issue 17: message pins), by whom and when;
+    # at most MessageStore.pin's limit per conversation.
+    pinned: bool = False
+    pinned_at: str | None = None
+    pinned_by: str | None = None
 
 
 UploadStatus = Literal["pending", "complete", "attached"]
@@ -183,6 +188,15 @@ class AppendResult:
     message: MessageRecord
     created: bool
     members_version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PinChange:
+    """What ``MessageStore.pin`` or ``unpin`` did: the message as it is now,
+    and whether this call changed its pin."""
+
+    message: MessageRecord
+    changed: bool
 
 
 @dataclass(slots=True)

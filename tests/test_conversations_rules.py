@@ -420,7 +420,9 @@ async def test_sync_pages_each_conversation_in_seq_order(users):
     assert [m["seq"] for m in g["messages"]] == [6, 7] and g["has_more"] is False
     assert [m["seq"] for m in d["messages"]] == [4, 5, 6] and d["has_more"] is False
     result = await back.ok("sync", {"cursors": [{"conversation_id": direct, "after_seq": 6}]})
-    assert result["items"] == [{"conversation_id": direct, "messages": [], "has_more": False}]
+    assert result["items"] == [
+        {"conversation_id": direct, "messages": [], "has_more": False, "pins": []}
+    ]
     await back.error(
         "sync", {"cursors": [{"conversation_id": "nope", "after_seq": 0}]}, "not_found"
     )
@@ -514,6 +516,16 @@ SPECS: dict[str, Spec] = {
     ),
     "message:delete": Spec(
         lambda w: {"message_id": w.message}, ["message_id"], {"message_id": [5, ""]}
+    ),
+    "message:pin": Spec(
+        lambda w: {"message_id": w.message, "pinned": True},
+        ["message_id", "pinned"],
+        {"message_id": [5, ""], "pinned": ["yes", 1, 0]},
+    ),
+    "conversation:pins": Spec(
+        lambda w: {"conversation_id": w.group},
+        ["conversation_id"],
+        {"conversation_id": [5, "", "x" * 65]},
     ),
     "message:history": Spec(
         lambda w: {"conversation_id": w.group},

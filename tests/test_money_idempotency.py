@@ -248,6 +248,7 @@ NO_MONEY = {
     "rate_session": "a networking rating",
     "create_upload": "a file upload",
     "complete_upload": "a file upload's checks",
+    "pin_message": "a message pin",
 }
 
 

@@ -85,6 +85,14 @@ class DeleteMessage(Body):
     message_id: Id
 
 
+class PinMessage(Body):
+    """Pin or unpin a message in its conversation (any participant; at most
+    ``max_pinned_messages`` pinned per conversation)."""
+
+    message_id: Id
+    pinned: bool
+
+
 class History(Body):
     conversation_id: Id
     before_seq: Seq | None = None

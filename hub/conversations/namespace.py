@@ -18,6 +18,7 @@ from .models import (
     MarkDelivered,
     MarkRead,
     MarkUnread,
+    PinMessage,
     RemoveParticipant,
     SendMessage,
     Sync,
@@ -31,6 +32,7 @@ from .views import (
     Message,
     MessagePage,
     Nothing,
+    PinnedMessages,
     ReadState,
     SyncResult,
 )
@@ -99,6 +101,14 @@ class ConversationsNamespace(HubNamespace):
     @event("message:delete", DeleteMessage, limit="conversation_change")
     async def delete(self, caller: Caller, payload: DeleteMessage) -> DeletedMessage:
         return await self.service.delete(caller.user_id, payload.message_id, caller.sid)
+
+    @event("message:pin", PinMessage, limit="conversation_change")
+    async def pin(self, caller: Caller, payload: PinMessage) -> Message:
+        return await self.service.pin(caller.user_id, payload, caller.sid)
+
+    @event("conversation:pins", ConversationRef, limit="conversation_read")
+    async def pins(self, caller: Caller, payload: ConversationRef) -> PinnedMessages:
+        return await self.service.pins(caller.user_id, payload.conversation_id)
 
     @event("message:history", History, limit="conversation_read")
     async def history(self, caller: Caller, payload: History) -> MessagePage:

@@ -38,6 +38,7 @@ from .models import (
     MarkDelivered,
     MarkRead,
     MarkUnread,
+    PinMessage,
     RemoveParticipant,
     SendMessage,
     Sync,
@@ -53,6 +54,7 @@ from .views import (
     Message,
     MessagePage,
     Nothing,
+    PinnedMessages,
     ReadState,
     SearchHit,
     SearchPage,
@@ -69,6 +71,7 @@ class ConversationLimits:
     max_text_length: int = 4000
     max_group_size: int = 256
     edit_window_s: int = 900
+    max_pinned_messages: int = 50
     typing_expires_ms: int = 6000
 
 
@@ -422,8 +425,12 @@ class ConversationService:
     ) -> DeletedMessage:
         message = await self._own_message(user_id, message_id)
         await self.store.messages.update(
-            message.id, {"text": "", "attachments": [], "deleted": True, "edited_at": now_iso()}
+            message.id,
+            # A deleted message is never pinned: it leaves the pins in the same write.
+            {"text": "", "attachments": [], "deleted": True, "edited_at": now_iso(), **_UNPIN},
         )
+        if message.pinned:
+            await self.store.messages.unpin(message.id)  # frees its place in the limit
         members = await self.store.conversations.member_ids(message.conversation_id)
         await self.events.to_users(
             "message:delete",
@@ -436,6 +443,60 @@ class ConversationService:
             origin_sid,
         )
         return {"message_id": message.id}
+
+    async def pin(
+        self, user_id: str, request: PinMessage, origin_sid: str | None = None
+    ) -> Message:
+        """Pin or unpin a message: any participant, at most
+        ``max_pinned_messages`` per conversation (the store counts and writes
+        in one step). Pinning a pinned message, or unpinning one that is not,
+        changes and emits nothing. Every participant gets ``message:pinned``."""
+        message = await self.store.messages.get(request.message_id)
+        if message is None:
+            raise NotFound("No such message")
+        await self._member(user_id, message.conversation_id)
+        if request.pinned:
+            if message.deleted:
+                raise _deleted_pin()
+            limit = self.limits.max_pinned_messages
+            change = await self.store.messages.pin(message.id, user_id, now_iso(), limit)
+            if change is None:
+                current = await self.store.messages.get(message.id)
+                if current is None:
+                    raise NotFound("No such message")
+                if current.deleted:
+                    raise _deleted_pin()
+                raise ValidationFailed.field(
+                    "message_id", f"At most {limit} pinned messages per conversation"
+                )
+        else:
+            change = await self.store.messages.unpin(message.id)
+            if change is None:
+                raise NotFound("No such message")
+        view = message_view(change.message)
+        if change.changed:
+            members = await self.store.conversations.member_ids(message.conversation_id)
+            await self.events.to_users(
+                "message:pinned",
+                {
+                    "conversation_id": message.conversation_id,
+                    "message_id": message.id,
+                    "pinned": request.pinned,
+                    "by_user_id": user_id,
+                },
+                members,
+                origin_sid,
+            )
+        return view
+
+    async def pins(self, user_id: str, conversation_id: str) -> PinnedMessages:
+        """The conversation's pinned messages, most recently pinned first."""
+        await self._member(user_id, conversation_id)
+        return {"items": await self._pins(conversation_id)}
+
+    async def _pins(self, conversation_id: str) -> list[Message]:
+        pinned = await self.store.messages.pinned(conversation_id, self.limits.max_pinned_messages)
+        return [message_view(m) for m in pinned]
 
     async def history(self, user_id: str, request: History) -> MessagePage:
         await self._member(user_id, request.conversation_id)
@@ -453,6 +514,8 @@ class ConversationService:
                     "conversation_id": cursor.conversation_id,
                     "messages": page["items"],
                     "has_more": page["has_more"],
+                    # Pins of older messages are not in the page: the whole list is.
+                    "pins": await self._pins(cursor.conversation_id),
                 }
             )
         return {"items": items}
@@ -706,6 +769,13 @@ class ConversationService:
                 "text", f"Text must be 1..{self.limits.max_text_length} characters after trimming"
             )
         return text
+
+
+_UNPIN = {"pinned": False, "pinned_at": None, "pinned_by": None}
+
+
+def _deleted_pin() -> ValidationFailed:
+    return ValidationFailed.field("message_id", "A deleted message cannot be pinned")
 
 
 def _safe_highlight(highlight: str) -> str:

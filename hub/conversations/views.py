@@ -27,6 +27,9 @@ class Message(TypedDict):
     created_at: str
     edited_at: str | None
     deleted: bool
+    pinned: bool
+    pinned_at: str | None
+    pinned_by: str | None
 
 
 class Receipt(TypedDict):
@@ -81,6 +84,13 @@ class SyncedConversation(TypedDict):
     conversation_id: str
     messages: list[Message]
     has_more: bool
+    pins: Annotated[
+        list[Message],
+        Field(
+            description="The conversation's pinned messages now, most recently pinned first:"
+            " pins and unpins of older messages made while away"
+        ),
+    ]
 
 
 class SyncResult(TypedDict):
@@ -117,6 +127,10 @@ class DeletedMessage(TypedDict):
     message_id: str
 
 
+class PinnedMessages(TypedDict):
+    items: Annotated[list[Message], Field(description="Most recently pinned first")]
+
+
 class Nothing(TypedDict):
     """The ack data of an event with nothing to say back (``typing``)."""
 
@@ -134,12 +148,20 @@ def message_view(message: MessageRecord) -> Message:
         "created_at": message.created_at,
         "edited_at": message.edited_at,
         "deleted": message.deleted,
+        "pinned": message.pinned,
+        "pinned_at": message.pinned_at,
+        "pinned_by": message.pinned_by,
     }
+
+
+# Message fields a snapshot stored before them lacks, with the value they had.
+_ADDED_LATER: dict[str, Any] = {"pinned": False, "pinned_at": None, "pinned_by": None}
 
 
 def stored_message_view(message: dict[str, Any]) -> Message:
     """A conversation's ``last_message``, stored as a snapshot of the message."""
-    return cast(Message, {name: message[name] for name in Message.__annotations__})
+    stored = {**_ADDED_LATER, **message}
+    return cast(Message, {name: stored[name] for name in Message.__annotations__})
 
 
 def conversation_view(

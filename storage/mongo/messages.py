@@ -22,7 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from ..errors import DuplicateError, StorageError
 from ..interfaces import BlockStore
-from ..records import AppendResult, MessageRecord
+from ..records import AppendResult, MessageRecord, PinChange
 from ..schema import check_changes
 from ..search import search_words
 from .codec import Document, from_doc, to_doc
@@ -61,6 +61,10 @@ class MongoMessageStore:
         )
         # "none": no stemming and no stop words, like SQLite's FTS5 default tokenizer.
         await self.messages.create_index([("text", TEXT)], default_language="none")
+        await self.messages.create_index(
+            [("conversation_id", ASCENDING), ("pinned_at", DESCENDING)],
+            partialFilterExpression={"pinned": True},
+        )
 
     async def append(self, message: MessageRecord) -> AppendResult | None:
         # Checked before the write, not in it as on SQLite: a participant
@@ -208,11 +212,90 @@ class MongoMessageStore:
         )
         if message is None:
             return None
+        await self._refresh_last_message(message)
+        return message
+
+    async def pin(self, message_id: str, by_user_id: str, at: str, limit: int) -> PinChange | None:
+        """The limit is held by the conversation document's ``pins`` (the ids of
+        its pinned messages): a message takes a place there in one conditional
+        update (it is there already, or there is room), and only then is marked
+        pinned. No multi-document transaction, so the order is such that a
+        crash between the two leaves an id in ``pins`` too many, never one
+        too few: the limit may then refuse early, never let one more in; a
+        later pin or unpin of that message puts ``pins`` right."""
+        message = await self.get(message_id)
+        if message is None or message.deleted:
+            return None
+        if message.pinned:
+            return PinChange(message, changed=False)
+        taken = await self.conversations.update_one(
+            {
+                "_id": message.conversation_id,
+                "$or": [{"pins": message_id}, {f"pins.{limit - 1}": {"$exists": False}}],
+            },
+            {"$addToSet": {"pins": message_id}},
+        )
+        if taken.matched_count == 0:
+            return None
+        pinned = from_doc(
+            MessageRecord,
+            await self.messages.find_one_and_update(
+                {"_id": message_id, "deleted": False, "pinned": {"$ne": True}},
+                {"$set": {"pinned": True, "pinned_at": at, "pinned_by": by_user_id}},
+                return_document=ReturnDocument.AFTER,
+            ),
+        )
+        if pinned is None:  # pinned or deleted meanwhile
+            current = await self.get(message_id)
+            if current is not None and current.pinned:
+                return PinChange(current, changed=False)
+            await self._release_pin(message)
+            return None
+        # An unpin that ran between the two steps took the id out again.
+        await self.conversations.update_one(
+            {"_id": message.conversation_id}, {"$addToSet": {"pins": message_id}}
+        )
+        await self._refresh_last_message(pinned)
+        return PinChange(pinned, changed=True)
+
+    async def unpin(self, message_id: str) -> PinChange | None:
+        unpinned = from_doc(
+            MessageRecord,
+            await self.messages.find_one_and_update(
+                {"_id": message_id, "pinned": True},
+                {"$set": {"pinned": False, "pinned_at": None, "pinned_by": None}},
+                return_document=ReturnDocument.AFTER,
+            ),
+        )
+        message = unpinned or await self.get(message_id)
+        if message is None:
+            return None
+        await self._release_pin(message)  # also when unchanged: repairs a crashed pin
+        if unpinned is not None:
+            await self._refresh_last_message(unpinned)
+        return PinChange(message, changed=unpinned is not None)
+
+    async def _release_pin(self, message: MessageRecord) -> None:
+        await self.conversations.update_one(
+            {"_id": message.conversation_id}, {"$pull": {"pins": message.id}}
+        )
+
+    async def _refresh_last_message(self, message: MessageRecord) -> None:
         await self.conversations.update_one(
             {"_id": message.conversation_id, "last_seq": message.seq},
             {"$set": {"last_message": asdict(message)}},
         )
-        return message
+
+    async def pinned(self, conversation_id: str, limit: int) -> list[MessageRecord]:
+        if limit <= 0:
+            return []
+        docs = (
+            await self.messages.find({"conversation_id": conversation_id, "pinned": True})
+            .sort([("pinned_at", DESCENDING), ("seq", DESCENDING)])
+            .limit(limit)
+            .to_list(None)
+        )
+        return [from_doc(MessageRecord, doc) for doc in docs]
 
     async def range(
         self,

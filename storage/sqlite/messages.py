@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import aiosqlite
 import orjson
 
 from ..errors import DuplicateError
-from ..records import AppendResult, MessageRecord
+from ..records import AppendResult, MessageRecord, PinChange
 from ..schema import check_changes
 from ..search import search_words
 from .codec import column_list, from_row, to_row, values
@@ -84,11 +85,67 @@ class SqliteMessageStore:
             if row is None:
                 return None
             message = from_row(MessageRecord, row)
-            await conn.execute(
-                "UPDATE conversations SET last_message = ? WHERE id = ? AND last_seq = ?",
-                (orjson.dumps(asdict(message)).decode(), message.conversation_id, message.seq),
-            )
+            await _refresh_last_message(conn, message)
         return message
+
+    async def pin(self, message_id: str, by_user_id: str, at: str, limit: int) -> PinChange | None:
+        # The count and the write are one statement in one write transaction:
+        # two concurrent pins cannot both see room for one more.
+        return await self._set_pin(
+            "UPDATE messages SET pinned = 1, pinned_at = ?, pinned_by = ?"
+            " WHERE id = ? AND deleted = 0 AND pinned = 0"
+            " AND (SELECT COUNT(*) FROM messages p"
+            "      WHERE p.conversation_id = messages.conversation_id AND p.pinned = 1) < ?"
+            f" RETURNING {_COLUMNS}",
+            (at, by_user_id, message_id, limit),
+            message_id,
+            unchanged_if_pinned=True,
+        )
+
+    async def unpin(self, message_id: str) -> PinChange | None:
+        return await self._set_pin(
+            "UPDATE messages SET pinned = 0, pinned_at = NULL, pinned_by = NULL"
+            f" WHERE id = ? AND pinned = 1 RETURNING {_COLUMNS}",
+            (message_id,),
+            message_id,
+            unchanged_if_pinned=False,
+        )
+
+    async def _set_pin(
+        self,
+        sql: str,
+        params: tuple[object, ...],
+        message_id: str,
+        *,
+        unchanged_if_pinned: bool,
+    ) -> PinChange | None:
+        """Run a conditional pin or unpin; when it matched nothing, the message
+        as it is (unchanged) if it is in the state asked for, else None."""
+        async with self.db.transaction() as conn:
+            row = await (await conn.execute(sql, params)).fetchone()
+            if row is not None:
+                message = from_row(MessageRecord, row)
+                await _refresh_last_message(conn, message)
+                return PinChange(message, changed=True)
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        current = from_row(MessageRecord, row)
+        if current.pinned != unchanged_if_pinned:
+            return None
+        return PinChange(current, changed=False)
+
+    async def pinned(self, conversation_id: str, limit: int) -> list[MessageRecord]:
+        return await fetch_records(
+            self.db,
+            MessageRecord,
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND pinned = 1"
+            " ORDER BY pinned_at DESC, seq DESC LIMIT ?",
+            (conversation_id, limit),
+        )
 
     async def range(
         self,
@@ -143,3 +200,11 @@ class SqliteMessageStore:
             (user_id, match, conversation_id, conversation_id, limit, offset),
         )
         return [(from_row(MessageRecord, row), row["highlight"]) for row in rows]
+
+
+async def _refresh_last_message(conn: aiosqlite.Connection, message: MessageRecord) -> None:
+    """The conversation's ``last_message`` snapshot follows a change of its latest message."""
+    await conn.execute(
+        "UPDATE conversations SET last_message = ? WHERE id = ? AND last_seq = ?",
+        (orjson.dumps(asdict(message)).decode(), message.conversation_id, message.seq),
+    )

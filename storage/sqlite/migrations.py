@@ -377,4 +377,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE memberships ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;
     """,
+    # issue 17: message pins. Pinned messages of a conversation, most recently
+    # pinned first; the partial index also makes the per-conversation count
+    # that MessageStore.pin checks against the limit a short range scan. The
+    # conversation's last_message snapshot, written by the append's trigger,
+    # gains the three fields.
+    """
+    ALTER TABLE messages ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN pinned_at TEXT;
+    ALTER TABLE messages ADD COLUMN pinned_by TEXT;
+    CREATE INDEX messages_pinned ON messages(conversation_id, pinned_at) WHERE pinned = 1;
+    DROP TRIGGER messages_advance_conversation;
+    CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END), 'pinned', json(CASE WHEN new.pinned THEN 'true' ELSE 'false' END), 'pinned_at', new.pinned_at, 'pinned_by', new.pinned_by) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq; END;
+    """,
 ]
