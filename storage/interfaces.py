@@ -106,6 +106,9 @@ class BlockStore(Protocol):
     async def exists_between(self, user_a: str, user_b: str) -> bool:
         """True when either user blocked the other."""
 
+    async def blockers_among(self, blocked_id: str, user_ids: list[str]) -> set[str]:
+        """Those of ``user_ids`` who blocked ``blocked_id``, in one query."""
+
     async def list_by_blocker(self, blocker_id: str) -> list[BlockRecord]: ...
 
 

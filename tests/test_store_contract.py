@@ -164,6 +164,19 @@ async def test_blocks_add_is_idempotent_and_checks_both_directions(store: Store)
     assert await store.blocks.exists_between("u1", "u3") is False
 
 
+async def test_blockers_among_finds_who_blocked_a_user_in_one_call(store: Store) -> None:
+    for user_id in ("u1", "u2", "u3", "u4"):
+        await store.users.create(user(user_id, f"{user_id}@example.com"))
+    await store.blocks.add(BlockRecord("u2", "u1", T0))
+    await store.blocks.add(BlockRecord("u3", "u1", T1))
+    await store.blocks.add(BlockRecord("u1", "u4", T2))  # the other way: not a blocker of u1
+
+    assert await store.blocks.blockers_among("u1", ["u2", "u3", "u4"]) == {"u2", "u3"}
+    assert await store.blocks.blockers_among("u1", ["u4"]) == set()
+    assert await store.blocks.blockers_among("u4", ["u1", "u2"]) == {"u1"}
+    assert await store.blocks.blockers_among("u1", []) == set()
+
+
 async def test_remove_returns_true_then_false(store: Store) -> None:
     for user_id in ("u1", "u2"):
         await store.users.create(user(user_id, f"{user_id}@example.com"))

@@ -105,8 +105,10 @@ class ConversationService:
     ) -> Conversation:
         """A new conversation of the caller and ``participant_ids``, or the one
         that exists already: the pair's direct conversation, or a bid's (see
-        ``_create_about_bid``). A job or bid context must be one the caller is
-        a party to."""
+        ``_create_about_bid``). A job, bid or networking session context must
+        be one the caller is a party to. Nobody starts a direct conversation
+        with someone either of them blocked, nor a group with someone who
+        blocked them (as ``add_participants``)."""
         others = list(dict.fromkeys(p for p in request.participant_ids if p != user_id))
         if not others:
             raise ValidationFailed.field("participant_ids", "Name at least one other user")
@@ -120,11 +122,15 @@ class ConversationService:
                 "participant_ids", f"At most {self.limits.max_group_size} participants"
             )
         await self._require_users(others, "participant_ids")
+        if kind == "group":
+            await self._require_not_blocked_by(user_id, others)
         context = request.context
         if context is not None and context.type == "bid":
             return await self._create_about_bid(user_id, request, kind, others, origin_sid)
         if context is not None and context.type == "job":
             await self._require_job_party(user_id, context.id)
+        if context is not None and context.type == "networking_session":
+            await self._require_session_party(user_id, context.id)
         if kind == "direct":
             await self._require_unblocked(user_id, others[0])
         record, _ = await self._insert(user_id, kind, others, request.title, context, origin_sid)
@@ -257,6 +263,8 @@ class ConversationService:
     async def add_participants(
         self, user_id: str, request: AddParticipants, origin_sid: str | None = None
     ) -> Conversation:
+        """Only participants add participants, and nobody adds a user who
+        blocked them (one blocker refuses the whole call: nobody is added)."""
         conversation, _ = await self._member(user_id, request.conversation_id)
         self._require_group(conversation)
         current = await self.store.conversations.member_ids(conversation.id)
@@ -266,6 +274,7 @@ class ConversationService:
                 "user_ids", f"At most {self.limits.max_group_size} participants"
             )
         await self._require_users(new, "user_ids")
+        await self._require_not_blocked_by(user_id, new)
         if new:
             await self._join(conversation, new, origin_sid)
         return await self._view(conversation, user_id)
@@ -730,6 +739,20 @@ class ConversationService:
     async def _require_unblocked(self, user_id: str, other_id: str) -> None:
         if await self.store.blocks.exists_between(user_id, other_id):
             raise Forbidden("You cannot start a conversation with this user")
+
+    async def _require_not_blocked_by(self, user_id: str, user_ids: list[str]) -> None:
+        """Refuse when any of ``user_ids`` blocked ``user_id`` (one query for
+        all). Who did is not said: the caller learns no more than that."""
+        if user_ids and await self.store.blocks.blockers_among(user_id, user_ids):
+            raise Forbidden("Someone you named has blocked you")
+
+    async def _require_session_party(self, user_id: str, session_id: str) -> None:
+        """One of the networking session's two users."""
+        session = await self.store.networking.get_session(session_id)
+        if session is None:
+            raise NotFound("No such networking session")
+        if user_id not in (session.offerer_id, session.answerer_id):
+            raise Forbidden("Only the session's two users can talk about it")
 
     async def _bid_of_party(self, user_id: str, bid_id: str) -> BidRecord:
         bid = await self.store.market.get_bid(bid_id)

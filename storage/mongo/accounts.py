@@ -218,6 +218,14 @@ class MongoBlockStore:
         )
         return doc is not None
 
+    async def blockers_among(self, blocked_id: str, user_ids: list[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        cursor = self.collection.find(
+            {"blocked_id": blocked_id, "blocker_id": {"$in": list(user_ids)}}, {"blocker_id": 1}
+        )
+        return {doc["blocker_id"] async for doc in cursor}
+
     async def list_by_blocker(self, blocker_id: str) -> list[BlockRecord]:
         cursor = self.collection.find({"blocker_id": blocker_id}).sort("created_at", ASCENDING)
         return [from_doc(BlockRecord, doc) async for doc in cursor]
