@@ -258,6 +258,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     passwords = Passwords(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     sessions = SessionService(store, tokens, revocations)
     attachments = build_attachments(settings, store)
+    notifications = NotificationService(store, sio)
     conversations = ConversationService(
         store,
         events,
@@ -269,8 +270,8 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
             edit_window_s=settings.edit_window_s,
             typing_expires_ms=settings.typing_expires_ms,
         ),
+        notifications,
     )
-    notifications = NotificationService(store, sio)
     market = Market(
         store,
         notifications,

@@ -208,6 +208,9 @@ class MessageStore(Protocol):
     async def count_unread(self, conversation_id: str, user_id: str, read_seq: int) -> int:
         """Messages after ``read_seq`` from others, deleted ones excluded."""
 
+    async def count_unread_mentions(self, conversation_id: str, user_id: str, read_seq: int) -> int:
+        """Of those ``count_unread`` counts, the ones that mention ``user_id``."""
+
     async def pin(self, message_id: str, by_user_id: str, at: str, limit: int) -> PinChange | None:
         """Pin a message that is not deleted, if its conversation has fewer
         than ``limit`` pinned messages: the count and the write are one atomic

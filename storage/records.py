@@ -140,6 +140,8 @@ class MessageRecord:
     reply_to: str | None = None
     edited_at: str | None = None
     deleted: bool = False
+    # Participant ids the message mentions (issue 17), the sender never among them.
+    mentions: list[str] = field(default_factory=list)
     # Pinned in its conversation (issue 17: message pins), by whom and when;
     # at most MessageStore.pin's limit per conversation.
     pinned: bool = False

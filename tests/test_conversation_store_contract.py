@@ -763,6 +763,35 @@ async def test_count_unread_excludes_own_and_deleted_messages(store: Store) -> N
     assert await store.messages.count_unread("missing", "u1", 0) == 0
 
 
+async def test_mentions_are_stored_and_unread_ones_counted(store: Store) -> None:
+    await add_users(store, *USERS)
+    await new_group(store, "g1", "u1", "u2", "u3")
+    both = await send(store, "g1", "u1", mentions=["u2", "u3"])  # 1
+    await send(store, "g1", "u1")  # 2
+    gone = await send(store, "g1", "u3", mentions=["u2"])  # 3
+    await send(store, "g1", "u3", mentions=["u2"])  # 4
+    own = await send(store, "g1", "u2", mentions=["u2"])  # 5: from u2, never counted for u2
+    await store.messages.update(gone.id, {"deleted": True, "text": ""})
+
+    assert (await store.messages.get(both.id)).mentions == ["u2", "u3"]  # type: ignore[union-attr]
+    assert [m.mentions for m in await store.messages.range("g1")] == [
+        ["u2", "u3"],
+        [],
+        ["u2"],
+        ["u2"],
+        ["u2"],
+    ]
+    conversation = await store.conversations.get("g1")
+    assert conversation is not None and conversation.last_message is not None
+    assert conversation.last_message["mentions"] == own.mentions == ["u2"]
+    assert await store.messages.count_unread_mentions("g1", "u2", 0) == 2  # 1, 4
+    assert await store.messages.count_unread_mentions("g1", "u2", 1) == 1  # 4
+    assert await store.messages.count_unread_mentions("g1", "u2", 4) == 0
+    assert await store.messages.count_unread_mentions("g1", "u3", 0) == 1  # 1
+    assert await store.messages.count_unread_mentions("g1", "u1", 0) == 0
+    assert await store.messages.count_unread_mentions("missing", "u2", 0) == 0
+
+
 # Messages: search
 
 

@@ -76,6 +76,75 @@ async def test_blocked_pairs_cannot_start_or_use_a_direct_conversation(users):
     assert (await ann1.wait_for("message:new")) == [message]
 
 
+# Mentions
+
+
+async def test_a_mention_notifies_and_counts_until_read(users):
+    ann, bob, cat = await users("ann", "bob", "cat")
+    await bob.listen()
+    await cat.listen()
+    ann1, bob1 = await ann.socket(), await bob.socket()
+    group = await ann1.ok("conversation:create", {"participant_ids": [bob.id, cat.id]})
+    cid = group["id"]
+
+    message = await ann1.ok(
+        "message:send", send(cid, "m-1", "hi @bob", mentions=[bob.id, bob.id, ann.id])
+    )
+    assert message["mentions"] == [bob.id]  # duplicates collapse, the sender is dropped
+    [notification] = await bob.notified("mention")
+    assert notification["data"] == {"conversation_id": cid, "message": message}
+    await ann1.ok("message:send", send(cid, "m-2", "no mention"))
+    view = await bob1.ok("conversation:get", {"conversation_id": cid})
+    assert (view["unread_count"], view["unread_mentions"]) == (2, 1)
+    assert view["last_message"]["mentions"] == []
+    assert (await ann1.ok("conversation:get", {"conversation_id": cid}))["unread_mentions"] == 0
+    # Over REST too.
+    body = {"text": "and @cat", "mentions": [cat.id]}
+    sent = await ann.ok("POST", f"/conversations/{cid}/messages", body, status=201)
+    assert sent["mentions"] == [cat.id]
+    await cat.notified("mention")
+    assert bob.notifications("mention") == [notification]
+    cat1 = await cat.socket()
+    assert (await cat1.ok("conversation:get", {"conversation_id": cid}))["unread_mentions"] == 1
+    await ann1.ok("message:delete", {"message_id": sent["id"]})
+    history = await cat1.ok("message:history", {"conversation_id": cid})
+    assert history["items"][-1]["mentions"] == []
+    assert (await cat1.ok("conversation:get", {"conversation_id": cid}))["unread_mentions"] == 0
+
+    await bob1.ok("message:read", {"conversation_id": cid, "seq": message["seq"]})
+    view = await bob1.ok("conversation:get", {"conversation_id": cid})
+    assert (view["unread_count"], view["unread_mentions"]) == (
+        1,
+        0,
+    )  # m-2 (the REST one is deleted)
+
+
+async def test_a_mention_of_a_non_participant_is_refused_and_nothing_written(users):
+    ann, bob, cat = await users("ann", "bob", "cat")
+    await cat.listen()
+    ann1 = await ann.socket()
+    cid = (await ann1.ok("conversation:create", {"participant_ids": [bob.id]}))["id"]
+
+    error = await ann1.error(
+        "message:send", send(cid, "m-1", mentions=[bob.id, cat.id]), "validation_failed"
+    )
+    assert error["details"]["fields"][0]["field"] == "mentions"
+    assert error["details"]["user_ids"] == [cat.id]
+    status, problem = await ann.call(
+        "POST", f"/conversations/{cid}/messages", {"text": "hi", "mentions": [cat.id]}
+    )
+    assert (status, problem["code"]) == (422, "validation_failed")
+    too_many = [f"u-{i}" for i in range(51)]
+    await ann1.error("message:send", send(cid, "m-2", mentions=too_many), "validation_failed")
+    history = await ann1.ok("message:history", {"conversation_id": cid})
+    assert history["items"] == []
+    await quiet()
+    assert cat.notifications("mention") == []
+    # Someone outside the conversation learns nothing about who is in it.
+    cat1 = await cat.socket()
+    await cat1.error("message:send", send(cid, "m-3", mentions=[bob.id]), "forbidden")
+
+
 # Edits and deletes
 
 

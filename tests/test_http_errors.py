@@ -69,6 +69,7 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
         "text": "hello",
         "reply_to": None,
         "attachments": [],
+        "mentions": [],
     },
     "CreateUpload": {
         "conversation_id": "c-1",

@@ -18,6 +18,11 @@ class MemberLists:
         self.capacity = capacity
         self._lists: dict[str, tuple[int, list[str]]] = {}
 
+    def latest(self, conversation_id: str) -> list[str] | None:
+        """The cached list whatever its version (it may be stale), or None."""
+        cached = self._lists.get(conversation_id)
+        return cached[1] if cached is not None else None
+
     async def get(self, conversation_id: str, version: int) -> list[str]:
         cached = self._lists.get(conversation_id)
         if cached is not None and cached[0] == version:

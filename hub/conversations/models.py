@@ -74,6 +74,9 @@ class SendMessage(Body):
     # Completed uploads of the sender in this conversation (POST /uploads).
     attachments: Annotated[list[Id], Field(max_length=10)] = Field(default_factory=list)
     reply_to: Id | None = None
+    # Participants the message mentions: each gets a ``mention`` notification.
+    # Duplicates collapse; the sender's own id is dropped.
+    mentions: Annotated[list[Id], Field(max_length=50)] = Field(default_factory=list)
 
 
 class EditMessage(Body):

@@ -12,6 +12,7 @@ from storage import Store
 
 if TYPE_CHECKING:
     from ..attachments import AttachmentService
+    from ..notifications import NotificationService
     from .delivery import MessageBus
 from storage.records import (
     AppendResult,
@@ -89,7 +90,9 @@ class ConversationService:
         bus: MessageBus,
         attachments: AttachmentService,
         limits: ConversationLimits,
+        notifications: NotificationService,
     ) -> None:
+        self.notifications = notifications
         self.store = store
         self.events = events
         self.bus = bus
@@ -340,6 +343,8 @@ class ConversationService:
             created_at=now_iso(),
             reply_to=request.reply_to,
         )
+        if request.mentions:
+            record.mentions = await self._check_mentions(user_id, request)
         if request.attachments:
             resent = await self._attach(user_id, request, record)
             if resent is not None:
@@ -362,7 +367,40 @@ class ConversationService:
             if self.typing_state.stop(message.conversation_id, user_id):
                 # The message ends the sender's indicator: the others are told.
                 await self._emit_typing(message.conversation_id, user_id, False)
+            if message.mentions:
+                await self._notify_mentioned(message, view, members)
         return view
+
+    async def _check_mentions(self, user_id: str, request: SendMessage) -> list[str]:
+        """``request.mentions`` without duplicates and without the sender, each a
+        participant: checked against the cached participant list (any version;
+        read again only when it lacks someone), so a valid mention costs no query."""
+        mentions = [m for m in dict.fromkeys(request.mentions) if m != user_id]
+        conversation_id = request.conversation_id
+        members = self.member_lists.latest(conversation_id)
+        if members is None or not set(mentions) <= set(members):
+            members = await self.store.conversations.member_ids(conversation_id)
+        present = set(members)
+        outsiders = [m for m in mentions if m not in present]
+        if outsiders:
+            await self._member(user_id, conversation_id)  # outsiders learn nothing
+            message = "Only participants of this conversation can be mentioned"
+            raise ValidationFailed(
+                message,
+                {"fields": [{"field": "mentions", "message": message}], "user_ids": outsiders},
+            )
+        return mentions
+
+    async def _notify_mentioned(
+        self, message: MessageRecord, view: Message, members: list[str]
+    ) -> None:
+        """A ``mention`` notification to each mentioned user still a participant
+        when the message was written."""
+        present = set(members)
+        data = {"conversation_id": message.conversation_id, "message": view}
+        for mentioned in message.mentions:
+            if mentioned in present:
+                await self.notifications.notify(mentioned, "mention", dict(data))
 
     async def _attach(
         self, user_id: str, request: SendMessage, record: MessageRecord
@@ -436,7 +474,14 @@ class ConversationService:
         await self.store.messages.update(
             message.id,
             # A deleted message is never pinned: it leaves the pins in the same write.
-            {"text": "", "attachments": [], "deleted": True, "edited_at": now_iso(), **_UNPIN},
+            {
+                "text": "",
+                "attachments": [],
+                "mentions": [],
+                "deleted": True,
+                "edited_at": now_iso(),
+                **_UNPIN,
+            },
         )
         if message.pinned:
             await self.store.messages.unpin(message.id)  # frees its place in the limit
@@ -707,7 +752,10 @@ class ConversationService:
         unread = await self.store.messages.count_unread(
             conversation.id, user_id, membership.read_seq
         )
-        return conversation_view(conversation, membership, members, unread)
+        mentions = await self.store.messages.count_unread_mentions(
+            conversation.id, user_id, membership.read_seq
+        )
+        return conversation_view(conversation, membership, members, unread, mentions)
 
     async def _broadcast_updated(
         self,

@@ -27,6 +27,7 @@ class Message(TypedDict):
     created_at: str
     edited_at: str | None
     deleted: bool
+    mentions: Annotated[list[str], Field(description="Ids of the participants it mentions")]
     pinned: bool
     pinned_at: str | None
     pinned_by: str | None
@@ -65,6 +66,10 @@ class Conversation(TypedDict):
     last_seq: int
     read_seq: int
     unread_count: int
+    unread_mentions: Annotated[
+        int,
+        Field(description="Messages after read_seq that mention the viewer, deleted ones excluded"),
+    ]
     pinned: bool
     archived: bool
     muted: bool
@@ -148,6 +153,7 @@ def message_view(message: MessageRecord) -> Message:
         "created_at": message.created_at,
         "edited_at": message.edited_at,
         "deleted": message.deleted,
+        "mentions": message.mentions,
         "pinned": message.pinned,
         "pinned_at": message.pinned_at,
         "pinned_by": message.pinned_by,
@@ -155,7 +161,12 @@ def message_view(message: MessageRecord) -> Message:
 
 
 # Message fields a snapshot stored before them lacks, with the value they had.
-_ADDED_LATER: dict[str, Any] = {"pinned": False, "pinned_at": None, "pinned_by": None}
+_ADDED_LATER: dict[str, Any] = {
+    "pinned": False,
+    "pinned_at": None,
+    "pinned_by": None,
+    "mentions": [],
+}
 
 
 def stored_message_view(message: dict[str, Any]) -> Message:
@@ -169,6 +180,7 @@ def conversation_view(
     membership: MembershipRecord,
     members: list[MembershipRecord],
     unread_count: int,
+    unread_mentions: int = 0,
 ) -> Conversation:
     """The viewer's view: ``membership`` is the viewer's own, ``members`` every
     participant's (in join order), which gives ``participant_ids``, ``read_seqs`` and
@@ -195,6 +207,7 @@ def conversation_view(
         "last_seq": conversation.last_seq,
         "read_seq": membership.read_seq,
         "unread_count": unread_count,
+        "unread_mentions": unread_mentions,
         "pinned": membership.pinned,
         "archived": membership.archived,
         "muted": membership.muted,

@@ -331,6 +331,17 @@ class MongoMessageStore:
             }
         )
 
+    async def count_unread_mentions(self, conversation_id: str, user_id: str, read_seq: int) -> int:
+        return await self.messages.count_documents(
+            {
+                "conversation_id": conversation_id,
+                "seq": {"$gt": read_seq},
+                "sender_id": {"$ne": user_id},
+                "deleted": False,
+                "mentions": user_id,
+            }
+        )
+
     async def search(
         self, user_id: str, query: str, *, conversation_id: str | None, offset: int, limit: int
     ) -> list[tuple[MessageRecord, str]]:

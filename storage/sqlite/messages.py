@@ -23,9 +23,9 @@ _COLUMNS = column_list(MessageRecord)
 # The conversation row gives the next seq; a trigger (migration) advances it.
 _APPEND_SQL = (
     "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, attachments,"
-    " reply_to, created_at, edited_at, deleted)"
+    " reply_to, created_at, edited_at, deleted, mentions)"
     " SELECT :id, c.id, c.last_seq + 1, :sender_id, :client_msg_id, :text, :attachments,"
-    " :reply_to, :created_at, :edited_at, :deleted FROM conversations c"
+    " :reply_to, :created_at, :edited_at, :deleted, :mentions FROM conversations c"
     " WHERE c.id = :conversation_id"
     " AND EXISTS (SELECT 1 FROM memberships WHERE conversation_id = c.id AND user_id = :sender_id)"
     " AND NOT EXISTS (SELECT 1 FROM memberships o JOIN blocks b"
@@ -178,6 +178,15 @@ class SqliteMessageStore:
             "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq > ?"
             " AND sender_id != ? AND deleted = 0",
             (conversation_id, read_seq, user_id),
+        )
+        return int(row[0]) if row else 0
+
+    async def count_unread_mentions(self, conversation_id: str, user_id: str, read_seq: int) -> int:
+        row = await self.db.fetch_one(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq > ?"
+            " AND sender_id != ? AND deleted = 0 AND mentions != '[]'"
+            " AND EXISTS (SELECT 1 FROM json_each(messages.mentions) WHERE value = ?)",
+            (conversation_id, read_seq, user_id, user_id),
         )
         return int(row[0]) if row else 0
 
