@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from hub.clock import new_id
 from hub.conversations.models import (
@@ -46,7 +47,7 @@ from hub.conversations.views import (
 from hub.http import json_response, read_body, read_query
 from hub.schema import operation, validate
 
-from .routing import Route, by_id_action, services_of, user_id_of
+from .routing import Handler, Route, by_id_action, services_of, user_id_of
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -64,21 +65,40 @@ async def create_conversation(request: web.Request) -> web.Response:
     return json_response(await services_of(request).conversations.create(caller, body), status=201)
 
 
+def body_action(
+    method: str, body: type[BaseModel], operation_model: type[BaseModel], id_field: str, name: str
+) -> Handler:
+    """The handler of a route that names a thing by ``{id}`` and takes a body:
+    the body plus the id make the socket twin's payload, which
+    ``conversations.<method>(caller, payload)`` carries out. ``name`` becomes
+    the handler's name (the route's OpenAPI operationId)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        caller = user_id_of(request)  # 401 before the body is read
+        rest = await read_body(request, body)
+        payload = operation(operation_model, rest, **{id_field: request.match_info["id"]})
+        action = getattr(services_of(request).conversations, method)
+        return json_response(await action(caller, payload))
+
+    handler.__name__ = name
+    return handler
+
+
 get_conversation = by_id_action("conversations", "get", "get_conversation")
-
-
-async def update_conversation(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, RestUpdateConversation)
-    update = operation(UpdateConversation, body, conversation_id=request.match_info["id"])
-    return json_response(await services_of(request).conversations.update(caller, update))
-
-
-async def add_participants(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, RestAddParticipants)
-    payload = operation(AddParticipants, body, conversation_id=request.match_info["id"])
-    return json_response(await services_of(request).conversations.add_participants(caller, payload))
+update_conversation = body_action(
+    "update", RestUpdateConversation, UpdateConversation, "conversation_id", "update_conversation"
+)
+add_participants = body_action(
+    "add_participants", RestAddParticipants, AddParticipants, "conversation_id", "add_participants"
+)
+edit_message = body_action("edit", RestEditMessage, EditMessage, "message_id", "edit_message")
+mark_read = body_action("mark_read", RestMarkRead, MarkRead, "conversation_id", "mark_read")
+mark_delivered = body_action(
+    "mark_delivered", RestMarkDelivered, MarkDelivered, "conversation_id", "mark_delivered"
+)
+mark_unread = body_action(
+    "mark_unread", RestMarkUnread, MarkUnread, "conversation_id", "mark_unread"
+)
 
 
 async def remove_participant(request: web.Request) -> web.Response:
@@ -120,13 +140,6 @@ def _client_msg_id_for(key: str | None) -> str | None:
     return "idem-" + hashlib.sha256(key.encode()).hexdigest()[:59]
 
 
-async def edit_message(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, RestEditMessage)
-    payload = operation(EditMessage, body, message_id=request.match_info["id"])
-    return json_response(await services_of(request).conversations.edit(caller, payload))
-
-
 async def delete_message(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     return json_response(
@@ -149,27 +162,6 @@ async def _pin(request: web.Request, *, pinned: bool) -> web.Response:
 
 
 list_pins = by_id_action("conversations", "pins", "list_pins")
-
-
-async def mark_read(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, RestMarkRead)
-    payload = operation(MarkRead, body, conversation_id=request.match_info["id"])
-    return json_response(await services_of(request).conversations.mark_read(caller, payload))
-
-
-async def mark_delivered(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, RestMarkDelivered)
-    payload = operation(MarkDelivered, body, conversation_id=request.match_info["id"])
-    return json_response(await services_of(request).conversations.mark_delivered(caller, payload))
-
-
-async def mark_unread(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, RestMarkUnread)
-    payload = operation(MarkUnread, body, conversation_id=request.match_info["id"])
-    return json_response(await services_of(request).conversations.mark_unread(caller, payload))
 
 
 async def unread_count(request: web.Request) -> web.Response:
