@@ -330,16 +330,17 @@ class Settings(BaseSettings):
         parts = urlsplit(self.s3_endpoint_url)
         return (f"{parts.scheme}://{parts.netloc}",)
 
-    def ensure_file_url_secret(self) -> None:
-        """In development, generate the file URL secret once into the data directory."""
+    def ensure_file_url_secret(self) -> SecretStr:
+        """The file URL secret; unset, one generated once into the data directory."""
         if self.file_url_secret is not None:
-            return
+            return self.file_url_secret
         path = self.data_dir / DEV_FILE_URL_SECRET_FILE
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
         self.file_url_secret = SecretStr(path.read_text().strip())
+        return self.file_url_secret
 
     def redacted(self) -> dict[str, object]:
         """The effective settings for the startup log, with secrets hidden."""

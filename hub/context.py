@@ -218,7 +218,6 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     """Wire the services; nothing connects until ``Hub.start``."""
     settings.ensure_jwt_secret()
     settings.ensure_webhook_secret()
-    settings.ensure_file_url_secret()
     metrics = Metrics()
     store = TimedStore(store or create_store(settings), metrics)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
@@ -328,7 +327,7 @@ def build_attachments(settings: Settings, store: Store) -> AttachmentService:
         upload_ttl_s=settings.upload_ttl_s,
         quota_bytes_per_day=settings.upload_quota_bytes_per_day,
     )
-    secret = settings.file_url_secret.get_secret_value().encode()  # type: ignore[union-attr]
+    secret = settings.ensure_file_url_secret().get_secret_value().encode()
     return AttachmentService(
         store,
         create_file_store(settings),
