@@ -19,12 +19,12 @@ from .records import (
     ListPosition,
     LobbyRecord,
     MembershipRecord,
+    MessageChange,
     MessageRecord,
     MilestoneRecord,
     NetworkingSessionRecord,
     NotificationRecord,
     PayoutRecord,
-    PinChange,
     RefreshTokenRecord,
     ReviewRecord,
     SessionRatingRecord,
@@ -211,7 +211,9 @@ class MessageStore(Protocol):
     async def count_unread_mentions(self, conversation_id: str, user_id: str, read_seq: int) -> int:
         """Of those ``count_unread`` counts, the ones that mention ``user_id``."""
 
-    async def pin(self, message_id: str, by_user_id: str, at: str, limit: int) -> PinChange | None:
+    async def pin(
+        self, message_id: str, by_user_id: str, at: str, limit: int
+    ) -> MessageChange | None:
         """Pin a message that is not deleted, if its conversation has fewer
         than ``limit`` pinned messages: the count and the write are one atomic
         step, so concurrent pins never pass the limit. A pinned message comes
@@ -220,7 +222,7 @@ class MessageStore(Protocol):
         reached (the caller tells which by reading the message). Refreshes
         the conversation's ``last_message`` when it is the latest one."""
 
-    async def unpin(self, message_id: str) -> PinChange | None:
+    async def unpin(self, message_id: str) -> MessageChange | None:
         """Unpin a message (``pinned_at``/``pinned_by`` cleared); unpinning one
         that is not pinned changes nothing. None for no such message."""
 

@@ -74,6 +74,7 @@ class DirectoryQuery:
 
 
 ConversationType = Literal["direct", "group"]
+MessageKind = Literal["text", "system", "card"]
 
 
 @dataclass(slots=True)
@@ -93,6 +94,8 @@ class ConversationRecord:
     # Changes whenever a participant joins or leaves: a cached member list
     # tagged with it is known to be stale without reading the members again.
     members_version: int = 0
+    # Moves with every change to one of its stored messages (MessageRecord.rev).
+    last_rev: int = 0
 
 
 @dataclass(slots=True)
@@ -147,6 +150,20 @@ class MessageRecord:
     pinned: bool = False
     pinned_at: str | None = None
     pinned_by: str | None = None
+    # "text" from a participant, or "system"/"card" written by the hub; for
+    # those, sender_id is the user whose action caused them (the wire shows
+    # sender_id null and actor_id) and card says what happened.
+    kind: MessageKind = "text"
+    card: dict[str, Any] | None = None
+    # [{"emoji", "user_ids"}] in the order each emoji was first used.
+    reactions: list[dict[str, Any]] = field(default_factory=list)
+    # A reply in a thread names its root; the root counts its replies.
+    thread_root_id: str | None = None
+    reply_count: int = 0
+    last_reply_at: str | None = None
+    # The conversation's rev at this message's last change (0: never changed),
+    # so sync can find the messages changed since a rev the client holds.
+    rev: int = 0
 
 
 UploadStatus = Literal["pending", "complete", "attached"]
@@ -193,9 +210,11 @@ class AppendResult:
 
 
 @dataclass(frozen=True, slots=True)
-class PinChange:
-    """What ``MessageStore.pin`` or ``unpin`` did: the message as it is now,
-    and whether this call changed its pin."""
+class MessageChange:
+    """What a conditional change of a message (``MessageStore.pin``,
+    ``unpin``, ``react``) did: the message as it is now, and whether this
+    call changed it (pinning a pinned message, or adding a reaction the user
+    already made, does not)."""
 
     message: MessageRecord
     changed: bool

@@ -697,18 +697,20 @@ async def test_update_edits_and_refreshes_last_message_only_for_the_latest(store
 
     edited_older = await store.messages.update(older.id, {"text": "older!", "edited_at": T2})
 
-    assert edited_older == replace(older, text="older!", edited_at=T2)
+    # Each change takes the conversation's next rev.
+    assert edited_older == replace(older, text="older!", edited_at=T2, rev=1)
     assert await store.messages.get(older.id) == edited_older
     assert (await store.conversations.get("g1")).last_message == asdict(latest)  # type: ignore[union-attr]
 
     edited = await store.messages.update(latest.id, {"text": "latest!", "edited_at": T2})
-    assert edited == replace(latest, text="latest!", edited_at=T2)
+    assert edited == replace(latest, text="latest!", edited_at=T2, rev=2)
     assert (await store.conversations.get("g1")).last_message == asdict(edited)  # type: ignore[union-attr]
 
     deleted = await store.messages.update(
         latest.id, {"text": "", "attachments": [], "deleted": True, "edited_at": T3}
     )
     assert deleted is not None and deleted.deleted is True and deleted.text == ""
+    assert deleted.rev == 3 and (await store.conversations.get("g1")).last_rev == 3  # type: ignore[union-attr]
     last = (await store.conversations.get("g1")).last_message  # type: ignore[union-attr]
     assert last == asdict(deleted) and last["deleted"] is True
     assert (await store.conversations.get("g1")).last_seq == 2  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 
 from engines import add_users
 from storage.interfaces import Store
-from storage.records import MessageRecord, PinChange
+from storage.records import MessageChange, MessageRecord
 from test_conversation_store_contract import T2, T3, USERS, new_group, send
 
 LIMIT = 50
@@ -25,11 +25,11 @@ async def test_pin_marks_the_message_and_pinning_again_changes_nothing(store: St
 
     change = await store.messages.pin(older.id, "u2", T2, LIMIT)
 
-    pinned = replace(older, pinned=True, pinned_at=T2, pinned_by="u2")
-    assert change == PinChange(pinned, changed=True)
+    pinned = replace(older, pinned=True, pinned_at=T2, pinned_by="u2", rev=1)
+    assert change == MessageChange(pinned, changed=True)
     assert await store.messages.get(older.id) == pinned
     again = await store.messages.pin(older.id, "u1", T3, LIMIT)
-    assert again == PinChange(pinned, changed=False)  # the first pin's date and author stay
+    assert again == MessageChange(pinned, changed=False)  # the first pin's date and author stay
     # Only the latest message is the conversation's snapshot.
     assert (await store.conversations.get("g1")).last_message == asdict(latest)  # type: ignore[union-attr]
     latest_change = await store.messages.pin(latest.id, "u1", T3, LIMIT)
@@ -43,9 +43,10 @@ async def test_unpin_clears_the_pin_and_is_idempotent(store: Store) -> None:
     message = await send(store, "g1", "u1")
     await store.messages.pin(message.id, "u1", T2, LIMIT)
 
-    assert await store.messages.unpin(message.id) == PinChange(message, changed=True)
-    assert await store.messages.get(message.id) == message
-    assert await store.messages.unpin(message.id) == PinChange(message, changed=False)
+    unpinned = replace(message, rev=2)  # the pin was the conversation's change 1
+    assert await store.messages.unpin(message.id) == MessageChange(unpinned, changed=True)
+    assert await store.messages.get(message.id) == unpinned
+    assert await store.messages.unpin(message.id) == MessageChange(unpinned, changed=False)
     assert await store.messages.unpin("missing") is None
     assert await store.messages.pin("missing", "u1", T2, LIMIT) is None
 

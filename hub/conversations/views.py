@@ -7,19 +7,58 @@ Python 3.11), so each shape is written once."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, NotRequired, cast
 
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from storage.records import ConversationRecord, ConversationType, MembershipRecord, MessageRecord
+from storage.records import (
+    ConversationRecord,
+    ConversationType,
+    MembershipRecord,
+    MessageKind,
+    MessageRecord,
+)
+from storage.schema import field_names
+
+
+class Reaction(TypedDict):
+    emoji: Annotated[str, Field(description="One emoji, or a :short_name:")]
+    count: int
+    me: Annotated[bool, Field(description="Whether the viewer is among those who reacted")]
+
+
+class CardRef(TypedDict):
+    type: Annotated[str, Field(description="job, bid, milestone, call or user")]
+    id: str
+
+
+class Card(TypedDict):
+    """What a system or card message is about (docs/protocol.md lists the types)."""
+
+    type: str
+    ref: CardRef | None
+    state: str
+    amount: NotRequired[Annotated[int, Field(description="Minor units of currency")]]
+    currency: NotRequired[str]
+    title: NotRequired[str | None]
+    duration_s: NotRequired[int]
+    user_ids: NotRequired[list[str]]
 
 
 class Message(TypedDict):
     id: str
     conversation_id: str
     seq: int
-    sender_id: str
+    kind: Annotated[
+        MessageKind, Field(description="text from a participant, system or card from the hub")
+    ]
+    sender_id: Annotated[str | None, Field(description="null for system and card messages")]
+    actor_id: Annotated[
+        str | None,
+        Field(description="For system and card messages, the user whose action caused it"),
+    ]
+    card: Card | None
     client_msg_id: str
     text: str
     attachments: list[dict[str, Any]]
@@ -31,6 +70,14 @@ class Message(TypedDict):
     pinned: bool
     pinned_at: str | None
     pinned_by: str | None
+    reactions: Annotated[
+        list[Reaction], Field(description="In the order each emoji was first used")
+    ]
+    thread_root_id: Annotated[
+        str | None, Field(description="For a reply in a thread, the thread's first message")
+    ]
+    reply_count: Annotated[int, Field(description="For a thread's first message, its replies")]
+    last_reply_at: str | None
 
 
 class Receipt(TypedDict):
@@ -140,12 +187,17 @@ class Nothing(TypedDict):
     """The ack data of an event with nothing to say back (``typing``)."""
 
 
-def message_view(message: MessageRecord) -> Message:
+def message_view(message: MessageRecord, viewer_id: str | None = None) -> Message:
+    """The wire shape; ``viewer_id`` decides each reaction's ``me``."""
+    written = message.kind == "text"
     return {
         "id": message.id,
         "conversation_id": message.conversation_id,
         "seq": message.seq,
-        "sender_id": message.sender_id,
+        "kind": message.kind,
+        "sender_id": message.sender_id if written else None,
+        "actor_id": None if written else message.sender_id,
+        "card": cast(Card | None, message.card),
         "client_msg_id": message.client_msg_id,
         "text": message.text,
         "attachments": message.attachments,
@@ -157,22 +209,28 @@ def message_view(message: MessageRecord) -> Message:
         "pinned": message.pinned,
         "pinned_at": message.pinned_at,
         "pinned_by": message.pinned_by,
+        "reactions": reaction_views(message.reactions, viewer_id),
+        "thread_root_id": message.thread_root_id,
+        "reply_count": message.reply_count,
+        "last_reply_at": message.last_reply_at,
     }
 
 
-# Message fields a snapshot stored before them lacks, with the value they had.
-_ADDED_LATER: dict[str, Any] = {
-    "pinned": False,
-    "pinned_at": None,
-    "pinned_by": None,
-    "mentions": [],
-}
+def reaction_views(reactions: list[dict[str, Any]], viewer_id: str | None) -> list[Reaction]:
+    return [
+        {"emoji": r["emoji"], "count": len(r["user_ids"]), "me": viewer_id in r["user_ids"]}
+        for r in reactions
+    ]
 
 
-def stored_message_view(message: dict[str, Any]) -> Message:
-    """A conversation's ``last_message``, stored as a snapshot of the message."""
-    stored = {**_ADDED_LATER, **message}
-    return cast(Message, {name: stored[name] for name in Message.__annotations__})
+def stored_message_view(message: dict[str, Any], viewer_id: str | None = None) -> Message:
+    """A conversation's ``last_message``, stored as a snapshot of the message
+    (fields added since it was stored take their defaults)."""
+    known = _MESSAGE_FIELDS.intersection(message)
+    return message_view(MessageRecord(**{name: message[name] for name in known}), viewer_id)
+
+
+_MESSAGE_FIELDS = frozenset(field_names(MessageRecord))
 
 
 def conversation_view(
@@ -203,7 +261,7 @@ def conversation_view(
         "context": conversation.context,
         "created_by": conversation.created_by,
         "created_at": conversation.created_at,
-        "last_message": stored_message_view(last) if last else None,
+        "last_message": stored_message_view(last, membership.user_id) if last else None,
         "last_seq": conversation.last_seq,
         "read_seq": membership.read_seq,
         "unread_count": unread_count,

@@ -22,7 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from ..errors import DuplicateError, StorageError
 from ..interfaces import BlockStore
-from ..records import AppendResult, MessageRecord, PinChange
+from ..records import AppendResult, MessageChange, MessageRecord
 from ..schema import check_changes
 from ..search import search_words
 from .codec import Document, from_doc, to_doc
@@ -212,10 +212,13 @@ class MongoMessageStore:
         )
         if message is None:
             return None
+        message = await self._revise(message)
         await self._refresh_last_message(message)
         return message
 
-    async def pin(self, message_id: str, by_user_id: str, at: str, limit: int) -> PinChange | None:
+    async def pin(
+        self, message_id: str, by_user_id: str, at: str, limit: int
+    ) -> MessageChange | None:
         """The limit is held by the conversation document's ``pins`` (the ids of
         its pinned messages): a message takes a place there in one conditional
         update (it is there already, or there is room), and only then is marked
@@ -227,7 +230,7 @@ class MongoMessageStore:
         if message is None or message.deleted:
             return None
         if message.pinned:
-            return PinChange(message, changed=False)
+            return MessageChange(message, changed=False)
         taken = await self.conversations.update_one(
             {
                 "_id": message.conversation_id,
@@ -248,17 +251,18 @@ class MongoMessageStore:
         if pinned is None:  # pinned or deleted meanwhile
             current = await self.get(message_id)
             if current is not None and current.pinned:
-                return PinChange(current, changed=False)
+                return MessageChange(current, changed=False)
             await self._release_pin(message)
             return None
         # An unpin that ran between the two steps took the id out again.
         await self.conversations.update_one(
             {"_id": message.conversation_id}, {"$addToSet": {"pins": message_id}}
         )
+        pinned = await self._revise(pinned)
         await self._refresh_last_message(pinned)
-        return PinChange(pinned, changed=True)
+        return MessageChange(pinned, changed=True)
 
-    async def unpin(self, message_id: str) -> PinChange | None:
+    async def unpin(self, message_id: str) -> MessageChange | None:
         unpinned = from_doc(
             MessageRecord,
             await self.messages.find_one_and_update(
@@ -272,13 +276,30 @@ class MongoMessageStore:
             return None
         await self._release_pin(message)  # also when unchanged: repairs a crashed pin
         if unpinned is not None:
-            await self._refresh_last_message(unpinned)
-        return PinChange(message, changed=unpinned is not None)
+            message = await self._revise(unpinned)
+            await self._refresh_last_message(message)
+        return MessageChange(message, changed=unpinned is not None)
 
     async def _release_pin(self, message: MessageRecord) -> None:
         await self.conversations.update_one(
             {"_id": message.conversation_id}, {"$pull": {"pins": message.id}}
         )
+
+    async def _revise(self, message: MessageRecord) -> MessageRecord:
+        """Give a message that just changed the conversation's next rev. After
+        the change, not before: a sync that reads in between sees the new
+        content under the old rev and gets it again under the new one, never
+        the old content under the new rev."""
+        conversation = await self.conversations.find_one_and_update(
+            {"_id": message.conversation_id},
+            {"$inc": {"last_rev": 1}},
+            projection={"last_rev": True},
+            return_document=ReturnDocument.AFTER,
+        )
+        if conversation is not None:
+            message.rev = conversation["last_rev"]
+            await self.messages.update_one({"_id": message.id}, {"$max": {"rev": message.rev}})
+        return message
 
     async def _refresh_last_message(self, message: MessageRecord) -> None:
         await self.conversations.update_one(

@@ -11,7 +11,7 @@ import aiosqlite
 import orjson
 
 from ..errors import DuplicateError
-from ..records import AppendResult, MessageRecord, PinChange
+from ..records import AppendResult, MessageChange, MessageRecord
 from ..schema import check_changes
 from ..search import search_words
 from .codec import column_list, from_row, to_row, values
@@ -34,6 +34,9 @@ _APPEND_SQL = (
     "  WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != :sender_id)"
     " RETURNING seq, (SELECT members_version FROM conversations WHERE id = :conversation_id)"
 )
+# Every UPDATE of a stored message sets this too (migration 15's trigger then
+# moves the conversation's last_rev), so RETURNING gives the new rev.
+_NEXT_REV = "rev = (SELECT last_rev + 1 FROM conversations WHERE id = messages.conversation_id)"
 
 
 class SqliteMessageStore:
@@ -78,7 +81,7 @@ class SqliteMessageStore:
         async with self.db.transaction() as conn:
             sets = ", ".join(f"{name} = :{name}" for name in changes)
             cursor = await conn.execute(
-                f"UPDATE messages SET {sets} WHERE id = :_id RETURNING {_COLUMNS}",
+                f"UPDATE messages SET {sets}, {_NEXT_REV} WHERE id = :_id RETURNING {_COLUMNS}",
                 {**values(MessageRecord, changes), "_id": message_id},
             )
             row = await cursor.fetchone()
@@ -88,11 +91,13 @@ class SqliteMessageStore:
             await _refresh_last_message(conn, message)
         return message
 
-    async def pin(self, message_id: str, by_user_id: str, at: str, limit: int) -> PinChange | None:
+    async def pin(
+        self, message_id: str, by_user_id: str, at: str, limit: int
+    ) -> MessageChange | None:
         # The count and the write are one statement in one write transaction:
         # two concurrent pins cannot both see room for one more.
         return await self._set_pin(
-            "UPDATE messages SET pinned = 1, pinned_at = ?, pinned_by = ?"
+            f"UPDATE messages SET pinned = 1, pinned_at = ?, pinned_by = ?, {_NEXT_REV}"
             " WHERE id = ? AND deleted = 0 AND pinned = 0"
             " AND (SELECT COUNT(*) FROM messages p"
             "      WHERE p.conversation_id = messages.conversation_id AND p.pinned = 1) < ?"
@@ -102,9 +107,9 @@ class SqliteMessageStore:
             unchanged_if_pinned=True,
         )
 
-    async def unpin(self, message_id: str) -> PinChange | None:
+    async def unpin(self, message_id: str) -> MessageChange | None:
         return await self._set_pin(
-            "UPDATE messages SET pinned = 0, pinned_at = NULL, pinned_by = NULL"
+            f"UPDATE messages SET pinned = 0, pinned_at = NULL, pinned_by = NULL, {_NEXT_REV}"
             f" WHERE id = ? AND pinned = 1 RETURNING {_COLUMNS}",
             (message_id,),
             message_id,
@@ -118,7 +123,7 @@ class SqliteMessageStore:
         message_id: str,
         *,
         unchanged_if_pinned: bool,
-    ) -> PinChange | None:
+    ) -> MessageChange | None:
         """Run a conditional pin or unpin; when it matched nothing, the message
         as it is (unchanged) if it is in the state asked for, else None."""
         async with self.db.transaction() as conn:
@@ -126,7 +131,7 @@ class SqliteMessageStore:
             if row is not None:
                 message = from_row(MessageRecord, row)
                 await _refresh_last_message(conn, message)
-                return PinChange(message, changed=True)
+                return MessageChange(message, changed=True)
             cursor = await conn.execute(
                 f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)
             )
@@ -136,7 +141,7 @@ class SqliteMessageStore:
         current = from_row(MessageRecord, row)
         if current.pinned != unchanged_if_pinned:
             return None
-        return PinChange(current, changed=False)
+        return MessageChange(current, changed=False)
 
     async def pinned(self, conversation_id: str, limit: int) -> list[MessageRecord]:
         return await fetch_records(

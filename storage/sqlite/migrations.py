@@ -397,4 +397,30 @@ MIGRATIONS: list[str] = [
     DROP TRIGGER messages_advance_conversation;
     CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END), 'pinned', json(CASE WHEN new.pinned THEN 'true' ELSE 'false' END), 'pinned_at', new.pinned_at, 'pinned_by', new.pinned_by, 'mentions', json(new.mentions)) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq; END;
     """,
+    # issue 17: reactions, threads, system and card messages, and the change
+    # feed that sync reads. A message's reactions are a JSON list of
+    # {emoji, user_ids}; system and card messages have kind 'system'/'card',
+    # a JSON card, and as sender_id the user whose action caused them (so
+    # unread counts and that user's read marker work as for their own
+    # messages; the wire shows sender_id null). A thread reply moves its root's
+    # reply_count and last_reply_at (trigger). Every change to a stored message
+    # sets its rev to the conversation's next one (storage/sqlite/messages.py's
+    # NEXT_REV; a trigger moves the conversation's last_rev), so sync can return
+    # the messages changed since a rev the client holds.
+    """
+    ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE messages ADD COLUMN card TEXT;
+    ALTER TABLE messages ADD COLUMN reactions TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE messages ADD COLUMN thread_root_id TEXT;
+    ALTER TABLE messages ADD COLUMN reply_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN last_reply_at TEXT;
+    ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN last_rev INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX messages_thread ON messages(thread_root_id, seq) WHERE thread_root_id IS NOT NULL;
+    CREATE INDEX messages_rev ON messages(conversation_id, rev) WHERE rev > 0;
+    DROP TRIGGER messages_advance_conversation;
+    CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END), 'pinned', json(CASE WHEN new.pinned THEN 'true' ELSE 'false' END), 'pinned_at', new.pinned_at, 'pinned_by', new.pinned_by, 'mentions', json(new.mentions), 'kind', new.kind, 'card', json(new.card), 'reactions', json(new.reactions), 'thread_root_id', new.thread_root_id, 'reply_count', new.reply_count, 'last_reply_at', new.last_reply_at, 'rev', new.rev) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq; END;
+    CREATE TRIGGER messages_thread_reply AFTER INSERT ON messages WHEN new.thread_root_id IS NOT NULL BEGIN UPDATE messages SET reply_count = reply_count + 1, last_reply_at = new.created_at, rev = (SELECT last_rev + 1 FROM conversations WHERE id = new.conversation_id) WHERE id = new.thread_root_id; END;
+    CREATE TRIGGER messages_revise AFTER UPDATE OF rev ON messages BEGIN UPDATE conversations SET last_rev = new.rev WHERE id = new.conversation_id AND last_rev < new.rev; END;
+    """,
 ]
