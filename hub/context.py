@@ -278,6 +278,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
             currencies=tuple(settings.currencies),
             fees=FeePolicy(settings.platform_fee_bps, settings.min_fee),
         ),
+        conversations.system_messages,  # cards in a bid's conversation
     )
     webhook_secret = settings.payments_webhook_secret.get_secret_value()  # type: ignore[union-attr]
     payments = SandboxProvider(settings.base_url, webhook_secret, settings.sandbox_webhook_delay_s)
@@ -362,7 +363,7 @@ def build_video(
     networking = NetworkingService(
         settings, store, emitter, queues, conversations, notifications, ice.entries
     )
-    calls = Calls(settings, store, emitter, state, ice)
+    calls = Calls(settings, store, emitter, state, ice, conversations.system_messages)
     # The relay asks networking where a session's signals go.
     relay = SignalRelay(emitter, calls, state, networking, settings.signal_max_candidates)
     return SignalingService(calls, relay, ice), EchoService(settings, ice), networking

@@ -7,6 +7,12 @@ ringing ── accept ──► active ── end / a device disconnects ──�
    └ ring timeout           ► missed
 ```
 
+A call leaves a system message in its conversation (hub/conversations/
+system_messages.py): ``ended`` with its duration once an answered call ends,
+``missed`` when nobody answered before the caller gave up or the ring timed
+out (the caller is its actor, so it is unread for the callees). A call every
+callee declined leaves none: they answered it.
+
 Call events go to per-user rooms (``user:<id>``), so every device of each
 member hears them, on any process with the Redis manager. ``sid`` arguments are
 /signaling socket ids; REST callers pass None.
@@ -17,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from hub.clock import new_id, now_iso
+from hub.clock import new_id, now_iso, parse_iso
 from hub.config import Settings
+from hub.conversations.system_messages import SystemMessages
 from hub.emitter import Emitter, UserEvents
 from hub.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from storage import Store
@@ -49,7 +56,9 @@ class Calls:
         emitter: Emitter,
         state: CallState,
         ice: IceServerProvider,
+        system_messages: SystemMessages,
     ) -> None:
+        self.system_messages = system_messages
         self.settings = settings
         self.store = store
         self.events = UserEvents(emitter, NAMESPACE)
@@ -138,6 +147,7 @@ class Calls:
             raise Forbidden("Only the caller can cancel this call")
         _refuse(await self._conclude(call_id, "ringing", "cancelled", "cancelled"))
         await self.events.to_users("call:cancelled", {"call_id": call_id}, members(call), sid)
+        await self._missed_message(call)
         return call_view(await self.get(call_id))
 
     async def end(
@@ -158,7 +168,9 @@ class Calls:
             members(call),
             sid,
         )
-        return call_view(await self.get(call_id))
+        ended = await self.get(call_id)
+        await self._ended_message(ended, user_id)
+        return call_view(ended)
 
     async def socket_gone(self, user_id: str, sid: str) -> None:
         """A /signaling socket disconnected: its ringing call is cancelled, its
@@ -179,6 +191,21 @@ class Calls:
         for timer in self._ring_timers.values():
             timer.cancel()
         self._ring_timers.clear()
+
+    async def _missed_message(self, call: CallRecord) -> None:
+        await self.system_messages.call(
+            call["conversation_id"], call["caller_id"], call["id"], "missed", call["media"]
+        )
+
+    async def _ended_message(self, call: CallRecord, by_user_id: str) -> None:
+        """From the answer to the hang-up, in whole seconds."""
+        duration = 0
+        if call["answered_at"] and call["ended_at"]:
+            elapsed = parse_iso(call["ended_at"]) - parse_iso(call["answered_at"])
+            duration = max(0, round(elapsed.total_seconds()))
+        await self.system_messages.call(
+            call["conversation_id"], by_user_id, call["id"], "ended", call["media"], duration
+        )
 
     async def _callees(self, user_id: str, conversation_id: str) -> list[str]:
         """The conversation's other participants the caller may call."""
@@ -236,6 +263,7 @@ class Calls:
                 return
             call = await self.get(call_id)
             await self.events.to_users("call:missed", {"call_id": call_id}, members(call))
+            await self._missed_message(call)
         except Exception:
             log.exception("ring timeout of call %s failed", call_id)
 

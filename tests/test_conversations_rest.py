@@ -263,9 +263,12 @@ async def test_group_participants_add_and_remove(users):
     assert cat.id in updated["participant_ids"]
 
     first = await bob.send(cid, "welcome cat")
-    assert (await cat_socket.wait_for("message:new")) == [first]
+    # The join is a system message (tests/test_system_messages.py), then bob's.
+    joined, heard = await cat_socket.wait_for("message:new", 2)
+    assert (joined["kind"], joined["text"], heard) == ("system", "ann added cat", first)
     assert [m["id"] for m in (await cat.ok("GET", f"/conversations/{cid}/messages"))["items"]] == [
-        first["id"]
+        joined["id"],
+        first["id"],
     ]
 
     # Only the creator removes someone else.
@@ -280,8 +283,15 @@ async def test_group_participants_add_and_remove(users):
 
     # The removed user hears nothing more, at once, and cannot read.
     second = await bob.send(cid, "cat is gone")
-    assert (await bob_socket.wait_for("message:new", 2)) == [first, second]
-    await nothing_more(cat_socket, event="message:new", count=1)
+    heard = await bob_socket.wait_for("message:new", 4)
+    assert [m["text"] for m in heard] == [
+        "ann added cat",
+        first["text"],
+        "ann removed cat",
+        second["text"],
+    ]
+    assert [heard[1], heard[3]] == [first, second]
+    await nothing_more(cat_socket, event="message:new", count=2)
     await cat.fails("GET", f"/conversations/{cid}/messages", status=403, code="forbidden")
     ack = await cat_socket.call("message:history", {"conversation_id": cid})
     assert ack["ok"] is False and ack["error"]["code"] == "forbidden"
@@ -770,8 +780,10 @@ async def test_outsiders_are_forbidden_and_unknown_ids_not_found(users):
     # Nothing changed, nothing leaked.
     view = await ann.ok("GET", f"/conversations/{cid}")
     assert view["title"] is None and eve.id not in view["participant_ids"]
-    assert ann.id in view["participant_ids"] and view["last_seq"] == 1
-    (message,) = (await ann.ok("GET", f"/conversations/{cid}/messages"))["items"]
+    # Seq 1 is the system message of eve's removal.
+    assert ann.id in view["participant_ids"] and view["last_seq"] == 2
+    removal, message = (await ann.ok("GET", f"/conversations/{cid}/messages"))["items"]
+    assert removal["kind"] == "system" and removal["card"]["state"] == "removed"
     assert message["text"] == "secret words" and message["deleted"] is False
     assert (await eve.ok("GET", "/conversations"))["items"] == []
     assert (await eve.ok("GET", "/messages/search", params={"q": "secret"}))["items"] == []

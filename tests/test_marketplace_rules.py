@@ -281,7 +281,8 @@ async def test_accept_rejects_the_other_open_bids_and_opens_one_conversation_per
         status=201,
     )
     history = await cast.fred.ok("GET", f"/conversations/{conversation['id']}/messages")
-    assert [m["id"] for m in history["items"]] == [sent["id"]]
+    card, message = history["items"]  # the accept's card came first
+    assert (card["kind"], card["card"]["state"], message["id"]) == ("card", "accepted", sent["id"])
 
     # A pair without a direct conversation gets a direct one carrying the bid.
     other_job = await cast.job()

@@ -19,10 +19,11 @@ from storage.records import BidRecord, Change, JobRecord, Transition
 from ..clock import new_id, now_iso
 from ..conversations import ConversationService
 from ..conversations.models import ContextRef, CreateConversation
+from ..conversations.system_messages import money
 from ..conversations.views import Conversation
 from ..cursors import decode_cursor
 from ..errors import Conflict, Forbidden, HubError, InvalidState, NotFound, ValidationFailed
-from .common import Market, cut
+from .common import Market, cut, quoted
 from .jobs import JobService
 from .models import Bid, BidPage, CreateBid, UpdateBid
 from .states import ACTIVE_BIDS, BID, BIDDER, JOB, OWNER
@@ -134,6 +135,7 @@ class BidService:
         )
         bid = await self._open_conversation(bid)
         accepted = view(Bid, bid)
+        await self._accepted_card(bid)
         await self._tell(
             bid, BID.step("accept").event, bid.owner_id, conversation_id=bid.conversation_id
         )
@@ -142,6 +144,21 @@ class BidService:
             if current is not None and current.status == "rejected":
                 await self._tell(current, BID.step("reject").event, current.freelancer_id)
         return accepted
+
+    async def _accepted_card(self, bid: BidRecord) -> None:
+        job = await self.store.market.get_job(bid.job_id)
+        title = job.title if job is not None else "the job"
+        (name,) = await self.market.system_messages.names(bid.freelancer_id)
+        await self.market.card(
+            bid,
+            bid.freelancer_id,
+            ("bid", bid.id),
+            "accepted",
+            f"{name} accepted the offer for {quoted(title)} · {money(bid.amount, bid.currency)}",
+            amount=bid.amount,
+            currency=bid.currency,
+            title=title,
+        )
 
     # The job's owner
 

@@ -19,6 +19,7 @@ from storage.records import (
 )
 
 from ..clock import new_id, now_iso
+from ..conversations.system_messages import SystemMessages
 from ..cursors import encode_cursor
 from ..errors import Conflict, Forbidden, InsufficientFunds, NotFound, ValidationFailed
 from ..idempotency import attach_claim, mark_committed
@@ -97,11 +98,16 @@ class Market:
     """The shared plumbing of the marketplace services."""
 
     def __init__(
-        self, store: Store, notifications: NotificationService, rules: MarketRules
+        self,
+        store: Store,
+        notifications: NotificationService,
+        rules: MarketRules,
+        system_messages: SystemMessages,
     ) -> None:
         self.store = store
         self.notifications = notifications
         self.rules = rules
+        self.system_messages = system_messages
 
     async def user(self, user_id: str) -> UserRecord:
         user = await self.store.users.get(user_id)
@@ -185,3 +191,35 @@ class Market:
 
     async def notify(self, user_id: str, type: str, data: dict[str, Any]) -> None:
         await self.notifications.notify(user_id, type, data)
+
+    # Cards in the bid's conversation
+
+    async def hired_bid(self, job_id: str) -> BidRecord | None:
+        """The bid a job was awarded to (after the accept, the hired one): its
+        conversation is where the job's and its milestones' cards go."""
+        job = await self.store.market.get_job(job_id)
+        if job is None or job.awarded_bid_id is None:
+            return None
+        return await self.store.market.get_bid(job.awarded_bid_id)
+
+    async def card(
+        self,
+        bid: BidRecord | None,
+        actor_id: str,
+        ref: tuple[str, str],
+        state: str,
+        text: str,
+        **fields: Any,
+    ) -> None:
+        """A card message about ``ref`` in ``bid``'s conversation, if it has one
+        (it may not: the two parties blocked each other before the accept)."""
+        if bid is not None and bid.conversation_id is not None:
+            await self.system_messages.market(
+                bid.conversation_id, actor_id, ref, state, text, **fields
+            )
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """A title or description quoted in a card's text, cut at ``limit``."""
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"

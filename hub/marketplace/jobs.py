@@ -16,7 +16,7 @@ from storage.records import BidRecord, Change, JobQuery, JobRecord, ReviewRecord
 from ..clock import new_id, now_iso
 from ..cursors import decode_cursor
 from ..errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
-from .common import Market, cut
+from .common import Market, cut, quoted
 from .models import (
     CreateJob,
     CreateReview,
@@ -182,6 +182,15 @@ class JobService:
             absent=[("milestones", {"job_id": job_id, "status": list(UNSETTLED_MILESTONES)})],
         )
         completed = view(Job, job)
+        (owner,) = await self.market.system_messages.names(user_id)
+        await self.market.card(
+            await self.market.hired_bid(job.id),
+            user_id,
+            ("job", job.id),
+            "completed",
+            f"{owner} marked {quoted(job.title)} completed",
+            title=job.title,
+        )
         if job.freelancer_id:
             await self.market.notify(
                 job.freelancer_id,

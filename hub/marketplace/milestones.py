@@ -28,9 +28,10 @@ from typing import Any
 from storage.records import Change, MilestoneRecord, MovementRecord, Transition
 
 from ..clock import new_id, now_iso
+from ..conversations.system_messages import money
 from ..cursors import decode_cursor
 from ..errors import Forbidden, InsufficientFunds, NotFound, ValidationFailed
-from .common import PLATFORM, Market, cut, movement, transfer
+from .common import PLATFORM, Market, cut, movement, quoted, transfer
 from .jobs import JobService
 from .models import CreateMilestone, Milestone, MilestonePage
 from .states import FREELANCER, JOB, MILESTONE, OWNER, Step
@@ -120,12 +121,22 @@ class MilestoneService:
             return milestone
 
         milestone = await self.market.retrying(attempt)
+        await self._card(
+            milestone, user_id, "funded", "{actor} funded milestone {title}", body.amount
+        )
         return await self._tell(milestone, "milestone.created", milestone.freelancer_id)
 
     # Steps
 
     async def request_release(self, user_id: str, milestone_id: str) -> Milestone:
         milestone, step = await self._step(user_id, milestone_id, "request-release")
+        await self._card(
+            milestone,
+            user_id,
+            "release_requested",
+            "{actor} requested the release of milestone {title}",
+            milestone.held,
+        )
         return await self._tell(milestone, step.event, milestone.owner_id)
 
     async def release(self, user_id: str, milestone_id: str, amount: int | None) -> Milestone:
@@ -146,6 +157,15 @@ class MilestoneService:
             return released, milestone.held if amount is None else amount
 
         milestone, gross = await self.market.retrying(attempt)  # as this release left it
+        await self._card(
+            milestone,
+            user_id,
+            "released",
+            "{actor} released {amount} of milestone {title}",
+            gross,
+            # Partial releases are several events: what was released by the end of each names it.
+            key=f"card:milestone:{milestone.id}:released:{milestone.released}",
+        )
         return await self._tell(milestone, step.event, milestone.freelancer_id, amount=gross)
 
     def _release(self, m: MilestoneRecord, amount: int | None, step: Step) -> Transition:
@@ -199,10 +219,20 @@ class MilestoneService:
             )
 
         milestone, step = await self._step(user_id, milestone_id, "cancel", cancel)
+        await self._card(
+            milestone,
+            user_id,
+            "cancelled",
+            "{actor} cancelled milestone {title}; {amount} went back",
+            milestone.refunded,
+        )
         return await self._tell(milestone, step.event, milestone.freelancer_id)
 
     async def dispute(self, user_id: str, milestone_id: str) -> Milestone:
         milestone, step = await self._step(user_id, milestone_id, "dispute")
+        await self._card(
+            milestone, user_id, "disputed", "{actor} disputed milestone {title}", milestone.held
+        )
         other = milestone.freelancer_id if user_id == milestone.owner_id else milestone.owner_id
         return await self._tell(milestone, step.event, other, by=user_id)
 
@@ -244,9 +274,54 @@ class MilestoneService:
             )
 
         milestone, step = await self._step(user_id, milestone_id, "resolve", resolve)
+        freelancer, owner = await self.market.system_messages.names(
+            milestone.freelancer_id, milestone.owner_id
+        )
+        await self._card(
+            milestone,
+            user_id,
+            "resolved",
+            "The dispute on milestone {title} was resolved: {amount} to {freelancer},"
+            " {back} back to {owner}",
+            freelancer_amount,
+            freelancer=freelancer,
+            owner=owner,
+            back=money(milestone.refunded, milestone.currency),
+        )
         for party in (milestone.owner_id, milestone.freelancer_id):
             await self._tell(milestone, step.event, party, freelancer_amount=freelancer_amount)
         return view(Milestone, milestone)
+
+    async def _card(
+        self,
+        milestone: MilestoneRecord,
+        actor_id: str,
+        state: str,
+        text: str,
+        amount: int,
+        key: str | None = None,
+        **words: str,
+    ) -> None:
+        """A card in the conversation of the bid the job was awarded to;
+        ``text`` names the ``{actor}``, ``{title}``, ``{amount}`` and ``words``."""
+        (actor,) = await self.market.system_messages.names(actor_id)
+        title = milestone.description[:200]
+        await self.market.card(
+            await self.market.hired_bid(milestone.job_id),
+            actor_id,
+            ("milestone", milestone.id),
+            state,
+            text.format(
+                actor=actor,
+                title=quoted(title),
+                amount=money(amount, milestone.currency),
+                **words,
+            ),
+            key=key,
+            amount=amount,
+            currency=milestone.currency,
+            title=title,
+        )
 
     # One step of the state machine
 

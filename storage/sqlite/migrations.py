@@ -423,4 +423,13 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER messages_thread_reply AFTER INSERT ON messages WHEN new.thread_root_id IS NOT NULL BEGIN UPDATE messages SET reply_count = reply_count + 1, last_reply_at = new.created_at, rev = (SELECT last_rev + 1 FROM conversations WHERE id = new.conversation_id) WHERE id = new.thread_root_id; END;
     CREATE TRIGGER messages_revise AFTER UPDATE OF rev ON messages BEGIN UPDATE conversations SET last_rev = new.rev WHERE id = new.conversation_id AND last_rev < new.rev; END;
     """,
+    # issue 17: a system or card message does not move its actor's read
+    # marker (a text message still moves its sender's): the actor of a release
+    # made from the dashboard, or of a call hung up, has not necessarily read
+    # what came before, and a read receipt must not say so. It is not unread
+    # for them either way: unread counts leave out a user's own messages.
+    """
+    DROP TRIGGER messages_advance_conversation;
+    CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END), 'pinned', json(CASE WHEN new.pinned THEN 'true' ELSE 'false' END), 'pinned_at', new.pinned_at, 'pinned_by', new.pinned_by, 'mentions', json(new.mentions), 'kind', new.kind, 'card', json(new.card), 'reactions', json(new.reactions), 'thread_root_id', new.thread_root_id, 'reply_count', new.reply_count, 'last_reply_at', new.last_reply_at, 'rev', new.rev) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq AND new.kind = 'text'; END;
+    """,
 ]
