@@ -26,7 +26,7 @@ from . import (
     users,
     wallet,
 )
-from .openapi import ID_PATTERN, PATH_PARAM, build_openapi, openapi_handler
+from .openapi import PATH_PARAM, build_openapi, openapi_handler, path_param_pattern
 from .routing import Route, services_of, serving
 from .web_client import setup_web_routes
 
@@ -58,9 +58,10 @@ async def prometheus_metrics(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     """Register ROUTES under /api/v1 (each path parameter matching ID_PATTERN
-    only), the probes outside it too, the OpenAPI document, /metrics and the page."""
+    only, or its own pattern: handlers.openapi.OTHER_PATH_PARAMS), the probes
+    outside it too, the OpenAPI document, /metrics and the page."""
     for route in ROUTES:
-        path = PATH_PARAM.sub(rf"{{\1:{ID_PATTERN}}}", route.path)
+        path = PATH_PARAM.sub(lambda m: f"{{{m[1]}:{path_param_pattern(m[1])}}}", route.path)
         handler = serving(route)
         app.router.add_route(route.method, API_PREFIX + path, handler)
         if route.path in UNVERSIONED:

@@ -20,6 +20,7 @@ from hub.conversations.models import (
     MarkRead,
     MarkUnread,
     PinMessage,
+    React,
     RemoveParticipant,
     RestAddParticipants,
     RestEditMessage,
@@ -30,6 +31,8 @@ from hub.conversations.models import (
     RestUpdateConversation,
     SearchQuery,
     SendMessage,
+    Thread,
+    ThreadQuery,
     UpdateConversation,
 )
 from hub.conversations.views import (
@@ -162,6 +165,29 @@ async def _pin(request: web.Request, *, pinned: bool) -> web.Response:
 
 
 list_pins = by_id_action("conversations", "pins", "list_pins")
+
+
+async def add_reaction(request: web.Request) -> web.Response:
+    return await _react(request, add=True)
+
+
+async def remove_reaction(request: web.Request) -> web.Response:
+    return await _react(request, add=False)
+
+
+async def _react(request: web.Request, *, add: bool) -> web.Response:
+    caller = user_id_of(request)
+    payload = validate(
+        React, {"message_id": request.match_info["id"], "emoji": request.match_info["emoji"]}
+    )
+    return json_response(await services_of(request).conversations.react(caller, payload, add=add))
+
+
+async def message_thread(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, ThreadQuery)
+    thread = operation(Thread, query, message_id=request.match_info["id"])
+    return json_response(await services_of(request).conversations.thread(caller, thread))
 
 
 async def unread_count(request: web.Request) -> web.Response:
@@ -344,6 +370,37 @@ ROUTES: list[Route] = [
         "Unpin a message (any participant; unpinning one that is not pinned changes nothing)",
         "messages",
         response=Message,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/messages/{id}/reactions/{emoji}",
+        add_reaction,
+        "React to a message (any participant; at most 20 different emoji per message)",
+        "messages",
+        response=Message,
+        errors=(403,),
+        description="{emoji} is one emoji (percent-encoded) or a :short_name:, which becomes"
+        " its emoji. Adding a reaction the caller made already changes nothing. A deleted"
+        " message, an unknown emoji, or a 21st different emoji is 422 validation_failed.",
+    ),
+    Route(
+        "DELETE",
+        "/messages/{id}/reactions/{emoji}",
+        remove_reaction,
+        "Take back the caller's reaction (removing one not made changes nothing)",
+        "messages",
+        response=Message,
+        errors=(403,),
+    ),
+    Route(
+        "GET",
+        "/messages/{id}/thread",
+        message_thread,
+        "The replies in a message's thread, ascending seq",
+        "messages",
+        query=ThreadQuery,
+        response=MessagePage,
         errors=(403,),
     ),
     Route(

@@ -21,6 +21,30 @@ PATH_PARAM = re.compile(r"{(\w+)}")
 # so a malformed id is a plain 404 and a static path (/messages/unread-count) is
 # never taken for an id.
 ID_PATTERN = "[0-9A-HJKMNP-TV-Z]{26}"
+# The path parameters that are not ids: what the router matches, and their schema.
+OTHER_PATH_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "emoji": (
+        "[^{}/]{1,64}",
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "description": "One emoji (percent-encoded) or a :short_name:",
+        },
+    ),
+}
+
+
+def path_param_pattern(name: str) -> str:
+    """What ``setup_routes`` registers the path parameter ``name`` with."""
+    return OTHER_PATH_PARAMS[name][0] if name in OTHER_PATH_PARAMS else ID_PATTERN
+
+
+def _path_param_schema(name: str) -> dict[str, Any]:
+    if name in OTHER_PATH_PARAMS:
+        return OTHER_PATH_PARAMS[name][1]
+    return {"type": "string", "pattern": f"^{ID_PATTERN}$"}
+
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -131,7 +155,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
+            "schema": _path_param_schema(name),
         }
         for name in PATH_PARAM.findall(route.path)
     ]

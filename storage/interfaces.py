@@ -186,7 +186,15 @@ class MessageStore(Protocol):
         Only a participant may write, and not into a direct conversation with
         someone they block or who blocks them: otherwise (or when there is no
         such conversation) nothing is written and the result is None. Checking
-        here, in the same step as the write, keeps a send to one round trip."""
+        here, in the same step as the write, keeps a send to one round trip.
+
+        A system or card message (``kind`` not ``"text"``) skips those checks:
+        its ``sender_id`` is the user whose action caused it, who may be an
+        admin or a participant who just left. Only a missing conversation
+        refuses it (None). It does not move that user's read marker (they did
+        not necessarily read what came before; it is not unread for them
+        anyway, being theirs). Its ``client_msg_id`` names the event, so
+        writing one event twice returns the original."""
 
     async def get(self, message_id: str) -> MessageRecord | None: ...
 
@@ -225,6 +233,28 @@ class MessageStore(Protocol):
     async def unpin(self, message_id: str) -> MessageChange | None:
         """Unpin a message (``pinned_at``/``pinned_by`` cleared); unpinning one
         that is not pinned changes nothing. None for no such message."""
+
+    async def react(
+        self, message_id: str, user_id: str, emoji: str, *, add: bool, max_distinct: int
+    ) -> MessageChange | None:
+        """Add (``add``) or remove ``user_id``'s ``emoji`` reaction, reading and
+        writing the reactions in one atomic step (concurrent reactions all
+        count). Adding one the user made already, or removing one they did
+        not make, changes nothing. None when nothing was added: no such
+        message, a deleted one, or it would be emoji number
+        ``max_distinct + 1`` (the caller tells which by reading the
+        message); removing from no such message is None too."""
+
+    async def thread(self, root_id: str, *, after_seq: int, limit: int) -> list[MessageRecord]:
+        """The replies whose ``thread_root_id`` is ``root_id``, ascending seq,
+        the first ``limit`` after ``after_seq``."""
+
+    async def changed(
+        self, conversation_id: str, *, after_rev: int, limit: int
+    ) -> list[MessageRecord]:
+        """The conversation's messages changed after ``after_rev`` (edited,
+        deleted, pinned or unpinned, reacted to, replied to), ascending rev,
+        at most ``limit``."""
 
     async def pinned(self, conversation_id: str, limit: int) -> list[MessageRecord]:
         """The conversation's pinned messages, most recently pinned first (ties

@@ -490,7 +490,14 @@ async def test_sync_pages_each_conversation_in_seq_order(users):
     assert [m["seq"] for m in d["messages"]] == [4, 5, 6] and d["has_more"] is False
     result = await back.ok("sync", {"cursors": [{"conversation_id": direct, "after_seq": 6}]})
     assert result["items"] == [
-        {"conversation_id": direct, "messages": [], "has_more": False, "pins": []}
+        {
+            "conversation_id": direct,
+            "messages": [],
+            "changes": [],
+            "rev": 0,
+            "has_more": False,
+            "pins": [],
+        }
     ]
     await back.error(
         "sync", {"cursors": [{"conversation_id": "nope", "after_seq": 0}]}, "not_found"
@@ -590,6 +597,21 @@ SPECS: dict[str, Spec] = {
         lambda w: {"message_id": w.message, "pinned": True},
         ["message_id", "pinned"],
         {"message_id": [5, ""], "pinned": ["yes", 1, 0]},
+    ),
+    "reaction:add": Spec(
+        lambda w: {"message_id": w.message, "emoji": "👍"},
+        ["message_id", "emoji"],
+        {"message_id": [5, ""], "emoji": [5, "", "a", "👍👍", ":nope:", "x" * 65]},
+    ),
+    "reaction:remove": Spec(
+        lambda w: {"message_id": w.message, "emoji": "👍"},
+        ["message_id", "emoji"],
+        {"message_id": [5, ""], "emoji": [["👍"], "", ":nope:"]},
+    ),
+    "message:thread": Spec(
+        lambda w: {"message_id": w.message},
+        ["message_id"],
+        {"message_id": [5, ""], "after_seq": [-1, "1"], "limit": [0, 101]},
     ),
     "conversation:pins": Spec(
         lambda w: {"conversation_id": w.group},

@@ -242,6 +242,8 @@ class Caller:
         collection segment before it (``/users/{id}`` -> ``users``)."""
         if kind in ("users", "user_id", "participants"):
             return self.target_id
+        if kind == "emoji":
+            return "%F0%9F%91%8D"  # 👍, percent-encoded as a client sends it
         if kind not in self._ids:
             if kind == "conversations":
                 self._ids[kind] = (

@@ -250,6 +250,7 @@ NO_MONEY = {
     "create_upload": "a file upload",
     "complete_upload": "a file upload's checks",
     "pin_message": "a message pin",
+    "add_reaction": "a reaction",
 }
 
 

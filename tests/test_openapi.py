@@ -298,7 +298,7 @@ async def test_path_parameters_are_documented_as_ids(document: dict[str, Any]) -
     for path, item in document["paths"].items():
         for method, operation in item.items():
             for parameter in operation["parameters"]:
-                if parameter["in"] == "path":
+                if parameter["in"] == "path" and parameter["name"] != "emoji":
                     assert parameter["schema"] == {
                         "type": "string",
                         "pattern": f"^{ID_PATTERN}$",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+import emoji
+from pydantic import AfterValidator, Field
 
 from ..schema import (
     Body,
@@ -67,6 +68,25 @@ class RemoveParticipant(Body):
     user_id: Id
 
 
+def _one_emoji(value: str) -> str:
+    """One emoji (ZWJ sequences, flags and skin tones included), or a known
+    ``:short_name:``, which becomes its emoji so that both count as one reaction."""
+    if len(value) > 2 and value.startswith(":") and value.endswith(":"):
+        value = emoji.emojize(value, language="alias")
+        if not emoji.is_emoji(value):
+            raise ValueError("Unknown emoji short name")
+    elif not emoji.is_emoji(value):
+        raise ValueError("Must be one emoji or a :short_name:")
+    return value
+
+
+Emoji = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="One emoji or a :short_name:"),
+    AfterValidator(_one_emoji),
+]
+
+
 class SendMessage(Body):
     conversation_id: Id
     client_msg_id: Id
@@ -77,6 +97,8 @@ class SendMessage(Body):
     # Participants the message mentions: each gets a ``mention`` notification.
     # Duplicates collapse; the sender's own id is dropped.
     mentions: Annotated[list[Id], Field(max_length=50)] = Field(default_factory=list)
+    # A reply in the thread of this message (of the same conversation, not a reply).
+    thread_root_id: Id | None = None
 
 
 class EditMessage(Body):
@@ -94,6 +116,22 @@ class PinMessage(Body):
 
     message_id: Id
     pinned: bool
+
+
+class React(Body):
+    """Add or remove the caller's reaction (at most ``max_reactions`` distinct
+    emoji per message)."""
+
+    message_id: Id
+    emoji: Emoji
+
+
+class Thread(Body):
+    """The replies in a message's thread, ascending ``seq``."""
+
+    message_id: Id
+    after_seq: Seq | None = None
+    limit: Limit = 50
 
 
 class History(Body):
@@ -132,6 +170,10 @@ class Typing(Body):
 class SyncCursor(Body):
     conversation_id: Id
     after_seq: Seq
+    # The ``rev`` of this conversation from the previous sync: the messages
+    # changed since then come back in ``changes``. Omitted: no changes, only
+    # the current ``rev`` to start from.
+    after_rev: Seq | None = None
 
 
 class Sync(Body):
@@ -150,6 +192,7 @@ class SearchQuery(Query):
 # URL path carries (GET /conversations/{id}/messages, POST .../messages, ...).
 ConversationListQuery = rest_query(ListConversations, "ConversationListQuery")
 HistoryQuery = rest_query(History, "HistoryQuery", path=("conversation_id",))
+ThreadQuery = rest_query(Thread, "ThreadQuery", path=("message_id",))
 RestSendMessage = rest_body(
     SendMessage,
     "RestSendMessage",

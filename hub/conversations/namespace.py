@@ -19,9 +19,11 @@ from .models import (
     MarkRead,
     MarkUnread,
     PinMessage,
+    React,
     RemoveParticipant,
     SendMessage,
     Sync,
+    Thread,
     Typing,
     UpdateConversation,
 )
@@ -105,6 +107,18 @@ class ConversationsNamespace(HubNamespace):
     @event("message:pin", PinMessage, limit="conversation_change")
     async def pin(self, caller: Caller, payload: PinMessage) -> Message:
         return await self.service.pin(caller.user_id, payload, caller.sid)
+
+    @event("reaction:add", React, limit="conversation_change")
+    async def add_reaction(self, caller: Caller, payload: React) -> Message:
+        return await self.service.react(caller.user_id, payload, add=True, origin_sid=caller.sid)
+
+    @event("reaction:remove", React, limit="conversation_change")
+    async def remove_reaction(self, caller: Caller, payload: React) -> Message:
+        return await self.service.react(caller.user_id, payload, add=False, origin_sid=caller.sid)
+
+    @event("message:thread", Thread, limit="conversation_read")
+    async def thread(self, caller: Caller, payload: Thread) -> MessagePage:
+        return await self.service.thread(caller.user_id, payload)
 
     @event("conversation:pins", ConversationRef, limit="conversation_read")
     async def pins(self, caller: Caller, payload: ConversationRef) -> PinnedMessages:

@@ -40,13 +40,16 @@ from .models import (
     MarkRead,
     MarkUnread,
     PinMessage,
+    React,
     RemoveParticipant,
     SendMessage,
     Sync,
+    Thread,
     Typing,
     UpdateConversation,
 )
 from .sequencer import Delivery
+from .system_messages import SystemMessages
 from .typing_state import TypingTracker
 from .views import (
     Conversation,
@@ -64,6 +67,7 @@ from .views import (
     UnreadCounts,
     conversation_view,
     message_view,
+    reaction_views,
 )
 
 
@@ -73,6 +77,7 @@ class ConversationLimits:
     max_group_size: int = 256
     edit_window_s: int = 900
     max_pinned_messages: int = 50
+    max_reactions: int = 20  # distinct emoji per message
     typing_expires_ms: int = 6000
 
 
@@ -100,6 +105,9 @@ class ConversationService:
         self.limits = limits
         self.typing_state = TypingTracker(self._typing_expired)
         self.member_lists = MemberLists(store)
+        # The hub's own messages (participant and title changes here; calls
+        # and marketplace events through hub/context.py's wiring).
+        self.system_messages = SystemMessages(store, bus, self.member_lists)
 
     # Conversations
 
@@ -179,7 +187,7 @@ class ConversationService:
             members = await self.store.conversations.member_ids(record.id)
             missing = [uid for uid in (bid.owner_id, bid.freelancer_id) if uid not in members]
             if missing:
-                await self._join(record, missing, origin_sid)
+                await self._join(record, missing, origin_sid, user_id)
         return await self._view(record, user_id)
 
     async def _insert(
@@ -254,6 +262,7 @@ class ConversationService:
                 or conversation
             )
             await self._broadcast_updated(conversation, origin_sid)
+            await self.system_messages.title(conversation.id, user_id, request.title)
         elif own:
             await self.events.to_users(
                 "conversation:updated",
@@ -279,15 +288,20 @@ class ConversationService:
         await self._require_users(new, "user_ids")
         await self._require_not_blocked_by(user_id, new)
         if new:
-            await self._join(conversation, new, origin_sid)
+            await self._join(conversation, new, origin_sid, user_id)
         return await self._view(conversation, user_id)
 
     async def _join(
-        self, conversation: ConversationRecord, user_ids: list[str], origin_sid: str | None
+        self,
+        conversation: ConversationRecord,
+        user_ids: list[str],
+        origin_sid: str | None,
+        actor_id: str,
     ) -> None:
         """Add ``user_ids`` to a group. Only those this call added are
         announced, so concurrent adds of one user tell everyone once: the new
-        members get ``conversation:created``, the others ``conversation:updated``."""
+        members get ``conversation:created``, the others ``conversation:updated``,
+        and a system message says who ``actor_id`` added."""
         now = now_iso()
         added = await self.store.conversations.add_members(
             [MembershipRecord(conversation.id, uid, now) for uid in user_ids]
@@ -298,6 +312,7 @@ class ConversationService:
             )
         if added:
             await self._broadcast_updated(conversation, origin_sid, skip=set(added))
+            await self.system_messages.participants(conversation.id, actor_id, "added", added)
 
     async def remove_participant(
         self, user_id: str, request: RemoveParticipant, origin_sid: str | None = None
@@ -318,7 +333,11 @@ class ConversationService:
             origin_sid,
         )
         await self._broadcast_updated(conversation, origin_sid)
-        if request.user_id == user_id:  # no longer a member: no personal state left
+        left = request.user_id == user_id
+        await self.system_messages.participants(
+            conversation.id, user_id, "left" if left else "removed", [request.user_id]
+        )
+        if left:  # no longer a member: no personal state left
             conversation = await self.store.conversations.get(conversation.id) or conversation
             members = await self.store.conversations.members(conversation.id)
             return conversation_view(
@@ -334,6 +353,8 @@ class ConversationService:
         text = self._clean_text(request.text)
         if request.reply_to is not None:
             await self._check_reply(user_id, request.conversation_id, request.reply_to)
+        if request.thread_root_id is not None:
+            await self._check_thread_root(user_id, request.conversation_id, request.thread_root_id)
         record = MessageRecord(
             id=new_id(),
             conversation_id=request.conversation_id,
@@ -342,13 +363,14 @@ class ConversationService:
             text=text,
             created_at=now_iso(),
             reply_to=request.reply_to,
+            thread_root_id=request.thread_root_id,
         )
         if request.mentions:
             record.mentions = await self._check_mentions(user_id, request)
         if request.attachments:
             resent = await self._attach(user_id, request, record)
             if resent is not None:
-                return message_view(resent)
+                return message_view(resent, user_id)
         # The store checks membership and blocks in the same step as the write.
         appended = await self._append(record)
         if appended is None:
@@ -445,6 +467,16 @@ class ConversationService:
         if replied is None or replied.conversation_id != conversation_id:
             raise ValidationFailed.field("reply_to", "No such message in this conversation")
 
+    async def _check_thread_root(self, user_id: str, conversation_id: str, root_id: str) -> None:
+        await self._member(user_id, conversation_id)
+        root = await self.store.messages.get(root_id)
+        if root is None or root.conversation_id != conversation_id:
+            raise ValidationFailed.field("thread_root_id", "No such message in this conversation")
+        if root.thread_root_id is not None:
+            raise ValidationFailed.field(
+                "thread_root_id", "A reply cannot start a thread: reply in its root's thread"
+            )
+
     async def _refuse_send(self, user_id: str, conversation_id: str) -> NoReturn:
         """Why the store refused an append: no such conversation, not a
         participant, or a blocked direct pair."""
@@ -462,10 +494,21 @@ class ConversationService:
         updated = await self.store.messages.update(
             message.id, {"text": self._clean_text(request.text), "edited_at": now_iso()}
         )
-        view = message_view(updated)  # type: ignore[arg-type]
+        assert updated is not None  # _own_message found it; messages are never removed
+        await self._emit_message("message:edit", updated, origin_sid)
+        return message_view(updated, user_id)
+
+    async def _emit_message(
+        self, event: str, message: MessageRecord, origin_sid: str | None
+    ) -> None:
+        """``event`` with the Message to every participant; a message with
+        reactions goes to each on their own, with their own ``me``."""
         members = await self.store.conversations.member_ids(message.conversation_id)
-        await self.events.to_users("message:edit", view, members, origin_sid)
-        return view
+        if not message.reactions:
+            await self.events.to_users(event, message_view(message), members, origin_sid)
+            return
+        for member in members:
+            await self.events.to_users(event, message_view(message, member), [member], origin_sid)
 
     async def delete(
         self, user_id: str, message_id: str, origin_sid: str | None = None
@@ -473,11 +516,12 @@ class ConversationService:
         message = await self._own_message(user_id, message_id)
         await self.store.messages.update(
             message.id,
-            # A deleted message is never pinned: it leaves the pins in the same write.
+            # A deleted message keeps no reactions and leaves the pins in the same write.
             {
                 "text": "",
                 "attachments": [],
                 "mentions": [],
+                "reactions": [],
                 "deleted": True,
                 "edited_at": now_iso(),
                 **_UNPIN,
@@ -527,7 +571,7 @@ class ConversationService:
             change = await self.store.messages.unpin(message.id)
             if change is None:
                 raise NotFound("No such message")
-        view = message_view(change.message)
+        view = message_view(change.message, user_id)
         if change.changed:
             members = await self.store.conversations.member_ids(message.conversation_id)
             await self.events.to_users(
@@ -546,33 +590,117 @@ class ConversationService:
     async def pins(self, user_id: str, conversation_id: str) -> PinnedMessages:
         """The conversation's pinned messages, most recently pinned first."""
         await self._member(user_id, conversation_id)
-        return {"items": await self._pins(conversation_id)}
+        return {"items": await self._pins(conversation_id, user_id)}
 
-    async def _pins(self, conversation_id: str) -> list[Message]:
+    async def _pins(self, conversation_id: str, viewer_id: str) -> list[Message]:
         pinned = await self.store.messages.pinned(conversation_id, self.limits.max_pinned_messages)
-        return [message_view(m) for m in pinned]
+        return [message_view(m, viewer_id) for m in pinned]
+
+    async def react(
+        self, user_id: str, request: React, *, add: bool, origin_sid: str | None = None
+    ) -> Message:
+        """Add or remove the caller's reaction: any participant, at most
+        ``max_reactions`` distinct emoji per message (the store reads and
+        writes in one step). Adding one made already, or removing one not
+        made, changes and emits nothing. Every participant gets
+        ``message:reaction`` with the reactions as they see them (``me``)."""
+        message = await self.store.messages.get(request.message_id)
+        if message is None:
+            raise NotFound("No such message")
+        await self._member(user_id, message.conversation_id)
+        if add and message.deleted:
+            raise _deleted_reaction()
+        change = await self.store.messages.react(
+            message.id, user_id, request.emoji, add=add, max_distinct=self.limits.max_reactions
+        )
+        if change is None:
+            current = await self.store.messages.get(message.id)
+            if current is None:
+                raise NotFound("No such message")
+            if current.deleted:
+                raise _deleted_reaction()
+            raise ValidationFailed.field(
+                "emoji", f"At most {self.limits.max_reactions} different reactions per message"
+            )
+        if change.changed:
+            await self._emit_reactions(change.message, user_id, request.emoji, add, origin_sid)
+        return message_view(change.message, user_id)
+
+    async def _emit_reactions(
+        self, message: MessageRecord, user_id: str, emoji: str, added: bool, origin_sid: str | None
+    ) -> None:
+        """``message:reaction`` to each participant with their own ``me``."""
+        for member in await self.store.conversations.member_ids(message.conversation_id):
+            data = {
+                "conversation_id": message.conversation_id,
+                "message_id": message.id,
+                "seq": message.seq,
+                "reactions": reaction_views(message.reactions, member),
+                "user_id": user_id,
+                "emoji": emoji,
+                "added": added,
+            }
+            await self.events.to_users("message:reaction", data, [member], origin_sid)
+
+    async def thread(self, user_id: str, request: Thread) -> MessagePage:
+        """The replies in a message's thread, ascending seq (not the root itself)."""
+        root = await self.store.messages.get(request.message_id)
+        if root is None:
+            raise NotFound("No such message")
+        await self._member(user_id, root.conversation_id)
+        limit = request.limit
+        replies = await self.store.messages.thread(
+            root.id, after_seq=request.after_seq or 0, limit=limit + 1
+        )
+        return {
+            "items": [message_view(m, user_id) for m in replies[:limit]],
+            "has_more": len(replies) > limit,
+        }
 
     async def history(self, user_id: str, request: History) -> MessagePage:
         await self._member(user_id, request.conversation_id)
         return await self._page(
-            request.conversation_id, request.after_seq, request.before_seq, request.limit
+            request.conversation_id, request.after_seq, request.before_seq, request.limit, user_id
         )
 
     async def sync(self, user_id: str, request: Sync) -> SyncResult:
         items: list[SyncedConversation] = []
         for cursor in request.cursors:
-            await self._member(user_id, cursor.conversation_id)
-            page = await self._page(cursor.conversation_id, cursor.after_seq, None, request.limit)
+            conversation, _ = await self._member(user_id, cursor.conversation_id)
+            page = await self._page(conversation.id, cursor.after_seq, None, request.limit, user_id)
+            changes, rev, more_changes = await self._changes(
+                conversation, cursor.after_rev, request.limit, user_id
+            )
             items.append(
                 {
-                    "conversation_id": cursor.conversation_id,
+                    "conversation_id": conversation.id,
                     "messages": page["items"],
-                    "has_more": page["has_more"],
+                    "changes": changes,
+                    "rev": rev,
+                    "has_more": page["has_more"] or more_changes,
                     # Pins of older messages are not in the page: the whole list is.
-                    "pins": await self._pins(cursor.conversation_id),
+                    "pins": await self._pins(conversation.id, user_id),
                 }
             )
         return {"items": items}
+
+    async def _changes(
+        self, conversation: ConversationRecord, after_rev: int | None, limit: int, viewer_id: str
+    ) -> tuple[list[Message], int, bool]:
+        """The messages changed after ``after_rev``, the rev to send next time,
+        and whether more changes wait. Without ``after_rev``: none, and the
+        conversation's rev as it was when the page was read."""
+        if after_rev is None:
+            return [], conversation.last_rev, False
+        changed = await self.store.messages.changed(
+            conversation.id, after_rev=after_rev, limit=limit + 1
+        )
+        more = len(changed) > limit
+        changed = changed[:limit]
+        # The last change returned, not the conversation's rev: a change whose
+        # rev is taken but not yet visible must still come next time.
+        rev = changed[-1].rev if changed else after_rev
+        return [message_view(m, viewer_id) for m in changed], rev, more
 
     async def mark_read(
         self, user_id: str, request: MarkRead, origin_sid: str | None = None
@@ -674,7 +802,8 @@ class ConversationService:
             user_id, query, conversation_id=conversation_id, offset=offset, limit=limit + 1
         )
         items: list[SearchHit] = [
-            {"message": message_view(m), "highlight": _safe_highlight(h)} for m, h in hits[:limit]
+            {"message": message_view(m, user_id), "highlight": _safe_highlight(h)}
+            for m, h in hits[:limit]
         ]
         next_cursor = str(offset + limit) if len(hits) > limit else None
         return {"items": items, "next_cursor": next_cursor}
@@ -732,7 +861,7 @@ class ConversationService:
         if message is None:
             raise NotFound("No such message")
         await self._member(user_id, message.conversation_id)
-        if message.sender_id != user_id:
+        if message.sender_id != user_id or message.kind != "text":
             raise Forbidden("Only the sender can change a message")
         if message.deleted:
             raise Conflict("This message was deleted")
@@ -774,7 +903,12 @@ class ConversationService:
                 )
 
     async def _page(
-        self, conversation_id: str, after_seq: int | None, before_seq: int | None, limit: int
+        self,
+        conversation_id: str,
+        after_seq: int | None,
+        before_seq: int | None,
+        limit: int,
+        viewer_id: str,
     ) -> MessagePage:
         rows = await self.store.messages.range(
             conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit + 1
@@ -782,7 +916,7 @@ class ConversationService:
         has_more = len(rows) > limit
         if has_more:
             rows = rows[:limit] if after_seq is not None else rows[1:]
-        return {"items": [message_view(m) for m in rows], "has_more": has_more}
+        return {"items": [message_view(m, viewer_id) for m in rows], "has_more": has_more}
 
     async def _require_unblocked(self, user_id: str, other_id: str) -> None:
         if await self.store.blocks.exists_between(user_id, other_id):
@@ -843,6 +977,10 @@ class ConversationService:
 
 
 _UNPIN = {"pinned": False, "pinned_at": None, "pinned_by": None}
+
+
+def _deleted_reaction() -> ValidationFailed:
+    return ValidationFailed.field("message_id", "A deleted message cannot get reactions")
 
 
 def _deleted_pin() -> ValidationFailed:

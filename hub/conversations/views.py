@@ -135,7 +135,19 @@ class MessagePage(TypedDict):
 class SyncedConversation(TypedDict):
     conversation_id: str
     messages: list[Message]
-    has_more: bool
+    changes: Annotated[
+        list[Message],
+        Field(
+            description="Messages changed after the cursor's after_rev (edited, deleted, pinned,"
+            " reacted to, replied to), as they are now, ascending by change"
+        ),
+    ]
+    rev: Annotated[
+        int, Field(description="Send as after_rev next time: the changes up to it are in hand")
+    ]
+    has_more: Annotated[
+        bool, Field(description="More messages or changes wait: sync again from here")
+    ]
     pins: Annotated[
         list[Message],
         Field(

@@ -22,6 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from ..errors import DuplicateError, StorageError
 from ..interfaces import BlockStore
+from ..reactions import with_reaction, without_reaction
 from ..records import AppendResult, MessageChange, MessageRecord
 from ..schema import check_changes
 from ..search import search_words
@@ -33,6 +34,8 @@ from .search import text_search
 # finish writing the message before giving up.
 _RESERVATION_WAIT_S = 2.0
 _RESERVATION_POLL_S = 0.02
+# A reaction retries its conditional write this often while others change the message.
+_REACT_ATTEMPTS = 50
 
 
 class MongoMessageStore:
@@ -65,11 +68,26 @@ class MongoMessageStore:
             [("conversation_id", ASCENDING), ("pinned_at", DESCENDING)],
             partialFilterExpression={"pinned": True},
         )
+        await self.messages.create_index(
+            [("thread_root_id", ASCENDING), ("seq", ASCENDING)],
+            partialFilterExpression={"thread_root_id": {"$type": "string"}},
+        )
+        await self.messages.create_index(
+            [("conversation_id", ASCENDING), ("rev", ASCENDING)],
+            partialFilterExpression={"rev": {"$gt": 0}},
+        )
 
     async def append(self, message: MessageRecord) -> AppendResult | None:
         # Checked before the write, not in it as on SQLite: a participant
-        # removed between the two may still land this one message.
-        if not await self._may_write(message.conversation_id, message.sender_id):
+        # removed between the two may still land this one message. A system or
+        # card message is written whoever caused it (an admin, one who left).
+        if message.kind != "text":
+            found = await self.conversations.find_one(
+                {"_id": message.conversation_id}, projection={"_id": True}
+            )
+            if found is None:
+                return None
+        elif not await self._may_write(message.conversation_id, message.sender_id):
             return None
         key = f"{message.sender_id}:{message.client_msg_id}"
         while True:
@@ -109,6 +127,27 @@ class MongoMessageStore:
             return True
         first, second = conversation["direct_key"].split(":")
         return not await self.blocks.exists_between(first, second)
+
+    async def _count_reply(self, reply: MessageRecord) -> None:
+        """The thread root's reply_count and last_reply_at follow a new reply
+        (on SQLite a trigger does this in the append's transaction). Counted,
+        not incremented, so that doing it again changes nothing."""
+        in_thread = {"thread_root_id": reply.thread_root_id}
+        replies = await self.messages.count_documents(in_thread)
+        latest = await self.messages.find_one(
+            in_thread, projection={"created_at": True}, sort=[("seq", DESCENDING)]
+        )
+        assert latest is not None  # the reply itself
+        root = from_doc(
+            MessageRecord,
+            await self.messages.find_one_and_update(
+                {"_id": reply.thread_root_id},
+                {"$set": {"reply_count": replies, "last_reply_at": latest["created_at"]}},
+                return_document=ReturnDocument.AFTER,
+            ),
+        )
+        if root is not None:
+            await self._revise(root)
 
     async def _wait_for_original(self, key: str, message: MessageRecord) -> MessageRecord | None:
         """The message stored under a taken reservation; None if the reservation
@@ -156,6 +195,8 @@ class MongoMessageStore:
                     await self.message_keys.delete_one({"_id": key, "message_id": message.id})
             raise
         await self._after_insert(message, unarchive=True)
+        if message.thread_root_id is not None:
+            await self._count_reply(message)
         return AppendResult(
             message, created=True, members_version=conversation.get("members_version", 0)
         )
@@ -177,12 +218,14 @@ class MongoMessageStore:
             },
             {"$set": {"last_message": asdict(message)}},
         )
-        updates: list[UpdateOne | UpdateMany] = [
-            UpdateOne(
-                {"conversation_id": message.conversation_id, "user_id": message.sender_id},
-                {"$max": {"read_seq": message.seq}},
+        updates: list[UpdateOne | UpdateMany] = []
+        if message.kind == "text":  # a system or card message's actor has read nothing
+            updates.append(
+                UpdateOne(
+                    {"conversation_id": message.conversation_id, "user_id": message.sender_id},
+                    {"$max": {"read_seq": message.seq}},
+                )
             )
-        ]
         if unarchive:
             updates.append(
                 UpdateMany(
@@ -191,7 +234,8 @@ class MongoMessageStore:
                 )
             )
         # One round trip for both membership writes, as for the marker alone before.
-        await self.memberships.bulk_write(updates, ordered=False)
+        if updates:
+            await self.memberships.bulk_write(updates, ordered=False)
 
     async def _by_client_id(self, sender_id: str, client_msg_id: str) -> MessageRecord | None:
         doc = await self.messages.find_one({"sender_id": sender_id, "client_msg_id": client_msg_id})
@@ -306,6 +350,67 @@ class MongoMessageStore:
             {"_id": message.conversation_id, "last_seq": message.seq},
             {"$set": {"last_message": asdict(message)}},
         )
+
+    async def react(
+        self, message_id: str, user_id: str, emoji: str, *, add: bool, max_distinct: int
+    ) -> MessageChange | None:
+        """Read, change, and write back only if the reactions are still those
+        read (optimistic concurrency): a concurrent reaction makes the write
+        miss, and it is tried again on what is there now."""
+        for _ in range(_REACT_ATTEMPTS):
+            message = await self.get(message_id)
+            if message is None or (add and message.deleted):
+                return None
+            if add:
+                reactions = with_reaction(message.reactions, user_id, emoji, max_distinct)
+                if reactions is None:
+                    return None
+            else:
+                reactions = without_reaction(message.reactions, user_id, emoji)
+            if reactions is message.reactions:
+                return MessageChange(message, changed=False)
+            condition: dict[str, Any] = {"_id": message_id, "reactions": message.reactions}
+            if add:
+                condition["deleted"] = False
+            written = from_doc(
+                MessageRecord,
+                await self.messages.find_one_and_update(
+                    condition,
+                    {"$set": {"reactions": reactions}},
+                    return_document=ReturnDocument.AFTER,
+                ),
+            )
+            if written is not None:
+                written = await self._revise(written)
+                await self._refresh_last_message(written)
+                return MessageChange(written, changed=True)
+        raise StorageError(f"reactions of {message_id} kept changing under {_REACT_ATTEMPTS} tries")
+
+    async def thread(self, root_id: str, *, after_seq: int, limit: int) -> list[MessageRecord]:
+        if limit <= 0:
+            return []
+        docs = (
+            await self.messages.find({"thread_root_id": root_id, "seq": {"$gt": after_seq}})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+            .to_list(None)
+        )
+        return [from_doc(MessageRecord, doc) for doc in docs]
+
+    async def changed(
+        self, conversation_id: str, *, after_rev: int, limit: int
+    ) -> list[MessageRecord]:
+        if limit <= 0:
+            return []
+        docs = (
+            await self.messages.find(
+                {"conversation_id": conversation_id, "rev": {"$gt": after_rev}}
+            )
+            .sort("rev", ASCENDING)
+            .limit(limit)
+            .to_list(None)
+        )
+        return [from_doc(MessageRecord, doc) for doc in docs]
 
     async def pinned(self, conversation_id: str, limit: int) -> list[MessageRecord]:
         if limit <= 0:

@@ -11,6 +11,7 @@ import aiosqlite
 import orjson
 
 from ..errors import DuplicateError
+from ..reactions import with_reaction, without_reaction
 from ..records import AppendResult, MessageChange, MessageRecord
 from ..schema import check_changes
 from ..search import search_words
@@ -23,15 +24,25 @@ _COLUMNS = column_list(MessageRecord)
 # The conversation row gives the next seq; a trigger (migration) advances it.
 _APPEND_SQL = (
     "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, attachments,"
-    " reply_to, created_at, edited_at, deleted, mentions)"
+    " reply_to, created_at, edited_at, deleted, mentions, thread_root_id)"
     " SELECT :id, c.id, c.last_seq + 1, :sender_id, :client_msg_id, :text, :attachments,"
-    " :reply_to, :created_at, :edited_at, :deleted, :mentions FROM conversations c"
-    " WHERE c.id = :conversation_id"
+    " :reply_to, :created_at, :edited_at, :deleted, :mentions, :thread_root_id"
+    " FROM conversations c WHERE c.id = :conversation_id"
     " AND EXISTS (SELECT 1 FROM memberships WHERE conversation_id = c.id AND user_id = :sender_id)"
     " AND NOT EXISTS (SELECT 1 FROM memberships o JOIN blocks b"
     "  ON (b.blocker_id = :sender_id AND b.blocked_id = o.user_id)"
     "  OR (b.blocker_id = o.user_id AND b.blocked_id = :sender_id)"
     "  WHERE c.type = 'direct' AND o.conversation_id = c.id AND o.user_id != :sender_id)"
+    " RETURNING seq, (SELECT members_version FROM conversations WHERE id = :conversation_id)"
+)
+# A system or card message (kind != "text") is written without the checks: its
+# sender_id, the user whose action caused it, may be an admin or one who left.
+_APPEND_SYSTEM_SQL = (
+    "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, attachments,"
+    " reply_to, created_at, edited_at, deleted, mentions, kind, card)"
+    " SELECT :id, c.id, c.last_seq + 1, :sender_id, :client_msg_id, :text, :attachments,"
+    " :reply_to, :created_at, :edited_at, :deleted, :mentions, :kind, :card FROM conversations c"
+    " WHERE c.id = :conversation_id"
     " RETURNING seq, (SELECT members_version FROM conversations WHERE id = :conversation_id)"
 )
 # Every UPDATE of a stored message sets this too (migration 15's trigger then
@@ -47,7 +58,8 @@ class SqliteMessageStore:
     async def append(self, message: MessageRecord) -> AppendResult | None:
         try:
             rows = await self.db.write_batched(
-                _APPEND_SQL, to_row(message, leave_out=frozenset({"seq"}))
+                _APPEND_SQL if message.kind == "text" else _APPEND_SYSTEM_SQL,
+                to_row(message, leave_out=frozenset({"seq"})),
             )
         except DuplicateError as exc:
             # The unique (sender_id, client_msg_id) index, not a prior read, decides.
@@ -142,6 +154,59 @@ class SqliteMessageStore:
         if current.pinned != unchanged_if_pinned:
             return None
         return MessageChange(current, changed=False)
+
+    async def react(
+        self, message_id: str, user_id: str, emoji: str, *, add: bool, max_distinct: int
+    ) -> MessageChange | None:
+        # Read and write in one write transaction: concurrent reactions queue.
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            message = from_row(MessageRecord, row)
+            if add:
+                if message.deleted:
+                    return None
+                reactions = with_reaction(message.reactions, user_id, emoji, max_distinct)
+                if reactions is None:
+                    return None
+            else:
+                reactions = without_reaction(message.reactions, user_id, emoji)
+            if reactions is message.reactions:
+                return MessageChange(message, changed=False)
+            cursor = await conn.execute(
+                f"UPDATE messages SET reactions = ?, {_NEXT_REV} WHERE id = ? RETURNING {_COLUMNS}",
+                (orjson.dumps(reactions).decode(), message_id),
+            )
+            row = await cursor.fetchone()
+            assert row is not None  # read in this same transaction
+            message = from_row(MessageRecord, row)
+            await _refresh_last_message(conn, message)
+        return MessageChange(message, changed=True)
+
+    async def thread(self, root_id: str, *, after_seq: int, limit: int) -> list[MessageRecord]:
+        return await fetch_records(
+            self.db,
+            MessageRecord,
+            f"SELECT {_COLUMNS} FROM messages WHERE thread_root_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (root_id, after_seq, limit),
+        )
+
+    async def changed(
+        self, conversation_id: str, *, after_rev: int, limit: int
+    ) -> list[MessageRecord]:
+        return await fetch_records(
+            self.db,
+            MessageRecord,
+            # "rev > 0" spelled out lets the partial index messages_rev serve it.
+            f"SELECT {_COLUMNS} FROM messages WHERE conversation_id = ? AND rev > 0 AND rev > ?"
+            " ORDER BY rev LIMIT ?",
+            (conversation_id, after_rev, limit),
+        )
 
     async def pinned(self, conversation_id: str, limit: int) -> list[MessageRecord]:
         return await fetch_records(
