@@ -48,6 +48,7 @@ function logout(revoke) {
   disconnect();
   state.convs.clear(); state.order = []; state.messages.clear(); state.current = null;
   state.peerRead.clear(); state.job = null; state.bidJobs.clear();
+  state.revs.clear(); state.threads.clear(); state.thread = null; state.picker = null;
   $('#nav').hidden = true;
   setStatus('signed out', '');
   location.hash = '#/login';

@@ -1,12 +1,14 @@
 // Conversations (/conversations + /presence): the list with unread badges and
 // presence dots, and the open conversation with history, send / edit / delete,
-// read receipts and typing. Protocol: docs/protocol.md.
+// read receipts, typing, reactions, pins and threads. Protocol: docs/protocol.md.
 import { state } from './state.js';
-import { $, el, act, showError, setStatus } from './ui.js';
+import { $, el, act, showError, setStatus, money } from './ui.js';
 import { api } from './api.js';
 import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
 import { uploadFile, attachmentList } from './files.js';
+
+const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '🙏'];
 
 // ---------- the conversation store ----------
 export function others(c) { return c.participant_ids.filter((id) => !state.me || id !== state.me.id); }
@@ -50,16 +52,40 @@ function raisePeerRead(convId, seq) {
   state.peerRead.set(convId, Math.max(state.peerRead.get(convId) || 0, seq));
 }
 
+// Holds a message of the open list (thread replies too: one seq space, so
+// sync and paging see no holes; the list shows replies only in their thread).
+// Returns whether it is new to us.
 function addMessage(m) {
   let map = state.messages.get(m.conversation_id);
   if (!map) { map = new Map(); state.messages.set(m.conversation_id, map); }
+  const fresh = !map.has(m.seq);
   map.set(m.seq, m);
+  const replies = m.thread_root_id && state.threads.get(m.thread_root_id);
+  if (replies) replies.set(m.seq, m);
+  return fresh;
+}
+
+// Every copy we hold of message `id` (the open list, a thread, the list
+// preview) becomes fn(copy): events and sync changes apply by id.
+function updateHeld(convId, id, fn) {
+  const maps = [state.messages.get(convId), ...state.threads.values()].filter(Boolean);
+  for (const map of maps) for (const [seq, m] of map) if (m.id === id) map.set(seq, fn(m));
+  const c = state.convs.get(convId);
+  if (c && c.last_message && c.last_message.id === id) c.last_message = fn(c.last_message);
+  if (state.thread && state.thread.root.id === id) state.thread.root = fn(state.thread.root);
+}
+
+// A new reply in a thread: no event updates the root, so count it here.
+function noteReply(m) {
+  if (!m.thread_root_id) return;
+  updateHeld(m.conversation_id, m.thread_root_id,
+    (root) => ({ ...root, reply_count: (root.reply_count || 0) + 1, last_reply_at: m.created_at }));
 }
 
 function recountUnread(c) {
   const map = state.messages.get(c.id);
   if (!map) { if (c.read_seq >= c.last_seq) c.unread_count = 0; return; }
-  c.unread_count = [...map.values()].filter((m) => m.seq > c.read_seq && !m.deleted && m.sender_id !== state.me.id).length;
+  c.unread_count = [...map.values()].filter((m) => m.seq > c.read_seq && !m.deleted && authorOf(m) !== state.me.id).length;
 }
 
 async function loadConversations() {
@@ -94,22 +120,52 @@ async function onConversationsConnect() {
   if (state.current) markRead(state.current);
 }
 
-// Catch up on every conversation whose messages we hold (docs/protocol.md "sync").
+// Catch up on every conversation whose messages we hold (docs/protocol.md
+// "sync"): the messages missed, and the changes (edits, reactions, pins,
+// thread counts) after the rev of the previous sync.
 async function syncMessages() {
   let cursors = [...state.messages.keys()].filter((id) => state.convs.has(id))
-    .map((id) => ({ conversation_id: id, after_seq: contiguousSeq(id) }));
+    .map((id) => ({ conversation_id: id, after_seq: contiguousSeq(id), after_rev: state.revs.get(id) }));
   while (cursors.length) {
     const result = await emit(state.sockets.conv, 'sync', { cursors });
     const next = [];
-    for (const item of result.items) {
-      for (const m of item.messages) addMessage(m);
-      if (item.has_more && item.messages.length) {
-        next.push({ conversation_id: item.conversation_id, after_seq: item.messages[item.messages.length - 1].seq });
+    result.items.forEach((item, i) => {
+      applySync(item);
+      const last = item.messages.length ? item.messages[item.messages.length - 1].seq : cursors[i].after_seq;
+      if (item.has_more && (item.messages.length || item.changes.length)) {
+        next.push({ conversation_id: item.conversation_id, after_seq: last, after_rev: item.rev });
       }
-    }
+    });
     cursors = next;
   }
   renderMessages();
+}
+
+function applySync(item) {
+  const id = item.conversation_id;
+  item.messages.forEach(addMessage);
+  for (const m of item.changes) updateHeld(id, m.id, () => m);
+  applyPins(id, item.pins || []);
+  state.revs.set(id, item.rev);
+}
+
+// The pins list as it is now: pinned ones replace our copies, the others are not pinned.
+function applyPins(convId, pins) {
+  const pinned = new Set(pins.map((m) => m.id));
+  for (const m of pins) updateHeld(convId, m.id, () => m);
+  const held = [state.messages.get(convId), ...state.threads.values()].filter(Boolean).flatMap((map) => [...map.values()]);
+  for (const m of held) {
+    if (m.conversation_id === convId && m.pinned && !pinned.has(m.id)) {
+      updateHeld(convId, m.id, (old) => ({ ...old, pinned: false, pinned_at: null, pinned_by: null }));
+    }
+  }
+}
+
+// Where the change feed starts for a conversation: sync without after_rev
+// answers its current rev. Asked before loading history, so no change is lost.
+async function startChangeFeed(c) {
+  const result = await emit(state.sockets.conv, 'sync', { cursors: [{ conversation_id: c.id, after_seq: c.last_seq }], limit: 1 });
+  state.revs.set(c.id, result.items[0].rev);
 }
 
 // The highest seq below which we hold every message: sync resumes there, so a
@@ -134,6 +190,8 @@ export function bindChat(s) {
   s.conv.on('message:new', act((m) => onMessageNew(s.conv, m)));
   s.conv.on('message:edit', replaceMessage);
   s.conv.on('message:delete', onMessageDeleted);
+  s.conv.on('message:reaction', onReaction);
+  s.conv.on('message:pinned', onPinned);
   s.conv.on('message:read', onMessageRead);
   s.conv.on('typing', onTyping);
 }
@@ -152,31 +210,44 @@ async function onMessageNew(sock, m) {
   const c = state.convs.get(m.conversation_id);
   const fresh = !(state.messages.get(m.conversation_id) || new Map()).has(m.seq);
   if (m.seq > c.last_seq) { c.last_seq = m.seq; c.last_message = m; }
-  if (fresh && state.me && m.sender_id !== state.me.id && m.seq > c.read_seq) c.unread_count += 1;
+  if (fresh && state.me && authorOf(m) !== state.me.id && m.seq > c.read_seq) c.unread_count += 1;
   toTop(c.id);
-  clearTyping(m.conversation_id, m.sender_id);
+  if (m.sender_id) clearTyping(m.conversation_id, m.sender_id);
   if (state.messages.has(m.conversation_id)) addMessage(m);
+  if (fresh) noteReply(m);
   renderList();
   if (state.current === m.conversation_id) { renderMessages(); markRead(m.conversation_id); }
 }
 
-// An edited or deleted message: only replaced where we already show it.
-function replaceMessage(m) {
-  const map = state.messages.get(m.conversation_id);
-  if (map && map.has(m.seq)) map.set(m.seq, m);
-  const c = state.convs.get(m.conversation_id);
-  if (c && c.last_message && c.last_message.id === m.id) c.last_message = m;
-  renderList();
-  if (state.current === m.conversation_id) renderMessages();
+// A changed message (edited, reacted to, pinned): only replaced where we
+// already show it. `stay`: keep the scroll position.
+function replaceMessage(m, stay) {
+  updateHeld(m.conversation_id, m.id, () => m);
+  redraw(m.conversation_id, stay);
 }
 
+function redraw(convId, stay) {
+  renderList();
+  if (state.current === convId) renderMessages(stay);
+}
+
+const tombstone = (m) => ({ ...m, text: '', attachments: [], mentions: [], reactions: [], deleted: true, pinned: false });
+
 function onMessageDeleted(e) {
-  const map = state.messages.get(e.conversation_id);
-  const old = map && map.get(e.seq);
-  const c = state.convs.get(e.conversation_id);
-  const last = c && c.last_message && c.last_message.id === e.message_id ? c.last_message : null;
-  const base = old || last;
-  if (base) replaceMessage({ ...base, text: '', attachments: [], deleted: true });
+  updateHeld(e.conversation_id, e.message_id, tombstone);
+  redraw(e.conversation_id, true);
+}
+
+// Reactions come as the recipient's own view (`me`).
+function onReaction(e) {
+  updateHeld(e.conversation_id, e.message_id, (m) => ({ ...m, reactions: e.reactions }));
+  redraw(e.conversation_id, true);
+}
+
+function onPinned(e) {
+  updateHeld(e.conversation_id, e.message_id, (m) => ({ ...m, pinned: e.pinned,
+    pinned_by: e.pinned ? e.by_user_id : null, pinned_at: e.pinned ? (m.pinned_at || new Date().toISOString()) : null }));
+  redraw(e.conversation_id, true);
 }
 
 function onMessageRead(e) {
@@ -209,8 +280,11 @@ function clearTyping(convId, userId) {
 export async function openConversation(id) {
   state.current = id;
   state.editing = null;
+  state.thread = null;
+  state.picker = null;
   if (!state.convs.has(id)) upsertConversation(await emit(state.sockets.conv, 'conversation:get', { conversation_id: id }), false);
   if (!state.messages.has(id)) {
+    await startChangeFeed(state.convs.get(id));
     const page = await emit(state.sockets.conv, 'message:history', { conversation_id: id, limit: 30 });
     state.messages.set(id, new Map());
     page.items.forEach(addMessage);
@@ -263,10 +337,12 @@ async function saveEdit(text) {
   state.editing = null;
 }
 
-async function send(text, attachments) {
+async function send(text, attachments, threadRootId) {
   const id = state.current;
-  const m = await emit(state.sockets.conv, 'message:send', { conversation_id: id, client_msg_id: newId(), text, attachments });
-  addMessage(m);
+  const payload = { conversation_id: id, client_msg_id: newId(), text, attachments };
+  if (threadRootId) payload.thread_root_id = threadRootId;
+  const m = await emit(state.sockets.conv, 'message:send', payload);
+  if (addMessage(m)) noteReply(m);
   const c = state.convs.get(id);
   if (m.seq > c.last_seq) { c.last_seq = m.seq; c.last_message = m; }
   c.read_seq = Math.max(c.read_seq, m.seq);
@@ -310,8 +386,66 @@ function cancelEdit() {
 
 async function deleteMessage(m) {
   await emit(state.sockets.conv, 'message:delete', { message_id: m.id });
-  addMessage({ ...m, text: '', attachments: [], deleted: true });
+  updateHeld(m.conversation_id, m.id, tombstone);
+  redraw(m.conversation_id, true);
+}
+
+// ---------- reactions, pins and threads ----------
+async function toggleReaction(m, emoji) {
+  const mine = (m.reactions || []).some((r) => r.emoji === emoji && r.me);
+  state.picker = null;
+  const event = mine ? 'reaction:remove' : 'reaction:add';
+  replaceMessage(await emit(state.sockets.conv, event, { message_id: m.id, emoji }), true);
+}
+
+function togglePicker(m) {
+  state.picker = state.picker === m.id ? null : m.id;
+  renderMessages(true);
+}
+
+async function setPinned(m, pinned) {
+  replaceMessage(await emit(state.sockets.conv, 'message:pin', { message_id: m.id, pinned }), true);
+}
+
+async function openThread(root) {
+  state.thread = { convId: root.conversation_id, root };
+  state.picker = null;
+  if (!state.threads.has(root.id)) await loadThread(root);
+  renderMessages(true);
+  $('#thread-input').focus();
+}
+
+// Every reply of the thread, plus those the open list got meanwhile.
+async function loadThread(root) {
+  const replies = new Map();
+  let page = { items: [], has_more: true };
+  let after = 0;
+  while (page.has_more) {
+    page = await emit(state.sockets.conv, 'message:thread', { message_id: root.id, after_seq: after, limit: 100 });
+    page.items.forEach((m) => replies.set(m.seq, m));
+    if (!page.items.length) break;
+    after = page.items[page.items.length - 1].seq;
+  }
+  for (const m of (state.messages.get(root.conversation_id) || new Map()).values()) {
+    if (m.thread_root_id === root.id) replies.set(m.seq, m);
+  }
+  state.threads.set(root.id, replies);
+}
+
+function closeThread() {
+  state.thread = null;
   renderMessages();
+  $('#composer-input').focus();
+}
+
+async function submitThreadReply(ev) {
+  ev.preventDefault();
+  const input = $('#thread-input');
+  const text = input.value.trim();
+  if (!text || !state.thread) return;
+  await send(text, [], state.thread.root.id);
+  input.value = '';
+  renderMessages(); renderList();
 }
 
 // ---------- rendering ----------
@@ -324,7 +458,7 @@ function renderList() {
 
 function listItem(c) {
   const status = convStatus(c);
-  const last = c.last_message ? (c.last_message.deleted ? 'message deleted' : `${userName(c.last_message.sender_id)}: ${c.last_message.text}`) : 'no messages yet';
+  const last = c.last_message ? previewText(c.last_message) : 'no messages yet';
   const badge = c.unread_count ? el('span', { className: 'badge unread', textContent: String(c.unread_count), title: `${c.unread_count} unread` }) : el('span');
   const button = el('button', { type: 'button', className: 'conv-item' },
     el('span', { className: 'dot ' + status, title: status, ariaLabel: status }),
@@ -363,40 +497,111 @@ function renderContextLink(c) {
   }
 }
 
-function renderMessages() {
+// The open conversation, or its open thread. `stay`: keep the scroll position
+// (a reaction or a pin changed, nothing new arrived).
+function renderMessages(stay) {
   const id = state.current;
   const map = state.messages.get(id);
   if (!id || !map) return;
   const peerRead = state.peerRead.get(id) || 0;
   const list = $('#messages');
-  list.replaceChildren(...[...map.values()].sort((a, b) => a.seq - b.seq).map((m) => messageItem(m, peerRead)));
+  const main = [...map.values()].filter((m) => !m.thread_root_id).sort((a, b) => a.seq - b.seq);
+  list.replaceChildren(...main.map((m) => messageItem(m, peerRead, false)));
   $('#load-older').hidden = !state.hasMore.get(id);
+  const thread = renderThread(peerRead);
   // Paging back must not jump to the newest message.
-  if (!state.loadingOlder) list.lastElementChild && list.lastElementChild.scrollIntoView({ block: 'nearest' });
+  const newest = (thread || list).lastElementChild;
+  if (!state.loadingOlder && !stay && newest) newest.scrollIntoView({ block: 'nearest' });
 }
 
-function messageItem(m, peerRead) {
+function renderThread(peerRead) {
+  const t = state.thread && state.thread.convId === state.current ? state.thread : null;
+  $('#thread').hidden = !t;
+  $('#conv-main').hidden = !!t;
+  if (!t) return null;
+  const replies = [...(state.threads.get(t.root.id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
+  $('#thread-root').replaceChildren(messageItem(t.root, peerRead, true));
+  $('#thread-count').textContent = replyLabel(replies.length);
+  const list = $('#thread-messages');
+  list.replaceChildren(...replies.map((m) => messageItem(m, peerRead, true)));
+  return list;
+}
+
+const replyLabel = (n) => (n === 1 ? '1 reply' : `${n} replies`);
+
+function messageItem(m, peerRead, inThread) {
+  if (m.kind === 'system') return systemItem(m, [pinMark(m), m.deleted ? null : reactionRow(m, false)]);
+  if (m.kind === 'card') return cardItem(m, [pinMark(m), ...messageExtras(m, inThread)]);
   const mine = state.me && m.sender_id === state.me.id;
   const meta = el('span', { className: 'meta' },
-    el('span', { className: 'who', textContent: userName(m.sender_id) }),
+    el('span', { className: 'who', textContent: userName(authorOf(m)) }),
     el('time', { textContent: new Date(m.created_at).toLocaleTimeString() }),
-    m.edited_at && !m.deleted ? el('span', { className: 'edited', textContent: 'edited' }) : null);
+    m.edited_at && !m.deleted ? el('span', { className: 'edited', textContent: 'edited' }) : null, pinMark(m));
   if (mine) {
     meta.append(el('span', { className: 'receipt', textContent: peerRead >= m.seq ? '✓✓ Read' : '✓ Sent' }));
-    if (!m.deleted) meta.append(...messageButtons(m));
+    if (!m.deleted) meta.append(...messageButtons(m, inThread));
   }
-  const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (m.deleted ? ' deleted' : '') },
+  const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (m.deleted ? ' deleted' : '') + (m.pinned ? ' pinned' : '') },
     el('div', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }),
-    m.deleted ? null : attachmentList(m.attachments), meta);
+    m.deleted ? null : attachmentList(m.attachments), meta, ...messageExtras(m, inThread));
   li.dataset.seq = String(m.seq);
   return li;
 }
 
-function messageButtons(m) {
-  const edit = el('button', { type: 'button', className: 'edit', textContent: 'Edit' });
-  edit.addEventListener('click', () => startEdit(m));
+// Reactions, the thread link and the reply / pin actions of a message.
+function messageExtras(m, inThread) {
+  if (m.deleted) return [];
+  const canThread = !inThread && !m.thread_root_id;
+  const actions = el('div', { className: 'actions' });
+  if (canThread) actions.append(button('reply', 'Reply in thread', () => openThread(m)));
+  actions.append(button('pin', m.pinned ? 'Unpin' : 'Pin', () => setPinned(m, !m.pinned)));
+  return [reactionRow(m, true), canThread && m.reply_count > 0 ? button('replies', replyLabel(m.reply_count), () => openThread(m)) : null, actions];
+}
+
+const button = (className, text, onClick) => {
+  const b = el('button', { type: 'button', className, textContent: text });
+  b.addEventListener('click', act(onClick));
+  return b;
+};
+
+const pinMark = (m) => (m.pinned && !m.deleted
+  ? el('span', { className: 'pin-mark', textContent: '📌 Pinned', title: m.pinned_by ? 'Pinned by ' + userName(m.pinned_by) : 'Pinned' })
+  : null);
+
+// One chip per emoji (pressed when it is ours; a click toggles ours), then
+// "+" and, while open, the quick picker.
+function reactionRow(m, canAdd) {
+  const reactions = m.reactions || [];
+  if (!reactions.length && !canAdd) return null;
+  const row = el('div', { className: 'reactions' }, ...reactions.map((r) => {
+    const chip = button('reaction' + (r.me ? ' me' : ''), `${r.emoji} ${r.count}`, () => toggleReaction(m, r.emoji));
+    chip.dataset.emoji = r.emoji;
+    chip.setAttribute('aria-pressed', String(!!r.me));
+    chip.title = r.me ? `You reacted with ${r.emoji}: click to take it back` : `React with ${r.emoji}`;
+    return chip;
+  }));
+  if (!canAdd) return row;
+  const add = button('react-add', '+', () => togglePicker(m));
+  add.setAttribute('aria-label', 'Add a reaction');
+  add.setAttribute('aria-expanded', String(state.picker === m.id));
+  row.append(add);
+  if (state.picker === m.id) {
+    row.append(el('span', { className: 'emoji-picker' }, ...QUICK_EMOJI.map((emoji) => {
+      const choice = button('emoji-choice', emoji, () => toggleReaction(m, emoji));
+      choice.setAttribute('aria-label', 'React with ' + emoji);
+      return choice;
+    })));
+  }
+  return row;
+}
+
+// Editing happens in the main composer, so a thread offers only Delete.
+function messageButtons(m, inThread) {
   const del = el('button', { type: 'button', className: 'delete', textContent: 'Delete' });
   del.addEventListener('click', act(() => deleteMessage(m)));
+  if (inThread) return [del];
+  const edit = el('button', { type: 'button', className: 'edit', textContent: 'Edit' });
+  edit.addEventListener('click', () => startEdit(m));
   return [edit, del];
 }
 
@@ -413,6 +618,73 @@ function renderComposer() {
   $('#composer-cancel').hidden = !editing;
 }
 
+// ---------- system and card messages ----------
+// Messages the hub writes itself (docs/protocol.md "System and card messages"):
+// `system` lines for participant, title and call changes, `card` boxes for a
+// bid's marketplace events. Rendered from `card`, with `text` as the fallback.
+// Who did it: the sender of a text message, the actor of a system or card one.
+const authorOf = (m) => m.sender_id ?? m.actor_id;
+
+const nameOf = (id) => (id ? userName(id) : 'Someone');
+const names = (ids) => {
+  const all = (ids || []).map(nameOf);
+  return all.length > 1 ? `${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}` : all.join('');
+};
+
+function duration(seconds) {
+  const s = Math.max(0, seconds || 0);
+  const [h, m, r] = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  const mmss = `${String(m).padStart(h ? 2 : 1, '0')}:${String(r).padStart(2, '0')}`;
+  return h ? `${h}:${mmss}` : mmss;
+}
+
+// The line a system message shows, in the viewer's words ("You added Bob").
+function systemText(m) {
+  const card = m.card || {};
+  const actor = nameOf(m.actor_id);
+  if (card.type === 'participants' && card.state === 'added') return `${actor} added ${names(card.user_ids)}`;
+  if (card.type === 'participants' && card.state === 'removed') return `${actor} removed ${names(card.user_ids)}`;
+  if (card.type === 'participants' && card.state === 'left') return `${actor} left`;
+  if (card.type === 'title' && card.title) return `${actor} changed the title to “${card.title}”`;
+  if (card.type === 'call' && card.state === 'ended' && !m.text) return `Call ended · ${duration(card.duration_s)}`;
+  return m.text || 'Something changed';
+}
+
+const CARD_TYPES = { bid: 'Bid', milestone: 'Milestone', job: 'Job' };
+const cardHeading = (card) =>
+  `${CARD_TYPES[card.type] || card.type || 'Update'} ${String(card.state || '').replace(/_/g, ' ')}`.trim();
+
+// The list preview of a conversation's last message.
+function previewText(m) {
+  if (m.deleted) return 'message deleted';
+  if (m.kind === 'system') return systemText(m);
+  if (m.kind === 'card') return cardHeading(m.card || {}) + (m.card && m.card.title ? `: ${m.card.title}` : '');
+  return `${nameOf(authorOf(m))}: ${m.text}`;
+}
+
+function systemItem(m, extras) {
+  const li = el('li', { className: 'system-line' + (m.pinned ? ' pinned' : '') },
+    el('span', { className: 'sys-text', textContent: systemText(m) }),
+    el('time', { textContent: new Date(m.created_at).toLocaleTimeString() }), ...extras);
+  li.dataset.seq = String(m.seq);
+  return li;
+}
+
+function cardItem(m, extras) {
+  const card = m.card || {};
+  const li = el('li', { className: 'card-msg' + (m.pinned ? ' pinned' : '') },
+    el('div', { className: 'card-head', textContent: cardHeading(card) }),
+    card.title ? el('div', { className: 'card-title', textContent: card.title }) : null,
+    card.amount != null && card.currency ? el('div', { className: 'card-amount', textContent: money(card.amount, card.currency) }) : null,
+    el('div', { className: 'meta' },
+      el('span', { className: 'who', textContent: 'by ' + nameOf(m.actor_id) }),
+      el('time', { textContent: new Date(m.created_at).toLocaleTimeString() })),
+    ...extras);
+  li.dataset.seq = String(m.seq);
+  li.dataset.state = card.state || '';
+  return li;
+}
+
 onProfile(() => { renderList(); renderConvHead(); renderMessages(); });
 
 $('#new-conv-form').addEventListener('submit', act(async (ev) => {
@@ -427,6 +699,8 @@ $('#composer').addEventListener('submit', act(submitComposer));
 $('#composer-input').addEventListener('input', onComposerInput);
 $('#composer-input').addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && state.editing) cancelEdit(); });
 $('#composer-cancel').addEventListener('click', cancelEdit);
+$('#thread-composer').addEventListener('submit', act(submitThreadReply));
+$('#thread-close').addEventListener('click', closeThread);
 $('#load-older').addEventListener('click', act(async () => {
   state.loadingOlder = true;
   try { await loadOlder(); } finally { state.loadingOlder = false; }

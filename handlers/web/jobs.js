@@ -1,7 +1,7 @@
 // Jobs and bids (REST /jobs, /bids): the jobs list, a job's page with its bids,
 // posting a job, placing a bid, and the conversation about a bid.
 import { state } from './state.js';
-import { $, el, act } from './ui.js';
+import { $, el, act, money, minorDigits } from './ui.js';
 import { api } from './api.js';
 import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
@@ -10,17 +10,7 @@ import { upsertConversation } from './chat.js';
 // A bid in one of these states blocks another bid from the same freelancer.
 const ACTIVE_BIDS = ['pending', 'shortlisted', 'awarded', 'accepted'];
 
-// Amounts are minor units on the wire (cents); forms and pages use the
-// currency's own decimals (ISO 4217, from Intl).
-function minorDigits(currency) {
-  try { return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits; }
-  catch (err) { return 2; }
-}
 const toMinor = (value, currency) => Math.round(Number(value) * 10 ** minorDigits(currency));
-function money(amount, currency) {
-  const digits = minorDigits(currency);
-  return `${(amount / 10 ** digits).toFixed(digits)} ${currency}`;
-}
 const budget = (job) => `${money(job.budget_min, job.currency)} – ${money(job.budget_max, job.currency)}`;
 
 export async function loadJobs() {

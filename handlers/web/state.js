@@ -9,6 +9,10 @@ export const state = {
   order: [],             // conversation ids, latest activity first
   messages: new Map(),   // conversation id -> Map(seq -> Message)
   hasMore: new Map(),    // conversation id -> older messages exist
+  revs: new Map(),       // conversation id -> rev of the last sync (its change feed)
+  threads: new Map(),    // thread root id -> Map(seq -> reply), for threads opened
+  thread: null,          // open thread: {convId, root}
+  picker: null,          // id of the message whose emoji picker is open
   peerRead: new Map(),   // conversation id -> highest read seq of the others
   typing: new Map(),     // conversation id -> Map(user id -> timer)
   users: new Map(),      // user id -> public profile ({} while loading)

@@ -9,6 +9,18 @@ export function el(tag, props, ...children) {
   return node;
 }
 
+// Amounts are minor units on the wire (cents); forms and pages use the
+// currency's own decimals (ISO 4217, from Intl).
+export function minorDigits(currency) {
+  try { return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits; }
+  catch (err) { return 2; }
+}
+
+export function money(amount, currency) {
+  const digits = minorDigits(currency);
+  return `${(amount / 10 ** digits).toFixed(digits)} ${currency}`;
+}
+
 // Shows the section #view-<name> and hides the others.
 export function show(view) {
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== 'view-' + view;
