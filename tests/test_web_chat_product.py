@@ -96,8 +96,15 @@ async def test_reactions_and_pins_live_and_after_a_reconnect(
     await alice_msg.get_by_role("button", name="Pin", exact=True).click()
     await expect(alice_msg.locator(".pin-mark")).to_have_text("📌 Pinned")
     await expect(bob_msg.locator(".pin-mark")).to_have_text("📌 Pinned")
+    # ... and the pins list under the title (conversation:pins).
+    await expect(bob.locator("#pins-toggle")).to_have_text("📌 1 pinned")
+    await bob.locator("#pins-toggle").click()
+    await expect(bob.locator("#pins-list button")).to_have_text(["Alice: Shall we ship on Friday?"])
+    await bob.locator("#pins-list button").click()
+    await expect(bob.locator("#pins-list")).to_be_hidden()
     await bob_msg.get_by_role("button", name="Unpin").click()
     await expect(alice_msg.locator(".pin-mark")).to_have_count(0)
+    await expect(alice.locator("#conv-pins")).to_be_hidden()
     await expect(alice_msg.get_by_role("button", name="Pin", exact=True)).to_be_visible()
 
     # Alice is away while Bob reacts, pins and sends: the reconnect's sync
@@ -112,6 +119,7 @@ async def test_reactions_and_pins_live_and_after_a_reconnect(
     await expect(alice.locator(".msg:not(.mine) .text")).to_have_text("Friday works")
     await expect(alice_msg.locator(".reaction")).to_have_text(["👍 1", "🎉 1", "👀 1"])
     await expect(alice_msg.locator(".pin-mark")).to_have_text("📌 Pinned")
+    await expect(alice.locator("#pins-toggle")).to_have_text("📌 1 pinned")
 
     await alice.screenshot(path=str(artifact("web-chat-reactions-alice.png")), full_page=True)
     assert alice.errors == [] and bob.errors == []

@@ -49,6 +49,7 @@ function logout(revoke) {
   state.convs.clear(); state.order = []; state.messages.clear(); state.current = null;
   state.peerRead.clear(); state.job = null; state.bidJobs.clear();
   state.revs.clear(); state.threads.clear(); state.thread = null; state.picker = null;
+  state.pins.clear(); state.pinsOpen = false;
   $('#nav').hidden = true;
   setStatus('signed out', '');
   location.hash = '#/login';

@@ -73,6 +73,8 @@ function updateHeld(convId, id, fn) {
   const c = state.convs.get(convId);
   if (c && c.last_message && c.last_message.id === id) c.last_message = fn(c.last_message);
   if (state.thread && state.thread.root.id === id) state.thread.root = fn(state.thread.root);
+  const pins = state.pins.get(convId) || [];
+  pins.forEach((m, i) => { if (m.id === id) pins[i] = fn(m); });
 }
 
 // A new reply in a thread: no event updates the root, so count it here.
@@ -138,7 +140,7 @@ async function syncMessages() {
     });
     cursors = next;
   }
-  renderMessages();
+  renderMessages(); renderPins();
 }
 
 function applySync(item) {
@@ -146,6 +148,7 @@ function applySync(item) {
   item.messages.forEach(addMessage);
   for (const m of item.changes) updateHeld(id, m.id, () => m);
   applyPins(id, item.pins || []);
+  state.pins.set(id, item.pins || []);
   state.revs.set(id, item.rev);
 }
 
@@ -166,6 +169,14 @@ function applyPins(convId, pins) {
 async function startChangeFeed(c) {
   const result = await emit(state.sockets.conv, 'sync', { cursors: [{ conversation_id: c.id, after_seq: c.last_seq }], limit: 1 });
   state.revs.set(c.id, result.items[0].rev);
+  state.pins.set(c.id, result.items[0].pins || []);
+}
+
+// The pins list of a conversation we show, as the hub has it now.
+async function loadPins(convId) {
+  if (!state.pins.has(convId)) return;
+  state.pins.set(convId, (await emit(state.sockets.conv, 'conversation:pins', { conversation_id: convId })).items);
+  if (state.current === convId) renderPins();
 }
 
 // The highest seq below which we hold every message: sync resumes there, so a
@@ -191,7 +202,7 @@ export function bindChat(s) {
   s.conv.on('message:edit', replaceMessage);
   s.conv.on('message:delete', onMessageDeleted);
   s.conv.on('message:reaction', onReaction);
-  s.conv.on('message:pinned', onPinned);
+  s.conv.on('message:pinned', act(onPinned));
   s.conv.on('message:read', onMessageRead);
   s.conv.on('typing', onTyping);
 }
@@ -228,7 +239,7 @@ function replaceMessage(m, stay) {
 
 function redraw(convId, stay) {
   renderList();
-  if (state.current === convId) renderMessages(stay);
+  if (state.current === convId) { renderMessages(stay); renderPins(); }
 }
 
 const tombstone = (m) => ({ ...m, text: '', attachments: [], mentions: [], reactions: [], deleted: true, pinned: false });
@@ -244,10 +255,11 @@ function onReaction(e) {
   redraw(e.conversation_id, true);
 }
 
-function onPinned(e) {
+async function onPinned(e) {
   updateHeld(e.conversation_id, e.message_id, (m) => ({ ...m, pinned: e.pinned,
     pinned_by: e.pinned ? e.by_user_id : null, pinned_at: e.pinned ? (m.pinned_at || new Date().toISOString()) : null }));
   redraw(e.conversation_id, true);
+  await loadPins(e.conversation_id);
 }
 
 function onMessageRead(e) {
@@ -282,6 +294,7 @@ export async function openConversation(id) {
   state.editing = null;
   state.thread = null;
   state.picker = null;
+  state.pinsOpen = false;
   if (!state.convs.has(id)) upsertConversation(await emit(state.sockets.conv, 'conversation:get', { conversation_id: id }), false);
   if (!state.messages.has(id)) {
     await startChangeFeed(state.convs.get(id));
@@ -405,13 +418,26 @@ function togglePicker(m) {
 
 async function setPinned(m, pinned) {
   replaceMessage(await emit(state.sockets.conv, 'message:pin', { message_id: m.id, pinned }), true);
+  await loadPins(m.conversation_id);
+}
+
+// Jumps to a pinned message: into its thread for a reply, else in the list.
+function showPinned(m) {
+  state.pinsOpen = false;
+  const held = [...(state.messages.get(m.conversation_id) || new Map()).values()];
+  const root = m.thread_root_id && held.find((x) => x.id === m.thread_root_id);
+  if (root) return openThread(root);
+  state.thread = null;
+  renderMessages(true); renderPins();
+  const item = $(`#messages [data-seq="${m.seq}"]`);
+  if (item) item.scrollIntoView({ block: 'center' });
 }
 
 async function openThread(root) {
   state.thread = { convId: root.conversation_id, root };
   state.picker = null;
   if (!state.threads.has(root.id)) await loadThread(root);
-  renderMessages(true);
+  renderMessages(true); renderPins();
   $('#thread-input').focus();
 }
 
@@ -476,6 +502,18 @@ function renderConvHead() {
   const dot = $('#conv-dot');
   dot.className = 'dot ' + status; dot.title = status; dot.setAttribute('aria-label', status);
   renderContextLink(c);
+  renderPins();
+}
+
+// "📌 N pinned" under the title; opens the list, most recently pinned first.
+function renderPins() {
+  const pins = (state.pins.get(state.current) || []).filter((m) => m.pinned && !m.deleted);
+  $('#conv-pins').hidden = !pins.length;
+  const toggle = $('#pins-toggle');
+  toggle.textContent = `📌 ${pins.length} pinned`;
+  toggle.setAttribute('aria-expanded', String(!!state.pinsOpen));
+  $('#pins-list').hidden = !state.pinsOpen;
+  $('#pins-list').replaceChildren(...pins.map((m) => el('li', {}, button('pinned-item', previewText(m), () => showPinned(m)))));
 }
 
 // A conversation about a job or a bid links back to the job's page.
@@ -530,7 +568,11 @@ function renderThread(peerRead) {
 const replyLabel = (n) => (n === 1 ? '1 reply' : `${n} replies`);
 
 function messageItem(m, peerRead, inThread) {
-  if (m.kind === 'system') return systemItem(m, [pinMark(m), m.deleted ? null : reactionRow(m, false)]);
+  // A system line stays quiet: its reactions, and Unpin if someone pinned it.
+  if (m.kind === 'system') {
+    return systemItem(m, [pinMark(m), m.deleted ? null : reactionRow(m, false),
+      m.pinned ? button('pin', 'Unpin', () => setPinned(m, false)) : null]);
+  }
   if (m.kind === 'card') return cardItem(m, [pinMark(m), ...messageExtras(m, inThread)]);
   const mine = state.me && m.sender_id === state.me.id;
   const meta = el('span', { className: 'meta' },
@@ -552,10 +594,10 @@ function messageItem(m, peerRead, inThread) {
 function messageExtras(m, inThread) {
   if (m.deleted) return [];
   const canThread = !inThread && !m.thread_root_id;
-  const actions = el('div', { className: 'actions' });
-  if (canThread) actions.append(button('reply', 'Reply in thread', () => openThread(m)));
-  actions.append(button('pin', m.pinned ? 'Unpin' : 'Pin', () => setPinned(m, !m.pinned)));
-  return [reactionRow(m, true), canThread && m.reply_count > 0 ? button('replies', replyLabel(m.reply_count), () => openThread(m)) : null, actions];
+  const row = reactionRow(m, true);
+  if (canThread) row.append(button('reply', 'Reply in thread', () => openThread(m)));
+  row.append(button('pin', m.pinned ? 'Unpin' : 'Pin', () => setPinned(m, !m.pinned)));
+  return [row, canThread && m.reply_count > 0 ? button('replies', replyLabel(m.reply_count), () => openThread(m)) : null];
 }
 
 const button = (className, text, onClick) => {
@@ -701,6 +743,7 @@ $('#composer-input').addEventListener('keydown', (ev) => { if (ev.key === 'Escap
 $('#composer-cancel').addEventListener('click', cancelEdit);
 $('#thread-composer').addEventListener('submit', act(submitThreadReply));
 $('#thread-close').addEventListener('click', closeThread);
+$('#pins-toggle').addEventListener('click', () => { state.pinsOpen = !state.pinsOpen; renderPins(); });
 $('#load-older').addEventListener('click', act(async () => {
   state.loadingOlder = true;
   try { await loadOlder(); } finally { state.loadingOlder = false; }

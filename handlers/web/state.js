@@ -13,6 +13,8 @@ export const state = {
   threads: new Map(),    // thread root id -> Map(seq -> reply), for threads opened
   thread: null,          // open thread: {convId, root}
   picker: null,          // id of the message whose emoji picker is open
+  pins: new Map(),       // conversation id -> its pinned messages, most recent first
+  pinsOpen: false,       // the open conversation's pins list is shown
   peerRead: new Map(),   // conversation id -> highest read seq of the others
   typing: new Map(),     // conversation id -> Map(user id -> timer)
   users: new Map(),      // user id -> public profile ({} while loading)
