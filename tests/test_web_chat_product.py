@@ -159,6 +159,7 @@ async def test_a_thread_reply_shows_in_its_thread_only(server: TestServer, chrom
         ["SQLite first, Mongo later", "Agreed"]
     )
     await expect(bob.locator("#thread-count")).to_have_text("2 replies")
+    await alice.screenshot(path=str(artifact("web-chat-thread-alice.png")), full_page=True)
 
     # Back in the conversation: the root counts both, the main list stays clean.
     await bob.get_by_role("button", name="Back to the conversation").click()
@@ -195,6 +196,7 @@ async def test_a_title_change_renders_as_a_system_line(server: TestServer, chrom
     )
     await expect(bob.locator("#conv-title")).to_have_text("Redesign")
     await expect(bob.locator(".msg")).to_have_count(1)
+    await bob.screenshot(path=str(artifact("web-chat-system-line-bob.png")), full_page=True)
 
     # Alice caused it: never unread for her, even in her list.
     await alice.goto(str(server.make_url("/")) + "#/conversations")
