@@ -65,6 +65,17 @@ async def test_reactions_mentions_threads_mute_and_sync_cross_processes(tmp_path
         )
         assert history["items"][0]["reply_count"] == 3
 
+        # A system message written on node A (a new title) reaches node B in order.
+        await ann_a.ok("conversation:update", {"conversation_id": cid, "title": "launch"})
+        system = next(m for m in await bob_b.wait_for("message:new", 4) if m["kind"] == "system")
+        assert (system["sender_id"], system["actor_id"]) == (None, ann["user"]["id"])
+        assert system["card"] == {
+            "type": "title",
+            "ref": None,
+            "state": "changed",
+            "title": "launch",
+        }
+
         # Muted on node B: out of the total, still listed.
         await bob_b.ok("conversation:update", {"conversation_id": cid, "muted": True})
         await ann_a.ok("message:send", send(cid, "m2", "while muted"))
@@ -72,7 +83,8 @@ async def test_reactions_mentions_threads_mute_and_sync_cross_processes(tmp_path
         url = a.url("/api/v1/messages/unread-count")
         async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as response:
             counts = await response.json()
-        assert (counts["total"], counts["conversations"][cid]) == (0, 1)
+        # The title message and the one sent while muted: listed, not in the total.
+        assert (counts["total"], counts["conversations"][cid]) == (0, 2)
 
         # Away from node B: reactions and pins made meanwhile come back with sync.
         synced = await bob_b.ok("sync", {"cursors": [{"conversation_id": cid, "after_seq": 0}]})

@@ -10,10 +10,12 @@ participants as ``message:new`` exactly as a sent message does: through the
 message bus, which keeps ``seq`` order and crosses processes.
 
 The stored ``sender_id`` is the actor, the user whose action caused the event
-(the wire shows ``sender_id`` null and ``actor_id``): the actor's read marker
-moves past it and it counts as unread for everyone else, with no rule of its
-own. The store skips the membership and block checks of a text message for it
-(the actor may be an admin, or a participant who just left).
+(the wire shows ``sender_id`` null and ``actor_id``): it counts as unread for
+everyone else and not for the actor, as their own messages do. Unlike a sent
+message it does not move the actor's read marker (a release clicked on the
+dashboard says nothing about having read the chat). The store skips the
+membership and block checks of a text message for it (the actor may be an
+admin, or a participant who just left).
 
 Events that happen once have a deterministic ``client_msg_id`` (``key``), so
 writing one twice returns the original; repeatable ones (a participant added
