@@ -59,6 +59,7 @@ from .metrics import LoopLagProbe, Metrics, TimedStore
 from .networking import NetworkingService
 from .networking.queues import LobbyQueues, MemoryLobbyQueues
 from .notifications import NotificationService
+from .offline import Reachability
 from .passwords import Passwords
 from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
@@ -92,6 +93,7 @@ class Hub:
     conversations: ConversationService
     attachments: AttachmentService
     presence: PresenceService
+    reach: Reachability
     idempotency: Idempotency
     notifications: NotificationService
     payments: PaymentProvider
@@ -126,6 +128,7 @@ class Hub:
         await self.bus.start()
         await self.revocations.start(self._disconnect_revoked)
         await self.presence.start()
+        await self.reach.start()
         await self.payments.start()
         await self.networking.start()
         await self.idempotency.start()
@@ -165,6 +168,7 @@ class Hub:
             ("idempotency keys", self.idempotency.stop()),
             ("attachment sweeper", self.attachments.stop()),
             ("presence", self.presence.stop()),
+            ("reachability", self.reach.stop()),
             ("message bus", self.bus.stop()),
             ("session revocations", self.revocations.stop()),
         ]
@@ -230,6 +234,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     events = ConversationEvents(sio)
     bus: MessageBus
     presence_backend: PresenceBackend
+    reach_backend: PresenceBackend  # the same bookkeeping, for /conversations sockets
     revocations: Revocations
     if redis is not None:
         bus = RedisMessageBus(
@@ -241,6 +246,9 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
             on_publish_error=metrics.redis_publish_failures.inc,
         )
         presence_backend = RedisPresence(redis, process_id(), settings.presence_process_timeout_s)
+        reach_backend = RedisPresence(
+            redis, process_id(), settings.presence_process_timeout_s, prefix="hub:reach:"
+        )
         revocations = RedisRevocations(
             redis,
             create_redis(settings.redis_url, blocking_reads=True),  # type: ignore[arg-type]
@@ -249,6 +257,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     else:
         bus = LocalMessageBus(store, events, settings.message_gap_timeout_s)
         presence_backend = MemoryPresence()
+        reach_backend = MemoryPresence()
         revocations = LocalRevocations()
     rate_limiter: RateLimiter | None = None
     if settings.rate_limits == "on":
@@ -311,6 +320,9 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
             sio,
             settings.presence_grace_s,
             settings.presence_sweep_interval_s,
+        ),
+        reach=Reachability(
+            reach_backend, settings.presence_grace_s, settings.presence_sweep_interval_s
         ),
     )
     hub.signaling, hub.echo, hub.networking = build_video(

@@ -40,6 +40,7 @@ from .views import (
 )
 
 if TYPE_CHECKING:
+    from ..offline import Reachability
     from ..realtime.gate import SocketGate
     from .service import ConversationService
 
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
         @property
         def conversations(self) -> ConversationService: ...
 
+        @property
+        def reach(self) -> Reachability: ...
+
 
 class ConversationsNamespace(HubNamespace):
     """Each socket joins its user's room, which is where conversation events go."""
@@ -56,11 +60,14 @@ class ConversationsNamespace(HubNamespace):
     def __init__(self, hub: Door) -> None:
         super().__init__(NAMESPACE, hub)
         self.service = hub.conversations
+        self.reach = hub.reach
 
     async def on_user_connected(self, caller: Caller) -> None:
         await self.enter_room(caller.sid, user_room(caller.user_id))
+        await self.reach.connected(caller.user_id, caller.sid)
 
     async def on_user_disconnected(self, caller: Caller) -> None:
+        await self.reach.disconnected(caller.user_id, caller.sid)
         # The user's room, not a scan of every socket: a mass disconnect must
         # not cost O(sockets) per socket.
         if not self.others_in_room(user_room(caller.user_id), caller.sid):
