@@ -29,6 +29,7 @@ APP_FILES = (
     "app.js",
     "api.js",
     "calls.js",
+    "cards.js",
     "chat.js",
     "favicon.svg",
     "files.js",

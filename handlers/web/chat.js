@@ -2,11 +2,12 @@
 // presence dots, and the open conversation with history, send / edit / delete,
 // read receipts, typing, reactions, pins and threads. Protocol: docs/protocol.md.
 import { state } from './state.js';
-import { $, el, act, showError, setStatus, money } from './ui.js';
+import { $, el, act, showError, setStatus } from './ui.js';
 import { api } from './api.js';
 import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
 import { uploadFile, attachmentList } from './files.js';
+import { authorOf, previewText, systemItem, cardItem } from './cards.js';
 
 const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '🙏'];
 
@@ -661,72 +662,6 @@ function renderComposer() {
 }
 
 // ---------- system and card messages ----------
-// Messages the hub writes itself (docs/protocol.md "System and card messages"):
-// `system` lines for participant, title and call changes, `card` boxes for a
-// bid's marketplace events. Rendered from `card`, with `text` as the fallback.
-// Who did it: the sender of a text message, the actor of a system or card one.
-const authorOf = (m) => m.sender_id ?? m.actor_id;
-
-const nameOf = (id) => (id ? userName(id) : 'Someone');
-const names = (ids) => {
-  const all = (ids || []).map(nameOf);
-  return all.length > 1 ? `${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}` : all.join('');
-};
-
-function duration(seconds) {
-  const s = Math.max(0, seconds || 0);
-  const [h, m, r] = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
-  const mmss = `${String(m).padStart(h ? 2 : 1, '0')}:${String(r).padStart(2, '0')}`;
-  return h ? `${h}:${mmss}` : mmss;
-}
-
-// The line a system message shows, in the viewer's words ("You added Bob").
-function systemText(m) {
-  const card = m.card || {};
-  const actor = nameOf(m.actor_id);
-  if (card.type === 'participants' && card.state === 'added') return `${actor} added ${names(card.user_ids)}`;
-  if (card.type === 'participants' && card.state === 'removed') return `${actor} removed ${names(card.user_ids)}`;
-  if (card.type === 'participants' && card.state === 'left') return `${actor} left`;
-  if (card.type === 'title' && card.title) return `${actor} changed the title to “${card.title}”`;
-  if (card.type === 'call' && card.state === 'ended' && !m.text) return `Call ended · ${duration(card.duration_s)}`;
-  return m.text || 'Something changed';
-}
-
-const CARD_TYPES = { bid: 'Bid', milestone: 'Milestone', job: 'Job' };
-const cardHeading = (card) =>
-  `${CARD_TYPES[card.type] || card.type || 'Update'} ${String(card.state || '').replace(/_/g, ' ')}`.trim();
-
-// The list preview of a conversation's last message.
-function previewText(m) {
-  if (m.deleted) return 'message deleted';
-  if (m.kind === 'system') return systemText(m);
-  if (m.kind === 'card') return cardHeading(m.card || {}) + (m.card && m.card.title ? `: ${m.card.title}` : '');
-  return `${nameOf(authorOf(m))}: ${m.text}`;
-}
-
-function systemItem(m, extras) {
-  const li = el('li', { className: 'system-line' + (m.pinned ? ' pinned' : '') },
-    el('span', { className: 'sys-text', textContent: systemText(m) }),
-    el('time', { textContent: new Date(m.created_at).toLocaleTimeString() }), ...extras);
-  li.dataset.seq = String(m.seq);
-  return li;
-}
-
-function cardItem(m, extras) {
-  const card = m.card || {};
-  const li = el('li', { className: 'card-msg' + (m.pinned ? ' pinned' : '') },
-    el('div', { className: 'card-head', textContent: cardHeading(card) }),
-    card.title ? el('div', { className: 'card-title', textContent: card.title }) : null,
-    card.amount != null && card.currency ? el('div', { className: 'card-amount', textContent: money(card.amount, card.currency) }) : null,
-    el('div', { className: 'meta' },
-      el('span', { className: 'who', textContent: 'by ' + nameOf(m.actor_id) }),
-      el('time', { textContent: new Date(m.created_at).toLocaleTimeString() })),
-    ...extras);
-  li.dataset.seq = String(m.seq);
-  li.dataset.state = card.state || '';
-  return li;
-}
-
 onProfile(() => { renderList(); renderConvHead(); renderMessages(); });
 
 $('#new-conv-form').addEventListener('submit', act(async (ev) => {
