@@ -65,6 +65,7 @@ from .views import (
     SyncedConversation,
     SyncResult,
     UnreadCounts,
+    alike_viewers,
     conversation_view,
     message_view,
     reaction_views,
@@ -501,14 +502,11 @@ class ConversationService:
     async def _emit_message(
         self, event: str, message: MessageRecord, origin_sid: str | None
     ) -> None:
-        """``event`` with the Message to every participant; a message with
-        reactions goes to each on their own, with their own ``me``."""
+        """``event`` with the Message to every participant, each seeing their
+        own ``me`` in its reactions."""
         members = await self.store.conversations.member_ids(message.conversation_id)
-        if not message.reactions:
-            await self.events.to_users(event, message_view(message), members, origin_sid)
-            return
-        for member in members:
-            await self.events.to_users(event, message_view(message, member), [member], origin_sid)
+        for viewer, alike in alike_viewers(message.reactions, members):
+            await self.events.to_users(event, message_view(message, viewer), alike, origin_sid)
 
     async def delete(
         self, user_id: str, message_id: str, origin_sid: str | None = None
@@ -630,17 +628,18 @@ class ConversationService:
         self, message: MessageRecord, user_id: str, emoji: str, added: bool, origin_sid: str | None
     ) -> None:
         """``message:reaction`` to each participant with their own ``me``."""
-        for member in await self.store.conversations.member_ids(message.conversation_id):
+        members = await self.store.conversations.member_ids(message.conversation_id)
+        for viewer, alike in alike_viewers(message.reactions, members):
             data = {
                 "conversation_id": message.conversation_id,
                 "message_id": message.id,
                 "seq": message.seq,
-                "reactions": reaction_views(message.reactions, member),
+                "reactions": reaction_views(message.reactions, viewer),
                 "user_id": user_id,
                 "emoji": emoji,
                 "added": added,
             }
-            await self.events.to_users("message:reaction", data, [member], origin_sid)
+            await self.events.to_users("message:reaction", data, alike, origin_sid)
 
     async def thread(self, user_id: str, request: Thread) -> MessagePage:
         """The replies in a message's thread, ascending seq (not the root itself)."""

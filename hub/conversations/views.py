@@ -235,6 +235,21 @@ def reaction_views(reactions: list[dict[str, Any]], viewer_id: str | None) -> li
     ]
 
 
+def alike_viewers(
+    reactions: list[dict[str, Any]], user_ids: list[str]
+) -> list[tuple[str | None, list[str]]]:
+    """``user_ids`` grouped by what they see of ``reactions`` (which ``me`` is
+    true), each group with one of them to build its view for: everyone who
+    reacted to nothing sees the same, so an event reaches a large group in
+    a few emits, not one per participant."""
+    groups: dict[tuple[bool, ...], tuple[str | None, list[str]]] = {}
+    for user_id in user_ids:
+        mine = tuple(user_id in r["user_ids"] for r in reactions)
+        members = groups.setdefault(mine, (user_id if any(mine) else None, []))[1]
+        members.append(user_id)
+    return list(groups.values())
+
+
 def stored_message_view(message: dict[str, Any], viewer_id: str | None = None) -> Message:
     """A conversation's ``last_message``, stored as a snapshot of the message
     (fields added since it was stored take their defaults)."""
