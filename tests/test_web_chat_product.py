@@ -241,3 +241,24 @@ async def test_a_bid_accepted_card_in_the_bids_conversation(
     await expect(card.locator(".reaction")).to_have_text("🎉 1")
     await carol.screenshot(path=str(artifact("web-chat-card-carol.png")), full_page=True)
     assert carol.errors == [] and fred.errors == []
+
+
+async def test_delivered_then_read_and_a_mention(server: TestServer, chromium: Any) -> None:
+    from playwright.async_api import expect
+
+    alice, bob = await alice_chats_with_bob(chromium, str(server.make_url("/")))
+    # Bob's page holds the conversation list only: it receives, it does not read.
+    await expect(bob.locator("li.conv")).to_have_count(1)
+    await say(alice, "Are you there?")
+    receipt = alice.locator('.msg[data-seq="1"] .receipt')
+    await expect(receipt).to_have_text("✓✓ Delivered")
+
+    await open_first_chat(bob)
+    await expect(receipt).to_have_text("✓✓ Read")
+
+    # "@Alice" names a participant: the message mentions her.
+    await say(bob, "@Alice yes, here")
+    mention = alice.locator('.msg[data-seq="2"]')
+    await expect(mention).to_have_class("msg mentions-me")
+    stored = await alice.evaluate("() => [...hubState.messages.values()][0].get(2).mentions")
+    assert stored == [await alice.evaluate("() => hubState.me.id")]

@@ -40,17 +40,30 @@ export function upsertConversation(c, moveUp) {
   if (state.current === c.id) renderConvHead();
 }
 
-// Read receipts: the highest read marker of the others. The Conversation's
-// read_seqs gives it on load (and after a reconnect), message:read events live.
+// Receipts: the highest read and delivered markers of the others. The
+// Conversation's receipts give them on load (and after a reconnect),
+// message:read and message:delivered events live.
 function notePeerReads(c) {
-  const seqs = c.read_seqs || {};
-  const highest = Math.max(0, ...others(c).map((id) => seqs[id] || 0));
-  raisePeerRead(c.id, highest);
+  const peers = new Set(others(c));
+  const receipts = (c.receipts || []).filter((r) => peers.has(r.user_id));
+  raisePeer(state.peerRead, c.id, Math.max(0, ...receipts.map((r) => r.read_seq)));
+  raisePeer(state.peerDelivered, c.id, Math.max(0, ...receipts.map((r) => r.delivered_seq)));
   if (state.current === c.id) renderMessages();
 }
 
-function raisePeerRead(convId, seq) {
-  state.peerRead.set(convId, Math.max(state.peerRead.get(convId) || 0, seq));
+function raisePeer(markers, convId, seq) {
+  markers.set(convId, Math.max(markers.get(convId) || 0, seq));
+}
+
+function receiptText(m) {
+  if ((state.peerRead.get(m.conversation_id) || 0) >= m.seq) return '✓✓ Read';
+  if ((state.peerDelivered.get(m.conversation_id) || 0) >= m.seq) return '✓✓ Delivered';
+  return '✓ Sent';
+}
+
+// Tell the senders this device received the conversation up to `seq`.
+function acknowledge(convId, seq) {
+  emit(state.sockets.conv, 'message:delivered', { conversation_id: convId, seq }).catch(() => {});
 }
 
 // Holds a message of the open list (thread replies too: one seq space, so
@@ -87,8 +100,10 @@ function noteReply(m) {
 
 function recountUnread(c) {
   const map = state.messages.get(c.id);
-  if (!map) { if (c.read_seq >= c.last_seq) c.unread_count = 0; return; }
-  c.unread_count = [...map.values()].filter((m) => m.seq > c.read_seq && !m.deleted && authorOf(m) !== state.me.id).length;
+  if (!map) { if (c.read_seq >= c.last_seq) c.unread_count = c.unread_mentions = 0; return; }
+  const unread = [...map.values()].filter((m) => m.seq > c.read_seq && !m.deleted && authorOf(m) !== state.me.id);
+  c.unread_count = unread.length;
+  c.unread_mentions = unread.filter((m) => (m.mentions || []).includes(state.me.id)).length;
 }
 
 async function loadConversations() {
@@ -147,6 +162,8 @@ async function syncMessages() {
 function applySync(item) {
   const id = item.conversation_id;
   item.messages.forEach(addMessage);
+  const received = item.messages.filter((m) => authorOf(m) !== state.me.id);
+  if (received.length) acknowledge(id, received[received.length - 1].seq);
   for (const m of item.changes) updateHeld(id, m.id, () => m);
   applyPins(id, item.pins || []);
   state.pins.set(id, item.pins || []);
@@ -205,6 +222,7 @@ export function bindChat(s) {
   s.conv.on('message:reaction', onReaction);
   s.conv.on('message:pinned', act(onPinned));
   s.conv.on('message:read', onMessageRead);
+  s.conv.on('message:delivered', onMessageDelivered);
   s.conv.on('typing', onTyping);
 }
 
@@ -222,7 +240,12 @@ async function onMessageNew(sock, m) {
   const c = state.convs.get(m.conversation_id);
   const fresh = !(state.messages.get(m.conversation_id) || new Map()).has(m.seq);
   if (m.seq > c.last_seq) { c.last_seq = m.seq; c.last_message = m; }
-  if (fresh && state.me && authorOf(m) !== state.me.id && m.seq > c.read_seq) c.unread_count += 1;
+  const fromOthers = state.me && authorOf(m) !== state.me.id;
+  if (fresh && fromOthers && m.seq > c.read_seq) {
+    c.unread_count += 1;
+    if ((m.mentions || []).includes(state.me.id)) c.unread_mentions = (c.unread_mentions || 0) + 1;
+  }
+  if (fresh && fromOthers) acknowledge(c.id, m.seq);
   toTop(c.id);
   if (m.sender_id) clearTyping(m.conversation_id, m.sender_id);
   if (state.messages.has(m.conversation_id)) addMessage(m);
@@ -263,12 +286,17 @@ async function onPinned(e) {
   await loadPins(e.conversation_id);
 }
 
+function onMessageDelivered(e) {
+  raisePeer(state.peerDelivered, e.conversation_id, e.seq);
+  if (state.current === e.conversation_id) renderMessages(true);
+}
+
 function onMessageRead(e) {
   const c = state.convs.get(e.conversation_id);
   if (state.me && e.user_id === state.me.id) {
     if (c) { c.read_seq = Math.max(c.read_seq, e.seq); recountUnread(c); }
   } else {
-    raisePeerRead(e.conversation_id, e.seq);
+    raisePeer(state.peerRead, e.conversation_id, e.seq);
   }
   renderList();
   if (state.current === e.conversation_id) renderMessages();
@@ -354,6 +382,8 @@ async function saveEdit(text) {
 async function send(text, attachments, threadRootId) {
   const id = state.current;
   const payload = { conversation_id: id, client_msg_id: newId(), text, attachments };
+  const mentions = mentionedIn(text, state.convs.get(id));
+  if (mentions.length) payload.mentions = mentions;
   if (threadRootId) payload.thread_root_id = threadRootId;
   const m = await emit(state.sockets.conv, 'message:send', payload);
   if (addMessage(m)) noteReply(m);
@@ -362,6 +392,15 @@ async function send(text, attachments, threadRootId) {
   c.read_seq = Math.max(c.read_seq, m.seq);
   toTop(id);
   state.typingSentAt = 0;  // the hub ends our typing state itself on send
+}
+
+// "@Name" of a participant in the text: they get a mention (docs/protocol.md).
+function mentionedIn(text, c) {
+  if (!c || !text.includes('@')) return [];
+  return others(c).filter((id) => {
+    const name = userName(id);
+    return name && text.includes('@' + name);
+  });
 }
 
 // typing: true at most every 3 s while typing, false after 4 s idle.
@@ -487,6 +526,7 @@ function listItem(c) {
   const status = convStatus(c);
   const last = c.last_message ? previewText(c.last_message) : 'no messages yet';
   const badge = c.unread_count ? el('span', { className: 'badge unread', textContent: String(c.unread_count), title: `${c.unread_count} unread` }) : el('span');
+  if (c.unread_mentions) badge.prepend(el('span', { className: 'at', textContent: '@', title: `${c.unread_mentions} unread mentioning you` }));
   const button = el('button', { type: 'button', className: 'conv-item' },
     el('span', { className: 'dot ' + status, title: status, ariaLabel: status }),
     el('span', { className: 'name', textContent: convTitle(c) }), badge,
@@ -542,33 +582,32 @@ function renderMessages(stay) {
   const id = state.current;
   const map = state.messages.get(id);
   if (!id || !map) return;
-  const peerRead = state.peerRead.get(id) || 0;
   const list = $('#messages');
   const main = [...map.values()].filter((m) => !m.thread_root_id).sort((a, b) => a.seq - b.seq);
-  list.replaceChildren(...main.map((m) => messageItem(m, peerRead, false)));
+  list.replaceChildren(...main.map((m) => messageItem(m, false)));
   $('#load-older').hidden = !state.hasMore.get(id);
-  const thread = renderThread(peerRead);
+  const thread = renderThread();
   // Paging back must not jump to the newest message.
   const newest = (thread || list).lastElementChild;
   if (!state.loadingOlder && !stay && newest) newest.scrollIntoView({ block: 'nearest' });
 }
 
-function renderThread(peerRead) {
+function renderThread() {
   const t = state.thread && state.thread.convId === state.current ? state.thread : null;
   $('#thread').hidden = !t;
   $('#conv-main').hidden = !!t;
   if (!t) return null;
   const replies = [...(state.threads.get(t.root.id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
-  $('#thread-root').replaceChildren(messageItem(t.root, peerRead, true));
+  $('#thread-root').replaceChildren(messageItem(t.root, true));
   $('#thread-count').textContent = replyLabel(replies.length);
   const list = $('#thread-messages');
-  list.replaceChildren(...replies.map((m) => messageItem(m, peerRead, true)));
+  list.replaceChildren(...replies.map((m) => messageItem(m, true)));
   return list;
 }
 
 const replyLabel = (n) => (n === 1 ? '1 reply' : `${n} replies`);
 
-function messageItem(m, peerRead, inThread) {
+function messageItem(m, inThread) {
   // A system line stays quiet: its reactions, and Unpin if someone pinned it.
   if (m.kind === 'system') {
     return systemItem(m, [pinMark(m), m.deleted ? null : reactionRow(m, false),
@@ -581,10 +620,11 @@ function messageItem(m, peerRead, inThread) {
     el('time', { textContent: new Date(m.created_at).toLocaleTimeString() }),
     m.edited_at && !m.deleted ? el('span', { className: 'edited', textContent: 'edited' }) : null, pinMark(m));
   if (mine) {
-    meta.append(el('span', { className: 'receipt', textContent: peerRead >= m.seq ? '✓✓ Read' : '✓ Sent' }));
+    meta.append(el('span', { className: 'receipt', textContent: receiptText(m) }));
     if (!m.deleted) meta.append(...messageButtons(m, inThread));
   }
-  const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (m.deleted ? ' deleted' : '') + (m.pinned ? ' pinned' : '') },
+  const toMe = state.me && (m.mentions || []).includes(state.me.id);
+  const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (toMe ? ' mentions-me' : '') + (m.deleted ? ' deleted' : '') + (m.pinned ? ' pinned' : '') },
     el('div', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }),
     m.deleted ? null : attachmentList(m.attachments), meta, ...messageExtras(m, inThread));
   li.dataset.seq = String(m.seq);

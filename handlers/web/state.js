@@ -16,6 +16,7 @@ export const state = {
   pins: new Map(),       // conversation id -> its pinned messages, most recent first
   pinsOpen: false,       // the open conversation's pins list is shown
   peerRead: new Map(),   // conversation id -> highest read seq of the others
+  peerDelivered: new Map(), // conversation id -> highest delivered seq of the others
   typing: new Map(),     // conversation id -> Map(user id -> timer)
   users: new Map(),      // user id -> public profile ({} while loading)
   presence: new Map(),   // user id -> status
