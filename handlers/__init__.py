@@ -21,6 +21,7 @@ from . import (
     health,
     marketplace,
     networking,
+    notification_settings,
     notifications,
     signaling,
     users,
@@ -40,6 +41,7 @@ ROUTES: list[Route] = [
     *marketplace.ROUTES,
     *wallet.ROUTES,
     *notifications.ROUTES,
+    *notification_settings.ROUTES,
     *signaling.ROUTES,
     *networking.ROUTES,
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -33,6 +35,8 @@ SOCKET_LIMIT_FAMILIES = (
 )
 DEV_WEBHOOK_SECRET_FILE = "payments-webhook-dev-secret"
 DEV_FILE_URL_SECRET_FILE = "file-url-dev-secret"
+DEV_VAPID_KEY_FILE = "vapid-dev-private-key"
+DEV_VAPID_SUBJECT = "mailto:hub@localhost"
 
 
 class Settings(BaseSettings):
@@ -163,6 +167,21 @@ class Settings(BaseSettings):
     # A ClamAV daemon for uploads (tcp://host:3310 or unix:///path); unset: not scanned.
     clamd_url: str | None = Field(None, pattern=r"^(tcp://[^/]+|unix:///.+)$")
 
+    # Reaching users who are offline (issue 18; docs/push.md). An email digest
+    # goes to a user offline this long with unread messages (their own
+    # notification settings may change it).
+    email_digest_delay_s: int = Field(900, ge=0)
+    # Web Push: the VAPID key pair's private key (base64url of the raw 32-byte
+    # P-256 scalar, as `web-push generate-vapid-keys` prints it, of DER, or
+    # PEM) and the contact push services see (mailto: or https:). Generated
+    # into the data directory in development; in production, unset means no push.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str | None = Field(None, pattern=r"^(mailto:.+@.+|https://.+)$")
+    # "off": pushes say who wrote but never what (no preview of the text).
+    push_previews: Literal["on", "off"] = "on"
+    # Pushes waiting for the background sender; more are dropped (counted).
+    push_queue_size: int = Field(10_000, ge=1)
+
     @field_validator("upload_allowed_types", mode="before")
     @classmethod
     def _split_types(cls, value: object) -> object:
@@ -189,6 +208,8 @@ class Settings(BaseSettings):
         "jwt_public_key_file",
         "payments_webhook_secret",
         "public_url",
+        "vapid_private_key",
+        "vapid_subject",
         mode="before",
     )
     @classmethod
@@ -228,7 +249,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("rate_limits", "ws_compression", mode="before")
+    @field_validator("rate_limits", "ws_compression", "push_previews", mode="before")
     @classmethod
     def _on_off(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -342,15 +363,36 @@ class Settings(BaseSettings):
         self.file_url_secret = SecretStr(path.read_text().strip())
         return self.file_url_secret
 
+    def ensure_vapid_keys(self) -> bool:
+        """In development, generate a VAPID key pair once into the data
+        directory (and a subject) when unset; whether Web Push is configured."""
+        if self.vapid_private_key is None and self.env == "development":
+            path = self.data_dir / DEV_VAPID_KEY_FILE
+            if not path.exists():
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                path.write_text(_new_vapid_private_key())
+                path.chmod(0o600)
+            self.vapid_private_key = SecretStr(path.read_text().strip())
+        if self.vapid_subject is None and self.env == "development":
+            self.vapid_subject = DEV_VAPID_SUBJECT
+        return self.vapid_private_key is not None and self.vapid_subject is not None
+
     def redacted(self) -> dict[str, object]:
         """The effective settings for the startup log, with secrets hidden."""
         shown = self.model_dump(mode="json")
         shown["jwt_secret"] = "**********" if self.jwt_secret else None
         shown["payments_webhook_secret"] = "**********" if self.payments_webhook_secret else None
         shown["file_url_secret"] = "**********" if self.file_url_secret else None
+        shown["vapid_private_key"] = "**********" if self.vapid_private_key else None
         for key in ("database_url", "redis_url"):
             shown[key] = redact_url(shown[key])
         return shown
+
+
+def _new_vapid_private_key() -> str:
+    """A new P-256 private key as base64url (no padding) of its 32-byte scalar."""
+    scalar = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(scalar.to_bytes(32, "big")).rstrip(b"=").decode()
 
 
 def redact_url(url: str | None) -> str | None:

@@ -60,6 +60,7 @@ from .networking import NetworkingService
 from .networking.queues import LobbyQueues, MemoryLobbyQueues
 from .notifications import NotificationService
 from .offline import Reachability
+from .offline.preferences import Preferences
 from .passwords import Passwords
 from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
@@ -111,6 +112,8 @@ class Hub:
     signaling: SignalingService = field(init=False)
     echo: EchoService = field(init=False)
     networking: NetworkingService = field(init=False)
+    # Reaching users who are offline (issue 18); set by build_hub.
+    preferences: Preferences = field(init=False)
 
     def __post_init__(self) -> None:
         self.connections = ConnectionRegistry(self._disconnect_expired)
@@ -328,6 +331,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     hub.signaling, hub.echo, hub.networking = build_video(
         settings, store, redis, sio, conversations, notifications
     )
+    hub.preferences = Preferences(store, settings.email_digest_delay_s)
     return hub
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .metrics import Metrics
     from .networking import NetworkingService
     from .notifications import NotificationService
+    from .offline.preferences import Preferences
     from .presence import PresenceService
 
 
@@ -47,6 +48,8 @@ class Services(Protocol):
     def presence(self) -> PresenceService: ...
     @property
     def notifications(self) -> NotificationService: ...
+    @property
+    def preferences(self) -> Preferences: ...
     @property
     def jobs(self) -> JobService: ...
     @property

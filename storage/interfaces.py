@@ -24,7 +24,9 @@ from .records import (
     MilestoneRecord,
     NetworkingSessionRecord,
     NotificationRecord,
+    NotificationSettingsRecord,
     PayoutRecord,
+    PushSubscriptionRecord,
     RefreshTokenRecord,
     ReviewRecord,
     SessionRatingRecord,
@@ -484,6 +486,34 @@ class NetworkingStore(Protocol):
         connections}`` (connections: sessions where both chose to connect)."""
 
 
+class NotificationSettingsStore(Protocol):
+    """Each user's notification settings (issue 18): one record per user."""
+
+    async def get(self, user_id: str) -> NotificationSettingsRecord | None:
+        """None when the user never saved any (the defaults apply)."""
+
+    async def put(self, record: NotificationSettingsRecord) -> None:
+        """Insert or replace the user's record."""
+
+
+class PushSubscriptionStore(Protocol):
+    """Web Push subscriptions, one per endpoint (a browser profile's push
+    channel); a user has one per device."""
+
+    async def upsert(self, record: PushSubscriptionRecord) -> PushSubscriptionRecord:
+        """Store ``record``; when its endpoint is stored already, that one is
+        updated instead (user, keys, user agent, ``updated_at``; its ``id`` and
+        ``created_at`` stay). Returns the subscription as stored."""
+
+    async def get(self, subscription_id: str) -> PushSubscriptionRecord | None: ...
+
+    async def list_for_users(self, user_ids: list[str]) -> list[PushSubscriptionRecord]:
+        """Every subscription of these users, oldest first."""
+
+    async def delete(self, subscription_id: str) -> bool:
+        """True when it existed."""
+
+
 class Store(Protocol):
     """One engine's stores, plus its lifecycle."""
 
@@ -499,6 +529,8 @@ class Store(Protocol):
     notifications: NotificationStore
     networking: NetworkingStore
     uploads: UploadStore
+    notification_settings: NotificationSettingsStore
+    push_subscriptions: PushSubscriptionStore
 
     async def open(self) -> None:
         """Connect and bring the schema (migrations, indexes) up to date."""

@@ -516,3 +516,34 @@ class SessionRatingRecord:
     connect: bool
     created_at: str
     note: str | None = None
+
+
+# Reaching users who are offline (issue 18).
+
+
+@dataclass(slots=True)
+class NotificationSettingsRecord:
+    """A user's notification settings; ``quiet_hours`` is ``{start: "HH:MM",
+    end: "HH:MM", tz: <IANA name>}`` or None."""
+
+    user_id: str
+    push: bool = True
+    email: bool = True
+    email_digest_delay_s: int = 900
+    quiet_hours: dict[str, Any] | None = None
+    updated_at: str | None = None
+
+
+@dataclass(slots=True)
+class PushSubscriptionRecord:
+    """One device's Web Push subscription (RFC 8030): where to POST, and the
+    browser's P-256 public key and auth secret (base64url, RFC 8291)."""
+
+    id: str
+    user_id: str
+    endpoint: str
+    p256dh: str
+    auth: str
+    created_at: str
+    updated_at: str
+    user_agent: str | None = None

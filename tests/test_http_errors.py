@@ -56,6 +56,10 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
         "avatar_url": "https://cdn.example/a.png",
     },
     "RoleUpdate": {"role": "freelancer"},
+    "NotificationSettingsChange": {
+        "push": True,
+        "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Europe/Paris"},
+    },
     "CreateConversation": {
         "participant_ids": ["someone"],
         "type": "group",

@@ -22,6 +22,7 @@ from .marketplace import MongoLedgerStore, MongoMarketStore
 from .messages import MongoMessageStore
 from .networking import MongoNetworkingStore
 from .notifications import MongoNotificationStore
+from .offline import MongoNotificationSettingsStore, MongoPushSubscriptionStore
 from .uploads import MongoUploadStore
 
 
@@ -67,6 +68,8 @@ class MongoStore:
             database["networking_ratings"],
         )
         uploads = MongoUploadStore(database["uploads"], messages="messages")
+        notification_settings = MongoNotificationSettingsStore(database["notification_settings"])
+        push_subscriptions = MongoPushSubscriptionStore(database["push_subscriptions"])
         self.users: api.UserStore = users
         self.refresh_tokens: api.RefreshTokenStore = refresh_tokens
         self.sessions: api.SessionStore = sessions
@@ -79,6 +82,8 @@ class MongoStore:
         self.notifications: api.NotificationStore = notifications
         self.networking: api.NetworkingStore = networking
         self.uploads: api.UploadStore = uploads
+        self.notification_settings: api.NotificationSettingsStore = notification_settings
+        self.push_subscriptions: api.PushSubscriptionStore = push_subscriptions
         self._indexed: tuple[_Indexed, ...] = (
             users,
             refresh_tokens,
@@ -91,6 +96,8 @@ class MongoStore:
             notifications,
             networking,
             uploads,
+            notification_settings,
+            push_subscriptions,
         )
 
     @classmethod

@@ -18,6 +18,7 @@ from .marketplace import SqliteLedgerStore, SqliteMarketStore
 from .messages import SqliteMessageStore
 from .networking import SqliteNetworkingStore
 from .notifications import SqliteNotificationStore
+from .offline import SqliteNotificationSettingsStore, SqlitePushSubscriptionStore
 from .search_index import SearchIndexer
 from .uploads import SqliteUploadStore
 
@@ -44,6 +45,10 @@ class SqliteStore:
         self.notifications: api.NotificationStore = SqliteNotificationStore(self.db)
         self.networking: api.NetworkingStore = SqliteNetworkingStore(self.db)
         self.uploads: api.UploadStore = SqliteUploadStore(self.db)
+        self.notification_settings: api.NotificationSettingsStore = SqliteNotificationSettingsStore(
+            self.db
+        )
+        self.push_subscriptions: api.PushSubscriptionStore = SqlitePushSubscriptionStore(self.db)
 
     async def open(self) -> None:
         await self.db.open()

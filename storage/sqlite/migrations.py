@@ -432,4 +432,27 @@ MIGRATIONS: list[str] = [
     DROP TRIGGER messages_advance_conversation;
     CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END), 'pinned', json(CASE WHEN new.pinned THEN 'true' ELSE 'false' END), 'pinned_at', new.pinned_at, 'pinned_by', new.pinned_by, 'mentions', json(new.mentions), 'kind', new.kind, 'card', json(new.card), 'reactions', json(new.reactions), 'thread_root_id', new.thread_root_id, 'reply_count', new.reply_count, 'last_reply_at', new.last_reply_at, 'rev', new.rev) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq AND new.kind = 'text'; END;
     """,
+    # issue 18: notification settings per user (quiet_hours as JSON), and
+    # Web Push subscriptions, one per endpoint (re-subscribing updates it).
+    """
+    CREATE TABLE notification_settings (
+        user_id TEXT PRIMARY KEY REFERENCES users(id),
+        push INTEGER NOT NULL DEFAULT 1,
+        email INTEGER NOT NULL DEFAULT 1,
+        email_digest_delay_s INTEGER NOT NULL DEFAULT 900,
+        quiet_hours TEXT,
+        updated_at TEXT
+    );
+    CREATE TABLE push_subscriptions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        endpoint TEXT NOT NULL UNIQUE,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        user_agent TEXT
+    );
+    CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
+    """,
 ]
