@@ -23,6 +23,7 @@ from . import (
     networking,
     notification_settings,
     notifications,
+    push,
     signaling,
     users,
     wallet,
@@ -42,6 +43,7 @@ ROUTES: list[Route] = [
     *wallet.ROUTES,
     *notifications.ROUTES,
     *notification_settings.ROUTES,
+    *push.ROUTES,
     *signaling.ROUTES,
     *networking.ROUTES,
 ]

@@ -11,12 +11,12 @@ from hub.offline.preferences import settings_view
 from .routing import Route, services_of, user_id_of
 
 
-async def get_settings(request: web.Request) -> web.Response:
+async def get_notification_settings(request: web.Request) -> web.Response:
     record = await services_of(request).preferences.get(user_id_of(request))
     return json_response(settings_view(record))
 
 
-async def update_settings(request: web.Request) -> web.Response:
+async def update_notification_settings(request: web.Request) -> web.Response:
     caller = user_id_of(request)
     body = await read_body(request, NotificationSettingsChange)
     changes = {
@@ -32,7 +32,7 @@ ROUTES: list[Route] = [
     Route(
         "GET",
         "/users/me/notification-settings",
-        get_settings,
+        get_notification_settings,
         "The caller's notification settings",
         "users",
         response=NotificationSettings,
@@ -40,7 +40,7 @@ ROUTES: list[Route] = [
     Route(
         "PATCH",
         "/users/me/notification-settings",
-        update_settings,
+        update_notification_settings,
         "Change the caller's notification settings",
         "users",
         body=NotificationSettingsChange,

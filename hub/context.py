@@ -61,6 +61,7 @@ from .networking.queues import LobbyQueues, MemoryLobbyQueues
 from .notifications import NotificationService
 from .offline import Reachability
 from .offline.preferences import Preferences
+from .offline.push import PushingBus, PushService, VapidKeys
 from .passwords import Passwords
 from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
@@ -114,6 +115,7 @@ class Hub:
     networking: NetworkingService = field(init=False)
     # Reaching users who are offline (issue 18); set by build_hub.
     preferences: Preferences = field(init=False)
+    push: PushService = field(init=False)  # Web Push (docs/push.md)
 
     def __post_init__(self) -> None:
         self.connections = ConnectionRegistry(self._disconnect_expired)
@@ -132,6 +134,7 @@ class Hub:
         await self.revocations.start(self._disconnect_revoked)
         await self.presence.start()
         await self.reach.start()
+        await self.push.start()
         await self.payments.start()
         await self.networking.start()
         await self.idempotency.start()
@@ -171,6 +174,7 @@ class Hub:
             ("idempotency keys", self.idempotency.stop()),
             ("attachment sweeper", self.attachments.stop()),
             ("presence", self.presence.stop()),
+            ("web push", self.push.stop()),
             ("reachability", self.reach.stop()),
             ("message bus", self.bus.stop()),
             ("session revocations", self.revocations.stop()),
@@ -262,6 +266,9 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         presence_backend = MemoryPresence()
         reach_backend = MemoryPresence()
         revocations = LocalRevocations()
+    # New messages go to Web Push too, after the bus took them (off the ack's path).
+    pushing = PushingBus(bus)
+    bus = pushing
     rate_limiter: RateLimiter | None = None
     if settings.rate_limits == "on":
         rate_limiter = RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter()
@@ -332,7 +339,34 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         settings, store, redis, sio, conversations, notifications
     )
     hub.preferences = Preferences(store, settings.email_digest_delay_s)
+    hub.push = pushing.push = notifications.push = build_push(
+        settings, store, metrics, hub.reach, hub.preferences
+    )
     return hub
+
+
+def build_push(
+    settings: Settings,
+    store: Store,
+    metrics: Metrics,
+    reach: Reachability,
+    preferences: Preferences,
+) -> PushService:
+    """Web Push with the VAPID keys of the settings (generated in development)."""
+    keys = None
+    if settings.ensure_vapid_keys():
+        assert settings.vapid_private_key is not None and settings.vapid_subject is not None
+        keys = VapidKeys(settings.vapid_private_key.get_secret_value(), settings.vapid_subject)
+    return PushService(
+        store,
+        reach,
+        preferences,
+        metrics,
+        keys,
+        previews=settings.push_previews == "on",
+        queue_size=settings.push_queue_size,
+        allow_loopback_http=settings.env == "development",
+    )
 
 
 def build_attachments(settings: Settings, store: Store) -> AttachmentService:

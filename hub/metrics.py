@@ -61,6 +61,37 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Web Push (issue 18): per push to one subscription.
+        self.push_sent = Counter(
+            "hub_push_sent_total",
+            "Web Pushes a push service accepted",
+            registry=self.registry,
+        )
+        self.push_failed = Counter(
+            "hub_push_failed_total",
+            "Web Pushes not delivered, by reason (gone: 404/410, subscription deleted; "
+            "rejected: another 4xx; rate_limited, server_error, unreachable: after the "
+            "retries; error: a bug or bad subscription data)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.push_retries = Counter(
+            "hub_push_retries_total",
+            "Web Pushes tried again after a 429, a 5xx or no answer",
+            registry=self.registry,
+        )
+        self.push_skipped = Counter(
+            "hub_push_skipped_total",
+            "Pushes not sent to an offline subscriber, by reason (push_off, quiet_hours, muted)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.push_dropped = Counter(
+            "hub_push_dropped_total",
+            "New messages or notifications not pushed because the push queue was full",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -110,6 +141,8 @@ class TimedStore:
             "notifications",
             "networking",
             "uploads",
+            "notification_settings",
+            "push_subscriptions",
         ):
             setattr(self, name, _TimedPart(getattr(store, name), name, metrics))
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .networking import NetworkingService
     from .notifications import NotificationService
     from .offline.preferences import Preferences
+    from .offline.push import PushService
     from .presence import PresenceService
 
 
@@ -50,6 +51,8 @@ class Services(Protocol):
     def notifications(self) -> NotificationService: ...
     @property
     def preferences(self) -> Preferences: ...
+    @property
+    def push(self) -> PushService: ...
     @property
     def jobs(self) -> JobService: ...
     @property

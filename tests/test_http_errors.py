@@ -56,6 +56,14 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
         "avatar_url": "https://cdn.example/a.png",
     },
     "RoleUpdate": {"role": "freelancer"},
+    "PushSubscribe": {
+        "endpoint": "https://push.example.net/send/abc",
+        "keys": {
+            "p256dh": "BMe6t1PHIY-tjjRZXGNHF8q5wqB65Lspq7Xq0ZtuXOPi67JHUxoLS3h7o"
+            "ZUun4GSg1JZLJa_BJ9IBQwpHAzim14",  # a real P-256 point
+            "auth": "ZHqLXszUaDoCcVZb_8HJQA",
+        },
+    },
     "NotificationSettingsChange": {
         "push": True,
         "quiet_hours": {"start": "22:00", "end": "07:00", "tz": "Europe/Paris"},
@@ -305,6 +313,10 @@ class Caller:
                 self._ids[kind] = await _networking_session(
                     self.hub, await self.real_id("lobbies"), self.user_id, self.target_id
                 )
+            elif kind == "subscriptions":  # Web Push
+                self._ids[kind] = (
+                    await self._create("/push/subscriptions", example_body_of("PushSubscribe"))
+                )["id"]
             else:
                 pytest.fail(f"teach Caller.real_id to make a real id for {kind!r}")
         return self._ids[kind]

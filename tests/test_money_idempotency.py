@@ -251,6 +251,7 @@ NO_MONEY = {
     "complete_upload": "a file upload's checks",
     "pin_message": "a message pin",
     "add_reaction": "a reaction",
+    "subscribe_push": "a Web Push subscription",
 }
 
 

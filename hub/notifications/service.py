@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage import Store
 from storage.records import NotificationRecord
@@ -12,6 +12,9 @@ from ..clock import new_id, now_iso
 from ..cursors import decode_cursor, encode_cursor
 from ..emitter import Emitter, UserEvents
 from ..errors import Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from ..offline.push import PushService
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ class NotificationService:
     def __init__(self, store: Store, emitter: Emitter) -> None:
         self.store = store
         self.events = UserEvents(emitter, NAMESPACE)
+        self.push: PushService | None = None  # Web Push (hub/context.py)
 
     async def notify(self, user_id: str, type: str, data: dict[str, Any]) -> dict[str, Any] | None:
         """Store and push. Never raises: the state change it reports has happened
@@ -44,6 +48,8 @@ class NotificationService:
         except Exception:
             log.exception("notification %s to %s failed", type, user_id)
             return None
+        if self.push is not None:  # queued only: sent by a background worker
+            self.push.notified(user_id, view)
         return view
 
     async def list(

@@ -10,6 +10,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import AfterValidator, BaseModel, Field
 
 from ..schema import Body
@@ -81,8 +82,13 @@ def _b64url(value: str) -> bytes:
 
 def _p256dh(value: str) -> str:
     raw = _b64url(value)
+    problem = "must be an uncompressed P-256 public key (65 bytes, base64url)"
     if len(raw) != 65 or raw[0] != 0x04:
-        raise ValueError("must be an uncompressed P-256 public key (65 bytes, base64url)")
+        raise ValueError(problem)
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError as exc:  # not a point of the curve
+        raise ValueError(problem) from exc
     return value
 
 
@@ -105,7 +111,7 @@ class PushSubscribe(Body):
     keys: PushKeys
     user_agent: Annotated[str, Field(max_length=512)] | None = None
     # PushSubscription.toJSON() sends it (null, or when the browser ends it).
-    expirationTime: int | float | None = Field(None, description="ignored")
+    expirationTime: int | None = Field(None, description="ignored")
 
 
 class PushSubscription(BaseModel):
