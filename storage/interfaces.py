@@ -21,6 +21,7 @@ from .records import (
     MembershipRecord,
     MessageChange,
     MessageRecord,
+    MfaRecord,
     MilestoneRecord,
     NetworkingSessionRecord,
     NotificationRecord,
@@ -97,6 +98,45 @@ class SessionStore(Protocol):
         self, user_id: str, revoked_at: str, except_id: str | None = None
     ) -> list[str]:
         """Revoke every active session of the user but ``except_id``; their ids."""
+
+
+class MfaStore(Protocol):
+    """Two-factor (TOTP) state, one ``MfaRecord`` per user. Every change that
+    guards a code is one conditional write, so two concurrent requests with the
+    same code cannot both pass."""
+
+    async def get(self, user_id: str) -> MfaRecord | None: ...
+
+    async def set_pending(self, user_id: str, pending_secret: str, at: str) -> bool:
+        """Keep ``pending_secret`` as the one to confirm (replacing an earlier
+        pending one) unless 2FA is on; True when kept."""
+
+    async def enable(
+        self, user_id: str, pending_secret: str, recovery_codes: list[str], step: int, at: str
+    ) -> bool:
+        """Turn 2FA on with ``pending_secret`` if it is still the pending one and
+        2FA is off: it becomes ``secret``, with these recovery code hashes,
+        ``last_step`` = ``step`` and no failures. True when turned on."""
+
+    async def disable(self, user_id: str) -> bool:
+        """Forget the user's two-factor state; True when 2FA was on."""
+
+    async def use_step(self, user_id: str, step: int, now: str) -> bool:
+        """Accept a TOTP code of time step ``step``: only while 2FA is on, the
+        user is not locked at ``now`` and ``step`` is later than ``last_step``;
+        then ``step`` is the new ``last_step`` and failures start again at 0."""
+
+    async def use_recovery_code(self, user_id: str, code_hash: str, now: str) -> bool:
+        """Remove one recovery code hash, only while 2FA is on and the user is
+        not locked at ``now``; True for the one caller that removed it
+        (failures start again at 0)."""
+
+    async def record_failure(
+        self, user_id: str, max_failures: int, locked_until: str
+    ) -> str | None:
+        """Count a wrong code. The ``max_failures``-th in a row locks the user
+        until ``locked_until`` (and counting starts again at 0): then it is
+        returned; None otherwise (and when the user has no 2FA record)."""
 
 
 class BlockStore(Protocol):
@@ -520,6 +560,7 @@ class Store(Protocol):
     users: UserStore
     refresh_tokens: RefreshTokenStore
     sessions: SessionStore
+    mfa: MfaStore
     blocks: BlockStore
     conversations: ConversationStore
     messages: MessageStore

@@ -46,6 +46,28 @@ class SessionRecord:
 
 
 @dataclass(slots=True)
+class MfaRecord:
+    """A user's two-factor (TOTP) state, one record per user (issue 19).
+
+    ``pending_secret`` is set up but not yet confirmed; ``secret`` is set while
+    2FA is on. ``recovery_codes`` holds hashes only. ``last_step`` is the TOTP
+    time step last accepted (a code is accepted only for a later step: no
+    replay); ``failures`` counts wrong codes since the last success or lockout,
+    and ``locked_until`` refuses every code until then.
+    """
+
+    user_id: str
+    updated_at: str
+    secret: str | None = None
+    pending_secret: str | None = None
+    enabled_at: str | None = None
+    recovery_codes: list[str] = field(default_factory=list)
+    last_step: int = 0
+    failures: int = 0
+    locked_until: str | None = None
+
+
+@dataclass(slots=True)
 class BlockRecord:
     blocker_id: str
     blocked_id: str

@@ -20,6 +20,7 @@ from .conversations import MongoConversationStore
 from .idempotency import MongoIdempotencyStore
 from .marketplace import MongoLedgerStore, MongoMarketStore
 from .messages import MongoMessageStore
+from .mfa import MongoMfaStore
 from .networking import MongoNetworkingStore
 from .notifications import MongoNotificationStore
 from .offline import MongoNotificationSettingsStore, MongoPushSubscriptionStore
@@ -48,6 +49,7 @@ class MongoStore:
         users = MongoUserStore(database["users"], database["blocks"])
         refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
         sessions = MongoSessionStore(database["sessions"])
+        mfa = MongoMfaStore(database["user_mfa"])
         blocks = MongoBlockStore(database["blocks"])
         conversations = MongoConversationStore(
             database["conversations"], database["memberships"], database["bids"]
@@ -73,6 +75,7 @@ class MongoStore:
         self.users: api.UserStore = users
         self.refresh_tokens: api.RefreshTokenStore = refresh_tokens
         self.sessions: api.SessionStore = sessions
+        self.mfa: api.MfaStore = mfa
         self.blocks: api.BlockStore = blocks
         self.conversations: api.ConversationStore = conversations
         self.messages: api.MessageStore = messages
@@ -88,6 +91,7 @@ class MongoStore:
             users,
             refresh_tokens,
             sessions,
+            mfa,
             blocks,
             conversations,
             messages,

@@ -16,6 +16,7 @@ from .database import Database
 from .idempotency import SqliteIdempotencyStore
 from .marketplace import SqliteLedgerStore, SqliteMarketStore
 from .messages import SqliteMessageStore
+from .mfa import SqliteMfaStore
 from .networking import SqliteNetworkingStore
 from .notifications import SqliteNotificationStore
 from .offline import SqliteNotificationSettingsStore, SqlitePushSubscriptionStore
@@ -36,6 +37,7 @@ class SqliteStore:
         self.users: api.UserStore = SqliteUserStore(self.db)
         self.refresh_tokens: api.RefreshTokenStore = SqliteRefreshTokenStore(self.db)
         self.sessions: api.SessionStore = SqliteSessionStore(self.db)
+        self.mfa: api.MfaStore = SqliteMfaStore(self.db)
         self.blocks: api.BlockStore = SqliteBlockStore(self.db)
         self.conversations: api.ConversationStore = SqliteConversationStore(self.db)
         self.messages: api.MessageStore = SqliteMessageStore(self.db, self.search_indexer)

@@ -455,4 +455,75 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX push_subscriptions_user ON push_subscriptions(user_id);
     """,
+    # issue 18: outbound webhooks. Endpoints; the outbox, one entry per event
+    # and endpoint, sent oldest first per endpoint under an expiring lease
+    # (the partial index finds an endpoint's head and counts the depth); the
+    # log of delivery attempts, newest first per endpoint.
+    """
+    CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE webhook_outbox (
+        id TEXT PRIMARY KEY,
+        endpoint_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending',
+        lease_owner TEXT,
+        lease_until TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX webhook_outbox_pending ON webhook_outbox(endpoint_id, id) WHERE status = 'pending';
+    CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        endpoint_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        status_code INTEGER,
+        error TEXT
+    );
+    CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id);
+    """,
+    # issue 18: email digests, one record per user for their latest absence
+    # (storage/records.py EmailDigestRecord); the worker reads the pending ones
+    # by due time.
+    """
+    CREATE TABLE email_digests (
+        user_id TEXT PRIMARY KEY,
+        absence_since TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_until TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX email_digests_due ON email_digests(due_at) WHERE state = 'pending';
+    """,
+    # issue 19: two-factor (TOTP) state, one row per user (storage/records.py
+    # MfaRecord); recovery_codes is a JSON array of hashes.
+    """
+    CREATE TABLE user_mfa (
+        user_id TEXT PRIMARY KEY REFERENCES users(id),
+        updated_at TEXT NOT NULL,
+        secret TEXT,
+        pending_secret TEXT,
+        enabled_at TEXT,
+        recovery_codes TEXT NOT NULL DEFAULT '[]',
+        last_step INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT
+    );
+    """,
 ]
