@@ -1,4 +1,5 @@
-"""``/auth``: register, login, refresh, logout, me, and the caller's sessions."""
+"""``/auth``: register, login (and its two-factor step), refresh, logout, me, the
+caller's sessions, password change and two-factor set-up."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ from aiohttp import web
 
 from hub.accounts.models import (
     AuthResult,
+    ChangePasswordRequest,
+    LoginMfaRequest,
     LoginRequest,
     LogoutRequest,
     PrivateUser,
+    RecoveryCodes,
     RefreshRequest,
     RegisterRequest,
     SessionList,
+    TwoFactorCode,
+    TwoFactorSetup,
+    TwoFactorStatus,
 )
+from hub.errors import ValidationFailed
 from hub.http import json_response, read_body
 
 from .routing import Route, claims_of, client_of, services_of, user_id_of
@@ -27,6 +35,11 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await read_body(request, LoginRequest)
     return json_response(await services_of(request).accounts.login(body, client_of(request)))
+
+
+async def login_mfa(request: web.Request) -> web.Response:
+    body = await read_body(request, LoginMfaRequest)
+    return json_response(await services_of(request).accounts.login_mfa(body, client_of(request)))
 
 
 async def refresh(request: web.Request) -> web.Response:
@@ -60,6 +73,40 @@ async def logout_all(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def change_password(request: web.Request) -> web.Response:
+    caller = claims_of(request)  # 401 before the body is looked at
+    body = await read_body(request, ChangePasswordRequest)
+    await services_of(request).accounts.change_password(caller, body)
+    return web.Response(status=204)
+
+
+async def two_factor_status(request: web.Request) -> web.Response:
+    status = await services_of(request).accounts.two_factor.status(user_id_of(request))
+    return json_response(status)
+
+
+async def setup_two_factor(request: web.Request) -> web.Response:
+    setup = await services_of(request).accounts.two_factor.setup(user_id_of(request))
+    return json_response(setup)
+
+
+async def enable_two_factor(request: web.Request) -> web.Response:
+    caller = user_id_of(request)  # 401 before the body is looked at
+    body = await read_body(request, TwoFactorCode)
+    codes = await services_of(request).accounts.two_factor.enable(caller, body.code)
+    if codes is None:
+        raise ValidationFailed.field("code", "Wrong code")
+    return json_response(codes)
+
+
+async def disable_two_factor(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, TwoFactorCode)
+    if not await services_of(request).accounts.two_factor.disable(caller, body.code):
+        raise ValidationFailed.field("code", "Wrong or already used code")
+    return web.Response(status=204)
+
+
 ROUTES: list[Route] = [
     Route(
         "POST",
@@ -83,6 +130,24 @@ ROUTES: list[Route] = [
         body=LoginRequest,
         response=AuthResult,
         errors=(401,),
+        description="With two-factor on, a right password answers 401 with code "
+        "mfa_required and an mfa_token member: finish with POST /auth/login/mfa.",
+    ),
+    Route(
+        "POST",
+        "/auth/login/mfa",
+        login_mfa,
+        "Finish a login with two-factor on",
+        "auth",
+        auth=False,  # the mfa_token in the body is the credential
+        body=LoginMfaRequest,
+        response=AuthResult,
+        errors=(401, 429),
+        description="The mfa_token of the login's 401 mfa_required (valid HUB_MFA_TOKEN_TTL_S, "
+        "300 s) and a TOTP code or a recovery code; answers like a login (a new session). "
+        "A wrong, replayed or used-up code is 401; HUB_MFA_MAX_FAILURES wrong codes in a row "
+        "lock the user's codes for HUB_MFA_LOCKOUT_S (429 with Retry-After); an expired "
+        "mfa_token is 401 (log in again).",
     ),
     Route(
         "POST",
@@ -137,5 +202,65 @@ ROUTES: list[Route] = [
         "Revoke every session of the caller, this one too",
         "auth",
         status=204,
+    ),
+    Route(
+        "POST",
+        "/auth/password",
+        change_password,
+        "Change the caller's password",
+        "auth",
+        body=ChangePasswordRequest,
+        status=204,
+        keyed=False,  # the body holds passwords
+        description="A wrong current_password is 422 validation_failed naming current_password; "
+        "new_password follows the register rule (8+ characters). Every other session of the "
+        "caller is revoked (401, sockets get auth:revoked and are disconnected, on every "
+        "process); the caller's own session stays.",
+    ),
+    Route(
+        "GET",
+        "/auth/2fa",
+        two_factor_status,
+        "Whether two-factor is on for the caller",
+        "auth",
+        response=TwoFactorStatus,
+    ),
+    Route(
+        "POST",
+        "/auth/2fa/setup",
+        setup_two_factor,
+        "Start setting up two-factor (TOTP)",
+        "auth",
+        response=TwoFactorSetup,
+        errors=(409,),
+        keyed=False,  # the answer holds the secret
+        description="A new secret (replacing one set up before and never enabled), its "
+        "otpauth:// URI and that URI as a QR code (qr_svg, an SVG data: URI). The secret is "
+        "shown here only. 409 while two-factor is on.",
+    ),
+    Route(
+        "POST",
+        "/auth/2fa/enable",
+        enable_two_factor,
+        "Turn two-factor on with a code of the secret set up",
+        "auth",
+        body=TwoFactorCode,
+        response=RecoveryCodes,
+        errors=(409,),
+        keyed=False,  # the answer holds the recovery codes
+        description="Answers 10 single-use recovery codes, shown this once (stored hashed). "
+        "A wrong code is 422 validation_failed naming code; 409 without a set-up or when on.",
+    ),
+    Route(
+        "POST",
+        "/auth/2fa/disable",
+        disable_two_factor,
+        "Turn two-factor off with a TOTP or recovery code",
+        "auth",
+        body=TwoFactorCode,
+        status=204,
+        errors=(409, 429),
+        description="A wrong or already used code is 422 validation_failed naming code, and "
+        "counts toward the lockout (429 with Retry-After); 409 when two-factor is off.",
     ),
 ]

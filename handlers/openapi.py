@@ -61,6 +61,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "validation_failed: {fields: [{field, message}]}",
         },
+        "mfa_token": {
+            "type": "string",
+            "description": "mfa_required (POST /auth/login): send it to POST /auth/login/mfa",
+        },
     },
 }
 COMMON_ERRORS = (400, 404, 405, 413, 422, 500)

@@ -38,12 +38,17 @@ class Route:
     errors: tuple[int, ...] = ()
     body_optional: bool = False  # an empty body stands for {}
     description: str | None = None  # longer OpenAPI text: states, rules, errors
+    # False only for a POST whose body or answer holds a credential (a password,
+    # a TOTP secret, recovery codes): a key's record would keep it (its answer
+    # as sent, a hash of its body) for 24 h, so such a route takes no key.
+    keyed: bool = True
 
     @property
     def idempotent(self) -> bool:
-        """Every authenticated POST takes an Idempotency-Key: no route that
-        creates or moves something can be declared without one."""
-        return self.method == "POST" and self.auth
+        """Every authenticated POST takes an Idempotency-Key (but those that
+        must not be kept, ``keyed=False``): no route that creates or moves
+        something can be declared without one."""
+        return self.method == "POST" and self.auth and self.keyed
 
 
 def services_of(request: web.Request) -> Services:

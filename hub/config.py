@@ -70,6 +70,13 @@ class Settings(BaseSettings):
 
     password_hash_time_cost: int = Field(3, ge=1)
     password_hash_memory_kib: int = Field(65536, ge=8)
+    # Two-factor (issue 19; docs/accounts.md): how long the mfa_token of a
+    # login's second step is valid, how many wrong codes in a row lock the
+    # user's codes out and for how long, and the issuer authenticator apps show.
+    mfa_token_ttl_s: int = Field(300, ge=1)
+    mfa_max_failures: int = Field(5, ge=1)
+    mfa_lockout_s: int = Field(900, ge=1)
+    mfa_issuer: str = Field("Freelance Hub", min_length=1, max_length=64)
 
     cors_origins: Annotated[list[str], NoDecode] = []
     # The largest REST body, Socket.IO packet or long-polling POST accepted

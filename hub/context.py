@@ -24,7 +24,7 @@ from signaling.state import CallState, MemoryCallState
 from storage import Store
 from storage.engines import create_store
 
-from .accounts import AccountService, SessionService
+from .accounts import AccountService, SessionService, TwoFactor, TwoFactorPolicy
 from .accounts.revocations import LocalRevocations, Revocations
 from .attachments import AttachmentLimits, AttachmentService
 from .cluster.call_state import RedisCallState
@@ -309,7 +309,22 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         redis=redis,
         sio=sio,
         tokens=tokens,
-        accounts=AccountService(store, tokens, passwords, settings.refresh_token_ttl_s, sessions),
+        accounts=AccountService(
+            store,
+            tokens,
+            passwords,
+            settings.refresh_token_ttl_s,
+            sessions,
+            TwoFactor(
+                store,
+                TwoFactorPolicy(
+                    issuer=settings.mfa_issuer,
+                    token_ttl_s=settings.mfa_token_ttl_s,
+                    max_failures=settings.mfa_max_failures,
+                    lockout_s=settings.mfa_lockout_s,
+                ),
+            ),
+        ),
         sessions=sessions,
         revocations=revocations,
         bus=bus,

@@ -22,6 +22,7 @@ STATUS_BY_CODE = {
     "malformed_request": 400,
     "payload_too_large": 413,
     "method_not_allowed": 405,
+    "mfa_required": 401,
 }
 
 
@@ -29,6 +30,9 @@ class HubError(Exception):
     """An error a client is told about: ``code`` is from the wire contract."""
 
     code = "internal"
+    # Extra top-level members of a REST problem (RFC 7807 extension members),
+    # beside type, title, status, detail, instance, code and details.
+    extensions: dict[str, Any] | None = None
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -48,6 +52,17 @@ class HubError(Exception):
 
 class Unauthorized(HubError):
     code = "unauthorized"
+
+
+class MfaRequired(HubError):
+    """The password was right and two-factor is on: finish the login with
+    ``POST /auth/login/mfa``, sending back the ``mfa_token`` member."""
+
+    code = "mfa_required"
+
+    def __init__(self, mfa_token: str) -> None:
+        super().__init__("Two-factor authentication required: send a code with the mfa_token")
+        self.extensions = {"mfa_token": mfa_token}
 
 
 class Forbidden(HubError):

@@ -101,7 +101,12 @@ UNLIMITED_PATHS = frozenset(
 )
 # Limited per client IP by the auth limit instead of the general REST limit.
 AUTH_PATHS = frozenset(
-    {API_PREFIX + "/auth/login", API_PREFIX + "/auth/register", API_PREFIX + "/auth/refresh"}
+    {
+        API_PREFIX + "/auth/login",
+        API_PREFIX + "/auth/login/mfa",
+        API_PREFIX + "/auth/register",
+        API_PREFIX + "/auth/refresh",
+    }
 )
 
 
@@ -121,8 +126,10 @@ def problem(
     detail: str,
     code: str | None = None,
     details: dict[str, Any] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> web.Response:
-    """An RFC 7807 problem document."""
+    """An RFC 7807 problem document; ``extensions`` are extra top-level members
+    (never replacing a standard one)."""
     code = code or CODE_BY_STATUS.get(status, "internal")
     body: dict[str, Any] = {
         "type": f"https://hub.dev/problems/{code.replace('_', '-')}",
@@ -134,6 +141,8 @@ def problem(
     }
     if details is not None:
         body["details"] = details
+    if extensions:
+        body = {**extensions, **body}
     return web.Response(body=orjson.dumps(body), status=status, content_type=PROBLEM_TYPE)
 
 
@@ -238,7 +247,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
 
 def error_response(request: web.Request, exc: HubError) -> web.Response:
     """The problem+json answer to a domain error (429s carry ``Retry-After``)."""
-    response = problem(request, exc.status, exc.message, exc.code, exc.details)
+    response = problem(request, exc.status, exc.message, exc.code, exc.details, exc.extensions)
     if exc.code == "rate_limited" and exc.details is not None:
         response.headers["Retry-After"] = str(max(1, -(-exc.details["retry_after_ms"] // 1000)))
     return response

@@ -14,6 +14,10 @@ from jwt.algorithms import Algorithm
 from .config import Settings
 from .errors import Unauthorized
 
+# The second login step's token (two-factor): a type and audience of its own.
+MFA_TOKEN_TYPE = "mfa"
+MFA_AUDIENCE = "hub:login-mfa"
+
 
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
@@ -82,6 +86,41 @@ class TokenIssuer:
         return AccessClaims(
             claims["sub"], claims.get("role", ""), claims["sid"], float(claims["exp"])
         )
+
+    def issue_mfa(self, user_id: str, ttl_s: int) -> str:
+        """A signed token saying that ``user_id`` gave the right password and
+        owes a second factor (``POST /auth/login/mfa``). Its own ``typ`` and
+        audience, and no ``sid``: it is never accepted as an access token."""
+        now = int(time.time())
+        claims = {
+            "sub": user_id,
+            "typ": MFA_TOKEN_TYPE,
+            "aud": MFA_AUDIENCE,
+            "iat": now,
+            "exp": now + ttl_s,
+            "jti": secrets.token_hex(8),
+        }
+        return self._jwt.encode(claims, self._signing_key, algorithm=self.algorithm)
+
+    def verify_mfa(self, token: object) -> str:
+        """The user of a valid, unexpired mfa token; Unauthorized otherwise."""
+        if not isinstance(token, str) or not token:
+            raise Unauthorized("Missing mfa_token")
+        try:
+            claims = self._jwt.decode(
+                token,
+                self._verifying_key,
+                algorithms=[self.algorithm],
+                audience=MFA_AUDIENCE,
+                options={"require": ["sub", "aud", "exp", "iat"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("mfa_token expired: log in again") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("Invalid mfa_token") from exc
+        if claims.get("typ") != MFA_TOKEN_TYPE:
+            raise Unauthorized("Invalid mfa_token")
+        return str(claims["sub"])
 
 
 class _PreparedKeys(Algorithm):

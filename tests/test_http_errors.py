@@ -49,6 +49,9 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "LoginRequest": {"email": "caller@example.com", "password": "correct horse"},
     "RefreshRequest": {"refresh_token": "some-token"},
     "LogoutRequest": {"refresh_token": "some-token"},
+    "ChangePasswordRequest": {"current_password": "correct horse", "new_password": "new horse!"},
+    "TwoFactorCode": {"code": "123456"},
+    "LoginMfaRequest": {"mfa_token": "some-token", "code": "123456"},
     "ProfileUpdate": {
         "display_name": "Renamed",
         "headline": "h",

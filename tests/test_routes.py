@@ -21,6 +21,7 @@ UNAUTHENTICATED = {
     ("GET", "/readyz"),
     ("POST", "/auth/register"),
     ("POST", "/auth/login"),
+    ("POST", "/auth/login/mfa"),  # the mfa_token in the body is the credential
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),  # the refresh token in the body is the credential
     ("POST", "/payments/webhook"),  # signed by the payment provider

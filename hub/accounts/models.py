@@ -51,6 +51,52 @@ class LogoutRequest(Body):
     refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
 
 
+class ChangePasswordRequest(Body):
+    """``POST /auth/password``: the new password follows the register rule."""
+
+    current_password: Annotated[str, Field(max_length=256)]
+    new_password: Password
+
+
+# A TOTP code (6 digits) or a recovery code; spaces and dashes are ignored.
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class TwoFactorCode(Body):
+    """``POST /auth/2fa/enable`` (a TOTP code) and ``/auth/2fa/disable`` (a
+    TOTP or recovery code)."""
+
+    code: Code
+
+
+class LoginMfaRequest(Body):
+    """``POST /auth/login/mfa``: the second step of a login with two-factor on."""
+
+    mfa_token: Annotated[str, Field(min_length=1, max_length=2048)]
+    code: Code
+
+
+class TwoFactorSetup(BaseModel):
+    """A new secret to confirm with ``POST /auth/2fa/enable``: type ``secret``
+    into an authenticator app, or open ``otpauth_uri``, or scan ``qr_svg``."""
+
+    secret: str
+    otpauth_uri: str
+    qr_svg: str = Field(description="The otpauth URI as a QR code: an SVG data: URI (img src)")
+
+
+class RecoveryCodes(BaseModel):
+    """Single-use codes that stand for a TOTP code; shown once, stored hashed."""
+
+    recovery_codes: list[str]
+
+
+class TwoFactorStatus(BaseModel):
+    enabled: bool
+    pending: bool  # set up, not yet enabled
+    recovery_codes_left: int
+
+
 class ProfileUpdate(Body):
     """Only the fields sent change; ``avatar_url: null`` clears the avatar."""
 

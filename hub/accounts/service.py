@@ -9,12 +9,15 @@ from storage.records import BlockRecord, DirectoryQuery, RefreshTokenRecord, Use
 
 from ..clock import iso, new_id, now_iso, utc_now
 from ..cursors import decode_cursor, encode_cursor
-from ..errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from ..errors import Conflict, MfaRequired, NotFound, Unauthorized, ValidationFailed
 from ..passwords import Passwords
-from ..tokens import TokenIssuer, hash_refresh_token, new_refresh_token
+from ..tokens import AccessClaims, TokenIssuer, hash_refresh_token, new_refresh_token
+from .mfa import TwoFactor
 from .models import (
     AuthResult,
     BlockEntry,
+    ChangePasswordRequest,
+    LoginMfaRequest,
     LoginRequest,
     PrivateUser,
     ProfileUpdate,
@@ -38,12 +41,14 @@ class AccountService:
         passwords: Passwords,
         refresh_ttl_s: int,
         sessions: SessionService,
+        two_factor: TwoFactor,
     ) -> None:
         self.store = store
         self.tokens = tokens
         self.passwords = passwords
         self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
         self.sessions = sessions
+        self.two_factor = two_factor
 
     async def register(self, request: RegisterRequest, client: ClientInfo) -> AuthResult:
         user = await self._create_user(
@@ -56,7 +61,37 @@ class AccountService:
         valid = await self.passwords.verify(user.password_hash if user else None, request.password)
         if user is None or not valid:
             raise Unauthorized("Wrong email or password")
+        if await self.two_factor.is_on(user.id):
+            # Only after the password (hashed for unknown emails too): nothing
+            # here tells an unknown email from a known one.
+            raise MfaRequired(self.tokens.issue_mfa(user.id, self.two_factor.policy.token_ttl_s))
         return await self._sign_in(user, await self.sessions.start(user.id, client))
+
+    async def login_mfa(self, request: LoginMfaRequest, client: ClientInfo) -> AuthResult:
+        """A login's second step: the mfa_token of its first and a TOTP or
+        recovery code. Wrong code 401; 429 while locked out."""
+        user = await self.store.users.get(self.tokens.verify_mfa(request.mfa_token))
+        record = await self.store.mfa.get(user.id) if user is not None else None
+        if user is None or record is None or record.secret is None:
+            raise Unauthorized("Two-factor authentication is off: log in with the password")
+        if not await self.two_factor.check(record, request.code):
+            raise Unauthorized("Wrong or already used code")
+        return await self._sign_in(user, await self.sessions.start(user.id, client))
+
+    async def change_password(self, caller: AccessClaims, request: ChangePasswordRequest) -> None:
+        """Change the caller's password; every other session of theirs is
+        revoked (tokens refused, sockets dropped), the caller's own stays."""
+        user = await self.store.users.get(caller.user_id)
+        valid = await self.passwords.verify(
+            user.password_hash if user else None, request.current_password
+        )
+        if user is None or not valid:
+            raise ValidationFailed.field("current_password", "Wrong password")
+        password_hash = await self.passwords.hash(request.new_password)
+        await self.store.users.update(
+            user.id, {"password_hash": password_hash, "updated_at": now_iso()}
+        )
+        await self.sessions.revoke_all(user.id, except_id=caller.session_id)
 
     async def refresh(self, refresh_token: str) -> AuthResult:
         """Rotate a refresh token. Presenting a rotated one revokes its family,
