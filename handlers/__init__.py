@@ -27,6 +27,7 @@ from . import (
     signaling,
     users,
     wallet,
+    webhooks,
 )
 from .openapi import PATH_PARAM, build_openapi, openapi_handler, path_param_pattern
 from .routing import Route, services_of, serving
@@ -46,6 +47,7 @@ ROUTES: list[Route] = [
     *push.ROUTES,
     *signaling.ROUTES,
     *networking.ROUTES,
+    *webhooks.ROUTES,
 ]
 
 UNVERSIONED = ("/healthz", "/readyz")

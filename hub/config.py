@@ -174,6 +174,21 @@ class Settings(BaseSettings):
     # A ClamAV daemon for uploads (tcp://host:3310 or unix:///path); unset: not scanned.
     clamd_url: str | None = Field(None, pattern=r"^(tcp://[^/]+|unix:///.+)$")
 
+    # Outbound webhooks (issue 18; docs/integrators.md). "on" lets endpoints
+    # resolve to private, loopback, link-local or reserved addresses (tests,
+    # an intranet); "off" refuses them at registration and at each delivery.
+    webhook_allow_private: Literal["on", "off"] = "off"
+    # Retries: base * 2**(attempt-1), capped, with jitter, for max_age_s after
+    # the event; then the entry is marked failed.
+    webhook_backoff_base_s: float = Field(10.0, gt=0)
+    webhook_backoff_max_s: float = Field(3600.0, gt=0)
+    webhook_max_age_s: float = Field(24 * 3600.0, gt=0)
+    webhook_timeout_s: float = Field(10.0, gt=0, le=120)
+    # How often a process looks for due entries, and re-reads the endpoint
+    # list (registered through another process).
+    webhook_poll_s: float = Field(1.0, gt=0, le=60)
+    webhook_refresh_s: float = Field(10.0, gt=0)
+
     # Reaching users who are offline (issue 18; docs/push.md). An email digest
     # goes to a user offline this long with unread messages (their own
     # notification settings may change it).

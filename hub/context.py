@@ -62,6 +62,8 @@ from .notifications import NotificationService
 from .offline import Reachability
 from .offline.preferences import Preferences
 from .offline.push import PushingBus, PushService, VapidKeys
+from .offline.webhook_worker import DeliveryPolicy, WebhookWorker
+from .offline.webhooks import WebhookEvents, WebhookService
 from .passwords import Passwords
 from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
@@ -113,6 +115,9 @@ class Hub:
     signaling: SignalingService = field(init=False)
     echo: EchoService = field(init=False)
     networking: NetworkingService = field(init=False)
+    # Outbound webhooks (issue 18; docs/integrators.md); set by build_hub.
+    webhooks: WebhookService = field(init=False)
+    webhook_worker: WebhookWorker = field(init=False)
     # Reaching users who are offline (issue 18); set by build_hub.
     preferences: Preferences = field(init=False)
     push: PushService = field(init=False)  # Web Push (docs/push.md)
@@ -139,6 +144,7 @@ class Hub:
         await self.networking.start()
         await self.idempotency.start()
         self.attachments.start()
+        await self.webhook_worker.start()
         self.loop_lag.start()
 
     async def shut_down_sockets(self) -> None:
@@ -168,6 +174,8 @@ class Hub:
         self.loop_lag.stop()
         steps: list[tuple[str, Awaitable[object]]] = [
             ("networking", self.networking.stop()),
+            ("webhook events", self.webhooks.events.stop()),  # queued ones written
+            ("webhook worker", self.webhook_worker.stop()),
             ("echo", self.echo.close()),
             ("signaling", self.signaling.close()),
             ("payments", self.payments.stop()),
@@ -277,6 +285,8 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     sessions = SessionService(store, tokens, revocations)
     attachments = build_attachments(settings, store)
     notifications = NotificationService(store, sio)
+    webhook_events = WebhookEvents(store, None, settings.webhook_refresh_s)
+    notifications.webhooks = webhook_events
     conversations = ConversationService(
         store,
         events,
@@ -299,6 +309,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         ),
         conversations.system_messages,  # cards in a bid's conversation
     )
+    conversations.webhooks = market.webhooks = webhook_events
     webhook_secret = settings.payments_webhook_secret.get_secret_value()  # type: ignore[union-attr]
     payments = SandboxProvider(settings.base_url, webhook_secret, settings.sandbox_webhook_delay_s)
     jobs = JobService(market)
@@ -357,6 +368,8 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     hub.push = pushing.push = notifications.push = build_push(
         settings, store, metrics, hub.reach, hub.preferences
     )
+    hub.webhooks, hub.webhook_worker = build_webhooks(settings, store, metrics, webhook_events)
+    webhook_events.reach = hub.reach
     return hub
 
 
@@ -382,6 +395,36 @@ def build_push(
         queue_size=settings.push_queue_size,
         allow_loopback_http=settings.env == "development",
     )
+
+
+def build_webhooks(
+    settings: Settings, store: Store, metrics: Metrics, events: WebhookEvents
+) -> tuple[WebhookService, WebhookWorker]:
+    """The admin API and the outbox's sender (docs/integrators.md)."""
+    allow_private = settings.webhook_allow_private == "on"
+    policy = DeliveryPolicy(
+        backoff_base_s=settings.webhook_backoff_base_s,
+        backoff_max_s=settings.webhook_backoff_max_s,
+        max_age_s=settings.webhook_max_age_s,
+        timeout_s=settings.webhook_timeout_s,
+        poll_s=settings.webhook_poll_s,
+        allow_private=allow_private,
+    )
+
+    def stats(depth: int, age_s: float) -> None:
+        metrics.webhook_outbox_depth.set(depth)
+        metrics.webhook_outbox_oldest_age.set(age_s)
+
+    worker = WebhookWorker(
+        store,
+        events,
+        policy,
+        process_id(),
+        on_delivery=lambda status: metrics.webhook_deliveries.labels(status).inc(),
+        on_stats=stats,
+    )
+    events.on_enqueued = worker.wake
+    return WebhookService(store, events, allow_private), worker
 
 
 def build_attachments(settings: Settings, store: Store) -> AttachmentService:

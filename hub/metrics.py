@@ -91,6 +91,22 @@ class Metrics:
             "New messages or notifications not pushed because the push queue was full",
             registry=self.registry,
         )
+        self.webhook_deliveries = Counter(
+            "hub_webhook_deliveries_total",
+            "Webhook delivery attempts, by answer (2xx, 3xx, 4xx, 5xx; error: no answer)",
+            ["status"],
+            registry=self.registry,
+        )
+        self.webhook_outbox_depth = Gauge(
+            "hub_webhook_outbox_depth",
+            "Webhook events waiting in the outbox (every process's)",
+            registry=self.registry,
+        )
+        self.webhook_outbox_oldest_age = Gauge(
+            "hub_webhook_outbox_oldest_age_seconds",
+            "Age of the oldest webhook event waiting in the outbox (0 when empty)",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -141,6 +157,7 @@ class TimedStore:
             "notifications",
             "networking",
             "uploads",
+            "webhooks",
             "notification_settings",
             "push_subscriptions",
         ):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .notifications import NotificationService
     from .offline.preferences import Preferences
     from .offline.push import PushService
+    from .offline.webhooks import WebhookService
     from .presence import PresenceService
 
 
@@ -67,6 +68,8 @@ class Services(Protocol):
     def echo(self) -> EchoService: ...
     @property
     def networking(self) -> NetworkingService: ...
+    @property
+    def webhooks(self) -> WebhookService: ...
 
 
 SERVICES = web.AppKey("services", Services)

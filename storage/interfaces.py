@@ -35,6 +35,9 @@ from .records import (
     Transition,
     UploadRecord,
     UserRecord,
+    WebhookDeliveryRecord,
+    WebhookEndpointRecord,
+    WebhookOutboxRecord,
 )
 
 
@@ -554,6 +557,57 @@ class PushSubscriptionStore(Protocol):
         """True when it existed."""
 
 
+class WebhookStore(Protocol):
+    """Outbound webhooks (issue 18): endpoints, the durable outbox (one entry
+    per event and endpoint, in creation order per endpoint) and the log of
+    delivery attempts. A sender claims an endpoint's oldest pending entry with
+    an expiring lease (a conditional write one caller wins), so two processes
+    never send the same entry at once and a crashed sender's lease just runs out."""
+
+    async def create_endpoint(self, endpoint: WebhookEndpointRecord) -> None: ...
+
+    async def get_endpoint(self, endpoint_id: str) -> WebhookEndpointRecord | None: ...
+
+    async def list_endpoints(self) -> list[WebhookEndpointRecord]:
+        """Every endpoint, oldest first."""
+
+    async def delete_endpoint(self, endpoint_id: str) -> bool:
+        """Delete it with its outbox entries and its deliveries; True when it existed."""
+
+    async def enqueue(self, entries: list[WebhookOutboxRecord]) -> None:
+        """Add entries to the outbox (ids ascending in the order given)."""
+
+    async def claim(
+        self, endpoint_id: str, owner: str, now: str, lease_until: str
+    ) -> WebhookOutboxRecord | None:
+        """Lease the endpoint's oldest pending entry to ``owner`` until
+        ``lease_until`` if it is due (``next_attempt_at`` <= ``now``) and not
+        leased (no lease, or one that ended before ``now``); the entry as
+        leased, or None (nothing due, or another caller holds or won it)."""
+
+    async def delivered(self, entry_id: str, owner: str) -> bool:
+        """Remove the entry ``owner`` leased; False if the lease was lost."""
+
+    async def retry_later(
+        self, entry_id: str, owner: str, next_attempt_at: str, error: str
+    ) -> bool:
+        """Count an attempt, release the lease and make the entry due again at
+        ``next_attempt_at``; False if the lease was lost."""
+
+    async def give_up(self, entry_id: str, owner: str, error: str) -> bool:
+        """Count an attempt and mark the entry ``failed`` (no longer sent)."""
+
+    async def outbox_stats(self) -> tuple[int, str | None]:
+        """(pending entries, ``created_at`` of the oldest pending one)."""
+
+    async def log_delivery(self, delivery: WebhookDeliveryRecord) -> None: ...
+
+    async def deliveries(
+        self, endpoint_id: str, *, before: str | None, limit: int
+    ) -> list[WebhookDeliveryRecord]:
+        """Newest first (descending id), strictly before the id ``before``."""
+
+
 class Store(Protocol):
     """One engine's stores, plus its lifecycle."""
 
@@ -570,6 +624,7 @@ class Store(Protocol):
     notifications: NotificationStore
     networking: NetworkingStore
     uploads: UploadStore
+    webhooks: WebhookStore
     notification_settings: NotificationSettingsStore
     push_subscriptions: PushSubscriptionStore
 

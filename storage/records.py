@@ -569,3 +569,56 @@ class PushSubscriptionRecord:
     created_at: str
     updated_at: str
     user_agent: str | None = None
+
+
+# Outbound webhooks for integrators (issue 18).
+
+
+@dataclass(slots=True)
+class WebhookEndpointRecord:
+    """An integrator's endpoint: where events of ``events`` (exact names or
+    ``prefix.*``) are POSTed, signed with ``secret``."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str
+    created_by: str
+    created_at: str
+
+
+@dataclass(slots=True)
+class WebhookOutboxRecord:
+    """One event to deliver to one endpoint. ``id`` orders an endpoint's
+    entries (creation order); ``body`` is the exact JSON sent (and signed).
+    ``status``: ``pending`` until delivered (then the entry is deleted) or
+    ``failed`` (given up). A sender holds it while ``lease_until`` is ahead."""
+
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    body: str
+    created_at: str
+    next_attempt_at: str
+    attempts: int = 0
+    status: str = "pending"
+    lease_owner: str | None = None
+    lease_until: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class WebhookDeliveryRecord:
+    """One attempt to deliver an event: the HTTP status, or the error when
+    there was no 2xx-5xx answer to speak of (refused address, timeout...)."""
+
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    attempt: int
+    at: str
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = None

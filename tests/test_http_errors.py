@@ -59,6 +59,11 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
         "avatar_url": "https://cdn.example/a.png",
     },
     "RoleUpdate": {"role": "freelancer"},
+    "RegisterWebhook": {
+        "url": "https://93.184.215.14/hook",  # a public address: no DNS needed
+        "events": ["message.created", "bid.*"],
+        "secret": "a-secret-of-sixteen-or-more",
+    },
     "PushSubscribe": {
         "endpoint": "https://push.example.net/send/abc",
         "keys": {
@@ -319,6 +324,10 @@ class Caller:
             elif kind == "subscriptions":  # Web Push
                 self._ids[kind] = (
                     await self._create("/push/subscriptions", example_body_of("PushSubscribe"))
+                )["id"]
+            elif kind == "webhooks":
+                self._ids[kind] = (
+                    await self._create("/admin/webhooks", example_body_of("RegisterWebhook"))
                 )["id"]
             else:
                 pytest.fail(f"teach Caller.real_id to make a real id for {kind!r}")

@@ -253,6 +253,7 @@ NO_MONEY = {
     "pin_message": "a message pin",
     "add_reaction": "a reaction",
     "subscribe_push": "a Web Push subscription",
+    "register_webhook": "a webhook endpoint",
 }
 
 

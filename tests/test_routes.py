@@ -35,6 +35,10 @@ ADMIN_ONLY = {
     ("POST", "/admin/milestones/{id}/resolve"),
     ("POST", "/networking/lobbies"),
     ("GET", "/networking/analytics/usage"),
+    ("POST", "/admin/webhooks"),
+    ("GET", "/admin/webhooks"),
+    ("DELETE", "/admin/webhooks/{id}"),
+    ("GET", "/admin/webhooks/{id}/deliveries"),
 }
 SOME_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"  # shaped like a hub id, naming nothing
 

@@ -13,6 +13,7 @@ from storage import Store
 if TYPE_CHECKING:
     from ..attachments import AttachmentService
     from ..notifications import NotificationService
+    from ..offline.webhooks import WebhookEvents
     from .delivery import MessageBus
 from storage.records import (
     AppendResult,
@@ -109,6 +110,7 @@ class ConversationService:
         # The hub's own messages (participant and title changes here; calls
         # and marketplace events through hub/context.py's wiring).
         self.system_messages = SystemMessages(store, bus, self.member_lists)
+        self.webhooks: WebhookEvents | None = None  # outbound webhooks (hub/context.py)
 
     # Conversations
 
@@ -392,6 +394,8 @@ class ConversationService:
                 await self._emit_typing(message.conversation_id, user_id, False)
             if message.mentions:
                 await self._notify_mentioned(message, view, members)
+            if self.webhooks is not None:  # nothing unless an endpoint subscribes
+                self.webhooks.publish_message(view, members, user_id)
         return view
 
     async def _check_mentions(self, user_id: str, request: SendMessage) -> list[str]:

@@ -285,8 +285,6 @@ class BidService:
         return bid
 
     async def _tell(self, bid: BidRecord, event: str, to: str, **extra: Any) -> None:
-        await self.market.notify(
-            to,
-            event,
-            {"job_id": bid.job_id, "bid_id": bid.id, **extra, "bid": data(view(Bid, bid))},
-        )
+        told = {"job_id": bid.job_id, "bid_id": bid.id, **extra, "bid": data(view(Bid, bid))}
+        await self.market.notify(to, event, told)
+        self.market.publish(event, told)

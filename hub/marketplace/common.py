@@ -24,6 +24,7 @@ from ..cursors import encode_cursor
 from ..errors import Conflict, Forbidden, InsufficientFunds, NotFound, ValidationFailed
 from ..idempotency import attach_claim, mark_committed
 from ..notifications import NotificationService
+from ..offline.webhooks import WebhookEvents
 from .fees import FeePolicy
 from .states import ADMIN, Machine, Step
 
@@ -108,6 +109,7 @@ class Market:
         self.notifications = notifications
         self.rules = rules
         self.system_messages = system_messages
+        self.webhooks: WebhookEvents | None = None  # outbound webhooks (hub/context.py)
 
     async def user(self, user_id: str) -> UserRecord:
         user = await self.store.users.get(user_id)
@@ -191,6 +193,12 @@ class Market:
 
     async def notify(self, user_id: str, type: str, data: dict[str, Any]) -> None:
         await self.notifications.notify(user_id, type, data)
+
+    def publish(self, type: str, data: dict[str, Any]) -> None:
+        """A ``job.*``, ``bid.*`` or ``milestone.*`` webhook event: once per
+        change, beside the notifications that tell its parties."""
+        if self.webhooks is not None:
+            self.webhooks.publish(type, data)
 
     # Cards in the bid's conversation
 

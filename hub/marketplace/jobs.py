@@ -158,6 +158,7 @@ class JobService:
                 JOB.step("cancel").event,
                 {"job_id": job_id, "bid_id": bid.id, "job": data(cancelled)},
             )
+        self.market.publish(JOB.step("cancel").event, {"job_id": job_id, "job": data(cancelled)})
         return cancelled
 
     async def complete(self, user_id: str, job_id: str) -> Job:
@@ -197,6 +198,7 @@ class JobService:
                 JOB.step("complete").event,
                 {"job_id": job.id, "job": data(completed)},
             )
+        self.market.publish(JOB.step("complete").event, {"job_id": job.id, "job": data(completed)})
         return completed
 
     async def _step(

@@ -289,7 +289,13 @@ class MilestoneService:
             back=money(milestone.refunded, milestone.currency),
         )
         for party in (milestone.owner_id, milestone.freelancer_id):
-            await self._tell(milestone, step.event, party, freelancer_amount=freelancer_amount)
+            await self._tell(
+                milestone,
+                step.event,
+                party,
+                publish=party == milestone.owner_id,  # one webhook event for both
+                freelancer_amount=freelancer_amount,
+            )
         return view(Milestone, milestone)
 
     async def _card(
@@ -374,18 +380,24 @@ class MilestoneService:
         return changed
 
     async def _tell(
-        self, milestone: MilestoneRecord, event: str, to: str, **extra: Any
+        self,
+        milestone: MilestoneRecord,
+        event: str,
+        to: str,
+        *,
+        publish: bool = True,
+        **extra: Any,
     ) -> Milestone:
-        """Notify ``to`` of ``event``; the milestone's view."""
+        """Notify ``to`` of ``event`` (and, with ``publish``, the webhooks);
+        the milestone's view."""
         shown = view(Milestone, milestone)
-        await self.market.notify(
-            to,
-            event,
-            {
-                "job_id": milestone.job_id,
-                "milestone_id": milestone.id,
-                "milestone": data(shown),
-                **extra,
-            },
-        )
+        told = {
+            "job_id": milestone.job_id,
+            "milestone_id": milestone.id,
+            "milestone": data(shown),
+            **extra,
+        }
+        await self.market.notify(to, event, told)
+        if publish:
+            self.market.publish(event, told)
         return shown

@@ -15,6 +15,7 @@ from ..errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     from ..offline.push import PushService
+    from ..offline.webhooks import WebhookEvents
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class NotificationService:
     def __init__(self, store: Store, emitter: Emitter) -> None:
         self.store = store
         self.events = UserEvents(emitter, NAMESPACE)
+        self.webhooks: WebhookEvents | None = None  # outbound webhooks (hub/context.py)
         self.push: PushService | None = None  # Web Push (hub/context.py)
 
     async def notify(self, user_id: str, type: str, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -48,6 +50,8 @@ class NotificationService:
         except Exception:
             log.exception("notification %s to %s failed", type, user_id)
             return None
+        if self.webhooks is not None:
+            self.webhooks.publish("notification.created", {"user_id": user_id, **view})
         if self.push is not None:  # queued only: sent by a background worker
             self.push.notified(user_id, view)
         return view

@@ -25,6 +25,7 @@ from .networking import MongoNetworkingStore
 from .notifications import MongoNotificationStore
 from .offline import MongoNotificationSettingsStore, MongoPushSubscriptionStore
 from .uploads import MongoUploadStore
+from .webhooks import MongoWebhookStore
 
 
 class _Indexed(Protocol):
@@ -70,6 +71,11 @@ class MongoStore:
             database["networking_ratings"],
         )
         uploads = MongoUploadStore(database["uploads"], messages="messages")
+        webhooks = MongoWebhookStore(
+            database["webhook_endpoints"],
+            database["webhook_outbox"],
+            database["webhook_deliveries"],
+        )
         notification_settings = MongoNotificationSettingsStore(database["notification_settings"])
         push_subscriptions = MongoPushSubscriptionStore(database["push_subscriptions"])
         self.users: api.UserStore = users
@@ -85,6 +91,7 @@ class MongoStore:
         self.notifications: api.NotificationStore = notifications
         self.networking: api.NetworkingStore = networking
         self.uploads: api.UploadStore = uploads
+        self.webhooks: api.WebhookStore = webhooks
         self.notification_settings: api.NotificationSettingsStore = notification_settings
         self.push_subscriptions: api.PushSubscriptionStore = push_subscriptions
         self._indexed: tuple[_Indexed, ...] = (
@@ -100,6 +107,7 @@ class MongoStore:
             notifications,
             networking,
             uploads,
+            webhooks,
             notification_settings,
             push_subscriptions,
         )

@@ -22,6 +22,7 @@ from .notifications import SqliteNotificationStore
 from .offline import SqliteNotificationSettingsStore, SqlitePushSubscriptionStore
 from .search_index import SearchIndexer
 from .uploads import SqliteUploadStore
+from .webhooks import SqliteWebhookStore
 
 
 class SqliteStore:
@@ -47,6 +48,7 @@ class SqliteStore:
         self.notifications: api.NotificationStore = SqliteNotificationStore(self.db)
         self.networking: api.NetworkingStore = SqliteNetworkingStore(self.db)
         self.uploads: api.UploadStore = SqliteUploadStore(self.db)
+        self.webhooks: api.WebhookStore = SqliteWebhookStore(self.db)
         self.notification_settings: api.NotificationSettingsStore = SqliteNotificationSettingsStore(
             self.db
         )
