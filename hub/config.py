@@ -35,6 +35,7 @@ SOCKET_LIMIT_FAMILIES = (
 )
 DEV_WEBHOOK_SECRET_FILE = "payments-webhook-dev-secret"
 DEV_FILE_URL_SECRET_FILE = "file-url-dev-secret"
+DEV_EMAIL_UNSUBSCRIBE_SECRET_FILE = "email-unsubscribe-dev-secret"
 DEV_VAPID_KEY_FILE = "vapid-dev-private-key"
 DEV_VAPID_SUBJECT = "mailto:hub@localhost"
 
@@ -204,6 +205,28 @@ class Settings(BaseSettings):
     # Pushes waiting for the background sender; more are dropped (counted).
     push_queue_size: int = Field(10_000, ge=1)
 
+    # Email digests through SMTP (issue 18; docs/protocol.md, "Email digests").
+    # No smtp_host: no email at all. smtp_security: "starttls" (submission,
+    # port 587 by default), "tls" (implicit TLS, 465) or "none" (plain, 25: a
+    # relay on the same host or a test server). Links in mails (unsubscribe)
+    # start with public_url.
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(None, ge=1, le=65_535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(10.0, gt=0, le=300)
+    mail_from: str = "Freelance Hub <no-reply@localhost>"
+    # How often each process looks for due digests (the store says which;
+    # with several processes exactly one claims each).
+    email_digest_poll_s: float = Field(10.0, gt=0, le=600)
+    # A digest the SMTP server did not take is tried again after this, then
+    # twice as long each time, five tries in all.
+    email_digest_retry_s: float = Field(60.0, gt=0)
+    # Signs the one-click unsubscribe links in mails; generated into the data
+    # directory in development. Processes sharing a database need the same one.
+    email_unsubscribe_secret: SecretStr | None = None
+
     @field_validator("upload_allowed_types", mode="before")
     @classmethod
     def _split_types(cls, value: object) -> object:
@@ -232,6 +255,10 @@ class Settings(BaseSettings):
         "public_url",
         "vapid_private_key",
         "vapid_subject",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "email_unsubscribe_secret",
         mode="before",
     )
     @classmethod
@@ -399,6 +426,23 @@ class Settings(BaseSettings):
             self.vapid_subject = DEV_VAPID_SUBJECT
         return self.vapid_private_key is not None and self.vapid_subject is not None
 
+    @property
+    def email_enabled(self) -> bool:
+        """Email digests go out only with an SMTP server to send them through."""
+        return self.smtp_host is not None
+
+    def ensure_email_unsubscribe_secret(self) -> SecretStr:
+        """The unsubscribe-link secret; unset, one generated once into the data directory."""
+        if self.email_unsubscribe_secret is not None:
+            return self.email_unsubscribe_secret
+        path = self.data_dir / DEV_EMAIL_UNSUBSCRIBE_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        self.email_unsubscribe_secret = SecretStr(path.read_text().strip())
+        return self.email_unsubscribe_secret
+
     def redacted(self) -> dict[str, object]:
         """The effective settings for the startup log, with secrets hidden."""
         shown = self.model_dump(mode="json")
@@ -406,6 +450,8 @@ class Settings(BaseSettings):
         shown["payments_webhook_secret"] = "**********" if self.payments_webhook_secret else None
         shown["file_url_secret"] = "**********" if self.file_url_secret else None
         shown["vapid_private_key"] = "**********" if self.vapid_private_key else None
+        shown["smtp_password"] = "**********" if self.smtp_password else None
+        shown["email_unsubscribe_secret"] = "**********" if self.email_unsubscribe_secret else None
         for key in ("database_url", "redis_url"):
             shown[key] = redact_url(shown[key])
         return shown

@@ -60,8 +60,11 @@ from .networking import NetworkingService
 from .networking.queues import LobbyQueues, MemoryLobbyQueues
 from .notifications import NotificationService
 from .offline import Reachability
+from .offline.digests import DigestLinks, EmailDigests
+from .offline.mailer import Postman, SmtpConfig, SmtpMailer
 from .offline.preferences import Preferences
 from .offline.push import PushingBus, PushService, VapidKeys
+from .offline.unsubscribe import Unsubscribes, UnsubscribeTokens
 from .offline.webhook_worker import DeliveryPolicy, WebhookWorker
 from .offline.webhooks import WebhookEvents, WebhookService
 from .passwords import Passwords
@@ -120,6 +123,9 @@ class Hub:
     webhook_worker: WebhookWorker = field(init=False)
     # Reaching users who are offline (issue 18); set by build_hub.
     preferences: Preferences = field(init=False)
+    # Email digests: None when no SMTP server is configured (HUB_SMTP_HOST).
+    digests: EmailDigests | None = field(default=None, init=False)
+    email_unsubscribe: Unsubscribes = field(init=False)
     push: PushService = field(init=False)  # Web Push (docs/push.md)
 
     def __post_init__(self) -> None:
@@ -139,6 +145,8 @@ class Hub:
         await self.revocations.start(self._disconnect_revoked)
         await self.presence.start()
         await self.reach.start()
+        if self.digests is not None:
+            await self.digests.start()
         await self.push.start()
         await self.payments.start()
         await self.networking.start()
@@ -187,6 +195,8 @@ class Hub:
             ("message bus", self.bus.stop()),
             ("session revocations", self.revocations.stop()),
         ]
+        if self.digests is not None:
+            steps.insert(0, ("email digests", self.digests.stop()))
         if self.redis is not None:
             steps.append(("redis", self.redis.aclose()))
         steps.append(("store", self.store.close()))
@@ -365,6 +375,9 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         settings, store, redis, sio, conversations, notifications
     )
     hub.preferences = Preferences(store, settings.email_digest_delay_s)
+    hub.digests, hub.email_unsubscribe = build_email(
+        settings, store, metrics, hub.reach, hub.preferences
+    )
     hub.push = pushing.push = notifications.push = build_push(
         settings, store, metrics, hub.reach, hub.preferences
     )
@@ -425,6 +438,48 @@ def build_webhooks(
     )
     events.on_enqueued = worker.wake
     return WebhookService(store, events, allow_private), worker
+
+
+def build_email(
+    settings: Settings,
+    store: Store,
+    metrics: Metrics,
+    reach: Reachability,
+    preferences: Preferences,
+) -> tuple[EmailDigests | None, Unsubscribes]:
+    """Email digests through the SMTP server the settings name (none: no
+    email), and the unsubscribe links, which work either way."""
+    secret = settings.ensure_email_unsubscribe_secret().get_secret_value().encode()
+    tokens = UnsubscribeTokens(secret)
+    unsubscribes = Unsubscribes(tokens, preferences)
+    if settings.smtp_host is None:
+        return None, unsubscribes
+    if settings.public_url is None:
+        log.warning("HUB_PUBLIC_URL is not set: links in emails point to %s", settings.base_url)
+    config = SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout_s=settings.smtp_timeout_s,
+    )
+    postman = Postman(
+        SmtpMailer(config), settings.mail_from, metrics.emails_sent, metrics.emails_failed
+    )
+    digests = EmailDigests(
+        store,
+        reach,
+        preferences,
+        postman,
+        tokens,
+        DigestLinks(settings.base_url, API_PREFIX + "/email/unsubscribe"),
+        poll_s=settings.email_digest_poll_s,
+        retry_s=settings.email_digest_retry_s,
+        lease_s=max(60.0, settings.smtp_timeout_s * 3 + 30),
+    )
+    reach.on_disconnected(digests.absent)
+    return digests, unsubscribes
 
 
 def build_attachments(settings: Settings, store: Store) -> AttachmentService:

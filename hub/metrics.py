@@ -60,6 +60,18 @@ class Metrics:
             "Publishes to Redis that failed",
             registry=self.registry,
         )
+        self.emails_sent = Counter(
+            "hub_emails_sent_total",
+            "Emails the SMTP server accepted, by kind (digest)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.emails_failed = Counter(
+            "hub_emails_failed_total",
+            "Emails not sent: SMTP unreachable, refused or timed out, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
 
         # Web Push (issue 18): per push to one subscription.
         self.push_sent = Counter(
@@ -157,6 +169,7 @@ class TimedStore:
             "notifications",
             "networking",
             "uploads",
+            "email_digests",
             "webhooks",
             "notification_settings",
             "push_subscriptions",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .notifications import NotificationService
     from .offline.preferences import Preferences
     from .offline.push import PushService
+    from .offline.unsubscribe import Unsubscribes
     from .offline.webhooks import WebhookService
     from .presence import PresenceService
 
@@ -52,6 +53,8 @@ class Services(Protocol):
     def notifications(self) -> NotificationService: ...
     @property
     def preferences(self) -> Preferences: ...
+    @property
+    def email_unsubscribe(self) -> Unsubscribes: ...
     @property
     def push(self) -> PushService: ...
     @property

@@ -12,6 +12,7 @@ from .records import (
     ConversationRecord,
     DepositRecord,
     DirectoryQuery,
+    EmailDigestRecord,
     IdempotencyRecord,
     JobQuery,
     JobRecord,
@@ -608,6 +609,39 @@ class WebhookStore(Protocol):
         """Newest first (descending id), strictly before the id ``before``."""
 
 
+class EmailDigestStore(Protocol):
+    """Email digests (issue 18): one record per user, for their latest absence.
+    Every change but ``schedule`` is conditional on the absence it was read
+    for, so a worker never acts on an absence that has been replaced."""
+
+    async def get(self, user_id: str) -> EmailDigestRecord | None: ...
+
+    async def schedule(self, record: EmailDigestRecord) -> bool:
+        """Store ``record`` unless the stored one is for the same absence or a
+        later one (``absence_since`` not earlier); True when written."""
+
+    async def due(self, now: str, limit: int) -> list[EmailDigestRecord]:
+        """Pending records due at ``now`` and not leased, earliest due first."""
+
+    async def claim(
+        self, user_id: str, absence_since: str, now: str, lease_until: str
+    ) -> EmailDigestRecord | None:
+        """Lease a due, pending, unleased record of that absence until
+        ``lease_until``; None when another worker has it (or it changed)."""
+
+    async def finish(self, user_id: str, absence_since: str, state: str, at: str) -> bool:
+        """Move a pending record of that absence to ``state`` (sent, idle,
+        skipped), dropping its lease; True when it was pending."""
+
+    async def release(self, user_id: str, absence_since: str, due_at: str, attempts: int) -> bool:
+        """Leave a pending record of that absence pending, due at ``due_at``,
+        unleased, with ``attempts`` (a retry, or quiet hours)."""
+
+    async def rearm(self, user_ids: list[str], due_at: str) -> int:
+        """Make the ``idle`` records of these users pending again, due at
+        ``due_at`` (a new message for someone still away); how many."""
+
+
 class Store(Protocol):
     """One engine's stores, plus its lifecycle."""
 
@@ -624,6 +658,7 @@ class Store(Protocol):
     notifications: NotificationStore
     networking: NetworkingStore
     uploads: UploadStore
+    email_digests: EmailDigestStore
     webhooks: WebhookStore
     notification_settings: NotificationSettingsStore
     push_subscriptions: PushSubscriptionStore

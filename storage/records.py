@@ -622,3 +622,23 @@ class WebhookDeliveryRecord:
     duration_ms: int
     status_code: int | None = None
     error: str | None = None
+
+
+@dataclass(slots=True)
+class EmailDigestRecord:
+    """A user's email digest for their current absence (issue 18), one record
+    per user: ``absence_since`` is when their last /conversations socket closed;
+    while ``pending`` a worker looks at ``due_at`` whether they have unread
+    messages. ``sent`` is the durable "this absence had its mail" marker;
+    ``idle`` means nothing was unread when it was due (a new message re-arms
+    it); ``skipped`` that nothing is sent for this absence (email off, back
+    online, no address, or given up after failures). A worker holds it while
+    ``lease_until`` is in the future."""
+
+    user_id: str
+    absence_since: str
+    due_at: str
+    state: Literal["pending", "sent", "idle", "skipped"] = "pending"
+    attempts: int = 0
+    lease_until: str | None = None
+    finished_at: str | None = None

@@ -29,6 +29,9 @@ UNAUTHENTICATED = {
     ("PUT", "/files/{id}"),
     ("GET", "/files/{id}"),
     ("GET", "/files/{id}/thumbnail"),
+    # One-click unsubscribe links in emails: the signed token in the query is the credential.
+    ("GET", "/email/unsubscribe"),
+    ("POST", "/email/unsubscribe"),
 }
 ADMIN_ONLY = {
     ("PATCH", "/admin/users/{id}"),

@@ -17,6 +17,7 @@ from .. import interfaces as api
 from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoSessionStore, MongoUserStore
 from .codec import Document
 from .conversations import MongoConversationStore
+from .email_digests import MongoEmailDigestStore
 from .idempotency import MongoIdempotencyStore
 from .marketplace import MongoLedgerStore, MongoMarketStore
 from .messages import MongoMessageStore
@@ -71,6 +72,7 @@ class MongoStore:
             database["networking_ratings"],
         )
         uploads = MongoUploadStore(database["uploads"], messages="messages")
+        email_digests = MongoEmailDigestStore(database["email_digests"])
         webhooks = MongoWebhookStore(
             database["webhook_endpoints"],
             database["webhook_outbox"],
@@ -91,6 +93,7 @@ class MongoStore:
         self.notifications: api.NotificationStore = notifications
         self.networking: api.NetworkingStore = networking
         self.uploads: api.UploadStore = uploads
+        self.email_digests: api.EmailDigestStore = email_digests
         self.webhooks: api.WebhookStore = webhooks
         self.notification_settings: api.NotificationSettingsStore = notification_settings
         self.push_subscriptions: api.PushSubscriptionStore = push_subscriptions
@@ -107,6 +110,7 @@ class MongoStore:
             notifications,
             networking,
             uploads,
+            email_digests,
             webhooks,
             notification_settings,
             push_subscriptions,

@@ -13,6 +13,7 @@ from .accounts import (
 )
 from .conversations import SqliteConversationStore
 from .database import Database
+from .email_digests import SqliteEmailDigestStore
 from .idempotency import SqliteIdempotencyStore
 from .marketplace import SqliteLedgerStore, SqliteMarketStore
 from .messages import SqliteMessageStore
@@ -48,6 +49,7 @@ class SqliteStore:
         self.notifications: api.NotificationStore = SqliteNotificationStore(self.db)
         self.networking: api.NetworkingStore = SqliteNetworkingStore(self.db)
         self.uploads: api.UploadStore = SqliteUploadStore(self.db)
+        self.email_digests: api.EmailDigestStore = SqliteEmailDigestStore(self.db)
         self.webhooks: api.WebhookStore = SqliteWebhookStore(self.db)
         self.notification_settings: api.NotificationSettingsStore = SqliteNotificationSettingsStore(
             self.db
