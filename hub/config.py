@@ -205,18 +205,14 @@ class Settings(BaseSettings):
     # Pushes waiting for the background sender; more are dropped (counted).
     push_queue_size: int = Field(10_000, ge=1)
 
-    # Email digests through SMTP (issue 18; docs/protocol.md, "Email digests").
-    # No smtp_host: no email at all. smtp_security: "starttls" (submission,
-    # port 587 by default), "tls" (implicit TLS, 465) or "none" (plain, 25: a
-    # relay on the same host or a test server). Links in mails (unsubscribe)
-    # start with public_url.
-    smtp_host: str | None = None
-    smtp_port: int | None = Field(None, ge=1, le=65_535)
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
+    # Mail through SMTP (issue 18; docs/protocol.md, "Email digests"):
+    # smtp[s]://user:password@host:port. smtp:// upgrades with STARTTLS when
+    # the server offers it (port 587 by default), smtps:// is implicit TLS
+    # (465). Unset: in development each mail is written to the log instead,
+    # in production no mail goes out. Links in mails start with public_url.
+    smtp_url: SecretStr | None = None
     smtp_timeout_s: float = Field(10.0, gt=0, le=300)
-    mail_from: str = "Freelance Hub <no-reply@localhost>"
+    email_from: str = "Freelance Hub <no-reply@localhost>"
     # How often each process looks for due digests (the store says which;
     # with several processes exactly one claims each).
     email_digest_poll_s: float = Field(10.0, gt=0, le=600)
@@ -255,9 +251,7 @@ class Settings(BaseSettings):
         "public_url",
         "vapid_private_key",
         "vapid_subject",
-        "smtp_host",
-        "smtp_username",
-        "smtp_password",
+        "smtp_url",
         "email_unsubscribe_secret",
         mode="before",
     )
@@ -297,6 +291,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError("must be smtp[s]://user:password@host:port")
+        return value
 
     @field_validator("rate_limits", "ws_compression", "push_previews", mode="before")
     @classmethod
@@ -426,11 +429,6 @@ class Settings(BaseSettings):
             self.vapid_subject = DEV_VAPID_SUBJECT
         return self.vapid_private_key is not None and self.vapid_subject is not None
 
-    @property
-    def email_enabled(self) -> bool:
-        """Email digests go out only with an SMTP server to send them through."""
-        return self.smtp_host is not None
-
     def ensure_email_unsubscribe_secret(self) -> SecretStr:
         """The unsubscribe-link secret; unset, one generated once into the data directory."""
         if self.email_unsubscribe_secret is not None:
@@ -450,7 +448,7 @@ class Settings(BaseSettings):
         shown["payments_webhook_secret"] = "**********" if self.payments_webhook_secret else None
         shown["file_url_secret"] = "**********" if self.file_url_secret else None
         shown["vapid_private_key"] = "**********" if self.vapid_private_key else None
-        shown["smtp_password"] = "**********" if self.smtp_password else None
+        shown["smtp_url"] = redact_url(self.smtp_url.get_secret_value()) if self.smtp_url else None
         shown["email_unsubscribe_secret"] = "**********" if self.email_unsubscribe_secret else None
         for key in ("database_url", "redis_url"):
             shown[key] = redact_url(shown[key])

@@ -61,7 +61,7 @@ from .networking.queues import LobbyQueues, MemoryLobbyQueues
 from .notifications import NotificationService
 from .offline import Reachability
 from .offline.digests import DigestLinks, EmailDigests
-from .offline.mailer import Postman, SmtpConfig, SmtpMailer
+from .offline.mailer import LogMailer, Mailer, Postman, SmtpConfig, SmtpMailer
 from .offline.preferences import Preferences
 from .offline.push import PushingBus, PushService, VapidKeys
 from .offline.unsubscribe import Unsubscribes, UnsubscribeTokens
@@ -381,6 +381,8 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     hub.push = pushing.push = notifications.push = build_push(
         settings, store, metrics, hub.reach, hub.preferences
     )
+    if hub.digests is not None:
+        hub.push.offline_listeners.append(hub.digests.messaged)
     hub.webhooks, hub.webhook_worker = build_webhooks(settings, store, metrics, webhook_events)
     webhook_events.reach = hub.reach
     return hub
@@ -452,21 +454,17 @@ def build_email(
     secret = settings.ensure_email_unsubscribe_secret().get_secret_value().encode()
     tokens = UnsubscribeTokens(secret)
     unsubscribes = Unsubscribes(tokens, preferences)
-    if settings.smtp_host is None:
+    mailer: Mailer
+    if settings.smtp_url is not None:
+        url = settings.smtp_url.get_secret_value()
+        mailer = SmtpMailer(SmtpConfig.from_url(url, settings.smtp_timeout_s))
+    elif settings.env == "development":
+        mailer = LogMailer()
+    else:
         return None, unsubscribes
     if settings.public_url is None:
         log.warning("HUB_PUBLIC_URL is not set: links in emails point to %s", settings.base_url)
-    config = SmtpConfig(
-        host=settings.smtp_host,
-        port=settings.smtp_port,
-        security=settings.smtp_security,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        timeout_s=settings.smtp_timeout_s,
-    )
-    postman = Postman(
-        SmtpMailer(config), settings.mail_from, metrics.emails_sent, metrics.emails_failed
-    )
+    postman = Postman(mailer, settings.email_from, metrics.emails_sent, metrics.emails_failed)
     digests = EmailDigests(
         store,
         reach,

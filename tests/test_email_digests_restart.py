@@ -44,9 +44,7 @@ async def test_a_pending_digest_is_sent_by_the_next_process(tmp_path: Path) -> N
         env = hub_env(
             tmp_path,
             SECRET,
-            smtp_host="127.0.0.1",
-            smtp_port=inbox.port,
-            smtp_security="none",
+            smtp_url=f"smtp://127.0.0.1:{inbox.port}",
             email_digest_delay_s=DELAY_S,
             email_digest_poll_s=0.1,
             presence_grace_s=0.1,

@@ -14,6 +14,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
@@ -72,10 +73,25 @@ def _domain_of(sender: str) -> str:
 class SmtpConfig:
     host: str
     port: int | None = None
-    security: str = "starttls"  # "starttls", "tls" or "none"
+    implicit_tls: bool = False  # smtps://; else STARTTLS when the server offers it
     username: str | None = None
     password: str | None = None
     timeout_s: float = 10.0
+
+    @classmethod
+    def from_url(cls, url: str, timeout_s: float) -> SmtpConfig:
+        """``smtp[s]://user:password@host:port`` (HUB_SMTP_URL)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("HUB_SMTP_URL must be smtp[s]://user:password@host:port")
+        return cls(
+            host=parts.hostname,
+            port=parts.port,
+            implicit_tls=parts.scheme == "smtps",
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout_s=timeout_s,
+        )
 
 
 class SmtpMailer:
@@ -91,8 +107,8 @@ class SmtpMailer:
             "hostname": config.host,
             "port": config.port,
             "timeout": config.timeout_s,
-            "use_tls": config.security == "tls",
-            "start_tls": config.security == "starttls",
+            "use_tls": config.implicit_tls,
+            "start_tls": None if not config.implicit_tls else False,  # None: when offered
         }
         if config.username:
             options["username"] = config.username
@@ -103,6 +119,21 @@ class SmtpMailer:
                 await aiosmtplib.send(message, **options)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+class LogMailer:
+    """Development without an SMTP server: each mail goes to the log instead,
+    links included, so a developer can follow them."""
+
+    async def send(self, message: EmailMessage) -> None:
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        log.info(
+            "mail (HUB_SMTP_URL unset, not sent) to %s: %s\n%s",
+            message["To"],
+            message["Subject"],
+            text,
+        )
 
 
 class Postman:

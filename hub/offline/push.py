@@ -24,7 +24,7 @@ import logging
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -154,6 +154,9 @@ class PushService:
         self._http: aiohttp.ClientSession | None = None
         self._names: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._logged: dict[str, float] = {}
+        # Told, off the send path, which recipients of each new message have no
+        # socket open (the email digests re-arm with it), push on or off.
+        self.offline_listeners: list[Callable[[list[str]], Awaitable[None]]] = []
 
     # Subscriptions (the REST door)
 
@@ -195,9 +198,10 @@ class PushService:
 
     def message_published(self, delivery: Delivery) -> None:
         message: Any = delivery.message
-        if self.keys is None or message.get("kind", "text") != "text":
+        if message.get("kind", "text") != "text":
             return  # system and card messages: their notifications are pushed instead
-        self._enqueue(_MessageJob(dict(message), list(delivery.user_ids)))
+        if self.keys is not None or self.offline_listeners:
+            self._enqueue(_MessageJob(dict(message), list(delivery.user_ids)))
 
     def notified(self, user_id: str, notification: dict[str, Any]) -> None:
         if self.keys is None or notification.get("type") == "mention":
@@ -216,12 +220,13 @@ class PushService:
     async def start(self) -> None:
         if self.keys is None:
             log.warning("Web Push is off: set HUB_VAPID_PRIVATE_KEY and HUB_VAPID_SUBJECT")
-            return
-        self._http = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT_S),
-            connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT),
-        )
-        self._worker = asyncio.create_task(self._work(), name="web-push")
+        else:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=SEND_TIMEOUT_S),
+                connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT),
+            )
+        if self.keys is not None or self.offline_listeners:
+            self._worker = asyncio.create_task(self._work(), name="web-push")
 
     async def stop(self) -> None:
         """Pushes are best effort: those queued or under way are dropped."""
@@ -266,6 +271,13 @@ class PushService:
         recipients = [user_id for user_id in job.members if user_id != sender_id]
         offline = await self._offline(recipients)
         if not offline:
+            return
+        for listener in self.offline_listeners:
+            try:
+                await listener(offline)
+            except Exception:
+                log.exception("an offline-recipients listener failed")
+        if self.keys is None:
             return
         subscriptions = await self.store.push_subscriptions.list_for_users(offline)
         if not subscriptions:
