@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from .records import (
+    AccountTokenPurpose,
+    AccountTokenRecord,
     AppendResult,
     BalanceRecord,
     BidRecord,
@@ -102,6 +104,28 @@ class SessionStore(Protocol):
         self, user_id: str, revoked_at: str, except_id: str | None = None
     ) -> list[str]:
         """Revoke every active session of the user but ``except_id``; their ids."""
+
+
+class AccountTokenStore(Protocol):
+    """Single-use tokens mailed to users (password reset, email verification),
+    by the hash of the token. Using one is one conditional write: of two
+    concurrent uses of a token, exactly one gets it."""
+
+    async def create(self, token: AccountTokenRecord) -> None: ...
+
+    async def consume(
+        self, token_hash: str, purpose: AccountTokenPurpose, now: str
+    ) -> AccountTokenRecord | None:
+        """Mark the token used at ``now`` if it is of ``purpose``, unused and
+        expires after ``now``; the record (``used_at`` set) for the one caller
+        that used it, None otherwise (unknown, used, expired, other purpose)."""
+
+    async def discard(self, user_id: str, purpose: AccountTokenPurpose, now: str) -> int:
+        """Mark every unused token of the user for ``purpose`` used at ``now``
+        (a reset voids the other reset links); how many."""
+
+    async def purge(self, expired_before: str) -> int:
+        """Delete the tokens that expired before ``expired_before``; how many."""
 
 
 class MfaStore(Protocol):
@@ -649,6 +673,7 @@ class Store(Protocol):
     refresh_tokens: RefreshTokenStore
     sessions: SessionStore
     mfa: MfaStore
+    account_tokens: AccountTokenStore
     blocks: BlockStore
     conversations: ConversationStore
     messages: MessageStore

@@ -19,6 +19,9 @@ class UserRecord:
     avatar_url: str | None = None
     skills: list[str] = field(default_factory=list)
     last_seen_at: str | None = None
+    # Set once the user followed a verification (or password reset) link
+    # mailed to ``email`` (issue 19).
+    email_verified: bool = False
 
 
 @dataclass(slots=True)
@@ -65,6 +68,25 @@ class MfaRecord:
     last_step: int = 0
     failures: int = 0
     locked_until: str | None = None
+
+
+AccountTokenPurpose = Literal["password_reset", "email_verification"]
+
+
+@dataclass(slots=True)
+class AccountTokenRecord:
+    """A single-use token mailed to a user (issue 19): a password reset or an
+    email verification. Only the token's SHA-256 hash is stored; ``email`` is
+    the address it was mailed to. Used once (``used_at``) before ``expires_at``.
+    """
+
+    token_hash: str
+    purpose: AccountTokenPurpose
+    user_id: str
+    email: str
+    created_at: str
+    expires_at: str
+    used_at: str | None = None
 
 
 @dataclass(slots=True)

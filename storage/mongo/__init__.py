@@ -14,6 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .. import interfaces as api
+from .account_tokens import MongoAccountTokenStore
 from .accounts import MongoBlockStore, MongoRefreshTokenStore, MongoSessionStore, MongoUserStore
 from .codec import Document
 from .conversations import MongoConversationStore
@@ -52,6 +53,7 @@ class MongoStore:
         refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
         sessions = MongoSessionStore(database["sessions"])
         mfa = MongoMfaStore(database["user_mfa"])
+        account_tokens = MongoAccountTokenStore(database["account_tokens"])
         blocks = MongoBlockStore(database["blocks"])
         conversations = MongoConversationStore(
             database["conversations"], database["memberships"], database["bids"]
@@ -84,6 +86,7 @@ class MongoStore:
         self.refresh_tokens: api.RefreshTokenStore = refresh_tokens
         self.sessions: api.SessionStore = sessions
         self.mfa: api.MfaStore = mfa
+        self.account_tokens: api.AccountTokenStore = account_tokens
         self.blocks: api.BlockStore = blocks
         self.conversations: api.ConversationStore = conversations
         self.messages: api.MessageStore = messages
@@ -102,6 +105,7 @@ class MongoStore:
             refresh_tokens,
             sessions,
             mfa,
+            account_tokens,
             blocks,
             conversations,
             messages,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import interfaces as api
+from .account_tokens import SqliteAccountTokenStore
 from .accounts import (
     SqliteBlockStore,
     SqliteRefreshTokenStore,
@@ -40,6 +41,7 @@ class SqliteStore:
         self.refresh_tokens: api.RefreshTokenStore = SqliteRefreshTokenStore(self.db)
         self.sessions: api.SessionStore = SqliteSessionStore(self.db)
         self.mfa: api.MfaStore = SqliteMfaStore(self.db)
+        self.account_tokens: api.AccountTokenStore = SqliteAccountTokenStore(self.db)
         self.blocks: api.BlockStore = SqliteBlockStore(self.db)
         self.conversations: api.ConversationStore = SqliteConversationStore(self.db)
         self.messages: api.MessageStore = SqliteMessageStore(self.db, self.search_indexer)

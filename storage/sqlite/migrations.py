@@ -526,4 +526,21 @@ MIGRATIONS: list[str] = [
         locked_until TEXT
     );
     """,
+    # issue 19: single-use tokens mailed to users (storage/records.py
+    # AccountTokenRecord: password reset, email verification), stored as the
+    # token's SHA-256; and whether a user's email is verified.
+    """
+    CREATE TABLE account_tokens (
+        token_hash TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users(id),
+        email TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE INDEX account_tokens_user ON account_tokens(user_id, purpose) WHERE used_at IS NULL;
+    CREATE INDEX account_tokens_expiry ON account_tokens(expires_at);
+    ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
