@@ -98,6 +98,9 @@ class VapidKeys:
         return headers
 
 
+BATCH = 256  # queued jobs the worker takes at once
+
+
 @dataclass(frozen=True, slots=True)
 class _MessageJob:
     message: dict[str, Any]
@@ -250,13 +253,15 @@ class PushService:
 
     async def _work(self) -> None:
         while True:
-            job = await self._queue.get()
+            jobs = [await self._queue.get()]
+            while len(jobs) < BATCH and not self._queue.empty():
+                jobs.append(self._queue.get_nowait())
             self._busy = True
             try:
-                if isinstance(job, _MessageJob):
-                    await self._message(job)
-                else:
-                    await self._notification(job)
+                await self._messages([j for j in jobs if isinstance(j, _MessageJob)])
+                for job in jobs:
+                    if isinstance(job, _NotificationJob):
+                        await self._notification(job)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -265,34 +270,56 @@ class PushService:
             finally:
                 self._busy = False
 
-    async def _message(self, job: _MessageJob) -> None:
-        message = job.message
-        sender_id = message.get("sender_id")
-        recipients = [user_id for user_id in job.members if user_id != sender_id]
-        offline = await self._offline(recipients)
+    async def _messages(self, jobs: list[_MessageJob]) -> None:
+        """The new messages queued meanwhile, together: one read of who is
+        connected and one of their subscriptions for the lot, so a busy hub
+        pays per batch, not per message."""
+        if not jobs:
+            return
+        recipients = {
+            user_id
+            for job in jobs
+            for user_id in job.members
+            if user_id != job.message.get("sender_id")
+        }
+        offline = set(await self._offline(sorted(recipients)))
         if not offline:
             return
         for listener in self.offline_listeners:
             try:
-                await listener(offline)
+                await listener(sorted(offline))
             except Exception:
                 log.exception("an offline-recipients listener failed")
         if self.keys is None:
             return
-        subscriptions = await self.store.push_subscriptions.list_for_users(offline)
-        if not subscriptions:
-            return
+        subscriptions = _by_user(
+            await self.store.push_subscriptions.list_for_users(sorted(offline))
+        )
+        for job in jobs:
+            sender_id = job.message.get("sender_id")
+            theirs = {
+                user_id: subscriptions[user_id]
+                for user_id in job.members
+                if user_id != sender_id and user_id in subscriptions
+            }
+            if theirs:
+                await self._message(job.message, theirs)
+
+    async def _message(
+        self, message: dict[str, Any], subscriptions: dict[str, list[PushSubscriptionRecord]]
+    ) -> None:
+        """Push one message to each offline recipient's devices (``subscriptions``)."""
         conversation_id = message["conversation_id"]
         text = message.get("text") or ""
         payload = {
             "type": "message",
             "conversation_id": conversation_id,
             "seq": message["seq"],
-            "sender_name": await self._name(sender_id),
+            "sender_name": await self._name(message.get("sender_id")),
             "preview": text[:PREVIEW_CHARS] if self.previews else None,
         }
         mentioned = set(message.get("mentions") or ())
-        for user_id, theirs in _by_user(subscriptions).items():
+        for user_id, theirs in subscriptions.items():
             if not await self._wanted(user_id, conversation_id):
                 continue
             body = {**payload, "mention": True} if user_id in mentioned else payload
