@@ -1,5 +1,6 @@
 """``/auth``: register, login (and its two-factor step), refresh, logout, me, the
-caller's sessions, password change and two-factor set-up."""
+caller's sessions, password change, forgot/reset by email, email verification
+and two-factor set-up."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from aiohttp import web
 from hub.accounts.models import (
     AuthResult,
     ChangePasswordRequest,
+    ForgotPasswordRequest,
     LoginMfaRequest,
     LoginRequest,
     LogoutRequest,
@@ -15,10 +17,12 @@ from hub.accounts.models import (
     RecoveryCodes,
     RefreshRequest,
     RegisterRequest,
+    ResetPasswordRequest,
     SessionList,
     TwoFactorCode,
     TwoFactorSetup,
     TwoFactorStatus,
+    VerifyEmailRequest,
 )
 from hub.errors import ValidationFailed
 from hub.http import json_response, read_body
@@ -78,6 +82,28 @@ async def change_password(request: web.Request) -> web.Response:
     body = await read_body(request, ChangePasswordRequest)
     await services_of(request).accounts.change_password(caller, body)
     return web.Response(status=204)
+
+
+async def forgot_password(request: web.Request) -> web.Response:
+    body = await read_body(request, ForgotPasswordRequest)
+    await services_of(request).accounts.mails.forgot(body.email)
+    return web.Response(status=202)
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    body = await read_body(request, ResetPasswordRequest)
+    await services_of(request).accounts.mails.reset(body.token, body.new_password)
+    return web.Response(status=204)
+
+
+async def request_email_verification(request: web.Request) -> web.Response:
+    await services_of(request).accounts.mails.request_verification(user_id_of(request))
+    return web.Response(status=202)
+
+
+async def verify_email(request: web.Request) -> web.Response:
+    body = await read_body(request, VerifyEmailRequest)
+    return json_response(await services_of(request).accounts.mails.verify(body.token))
 
 
 async def two_factor_status(request: web.Request) -> web.Response:
@@ -216,6 +242,60 @@ ROUTES: list[Route] = [
         "new_password follows the register rule (8+ characters). Every other session of the "
         "caller is revoked (401, sockets get auth:revoked and are disconnected, on every "
         "process); the caller's own session stays.",
+    ),
+    Route(
+        "POST",
+        "/auth/password/forgot",
+        forgot_password,
+        "Mail a password reset link",
+        "auth",
+        auth=False,
+        body=ForgotPasswordRequest,
+        status=202,
+        errors=(429,),
+        description="202 whether or not an account has this email (nothing tells them apart, "
+        "timing included); if one has, it is mailed a link to <public URL>/#/reset?token=... "
+        "with a single-use token valid HUB_PASSWORD_RESET_TTL_S (1 h). Limited per email "
+        "address (HUB_RATE_LIMIT_ACCOUNT_EMAIL) and per IP (HUB_RATE_LIMIT_AUTH): 429.",
+    ),
+    Route(
+        "POST",
+        "/auth/password/reset",
+        reset_password,
+        "Set a new password with the token of a reset link",
+        "auth",
+        auth=False,  # the token in the body is the credential
+        body=ResetPasswordRequest,
+        status=204,
+        description="An unknown, expired or already used token is 422 validation_failed naming "
+        "token; new_password follows the register rule (422 naming new_password, the token "
+        "stays usable). Every session of the user is revoked (401, sockets get auth:revoked "
+        "and are disconnected, on every process) and the email counts as verified.",
+    ),
+    Route(
+        "POST",
+        "/auth/email/verify-request",
+        request_email_verification,
+        "Mail the caller a link that verifies their email",
+        "auth",
+        status=202,
+        errors=(429, 503),
+        description="The link is <public URL>/#/verify?token=... with a single-use token valid "
+        "HUB_EMAIL_VERIFICATION_TTL_S (24 h). Nothing is mailed when the email is verified "
+        "already. Limited per address (HUB_RATE_LIMIT_ACCOUNT_EMAIL): 429; 503 when the hub "
+        "sends no email (production without HUB_SMTP_URL).",
+    ),
+    Route(
+        "POST",
+        "/auth/email/verify",
+        verify_email,
+        "Verify an email with the token of its link",
+        "auth",
+        auth=False,  # the token in the body is the credential
+        body=VerifyEmailRequest,
+        response=PrivateUser,
+        description="Answers the user, email_verified true. An unknown, expired or already used "
+        "token is 422 validation_failed naming token.",
     ),
     Route(
         "GET",

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     mfa_max_failures: int = Field(5, ge=1)
     mfa_lockout_s: int = Field(900, ge=1)
     mfa_issuer: str = Field("Freelance Hub", min_length=1, max_length=64)
+    # Mailed account links (issue 19; docs/accounts.md): how long a password
+    # reset token and an email verification token are valid (0: expired at
+    # once, for tests), and whether sending messages, bidding and posting
+    # jobs wait for a verified email (403 email_unverified until then).
+    password_reset_ttl_s: int = Field(3600, ge=0)
+    email_verification_ttl_s: int = Field(24 * 3600, ge=0)
+    require_verified_email: Literal["on", "off"] = "off"
 
     cors_origins: Annotated[list[str], NoDecode] = []
     # The largest REST body, Socket.IO packet or long-polling POST accepted
@@ -112,6 +119,9 @@ class Settings(BaseSettings):
     rate_limits: Literal["on", "off"] = "on"
     rate_limit_rest: str = "600/1m"
     rate_limit_auth: str = "20/1m"
+    # Account mails (password reset, email verification), per email address
+    # and kind, whether the account exists or not; per IP the auth limit applies.
+    rate_limit_account_email: str = "5/1h"
     # Socket events, per user: every event (invalid ones too) takes a token
     # from rate_limit_socket_events and one from its family's bucket (each
     # event names its family where it is declared: @event(..., limit=...)).
@@ -301,7 +311,9 @@ class Settings(BaseSettings):
                 raise ValueError("must be smtp[s]://user:password@host:port")
         return value
 
-    @field_validator("rate_limits", "ws_compression", "push_previews", mode="before")
+    @field_validator(
+        "rate_limits", "ws_compression", "push_previews", "require_verified_email", mode="before"
+    )
     @classmethod
     def _on_off(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -314,6 +326,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rate_limit_rest",
         "rate_limit_auth",
+        "rate_limit_account_email",
         *(f"rate_limit_{family}" for family in SOCKET_LIMIT_FAMILIES),
     )
     @classmethod

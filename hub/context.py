@@ -24,7 +24,15 @@ from signaling.state import CallState, MemoryCallState
 from storage import Store
 from storage.engines import create_store
 
-from .accounts import AccountService, SessionService, TwoFactor, TwoFactorPolicy
+from .accounts import (
+    AccountMails,
+    AccountService,
+    MailLinkPolicy,
+    SessionService,
+    TwoFactor,
+    TwoFactorPolicy,
+    VerifiedEmailRule,
+)
 from .accounts.revocations import LocalRevocations, Revocations
 from .attachments import AttachmentLimits, AttachmentService
 from .cluster.call_state import RedisCallState
@@ -72,7 +80,7 @@ from .payments import PaymentProvider, SandboxProvider
 from .preflight import check_dependencies
 from .presence import PresenceService
 from .presence.backends import MemoryPresence, PresenceBackend
-from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from .ratelimit import Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from .realtime.connections import ConnectionRegistry
 from .realtime.drain import Drain
 from .realtime.faults import ClientFaults
@@ -181,6 +189,7 @@ class Hub:
     async def stop(self) -> None:
         self.loop_lag.stop()
         steps: list[tuple[str, Awaitable[object]]] = [
+            ("account mails", self.accounts.mails.stop()),  # mails being sent go out
             ("networking", self.networking.stop()),
             ("webhook events", self.webhooks.events.stop()),  # queued ones written
             ("webhook worker", self.webhook_worker.stop()),
@@ -323,6 +332,11 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     webhook_secret = settings.payments_webhook_secret.get_secret_value()  # type: ignore[union-attr]
     payments = SandboxProvider(settings.base_url, webhook_secret, settings.sandbox_webhook_delay_s)
     jobs = JobService(market)
+    # HUB_REQUIRE_VERIFIED_EMAIL: sending messages, bidding, posting jobs.
+    conversations.verified_email = market.verified_email = VerifiedEmailRule(
+        store, settings.require_verified_email == "on"
+    )
+    postman = build_postman(settings, metrics)  # None: no mail (production without SMTP)
     hub = Hub(
         settings=settings,
         store=store,
@@ -343,6 +357,19 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
                     token_ttl_s=settings.mfa_token_ttl_s,
                     max_failures=settings.mfa_max_failures,
                     lockout_s=settings.mfa_lockout_s,
+                ),
+            ),
+            AccountMails(
+                store,
+                passwords,
+                sessions,
+                postman,
+                rate_limiter,
+                MailLinkPolicy(
+                    public_url=settings.base_url,
+                    reset_ttl_s=settings.password_reset_ttl_s,
+                    verification_ttl_s=settings.email_verification_ttl_s,
+                    per_address=Limit.parse(settings.rate_limit_account_email),
                 ),
             ),
         ),
@@ -376,7 +403,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     )
     hub.preferences = Preferences(store, settings.email_digest_delay_s)
     hub.digests, hub.email_unsubscribe = build_email(
-        settings, store, metrics, hub.reach, hub.preferences
+        settings, store, postman, hub.reach, hub.preferences
     )
     hub.push = pushing.push = notifications.push = build_push(
         settings, store, metrics, hub.reach, hub.preferences
@@ -442,18 +469,10 @@ def build_webhooks(
     return WebhookService(store, events, allow_private), worker
 
 
-def build_email(
-    settings: Settings,
-    store: Store,
-    metrics: Metrics,
-    reach: Reachability,
-    preferences: Preferences,
-) -> tuple[EmailDigests | None, Unsubscribes]:
-    """Email digests through the SMTP server the settings name (none: no
-    email), and the unsubscribe links, which work either way."""
-    secret = settings.ensure_email_unsubscribe_secret().get_secret_value().encode()
-    tokens = UnsubscribeTokens(secret)
-    unsubscribes = Unsubscribes(tokens, preferences)
+def build_postman(settings: Settings, metrics: Metrics) -> Postman | None:
+    """The one Postman of the hub (digests and account mails): through the
+    SMTP server the settings name, to the log in development without one,
+    and None (no email) in production without one."""
     mailer: Mailer
     if settings.smtp_url is not None:
         url = settings.smtp_url.get_secret_value()
@@ -461,10 +480,26 @@ def build_email(
     elif settings.env == "development":
         mailer = LogMailer()
     else:
-        return None, unsubscribes
+        return None
     if settings.public_url is None:
         log.warning("HUB_PUBLIC_URL is not set: links in emails point to %s", settings.base_url)
-    postman = Postman(mailer, settings.email_from, metrics.emails_sent, metrics.emails_failed)
+    return Postman(mailer, settings.email_from, metrics.emails_sent, metrics.emails_failed)
+
+
+def build_email(
+    settings: Settings,
+    store: Store,
+    postman: Postman | None,
+    reach: Reachability,
+    preferences: Preferences,
+) -> tuple[EmailDigests | None, Unsubscribes]:
+    """Email digests through the hub's Postman (none: no digests), and the
+    unsubscribe links, which work either way."""
+    secret = settings.ensure_email_unsubscribe_secret().get_secret_value().encode()
+    tokens = UnsubscribeTokens(secret)
+    unsubscribes = Unsubscribes(tokens, preferences)
+    if postman is None:
+        return None, unsubscribes
     digests = EmailDigests(
         store,
         reach,

@@ -23,6 +23,7 @@ STATUS_BY_CODE = {
     "payload_too_large": 413,
     "method_not_allowed": 405,
     "mfa_required": 401,
+    "email_unverified": 403,
 }
 
 
@@ -67,6 +68,12 @@ class MfaRequired(HubError):
 
 class Forbidden(HubError):
     code = "forbidden"
+
+
+class EmailUnverified(HubError):
+    """HUB_REQUIRE_VERIFIED_EMAIL=on and the caller has not verified their email."""
+
+    code = "email_unverified"
 
 
 class NotFound(HubError):

@@ -106,6 +106,9 @@ AUTH_PATHS = frozenset(
         API_PREFIX + "/auth/login/mfa",
         API_PREFIX + "/auth/register",
         API_PREFIX + "/auth/refresh",
+        API_PREFIX + "/auth/password/forgot",
+        API_PREFIX + "/auth/password/reset",
+        API_PREFIX + "/auth/email/verify",
     }
 )
 

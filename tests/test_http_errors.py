@@ -51,6 +51,9 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "LogoutRequest": {"refresh_token": "some-token"},
     "ChangePasswordRequest": {"current_password": "correct horse", "new_password": "new horse!"},
     "TwoFactorCode": {"code": "123456"},
+    "ForgotPasswordRequest": {"email": "ann@example.com"},
+    "ResetPasswordRequest": {"token": "a-mailed-token", "new_password": "new horse!"},
+    "VerifyEmailRequest": {"token": "a-mailed-token"},
     "LoginMfaRequest": {"mfa_token": "some-token", "code": "123456"},
     "ProfileUpdate": {
         "display_name": "Renamed",

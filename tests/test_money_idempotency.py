@@ -222,6 +222,7 @@ FULL_RELEASE = Scenario(
 # Every other POST that takes an Idempotency-Key, and why it is not walked here.
 NO_MONEY = {
     "logout_all": "ends sessions",
+    "request_email_verification": "mails a link (a replay mails nothing more)",
     "disable_two_factor": "turns two-factor off",
     "block": "blocks a user",
     "create_conversation": "conversations",

@@ -24,6 +24,9 @@ UNAUTHENTICATED = {
     ("POST", "/auth/login/mfa"),  # the mfa_token in the body is the credential
     ("POST", "/auth/refresh"),
     ("POST", "/auth/logout"),  # the refresh token in the body is the credential
+    ("POST", "/auth/password/forgot"),  # 202 whoever asks: the mail goes to the address
+    ("POST", "/auth/password/reset"),  # the mailed token in the body is the credential
+    ("POST", "/auth/email/verify"),  # the mailed token in the body is the credential
     ("POST", "/payments/webhook"),  # signed by the payment provider
     # The local file store's URLs: the HMAC signature in the query is the credential.
     ("PUT", "/files/{id}"),

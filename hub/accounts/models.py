@@ -58,6 +58,30 @@ class ChangePasswordRequest(Body):
     new_password: Password
 
 
+# A token mailed in a link (password reset, email verification).
+MailedToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+
+
+class ForgotPasswordRequest(Body):
+    """``POST /auth/password/forgot``: 202 whether an account has this address or not."""
+
+    email: Email
+
+
+class ResetPasswordRequest(Body):
+    """``POST /auth/password/reset``: the token of the mailed link; the new
+    password follows the register rule."""
+
+    token: MailedToken
+    new_password: Password
+
+
+class VerifyEmailRequest(Body):
+    """``POST /auth/email/verify``: the token of the mailed link."""
+
+    token: MailedToken
+
+
 # A TOTP code (6 digits) or a recovery code; spaces and dashes are ignored.
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
@@ -166,11 +190,17 @@ class PrivateUser(PublicUser):
     """What a user sees of themselves."""
 
     email: str
+    email_verified: bool
     updated_at: str
 
     @classmethod
     def of(cls, user: UserRecord) -> PrivateUser:
-        return cls(**PublicUser.of(user).model_dump(), email=user.email, updated_at=user.updated_at)
+        return cls(
+            **PublicUser.of(user).model_dump(),
+            email=user.email,
+            email_verified=user.email_verified,
+            updated_at=user.updated_at,
+        )
 
 
 class AuthResult(BaseModel):

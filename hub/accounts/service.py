@@ -12,6 +12,7 @@ from ..cursors import decode_cursor, encode_cursor
 from ..errors import Conflict, MfaRequired, NotFound, Unauthorized, ValidationFailed
 from ..passwords import Passwords
 from ..tokens import AccessClaims, TokenIssuer, hash_refresh_token, new_refresh_token
+from .mail_links import AccountMails
 from .mfa import TwoFactor
 from .models import (
     AuthResult,
@@ -42,6 +43,7 @@ class AccountService:
         refresh_ttl_s: int,
         sessions: SessionService,
         two_factor: TwoFactor,
+        mails: AccountMails,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -49,6 +51,7 @@ class AccountService:
         self.refresh_ttl = timedelta(seconds=refresh_ttl_s)
         self.sessions = sessions
         self.two_factor = two_factor
+        self.mails = mails  # forgot/reset password, email verification
 
     async def register(self, request: RegisterRequest, client: ClientInfo) -> AuthResult:
         user = await self._create_user(

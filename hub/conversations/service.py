@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 from storage import Store
 
 if TYPE_CHECKING:
+    from ..accounts.verification import VerifiedEmailRule
     from ..attachments import AttachmentService
     from ..notifications import NotificationService
     from ..offline.webhooks import WebhookEvents
@@ -111,6 +112,8 @@ class ConversationService:
         # and marketplace events through hub/context.py's wiring).
         self.system_messages = SystemMessages(store, bus, self.member_lists)
         self.webhooks: WebhookEvents | None = None  # outbound webhooks (hub/context.py)
+        # HUB_REQUIRE_VERIFIED_EMAIL (hub/context.py): who may send.
+        self.verified_email: VerifiedEmailRule | None = None
 
     # Conversations
 
@@ -353,6 +356,8 @@ class ConversationService:
     async def send(
         self, user_id: str, request: SendMessage, origin_sid: str | None = None
     ) -> Message:
+        if self.verified_email is not None:
+            await self.verified_email.require(user_id)
         text = self._clean_text(request.text)
         if request.reply_to is not None:
             await self._check_reply(user_id, request.conversation_id, request.reply_to)

@@ -75,7 +75,9 @@ class BidService:
     # The bidder
 
     async def create(self, user_id: str, job_id: str, body: CreateBid) -> Bid:
-        await self.market.require_role(user_id, "freelancer", "bid")
+        self.market.require_verified_email(
+            await self.market.require_role(user_id, "freelancer", "bid")
+        )
         self.market.check_currency(body.currency)
 
         async def attempt() -> BidRecord:

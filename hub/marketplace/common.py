@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from storage import Store
 from storage.errors import ClaimLost, ConditionFailed, InsufficientBalance
@@ -27,6 +27,9 @@ from ..notifications import NotificationService
 from ..offline.webhooks import WebhookEvents
 from .fees import FeePolicy
 from .states import ADMIN, Machine, Step
+
+if TYPE_CHECKING:
+    from ..accounts.verification import VerifiedEmailRule
 
 T = TypeVar("T")
 
@@ -110,6 +113,8 @@ class Market:
         self.rules = rules
         self.system_messages = system_messages
         self.webhooks: WebhookEvents | None = None  # outbound webhooks (hub/context.py)
+        # HUB_REQUIRE_VERIFIED_EMAIL (hub/context.py): who may bid and post jobs.
+        self.verified_email: VerifiedEmailRule | None = None
 
     async def user(self, user_id: str) -> UserRecord:
         user = await self.store.users.get(user_id)
@@ -123,6 +128,12 @@ class Market:
         if user.role != role:
             raise Forbidden(f"Only {role}s can {action}")
         return user
+
+    def require_verified_email(self, user: UserRecord) -> None:
+        """403 email_unverified while HUB_REQUIRE_VERIFIED_EMAIL is on and
+        ``user`` has not verified their email."""
+        if self.verified_email is not None:
+            self.verified_email.check(user)
 
     async def is_admin(self, user_id: str) -> bool:
         user = await self.store.users.get(user_id)

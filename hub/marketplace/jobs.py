@@ -95,7 +95,9 @@ class JobService:
     # Changing
 
     async def create(self, user_id: str, body: CreateJob) -> Job:
-        await self.market.require_role(user_id, "client", "post jobs")
+        self.market.require_verified_email(
+            await self.market.require_role(user_id, "client", "post jobs")
+        )
         self.market.check_currency(body.currency)
         _check_budget(body.budget_min, body.budget_max)
         now = now_iso()
@@ -142,6 +144,8 @@ class JobService:
         await self._step(user_id, job_id, "delete")
 
     async def publish(self, user_id: str, job_id: str) -> Job:
+        if self.market.verified_email is not None:  # a draft written before the rule was on
+            await self.market.verified_email.require(user_id)
         async def published(job: JobRecord) -> dict[str, Any]:
             return {"published_at": now_iso()}
 

@@ -1,8 +1,8 @@
 """The hub's emails, written in one place: each template gives a subject, a
 plain-text body and an HTML body (sent together as multipart/alternative by
-``mailer.compose``). Values are escaped here, never by callers; account mails
-(password reset, address verification) are meant to be added beside the digest
-and to reuse ``html_page``.
+``mailer.compose``). Values are escaped here, never by callers: the digest,
+and the account mails (password reset, email verification), which share
+``html_page`` and the button.
 """
 
 from __future__ import annotations
@@ -96,6 +96,85 @@ def digest(*, name: str, lines: list[DigestLine], open_url: str, unsubscribe_url
         f'<a href="{escape(unsubscribe_url)}" style="color:#656d76">Stop these emails</a>.'
     )
     return Rendered(subject, "\n".join(text_lines), html_page(subject, body, footer))
+
+
+def _button(url: str, label: str) -> str:
+    return (
+        f'<p style="margin:20px 0 0"><a href="{escape(url)}" style="display:inline-block;'
+        "background:#1f883d;color:#fff;padding:8px 16px;border-radius:6px;"
+        f'text-decoration:none">{escape(label)}</a></p>'
+    )
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        return plural(seconds // 3600, "hour", "hours")
+    if seconds % 60 == 0 and seconds >= 60:
+        return plural(seconds // 60, "minute", "minutes")
+    return plural(seconds, "second", "seconds")
+
+
+def password_reset(*, name: str, reset_url: str, valid_s: int) -> Rendered:
+    """The link of ``POST /auth/password/forgot``: single use, valid ``valid_s``."""
+    subject = f"Reset your {PRODUCT} password"
+    valid = _duration(valid_s)
+    text = "\n".join(
+        [
+            f"Hi {name},",
+            "",
+            f"Someone (hopefully you) asked to reset the password of your {PRODUCT} account.",
+            f"Choose a new password here (the link works once, for {valid}):",
+            "",
+            reset_url,
+            "",
+            "Resetting the password logs you out everywhere.",
+            "",
+            "--",
+            "If you did not ask for this, ignore this email: your password stays as it is.",
+            "",
+        ]
+    )
+    body = (
+        f'<p style="margin:0 0 12px">Hi {escape(name)},</p>'
+        '<p style="margin:0 0 12px">Someone (hopefully you) asked to reset the password of '
+        f"your {PRODUCT} account. The link works once, for {escape(valid)}.</p>"
+        + _button(reset_url, "Choose a new password")
+        + '<p style="margin:16px 0 0;font-size:13px;color:#656d76">Resetting the password '
+        f'logs you out everywhere. Or open this link: <a href="{escape(reset_url)}" '
+        f'style="color:#0969da">{escape(reset_url)}</a></p>'
+    )
+    footer = "If you did not ask for this, ignore this email: your password stays as it is."
+    return Rendered(subject, text, html_page(subject, body, footer))
+
+
+def email_verification(*, name: str, verify_url: str, valid_s: int) -> Rendered:
+    """The link of ``POST /auth/email/verify-request``: single use, valid ``valid_s``."""
+    subject = f"Verify your email for {PRODUCT}"
+    valid = _duration(valid_s)
+    text = "\n".join(
+        [
+            f"Hi {name},",
+            "",
+            f"Please confirm that this is your email address for {PRODUCT}",
+            f"(the link works once, for {valid}):",
+            "",
+            verify_url,
+            "",
+            "--",
+            "If you did not sign up, ignore this email.",
+            "",
+        ]
+    )
+    body = (
+        f'<p style="margin:0 0 12px">Hi {escape(name)},</p>'
+        f'<p style="margin:0 0 12px">Please confirm that this is your email address for '
+        f"{PRODUCT}. The link works once, for {escape(valid)}.</p>"
+        + _button(verify_url, "Verify my email")
+        + '<p style="margin:16px 0 0;font-size:13px;color:#656d76">Or open this link: '
+        f'<a href="{escape(verify_url)}" style="color:#0969da">{escape(verify_url)}</a></p>'
+    )
+    footer = "If you did not sign up, ignore this email."
+    return Rendered(subject, text, html_page(subject, body, footer))
 
 
 def unsubscribe_page(*, done: bool, problem: str | None = None, action: str = "") -> str:
