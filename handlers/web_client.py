@@ -26,6 +26,7 @@ CONTENT_TYPES = {
 # Only these files are served: no directory walking, no guessing. app.js is the
 # entry module; it imports the others (docs/web-client.md lists them).
 APP_FILES = (
+    "account.js",
     "app.js",
     "api.js",
     "calls.js",
@@ -37,6 +38,7 @@ APP_FILES = (
     "lobby.js",
     "notifications.js",
     "rtc.js",
+    "signin.js",
     "socket.js",
     "state.js",
     "style.css",

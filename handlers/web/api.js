@@ -5,13 +5,25 @@ import { showError } from './ui.js';
 const API = '/api/v1';
 const AUTH_KEY = 'hub.auth';
 
+// problem: the whole problem document (its extension members, such as mfa_token).
 export class HubError extends Error {
-  constructor(code, message, details) { super(message); this.code = code; this.details = details; }
+  constructor(code, message, details, problem) {
+    super(message); this.code = code; this.details = details; this.problem = problem || {};
+  }
 }
 
 let onExpired = () => {};
 // app.js signs out when the refresh token is refused (api.js cannot import it: a cycle).
 export function whenSessionExpires(fn) { onExpired = fn; }
+// The session ended (refused refresh token, auth:revoked): say why, sign out.
+export function endSession(err) {
+  if (!state.auth) return;
+  showError(err);
+  onExpired();
+}
+
+// Routes whose 401 is an answer about the credentials sent, not an expired token.
+const NO_REFRESH = ['/auth/login', '/auth/login/mfa', '/auth/register', '/auth/refresh', '/auth/logout'];
 
 const jsonPost = (body) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -22,14 +34,15 @@ export async function api(method, path, body, retried) {
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (state.auth) headers.Authorization = 'Bearer ' + state.auth.access_token;
   const res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status === 401 && state.auth && !retried && !path.startsWith('/auth/')) {
+  if (res.status === 401 && state.auth && !retried && !NO_REFRESH.includes(path)) {
     if (await refreshTokens()) return api(method, path, body, true);
   }
   if (!res.ok) {
     const problem = await res.json().catch(() => ({}));
-    throw new HubError(problem.code || 'http_' + res.status, problem.detail || res.statusText, problem.details);
+    throw new HubError(problem.code || 'http_' + res.status, problem.detail || res.statusText, problem.details, problem);
   }
-  return res.status === 204 ? null : res.json();
+  const text = await res.text();  // 204, and a 202 may have no body
+  return text ? JSON.parse(text) : null;
 }
 
 export async function refreshTokens() {
@@ -40,8 +53,7 @@ export async function refreshTokens() {
     saveAuth(await res.json());
     return true;
   } catch (err) {
-    showError(err);
-    onExpired();
+    endSession(err);
     return false;
   }
 }
@@ -50,6 +62,13 @@ export function saveAuth(result) {
   state.auth = { access_token: result.access_token, refresh_token: result.refresh_token };
   if (result.user) state.me = result.user;
   localStorage.setItem(AUTH_KEY, JSON.stringify({ ...state.auth, user: state.me }));
+}
+
+// A fresher copy of the signed-in user (GET /auth/me, a verified email).
+export function saveUser(user) {
+  if (!state.auth || !state.me || user.id !== state.me.id) return;
+  state.me = user;
+  localStorage.setItem(AUTH_KEY, JSON.stringify({ ...state.auth, user }));
 }
 
 // Restores the tokens of an earlier visit; false when there are none.

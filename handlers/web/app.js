@@ -3,19 +3,29 @@
 // modules it imports. Protocol: docs/protocol.md and docs/video.md.
 import { state } from './state.js';
 import { $, act, show, setStatus } from './ui.js';
-import { api, saveAuth, loadSavedAuth, clearAuth, whenSessionExpires } from './api.js';
+import { saveAuth, loadSavedAuth, clearAuth, whenSessionExpires } from './api.js';
 import { connect, disconnect } from './socket.js';
 import { bindChat, openConversation, stopTyping } from './chat.js';
 import { loadJobs, openJob } from './jobs.js';
 import { bindCalls, endCall, stopEcho } from './calls.js';
 import { bindLobby, showLobby, endSessionMedia } from './lobby.js';
 import { bindNotifications } from './notifications.js';
+import { bindSignIn, showSignIn, showReset, verifyEmail, hashToken } from './signin.js';
+import { bindAccount, showAccount, clearAccount } from './account.js';
 
 const route = act(async () => {
   const hash = location.hash || '#/conversations';
-  if (!state.auth) { show('auth'); return; }
   leavePages(hash);
-  if (hash === '#/lobby') { show('lobby'); await showLobby(); }
+  // The emailed links work signed in or not.
+  if (hash.startsWith('#/reset')) { show('reset'); showReset(hashToken(hash)); return; }
+  if (hash.startsWith('#/verify')) { show('verify'); await verifyEmail(hashToken(hash)); return; }
+  if (!state.auth) {
+    if (hash === '#/login') showSignIn();  // not the code step or the forgot form of an earlier visit
+    show('auth');
+    return;
+  }
+  if (hash === '#/account') { show('account'); await showAccount(); }
+  else if (hash === '#/lobby') { show('lobby'); await showLobby(); }
   else if (hash === '#/jobs') { show('jobs'); await loadJobs(); }
   else if (hash.startsWith('#/jobs/')) { show('job'); await openJob(decodeURIComponent(hash.slice(7))); }
   else if (hash.startsWith('#/c/')) { show('conv'); await openConversation(decodeURIComponent(hash.slice(4))); }
@@ -29,6 +39,7 @@ function leavePages(hash) {
   if (!hash.startsWith('#/c/') && state.current) { stopTyping(state.current); state.current = null; }
   if (!hash.startsWith('#/jobs/')) state.job = null;
   if (hash !== '#/device' && state.echo) stopEcho(true);
+  if (hash !== '#/account') clearAccount();
 }
 
 async function startSession() {
@@ -43,6 +54,7 @@ async function startSession() {
 
 // revoke: also revoke the refresh token at the hub (not when it was just refused).
 function logout(revoke) {
+  if (!state.auth) return;
   stopEcho(false); endCall(null); endSessionMedia(); state.lobby = null; state.rating = null;
   clearAuth(revoke);
   disconnect();
@@ -50,22 +62,21 @@ function logout(revoke) {
   state.peerRead.clear(); state.job = null; state.bidJobs.clear();
   state.revs.clear(); state.threads.clear(); state.thread = null; state.picker = null;
   state.pins.clear(); state.pinsOpen = false;
+  state.signingOut = false; clearAccount(); showSignIn();
   $('#nav').hidden = true;
   setStatus('signed out', '');
   location.hash = '#/login';
   show('auth');
 }
 
-const formData = (form) => Object.fromEntries(new FormData(form).entries());
-const signIn = (path) => act(async (ev) => {
-  ev.preventDefault();
-  saveAuth(await api('POST', path, formData(ev.target)));
+async function signedIn(result) {
+  saveAuth(result);
   await startSession();
-});
+}
 
 whenSessionExpires(() => logout(false));
-$('#signup-form').addEventListener('submit', signIn('/auth/register'));
-$('#login-form').addEventListener('submit', signIn('/auth/login'));
+bindSignIn({ signedIn, signOut: () => logout(true) });
+bindAccount(() => logout(false));
 $('#logout').addEventListener('click', () => logout(true));
 window.addEventListener('hashchange', route);
 

@@ -3,7 +3,7 @@
 // Feature modules attach their own events through the binders given to connect().
 import { state } from './state.js';
 import { act, setStatus } from './ui.js';
-import { HubError, refreshTokens } from './api.js';
+import { HubError, refreshTokens, endSession } from './api.js';
 
 // Emits with an ack; resolves with the ack's data, rejects with its error.
 export function emit(sock, event, payload) {
@@ -32,6 +32,11 @@ export function connect(binders) {
 }
 
 function watch(sock, sockets) {
+  // This session was ended (signed out elsewhere, a password change): a refresh
+  // cannot help, so back to the sign-in screen. Comes once per namespace.
+  sock.on('auth:revoked', () => {
+    if (state.sockets === sockets && !state.signingOut) endSession(new HubError('auth_revoked', 'This session was signed out: log in again'));
+  });
   sock.on('connect_error', act(async (err) => {
     if (err && err.data && err.data.code === 'unauthorized') {
       if (await refreshTokens()) sock.connect();

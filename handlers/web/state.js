@@ -3,6 +3,7 @@
 export const state = {
   auth: null,            // {access_token, refresh_token}
   me: null,              // PrivateUser
+  signingOut: false,     // this page asked for logout-all: its own auth:revoked is expected
   sockets: null,         // {manager, conv, presence, notif, signaling, net}
   everConnected: false,
   convs: new Map(),      // id -> Conversation (viewer's view)

@@ -33,6 +33,45 @@ export function showError(err) {
   console.warn('hub error', err);
 }
 
+// A 422's details.fields shown next to the form's fields (aria-invalid, the
+// message linked by aria-describedby); any other error, or a field the form does
+// not have, goes to the banner.
+export function showFieldErrors(form, err) {
+  clearFieldErrors(form);
+  const fields = (err && err.code === 'validation_failed' && err.details && err.details.fields) || [];
+  const unplaced = fields.filter((f) => !placeFieldError(form, f));
+  if (!fields.length || unplaced.length) showError(err);
+}
+
+function placeFieldError(form, { field, message }) {
+  const input = form.elements.namedItem(String(field).split('.').pop());
+  if (!input || !input.labels || !input.labels.length) return false;
+  const note = el('span', { className: 'field-error', id: `${form.id}-${input.name}-error`, textContent: message });
+  input.labels[0].append(note);
+  input.setAttribute('aria-invalid', 'true');
+  input.setAttribute('aria-describedby', note.id);
+  return true;
+}
+
+export function clearFieldErrors(form) {
+  for (const note of form.querySelectorAll('.field-error')) note.remove();
+  for (const input of form.querySelectorAll('[aria-invalid]')) {
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-describedby');
+  }
+}
+
+export const formData = (form) => Object.fromEntries(new FormData(form).entries());
+
+// Runs fn(fields, form) on submit; its validation errors show next to the fields.
+export function onSubmit(form, fn) {
+  form.addEventListener('submit', act(async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    try { await fn(formData(form), form); } catch (err) { showFieldErrors(form, err); }
+  }));
+}
+
 // A lasting notice (a missed call, say) that stays until dismissed.
 export function showNotice(text) {
   $('#notice-text').textContent = text;
