@@ -189,7 +189,7 @@ class Hub:
     async def stop(self) -> None:
         self.loop_lag.stop()
         steps: list[tuple[str, Awaitable[object]]] = [
-            ("account mails", self.accounts.mails.stop()),  # mails being sent go out
+            ("account mails", self.accounts.mails.drain()),  # mails being sent go out
             ("networking", self.networking.stop()),
             ("webhook events", self.webhooks.events.stop()),  # queued ones written
             ("webhook worker", self.webhook_worker.stop()),

@@ -153,8 +153,9 @@ class AccountMails:
 
     # --- shared -------------------------------------------------------------------------
 
-    async def stop(self) -> None:
-        """Let the mails being sent finish (each is bounded by the SMTP timeout)."""
+    async def drain(self) -> None:
+        """Wait until the queued mails are sent (each is bounded by the SMTP
+        timeout): on shutdown, and in tests before checking that none came."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
