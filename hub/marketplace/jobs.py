@@ -146,6 +146,7 @@ class JobService:
     async def publish(self, user_id: str, job_id: str) -> Job:
         if self.market.verified_email is not None:  # a draft written before the rule was on
             await self.market.verified_email.require(user_id)
+
         async def published(job: JobRecord) -> dict[str, Any]:
             return {"published_at": now_iso()}
 
