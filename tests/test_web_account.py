@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
-from browser import PHONE, artifact, sign_up
+from browser import PHONE, alice_chats_with_bob, artifact, sign_up
 from conftest import hub_settings_of, make_settings
 from handlers.auth import ROUTES
 from hub.config import Settings
@@ -338,16 +338,26 @@ async def test_reset_from_the_mailed_link(server: TestServer, chromium: Any, inb
 
 
 @needs_route("/auth/email/verify")
+@pytest.mark.hub_settings(require_verified_email="on")
 async def test_verify_email_from_the_mailed_link(
     server: TestServer, chromium: Any, inbox: Inbox
 ) -> None:
+    """With HUB_REQUIRE_VERIFIED_EMAIL on, Alice cannot send until she follows the link."""
     from playwright.async_api import expect
 
     base = str(server.make_url("/"))
-    page = await new_page(chromium)
-    await sign_up(page, base, "Alice")
+    page, bob = await alice_chats_with_bob(chromium, base)
+    await expect(page.locator("#conv-title")).to_have_text("Bob")
+    chat = page.url
+    await page.locator("#composer-input").fill("Hi Bob")
+    await page.locator("#composer-input").press("Enter")
+    await expect(page.locator("#error")).to_contain_text("[email_unverified]")
+    await expect(page.locator("#error")).to_contain_text("Verify your email from the Account page.")
+    await page.locator("#error-close").click()
+
     await open_account(page)
     await expect(page.locator("#email-box")).to_be_visible()
+    await expect(page.locator("#email-address")).to_have_text("alice@example.com")
     await expect(page.locator("#email-state")).to_have_text("not verified")
     before = len(await mails_with(inbox, "#/verify?token=", 0))
     await page.get_by_role("button", name="Send a verification mail").click()
@@ -360,4 +370,11 @@ async def test_verify_email_from_the_mailed_link(
     await page.get_by_role("link", name="Continue").click()
     await expect(page.locator("#email-state")).to_have_text("verified")
     await expect(page.get_by_role("button", name="Send a verification mail")).to_be_hidden()
-    assert page.errors == []
+
+    # Now her message goes through.
+    await page.goto(chat)
+    await page.locator("#composer-input").fill("Hi Bob")
+    await page.locator("#composer-input").press("Enter")
+    await expect(bob.locator("li.conv .last")).to_contain_text("Hi Bob")
+    await expect(page.locator("#error")).to_be_hidden()
+    assert page.errors == [] and bob.errors == []

@@ -26,9 +26,13 @@ export function show(view) {
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== 'view-' + view;
 }
 
+// What the user can do about an error, beyond the hub's message.
+const HINTS = { email_unverified: 'Verify your email from the Account page.' };
+
 export function showError(err) {
   const code = err && err.code ? `[${err.code}] ` : '';
-  $('#error-text').textContent = code + (err && err.message ? err.message : String(err));
+  const hint = err && HINTS[err.code] ? ' ' + HINTS[err.code] : '';
+  $('#error-text').textContent = code + (err && err.message ? err.message : String(err)) + hint;
   $('#error').hidden = false;
   console.warn('hub error', err);
 }
