@@ -61,13 +61,17 @@ function showForgot() {
   $('#forgot-form').elements.email.focus();
 }
 
-// Back to the plain log-in form (after a sign-out too).
+// Back to the plain log-in form (after a sign-out too): no password left in a field.
 export function showSignIn() {
   mfaToken = null;
+  $('#signup-form').reset();
+  $('#login-form').elements.password.value = '';
   showForm('#login-form');
 }
 
+// One of the log-in, code and forgot forms; sign-up only beside the log-in form.
 function showForm(sel) {
+  $('#signup-form').hidden = sel !== '#login-form';
   for (const id of ['#login-form', '#mfa-form', '#forgot-form']) {
     const form = $(id);
     form.hidden = id !== sel;
