@@ -55,7 +55,8 @@ async def test_installed_hub_serves_a_working_page(
         await alice.get_by_role("button", name="Start chat").click()
         await alice.locator("#composer-input").fill("Hello from the wheel")
         await alice.locator("#composer-input").press("Enter")
-        await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓ Sent")
+        # Bob's page acknowledges it at once (delivered), then reads it.
+        await expect(alice.locator(".msg.mine .receipt")).to_have_text("✓✓ Delivered")
         await bob.locator("li.conv button").first.click()
         await expect(bob.locator(".msg .text")).to_have_text("Hello from the wheel")
         await bob.locator("#composer-input").fill("Hello back")
