@@ -383,6 +383,7 @@ async def test_rest_rate_limits_count_a_revoked_token_per_ip(http: TestClient, a
 @pytest.mark.slow  # two hub processes
 @pytest.mark.redis
 async def test_a_revocation_on_one_process_drops_the_sockets_on_another(tmp_path: Path) -> None:
+    """One session revoked, then logout-all, on node A: the sockets on node B drop."""
     async with running_redis(tmp_path) as redis:
         env = hub_env(tmp_path, redis_url=redis.url, rate_limits="off")
         async with (
@@ -426,6 +427,13 @@ async def test_a_revocation_on_one_process_drops_the_sockets_on_another(tmp_path
                 ) as response:
                     assert response.status == 401
                 await watched[1].still_serves()
+
+                # logout-all on node A ends the other session too: its socket on B drops.
+                async with http.post(
+                    node_a.url(f"{API}/auth/logout-all"), headers=bearer(other)
+                ) as response:
+                    assert response.status == 204, await response.text()
+                await watched[1].dropped()
             finally:
                 for client in clients:
                     await client.disconnect()
