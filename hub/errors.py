@@ -24,6 +24,7 @@ STATUS_BY_CODE = {
     "method_not_allowed": 405,
     "mfa_required": 401,
     "email_unverified": 403,
+    "account_suspended": 403,
 }
 
 
@@ -74,6 +75,12 @@ class EmailUnverified(HubError):
     """HUB_REQUIRE_VERIFIED_EMAIL=on and the caller has not verified their email."""
 
     code = "email_unverified"
+
+
+class AccountSuspended(HubError):
+    """A suspended or banned user logs in or refreshes (issue 20)."""
+
+    code = "account_suspended"
 
 
 class NotFound(HubError):

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from .records import (
     AccountTokenPurpose,
     AccountTokenRecord,
+    AuditRecord,
     AppendResult,
     BalanceRecord,
     BidRecord,
@@ -32,6 +33,7 @@ from .records import (
     PayoutRecord,
     PushSubscriptionRecord,
     RefreshTokenRecord,
+    ReportRecord,
     ReviewRecord,
     SessionRatingRecord,
     SessionRecord,
@@ -67,8 +69,8 @@ class UserStore(Protocol):
         """The users ``query`` finds, ordered by ``(display_name, id)`` (code
         point order, as stored), strictly after the key ``after``, at most ``limit``.
 
-        Banned or suspended users: the hub has no such state yet. When
-        moderation adds one, this is where both engines leave them out.
+        Banned users, and users suspended past ``query.now``, are left out
+        (issue 20).
         """
 
 
@@ -666,6 +668,52 @@ class EmailDigestStore(Protocol):
         ``due_at`` (a new message for someone still away); how many."""
 
 
+class ReportStore(Protocol):
+    """Users' reports (issue 20), and what moderation reads of the market."""
+
+    async def create(self, report: ReportRecord) -> None:
+        """Insert a report; DuplicateError when its reporter reported the same
+        target (type and id) already."""
+
+    async def get(self, report_id: str) -> ReportRecord | None: ...
+
+    async def find(
+        self, reporter_id: str, target_type: str, target_id: str
+    ) -> ReportRecord | None: ...
+
+    async def queue(
+        self, *, status: str | None, before: str | None, limit: int
+    ) -> list[ReportRecord]:
+        """Newest first (descending id), strictly before the id ``before``."""
+
+    async def resolve(self, report_id: str, changes: dict[str, Any]) -> ReportRecord | None:
+        """Apply ``changes`` to an open report in one conditional write; None
+        when it is missing or no longer open."""
+
+    async def disputed_milestones(self, *, before: str | None, limit: int) -> list[MilestoneRecord]:
+        """Milestones in status ``disputed``, newest first, strictly before ``before``."""
+
+    async def open_bids_of(self, freelancer_id: str) -> list[BidRecord]:
+        """The freelancer's bids still open (pending or shortlisted), on any job."""
+
+
+class AuditLogStore(Protocol):
+    """Every admin action and read (issue 20). Append-only: there is no update
+    and no delete."""
+
+    async def append(self, entry: AuditRecord) -> None: ...
+
+    async def entries(
+        self,
+        *,
+        actor_id: str | None,
+        target_id: str | None,
+        before: str | None,
+        limit: int,
+    ) -> list[AuditRecord]:
+        """Newest first (descending id), strictly before the id ``before``."""
+
+
 class Store(Protocol):
     """One engine's stores, plus its lifecycle."""
 
@@ -687,6 +735,8 @@ class Store(Protocol):
     webhooks: WebhookStore
     notification_settings: NotificationSettingsStore
     push_subscriptions: PushSubscriptionStore
+    reports: ReportStore
+    audit: AuditLogStore
 
     async def open(self) -> None:
         """Connect and bring the schema (migrations, indexes) up to date."""

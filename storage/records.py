@@ -22,6 +22,10 @@ class UserRecord:
     # Set once the user followed a verification (or password reset) link
     # mailed to ``email`` (issue 19).
     email_verified: bool = False
+    # Moderation (issue 20): refused logins and refreshes, hidden from the
+    # directory, while ``suspended_until`` is in the future or ``banned_at`` is set.
+    suspended_until: str | None = None
+    banned_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -115,6 +119,9 @@ class DirectoryQuery:
     words: list[str] = field(default_factory=list)
     role: str | None = None
     skills: list[str] = field(default_factory=list)
+    # Users suspended until after this time are left out, banned ones always
+    # (issue 20); "" leaves out every suspended user.
+    now: str = ""
 
 
 ConversationType = Literal["direct", "group"]
@@ -664,3 +671,40 @@ class EmailDigestRecord:
     attempts: int = 0
     lease_until: str | None = None
     finished_at: str | None = None
+
+
+@dataclass(slots=True)
+class ReportRecord:
+    """A user's report of a message, user, conversation or job (issue 20); one
+    per reporter and target."""
+
+    id: str
+    reporter_id: str
+    target_type: str  # message | user | conversation | job
+    target_id: str
+    reason: str  # spam | scam | harassment | off_platform | other
+    created_at: str
+    note: str = ""
+    status: str = "open"  # open | resolved
+    subject_id: str | None = None  # the user it is about: author, user, job owner
+    conversation_id: str | None = None  # a reported message's or conversation's
+    message_seq: int | None = None  # a reported message's place in its conversation
+    action: str | None = None  # dismiss | warn | delete_message | suspend | ban
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    resolution_note: str | None = None
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    """One admin action or read (issue 20): who, what, on what, when, why.
+    Append-only: no store changes or removes one."""
+
+    id: str
+    actor_id: str
+    action: str
+    target_type: str
+    target_id: str
+    at: str
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)

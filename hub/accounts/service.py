@@ -9,7 +9,14 @@ from storage.records import BlockRecord, DirectoryQuery, RefreshTokenRecord, Use
 
 from ..clock import iso, new_id, now_iso, utc_now
 from ..cursors import decode_cursor, encode_cursor
-from ..errors import Conflict, MfaRequired, NotFound, Unauthorized, ValidationFailed
+from ..errors import (
+    AccountSuspended,
+    Conflict,
+    MfaRequired,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from ..passwords import Passwords
 from ..tokens import AccessClaims, TokenIssuer, hash_refresh_token, new_refresh_token
 from .mail_links import AccountMails
@@ -68,6 +75,7 @@ class AccountService:
             # Only after the password (hashed for unknown emails too): nothing
             # here tells an unknown email from a known one.
             raise MfaRequired(self.tokens.issue_mfa(user.id, self.two_factor.policy.token_ttl_s))
+        _allowed(user, now_iso())  # before a session is opened for it
         return await self._sign_in(user, await self.sessions.start(user.id, client))
 
     async def login_mfa(self, request: LoginMfaRequest, client: ClientInfo) -> AuthResult:
@@ -150,6 +158,7 @@ class AccountService:
                 words=(query.q or "").split(),
                 role=query.role,
                 skills=list(dict.fromkeys(skills)),
+                now=now_iso(),
             ),
             after=after,
             limit=query.limit + 1,
@@ -227,8 +236,9 @@ class AccountService:
         Every login, registration and refresh passes here: this is where a
         banned user will be refused a token.
         """
-        refresh_token = new_refresh_token()
         now = utc_now()
+        _allowed(user, iso(now))
+        refresh_token = new_refresh_token()
         await self.store.refresh_tokens.create(
             RefreshTokenRecord(
                 token_hash=hash_refresh_token(refresh_token),
@@ -250,3 +260,11 @@ class AccountService:
         if user is None:
             raise NotFound("User not found")
         return user
+
+
+def _allowed(user: UserRecord, now: str) -> None:
+    """AccountSuspended while ``user`` is banned or suspended past ``now`` (issue 20)."""
+    if user.banned_at is not None or (
+        user.suspended_until is not None and user.suspended_until > now
+    ):
+        raise AccountSuspended("This account is suspended")

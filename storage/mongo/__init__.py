@@ -23,6 +23,7 @@ from .idempotency import MongoIdempotencyStore
 from .marketplace import MongoLedgerStore, MongoMarketStore
 from .messages import MongoMessageStore
 from .mfa import MongoMfaStore
+from .moderation import MongoAuditLogStore, MongoReportStore
 from .networking import MongoNetworkingStore
 from .notifications import MongoNotificationStore
 from .offline import MongoNotificationSettingsStore, MongoPushSubscriptionStore
@@ -82,6 +83,8 @@ class MongoStore:
         )
         notification_settings = MongoNotificationSettingsStore(database["notification_settings"])
         push_subscriptions = MongoPushSubscriptionStore(database["push_subscriptions"])
+        reports = MongoReportStore(database["reports"], database["milestones"], database["bids"])
+        audit = MongoAuditLogStore(database["audit_log"])
         self.users: api.UserStore = users
         self.refresh_tokens: api.RefreshTokenStore = refresh_tokens
         self.sessions: api.SessionStore = sessions
@@ -100,6 +103,8 @@ class MongoStore:
         self.webhooks: api.WebhookStore = webhooks
         self.notification_settings: api.NotificationSettingsStore = notification_settings
         self.push_subscriptions: api.PushSubscriptionStore = push_subscriptions
+        self.reports: api.ReportStore = reports
+        self.audit: api.AuditLogStore = audit
         self._indexed: tuple[_Indexed, ...] = (
             users,
             refresh_tokens,
@@ -118,6 +123,8 @@ class MongoStore:
             webhooks,
             notification_settings,
             push_subscriptions,
+            reports,
+            audit,
         )
 
     @classmethod

@@ -83,7 +83,11 @@ class MongoUserStore:
             {"blocker_id": 1, "blocked_id": 1},
         ):
             hidden.update((block["blocker_id"], block["blocked_id"]))
-        conditions: list[dict[str, Any]] = [{"_id": {"$nin": sorted(hidden)}}]
+        conditions: list[dict[str, Any]] = [
+            {"_id": {"$nin": sorted(hidden)}},
+            {"banned_at": None},
+            {"$or": [{"suspended_until": None}, {"suspended_until": {"$lte": query.now}}]},
+        ]
         if query.role is not None:
             conditions.append({"role": query.role})
         for word in query.words:

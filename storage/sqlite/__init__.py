@@ -19,6 +19,7 @@ from .idempotency import SqliteIdempotencyStore
 from .marketplace import SqliteLedgerStore, SqliteMarketStore
 from .messages import SqliteMessageStore
 from .mfa import SqliteMfaStore
+from .moderation import SqliteAuditLogStore, SqliteReportStore
 from .networking import SqliteNetworkingStore
 from .notifications import SqliteNotificationStore
 from .offline import SqliteNotificationSettingsStore, SqlitePushSubscriptionStore
@@ -57,6 +58,8 @@ class SqliteStore:
             self.db
         )
         self.push_subscriptions: api.PushSubscriptionStore = SqlitePushSubscriptionStore(self.db)
+        self.reports: api.ReportStore = SqliteReportStore(self.db)
+        self.audit: api.AuditLogStore = SqliteAuditLogStore(self.db)
 
     async def open(self) -> None:
         await self.db.open()

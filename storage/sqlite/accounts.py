@@ -66,8 +66,10 @@ class SqliteUserStore:
             "id != ?",
             "NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = users.id)",
             "NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = users.id AND blocked_id = ?)",
+            "banned_at IS NULL",
+            "(suspended_until IS NULL OR suspended_until <= ?)",
         ]
-        params: list[Any] = [viewer, viewer, viewer]
+        params: list[Any] = [viewer, viewer, viewer, query.now]
         if query.role is not None:
             conditions.append("role = ?")
             params.append(query.role)

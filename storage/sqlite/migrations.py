@@ -543,4 +543,48 @@ MIGRATIONS: list[str] = [
     CREATE INDEX account_tokens_expiry ON account_tokens(expires_at);
     ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
     """,
+    # issue 20: reports (one per reporter and target), the append-only audit
+    # log of admin actions (triggers refuse any change or removal), and a
+    # user's suspension or ban.
+    """
+    CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        reporter_id TEXT NOT NULL REFERENCES users(id),
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'open',
+        subject_id TEXT,
+        conversation_id TEXT,
+        message_seq INTEGER,
+        action TEXT,
+        resolved_by TEXT,
+        resolved_at TEXT,
+        resolution_note TEXT,
+        UNIQUE (reporter_id, target_type, target_id)
+    );
+    CREATE INDEX reports_status ON reports(status, id);
+    CREATE TABLE audit_log (
+        id TEXT PRIMARY KEY,
+        actor_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_log_actor ON audit_log(actor_id, id);
+    CREATE INDEX audit_log_target ON audit_log(target_id, id);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE INDEX bids_freelancer ON bids(freelancer_id, status);
+    CREATE INDEX milestones_disputed ON milestones(id) WHERE status = 'disputed';
+    ALTER TABLE users ADD COLUMN suspended_until TEXT;
+    ALTER TABLE users ADD COLUMN banned_at TEXT;
+    """,
 ]
