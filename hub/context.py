@@ -393,6 +393,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
             sio,
             settings.presence_grace_s,
             settings.presence_sweep_interval_s,
+            rooms=sio,
         ),
         reach=Reachability(
             reach_backend, settings.presence_grace_s, settings.presence_sweep_interval_s
@@ -401,6 +402,7 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     hub.signaling, hub.echo, hub.networking = build_video(
         settings, store, redis, sio, conversations, notifications
     )
+    hub.accounts.block_listeners.append(hub.presence.separate)  # private presence
     hub.preferences = Preferences(store, settings.email_digest_delay_s)
     hub.digests, hub.email_unsubscribe = build_email(
         settings, store, postman, hub.reach, hub.preferences

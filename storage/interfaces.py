@@ -7,8 +7,8 @@ from typing import Any, Protocol
 from .records import (
     AccountTokenPurpose,
     AccountTokenRecord,
-    AuditRecord,
     AppendResult,
+    AuditRecord,
     BalanceRecord,
     BidRecord,
     BlockRecord,
@@ -181,6 +181,10 @@ class BlockStore(Protocol):
     async def blockers_among(self, blocked_id: str, user_ids: list[str]) -> set[str]:
         """Those of ``user_ids`` who blocked ``blocked_id``, in one query."""
 
+    async def blocked_either_way(self, user_id: str, user_ids: list[str]) -> set[str]:
+        """Those of ``user_ids`` who blocked ``user_id`` or whom ``user_id``
+        blocked, in one query (private presence)."""
+
     async def list_by_blocker(self, blocker_id: str) -> list[BlockRecord]: ...
 
 
@@ -244,6 +248,10 @@ class ConversationStore(Protocol):
         first; strictly after ``before`` when given."""
 
     async def memberships_of(self, user_id: str) -> list[MembershipRecord]: ...
+
+    async def share_conversation(self, user_id: str, user_ids: list[str]) -> set[str]:
+        """Those of ``user_ids`` who are members of a conversation ``user_id``
+        is a member of, in one query (private presence)."""
 
 
 class MessageStore(Protocol):
@@ -437,6 +445,11 @@ class MarketStore(Protocol):
 
     async def get_bid(self, bid_id: str) -> BidRecord | None: ...
 
+    async def bid_partners(self, user_id: str, user_ids: list[str]) -> set[str]:
+        """Those of ``user_ids`` related to ``user_id`` by a bid (any status):
+        the owner of a job ``user_id`` bid on, or a bidder on a job
+        ``user_id`` owns; in one query (private presence)."""
+
     async def list_bids(
         self,
         job_id: str,
@@ -550,6 +563,10 @@ class NetworkingStore(Protocol):
         """Raises DuplicateError when the rater already rated the session."""
 
     async def ratings(self, session_id: str) -> list[SessionRatingRecord]: ...
+
+    async def connected_peers(self, user_id: str, user_ids: list[str]) -> set[str]:
+        """Those of ``user_ids`` with whom ``user_id`` had a networking session
+        where both chose to connect, in one query (private presence)."""
 
     async def usage(self) -> list[dict[str, Any]]:
         """Per lobby: ``{lobby_id, sessions, ratings, stars_total, connect_choices,

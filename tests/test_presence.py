@@ -1,4 +1,8 @@
-"""/presence in one process, with the memory backend and with a real Redis."""
+"""/presence in one process, with the memory backend and with a real Redis.
+
+Presence is private (issue 20): the watcher and the target of these tests share
+a direct conversation; tests/test_presence_privacy.py covers who may see whom.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pytest
 from hub.config import Settings
 from processes import RedisServer
 from recorder import Recorder
+from users import API, Api
 from waits import quiet
 
 NS = "/presence"
@@ -26,8 +31,17 @@ def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
     return settings.model_copy(update={"redis_url": redis.url})
 
 
+async def relate(api: Api, a: dict, b: dict) -> None:  # type: ignore[type-arg]
+    """A direct conversation between two accounts: they may see each other's presence."""
+    response = await api.http.post(
+        f"{API}/conversations", json={"participant_ids": [b["user"]["id"]]}, headers=api.auth(a)
+    )
+    assert response.status == 201, await response.text()
+
+
 async def watcher_and_target(api, connect):  # type: ignore[no-untyped-def]
     watcher, target = await api.register("watcher"), await api.register("target")
+    await relate(api, watcher, target)
     client = Recorder(await connect(watcher["access_token"], [NS]), NS)
     return client, target
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from storage import DuplicateError, Store
@@ -59,6 +60,9 @@ class AccountService:
         self.sessions = sessions
         self.two_factor = two_factor
         self.mails = mails  # forgot/reset password, email verification
+        # Told (blocker_id, blocked_id) after a block is stored: private
+        # presence takes the two out of each other's watchers rooms (issue 20).
+        self.block_listeners: list[Callable[[str, str], Awaitable[None]]] = []
 
     async def register(self, request: RegisterRequest, client: ClientInfo) -> AuthResult:
         user = await self._create_user(
@@ -184,6 +188,8 @@ class AccountService:
         await self._existing(blocked_id)
         block = BlockRecord(blocker_id, blocked_id, now_iso())
         await self.store.blocks.add(block)
+        for listener in self.block_listeners:
+            await listener(blocker_id, blocked_id)
         return BlockEntry(user_id=blocked_id, created_at=block.created_at)
 
     async def unblock(self, blocker_id: str, blocked_id: str) -> None:

@@ -126,6 +126,12 @@ class RedisPresence:
             for uid, value in zip(user_ids, values, strict=True)
         }
 
+    async def sockets(self, user_id: str) -> list[str]:
+        with _reachable():
+            members = await self.redis.smembers(self._key("sockets", user_id))
+        # Entries are "<process id>/<sid>"; a process id has no "/".
+        return sorted(text_of(entry).split("/", 1)[1] for entry in members)
+
     async def sweep(self) -> list[tuple[str, str]]:
         seen = iso(utc_now())
         gone = await self._sweep(

@@ -36,6 +36,9 @@ class PresenceBackend(Protocol):
     async def statuses(self, user_ids: list[str]) -> dict[str, str]:
         """``user_id -> status``; users never seen are offline."""
 
+    async def sockets(self, user_id: str) -> list[str]:
+        """The sids of the user's /presence sockets, on every process."""
+
     async def sweep(self) -> list[tuple[str, str]]:
         """Mark offline whoever's grace ran out; return ``(user_id, last_seen_at)``."""
 
@@ -77,6 +80,9 @@ class MemoryPresence:
 
     async def statuses(self, user_ids: list[str]) -> dict[str, str]:
         return {uid: self._status.get(uid, OFFLINE) for uid in user_ids}
+
+    async def sockets(self, user_id: str) -> list[str]:
+        return sorted(self._sockets.get(user_id, ()))
 
     async def sweep(self) -> list[tuple[str, str]]:
         now, seen = time.monotonic(), iso(utc_now())

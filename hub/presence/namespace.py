@@ -44,9 +44,14 @@ class PresenceNamespace(HubNamespace):
             raise ValidationFailed.field(
                 "user_ids", f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per socket"
             )
+        # Only users the caller may see (issue 20): the others answer offline
+        # and their watchers rooms are not entered, so nothing live leaks.
+        allowed = await self.service.visible(caller.user_id, user_ids)
         for user_id in user_ids:
-            await self.enter_room(caller.sid, watchers_room(user_id))
-        return {"items": [state.model_dump() for state in await self.service.states(user_ids)]}
+            if user_id in allowed:
+                await self.enter_room(caller.sid, watchers_room(user_id))
+        states = await self.service.states_for(caller.user_id, user_ids)
+        return {"items": [state.model_dump() for state in states]}
 
     @event("presence:unsubscribe", UserIds, limit="presence")
     async def unsubscribe(self, caller: Caller, payload: UserIds) -> dict[str, Any]:

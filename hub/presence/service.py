@@ -1,11 +1,22 @@
-"""Presence: who is online, told only to those who subscribed to them."""
+"""Presence: who is online, told only to those who subscribed to them.
+
+Presence is private (issue 20): a user's presence is visible only to users
+related to them -- sharing a conversation, a job/bid relation or a networking
+connection -- and never across a block. ``visible`` decides, in one batched
+query per kind of relation; everyone else is answered ``offline`` with no
+``last_seen_at`` and never enters the user's watchers room, so no live
+``presence`` event reaches them either. A block made while subscribed takes
+both users out of each other's watchers rooms at once (``separate``, called by
+``AccountService.block`` on every process through the Socket.IO manager);
+a relation that appears later counts at the next ``presence:subscribe``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from storage import Store
 
@@ -25,6 +36,17 @@ def watchers_room(user_id: str) -> str:
     return f"presence:{user_id}"
 
 
+class Rooms(Protocol):
+    """Takes a socket (of any process) out of a room: ``AsyncServer.leave_room``."""
+
+    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None: ...
+
+
+def hidden(user_id: str) -> PresenceState:
+    """What a user not allowed to see ``user_id`` is told: offline, no reason."""
+    return PresenceState(user_id=user_id, status=OFFLINE, last_seen_at=None)
+
+
 class PresenceService:
     """Tracks /presence sockets through a backend and emits ``presence`` to the
     room of each user's subscribers (never to everyone)."""
@@ -36,10 +58,12 @@ class PresenceService:
         emitter: Emitter,
         grace_s: float,
         sweep_interval_s: float,
+        rooms: Rooms | None = None,
     ) -> None:
         self.store = store
         self.backend = backend
         self.emitter = emitter
+        self.rooms = rooms  # None: blocks do not reach sockets already subscribed
         self.grace_s = grace_s
         self.sweep_interval_s = sweep_interval_s
         self._task: asyncio.Task[None] | None = None
@@ -72,6 +96,47 @@ class PresenceService:
             PresenceState(user_id=uid, status=statuses[uid], last_seen_at=seen.get(uid))
             for uid in user_ids
         ]
+
+    async def visible(self, viewer_id: str, user_ids: list[str]) -> set[str]:
+        """Those of ``user_ids`` whose presence ``viewer_id`` may see: the viewer
+        themself, and users sharing a conversation, a bid or a networking
+        connection with them, minus anyone on either side of a block with them.
+        At most four queries whatever the number of ids; each relation is only
+        asked about the ids the previous ones did not relate."""
+        others = [uid for uid in dict.fromkeys(user_ids) if uid != viewer_id]
+        seen = {viewer_id} & set(user_ids)
+        if not others:
+            return seen
+        related = await self.store.conversations.share_conversation(viewer_id, others)
+        for relation in (self.store.market.bid_partners, self.store.networking.connected_peers):
+            rest = [uid for uid in others if uid not in related]
+            if not rest:
+                break
+            related |= await relation(viewer_id, rest)
+        if related:
+            related -= await self.store.blocks.blocked_either_way(viewer_id, list(related))
+        # Hook (issue 20, suspension and ban): a suspended or banned user must
+        # appear offline to everyone -- drop them from ``related`` here (and
+        # ``separate`` them from their watchers when suspended) once accounts
+        # carry a suspension.
+        return seen | related
+
+    async def states_for(self, viewer_id: str, user_ids: list[str]) -> list[PresenceState]:
+        """``states`` as ``viewer_id`` may see them: ``offline`` (no
+        ``last_seen_at``) for users they may not see, without saying why."""
+        allowed = await self.visible(viewer_id, user_ids)
+        shown = {s.user_id: s for s in await self.states([u for u in user_ids if u in allowed])}
+        return [shown.get(uid) or hidden(uid) for uid in user_ids]
+
+    async def separate(self, user_a: str, user_b: str) -> None:
+        """Take each user's /presence sockets out of the other's watchers room
+        (a block was made): no more live ``presence`` events between them, on
+        any process (the Socket.IO manager relays to the socket's process)."""
+        if self.rooms is None:
+            return
+        for watcher, watched in ((user_a, user_b), (user_b, user_a)):
+            for sid in await self._quietly(self.backend.sockets(watcher)) or []:
+                await self.rooms.leave_room(sid, watchers_room(watched), namespace=NAMESPACE)
 
     async def sweep_once(self) -> None:
         await self.backend.heartbeat()

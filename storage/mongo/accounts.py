@@ -230,6 +230,23 @@ class MongoBlockStore:
         )
         return {doc["blocker_id"] async for doc in cursor}
 
+    async def blocked_either_way(self, user_id: str, user_ids: list[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        others = list(user_ids)
+        cursor = self.collection.find(
+            {
+                "$or": [
+                    {"blocked_id": user_id, "blocker_id": {"$in": others}},
+                    {"blocker_id": user_id, "blocked_id": {"$in": others}},
+                ]
+            }
+        )
+        return {
+            doc["blocker_id"] if doc["blocked_id"] == user_id else doc["blocked_id"]
+            async for doc in cursor
+        }
+
     async def list_by_blocker(self, blocker_id: str) -> list[BlockRecord]:
         cursor = self.collection.find({"blocker_id": blocker_id}).sort("created_at", ASCENDING)
         return [from_doc(BlockRecord, doc) async for doc in cursor]

@@ -308,6 +308,21 @@ class MongoConversationStore:
         cursor = self.memberships.find({"user_id": user_id})
         return [from_doc(MembershipRecord, doc) async for doc in cursor]
 
+    async def share_conversation(self, user_id: str, user_ids: list[str]) -> set[str]:
+        """Two reads: the user's conversation ids, then the others' memberships in them."""
+        if not user_ids:
+            return set()
+        mine = [
+            doc["conversation_id"]
+            async for doc in self.memberships.find({"user_id": user_id}, {"conversation_id": 1})
+        ]
+        if not mine:
+            return set()
+        cursor = self.memberships.find(
+            {"conversation_id": {"$in": mine}, "user_id": {"$in": list(user_ids)}}, {"user_id": 1}
+        )
+        return {doc["user_id"] async for doc in cursor}
+
 
 def _sort_key(position: ListPosition) -> tuple[str, str, str]:
     """A pinned position as one comparable tuple (``pinned_at`` is set)."""

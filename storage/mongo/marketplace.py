@@ -88,6 +88,9 @@ class MongoMarketStore(MarketReads):
         await self._c("jobs").create_index([("owner_id", ASCENDING), ("_id", DESCENDING)])
         await self._c("jobs").create_index([("status", ASCENDING), ("_id", DESCENDING)])
         await self._c("bids").create_index([("job_id", ASCENDING), ("_id", ASCENDING)])
+        # Private presence (bid_partners): a job owner's bidders, a bidder's job owners.
+        await self._c("bids").create_index([("owner_id", ASCENDING), ("freelancer_id", ASCENDING)])
+        await self._c("bids").create_index([("freelancer_id", ASCENDING), ("owner_id", ASCENDING)])
         # One active bid per freelancer and job: active_key is a string only while active.
         await self._c("bids").create_index(
             "active_key", unique=True, partialFilterExpression={"active_key": {"$type": "string"}}
@@ -242,6 +245,24 @@ class MongoMarketStore(MarketReads):
         )
 
     # Reads
+
+    async def bid_partners(self, user_id: str, user_ids: list[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        others = list(user_ids)
+        cursor = self._c("bids").find(
+            {
+                "$or": [
+                    {"owner_id": user_id, "freelancer_id": {"$in": others}},
+                    {"freelancer_id": user_id, "owner_id": {"$in": others}},
+                ]
+            },
+            {"owner_id": 1, "freelancer_id": 1},
+        )
+        return {
+            doc["freelancer_id"] if doc["owner_id"] == user_id else doc["owner_id"]
+            async for doc in cursor
+        }
 
     async def _get(self, record_type: type[R], row_id: str) -> R | None:
         return from_doc(record_type, await self._c(TABLE_OF[record_type]).find_one({"_id": row_id}))

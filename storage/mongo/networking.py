@@ -29,6 +29,8 @@ class MongoNetworkingStore:
         await self.lobbies.create_index([("duration_minutes", ASCENDING), ("_id", DESCENDING)])
         await self.sessions.create_index([("lobby_id", ASCENDING), ("status", ASCENDING)])
         await self.sessions.create_index([("status", ASCENDING), ("ends_at", ASCENDING)])
+        await self.sessions.create_index([("offerer_id", ASCENDING), ("answerer_id", ASCENDING)])
+        await self.sessions.create_index([("answerer_id", ASCENDING), ("offerer_id", ASCENDING)])
         await self.rating_docs.create_index(
             [("session_id", ASCENDING), ("rater_id", ASCENDING)], unique=True
         )
@@ -107,6 +109,24 @@ class MongoNetworkingStore:
     async def ratings(self, session_id: str) -> list[SessionRatingRecord]:
         cursor = self.rating_docs.find({"session_id": session_id}).sort("created_at", ASCENDING)
         return [from_doc(SessionRatingRecord, doc) async for doc in cursor]
+
+    async def connected_peers(self, user_id: str, user_ids: list[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        others = list(user_ids)
+        cursor = self.sessions.find(
+            {
+                "connected_at": {"$type": "string"},
+                "$or": [
+                    {"offerer_id": user_id, "answerer_id": {"$in": others}},
+                    {"answerer_id": user_id, "offerer_id": {"$in": others}},
+                ],
+            }
+        )
+        return {
+            doc["answerer_id"] if doc["offerer_id"] == user_id else doc["offerer_id"]
+            async for doc in cursor
+        }
 
     async def usage(self) -> list[dict[str, Any]]:
         rows: dict[str, dict[str, Any]] = {}

@@ -207,6 +207,18 @@ class SqliteBlockStore:
         )
         return {row[0] for row in rows}
 
+    async def blocked_either_way(self, user_id: str, user_ids: list[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        marks = ", ".join("?" * len(user_ids))
+        rows = await self.db.fetch_all(
+            f"SELECT blocker_id FROM blocks WHERE blocked_id = ? AND blocker_id IN ({marks})"
+            " UNION SELECT blocked_id FROM blocks"
+            f" WHERE blocker_id = ? AND blocked_id IN ({marks})",
+            (user_id, *user_ids, user_id, *user_ids),
+        )
+        return {row[0] for row in rows}
+
     async def list_by_blocker(self, blocker_id: str) -> list[BlockRecord]:
         return await fetch_records(
             self.db,

@@ -228,3 +228,15 @@ class SqliteConversationStore:
         return await fetch_records(
             self.db, MembershipRecord, "SELECT * FROM memberships WHERE user_id = ?", (user_id,)
         )
+
+    async def share_conversation(self, user_id: str, user_ids: list[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        marks = ", ".join("?" * len(user_ids))
+        rows = await self.db.fetch_all(
+            "SELECT DISTINCT o.user_id FROM memberships m"
+            " JOIN memberships o ON o.conversation_id = m.conversation_id"
+            f" WHERE m.user_id = ? AND o.user_id IN ({marks})",
+            (user_id, *user_ids),
+        )
+        return {row[0] for row in rows}

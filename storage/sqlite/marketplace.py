@@ -167,6 +167,20 @@ class SqliteMarketStore(MarketReads):
 
     # Reads
 
+    async def bid_partners(self, user_id: str, user_ids: list[str]) -> set[str]:
+        # Through jobs(owner_id) and bids(job_id): both sides use an index.
+        if not user_ids:
+            return set()
+        marks = ", ".join("?" * len(user_ids))
+        rows = await self.db.fetch_all(
+            "SELECT b.freelancer_id FROM jobs j JOIN bids b ON b.job_id = j.id"
+            f" WHERE j.owner_id = ? AND b.freelancer_id IN ({marks})"
+            " UNION SELECT j.owner_id FROM jobs j JOIN bids b ON b.job_id = j.id"
+            f" WHERE j.owner_id IN ({marks}) AND b.freelancer_id = ?",
+            (user_id, *user_ids, *user_ids, user_id),
+        )
+        return {row[0] for row in rows}
+
     async def _get(self, record_type: type[R], row_id: str) -> R | None:
         return await fetch_record(
             self.db, record_type, f"SELECT * FROM {TABLE_OF[record_type]} WHERE id = ?", (row_id,)

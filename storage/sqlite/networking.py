@@ -119,6 +119,19 @@ class SqliteNetworkingStore:
             (session_id,),
         )
 
+    async def connected_peers(self, user_id: str, user_ids: list[str]) -> set[str]:
+        if not user_ids:
+            return set()
+        marks = ", ".join("?" * len(user_ids))
+        rows = await self.db.fetch_all(
+            "SELECT answerer_id FROM networking_sessions WHERE connected_at IS NOT NULL"
+            f" AND offerer_id = ? AND answerer_id IN ({marks})"
+            " UNION SELECT offerer_id FROM networking_sessions WHERE connected_at IS NOT NULL"
+            f" AND answerer_id = ? AND offerer_id IN ({marks})",
+            (user_id, *user_ids, user_id, *user_ids),
+        )
+        return {row[0] for row in rows}
+
     async def usage(self) -> list[dict[str, Any]]:
         rows = await self.db.fetch_all(
             "SELECT l.id AS lobby_id,"
