@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     password_reset_ttl_s: int = Field(3600, ge=0)
     email_verification_ttl_s: int = Field(24 * 3600, ge=0)
     require_verified_email: Literal["on", "off"] = "off"
+    # Trust and safety (issue 20; docs/trust-and-safety.md): contact details in
+    # messages between a client and a freelancer with no accepted bid between
+    # them are masked ("[contact hidden]", original kept for moderators),
+    # refused (403 contact_details) or let through; "business" lets a
+    # freelancer start a conversation with a client only about their bid.
+    contact_masking: Literal["off", "mask", "block"] = "mask"
+    dm_policy: Literal["open", "business"] = "open"
 
     cors_origins: Annotated[list[str], NoDecode] = []
     # The largest REST body, Socket.IO packet or long-polling POST accepted
@@ -312,7 +319,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "rate_limits", "ws_compression", "push_previews", "require_verified_email", mode="before"
+        "rate_limits",
+        "ws_compression",
+        "push_previews",
+        "require_verified_email",
+        "contact_masking",
+        "dm_policy",
+        mode="before",
     )
     @classmethod
     def _on_off(cls, value: object) -> object:

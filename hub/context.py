@@ -88,6 +88,7 @@ from .realtime.rooms import HubManager, HubRedisRoomManager
 from .realtime.server import create_socket_server
 from .tokens import TokenIssuer
 
+from .safety.guard import ContactGuard, DmPolicy
 log = logging.getLogger(__name__)
 
 
@@ -341,6 +342,11 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         settings=settings,
         store=store,
         metrics=metrics,
+    # HUB_CONTACT_MASKING and HUB_DM_POLICY (issue 20: docs/trust-and-safety.md).
+    conversations.contact_guard = ContactGuard(store, settings.contact_masking)
+    conversations.dm_policy = DmPolicy(
+        store, conversations.contact_guard, settings.dm_policy == "business"
+    )
         redis=redis,
         sio=sio,
         tokens=tokens,

@@ -24,6 +24,7 @@ STATUS_BY_CODE = {
     "method_not_allowed": 405,
     "mfa_required": 401,
     "email_unverified": 403,
+    "contact_details": 403,
     "account_suspended": 403,
 }
 
@@ -81,6 +82,13 @@ class AccountSuspended(HubError):
     """A suspended or banned user logs in or refreshes (issue 20)."""
 
     code = "account_suspended"
+
+
+class ContactDetails(HubError):
+    """HUB_CONTACT_MASKING=block and the message holds contact details between
+    a client and a freelancer with no accepted bid (a kind of forbidden)."""
+
+    code = "contact_details"
 
 
 class NotFound(HubError):

@@ -461,6 +461,12 @@ class MarketStore(Protocol):
     ) -> list[BidRecord]:
         """Oldest first (ascending id), strictly after the id ``after``."""
 
+    async def bids_between(
+        self, owner_id: str, freelancer_id: str, *, status: list[str], limit: int = 1
+    ) -> list[BidRecord]:
+        """Bids of ``freelancer_id`` on jobs of ``owner_id`` in one of
+        ``status``, oldest first (contact masking: is there an accepted one)."""
+
     async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None: ...
 
     async def list_milestones(

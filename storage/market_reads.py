@@ -45,6 +45,16 @@ class MarketReads:
             where["status"] = list(status)
         return await self._ascending(BidRecord, where, after, limit)
 
+    async def bids_between(
+        self, owner_id: str, freelancer_id: str, *, status: list[str], limit: int = 1
+    ) -> list[BidRecord]:
+        return await self._ascending(
+            BidRecord,
+            {"owner_id": owner_id, "freelancer_id": freelancer_id, "status": list(status)},
+            None,
+            limit,
+        )
+
     async def get_milestone(self, milestone_id: str) -> MilestoneRecord | None:
         return await self._get(MilestoneRecord, milestone_id)
 

@@ -215,6 +215,11 @@ class MessageRecord:
     # The conversation's rev at this message's last change (0: never changed),
     # so sync can find the messages changed since a rev the client holds.
     rev: int = 0
+    # Contact details masked in ``text`` (issue 20: a client and a freelancer
+    # with no accepted bid): the text as the sender wrote it, for moderators
+    # only (never in a participant's view), and the flag moderators list by.
+    original_text: str | None = None
+    flagged: bool = False
 
 
 UploadStatus = Literal["pending", "complete", "attached"]

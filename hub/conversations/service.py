@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..attachments import AttachmentService
     from ..notifications import NotificationService
     from ..offline.webhooks import WebhookEvents
+    from ..safety.guard import ContactGuard, DmPolicy
     from .delivery import MessageBus
 from storage.records import (
     AppendResult,
@@ -114,6 +115,9 @@ class ConversationService:
         self.webhooks: WebhookEvents | None = None  # outbound webhooks (hub/context.py)
         # HUB_REQUIRE_VERIFIED_EMAIL (hub/context.py): who may send.
         self.verified_email: VerifiedEmailRule | None = None
+        # HUB_CONTACT_MASKING and HUB_DM_POLICY (issue 20; hub/context.py).
+        self.contact_guard: ContactGuard | None = None
+        self.dm_policy: DmPolicy | None = None
 
     # Conversations
 
@@ -142,6 +146,8 @@ class ConversationService:
         if kind == "group":
             await self._require_not_blocked_by(user_id, others)
         context = request.context
+        if self.dm_policy is not None:
+            await self.dm_policy.check(user_id, others, context.model_dump() if context else None)
         if context is not None and context.type == "bid":
             return await self._create_about_bid(user_id, request, kind, others, origin_sid)
         if context is not None and context.type == "job":
@@ -293,6 +299,8 @@ class ConversationService:
             )
         await self._require_users(new, "user_ids")
         await self._require_not_blocked_by(user_id, new)
+        if self.dm_policy is not None and new:
+            await self.dm_policy.check(user_id, new, conversation.context)
         if new:
             await self._join(conversation, new, origin_sid, user_id)
         return await self._view(conversation, user_id)
@@ -359,6 +367,12 @@ class ConversationService:
         if self.verified_email is not None:
             await self.verified_email.require(user_id)
         text = self._clean_text(request.text)
+        original_text = None
+        if self.contact_guard is not None:
+            screened = await self.contact_guard.screen(
+                user_id, text, lambda: self._member_ids(request.conversation_id)
+            )
+            text, original_text = screened.text, screened.original_text
         if request.reply_to is not None:
             await self._check_reply(user_id, request.conversation_id, request.reply_to)
         if request.thread_root_id is not None:
@@ -372,6 +386,8 @@ class ConversationService:
             created_at=now_iso(),
             reply_to=request.reply_to,
             thread_root_id=request.thread_root_id,
+            original_text=original_text,
+            flagged=original_text is not None,
         )
         if request.mentions:
             record.mentions = await self._check_mentions(user_id, request)
@@ -401,7 +417,15 @@ class ConversationService:
                 await self._notify_mentioned(message, view, members)
             if self.webhooks is not None:  # nothing unless an endpoint subscribes
                 self.webhooks.publish_message(view, members, user_id)
+        if message.original_text is not None:
+            # The sender's ack says why the recipients see "[contact hidden]".
+            return {**view, "masked": True}
         return view
+
+    async def _member_ids(self, conversation_id: str) -> list[str]:
+        """The participants as stored (not the cache, which may lag a join):
+        read only for a text with contact details."""
+        return list(await self.store.conversations.member_ids(conversation_id))
 
     async def _check_mentions(self, user_id: str, request: SendMessage) -> list[str]:
         """``request.mentions`` without duplicates and without the sender, each a
@@ -501,11 +525,21 @@ class ConversationService:
         message = await self._own_message(user_id, request.message_id)
         if utc_now() - parse_iso(message.created_at) > timedelta(seconds=self.limits.edit_window_s):
             raise EditWindowClosed("The edit window for this message has closed")
-        updated = await self.store.messages.update(
-            message.id, {"text": self._clean_text(request.text), "edited_at": now_iso()}
-        )
+        text = self._clean_text(request.text)
+        changes: dict[str, object] = {"text": text, "edited_at": now_iso()}
+        if self.contact_guard is not None:
+            screened = await self.contact_guard.screen(
+                user_id, text, lambda: self._member_ids(message.conversation_id)
+            )
+            if screened.masked:
+                changes.update(
+                    text=screened.text, original_text=screened.original_text, flagged=True
+                )
+        updated = await self.store.messages.update(message.id, changes)
         assert updated is not None  # _own_message found it; messages are never removed
         await self._emit_message("message:edit", updated, origin_sid)
+        if "original_text" in changes:
+            return {**message_view(updated, user_id), "masked": True}
         return message_view(updated, user_id)
 
     async def _emit_message(

@@ -78,6 +78,15 @@ class Message(TypedDict):
     ]
     reply_count: Annotated[int, Field(description="For a thread's first message, its replies")]
     last_reply_at: str | None
+    masked: NotRequired[
+        Annotated[
+            bool,
+            Field(
+                description="Only in the sender's ack: contact details in the text were"
+                " replaced by [contact hidden] for the recipients (HUB_CONTACT_MASKING)"
+            ),
+        ]
+    ]
 
 
 class Receipt(TypedDict):

@@ -24,9 +24,10 @@ _COLUMNS = column_list(MessageRecord)
 # The conversation row gives the next seq; a trigger (migration) advances it.
 _APPEND_SQL = (
     "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, text, attachments,"
-    " reply_to, created_at, edited_at, deleted, mentions, thread_root_id)"
+    " reply_to, created_at, edited_at, deleted, mentions, thread_root_id, original_text, flagged)"
     " SELECT :id, c.id, c.last_seq + 1, :sender_id, :client_msg_id, :text, :attachments,"
-    " :reply_to, :created_at, :edited_at, :deleted, :mentions, :thread_root_id"
+    " :reply_to, :created_at, :edited_at, :deleted, :mentions, :thread_root_id, :original_text,"
+    " :flagged"
     " FROM conversations c WHERE c.id = :conversation_id"
     " AND EXISTS (SELECT 1 FROM memberships WHERE conversation_id = c.id AND user_id = :sender_id)"
     " AND NOT EXISTS (SELECT 1 FROM memberships o JOIN blocks b"

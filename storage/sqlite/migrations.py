@@ -587,4 +587,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE users ADD COLUMN suspended_until TEXT;
     ALTER TABLE users ADD COLUMN banned_at TEXT;
     """,
+    # issue 20: contact masking. A masked message keeps the sender's text for
+    # moderators (storage/records.py MessageRecord.original_text, flagged);
+    # the pair's accepted bid is looked up by (freelancer, owner).
+    """
+    ALTER TABLE messages ADD COLUMN original_text TEXT;
+    ALTER TABLE messages ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX messages_flagged ON messages(id) WHERE flagged = 1;
+    CREATE INDEX bids_pair ON bids(freelancer_id, owner_id, status);
+    """,
 ]
