@@ -110,6 +110,8 @@ async def test_messages_presence_and_typing_cross_processes(cluster: Cluster) ->
     ann_c = Recorder(await cluster.connect(c, ann))
     bob_b = Recorder(await cluster.connect(b, bob, (CONV, PRESENCE)))
     cat_c = Recorder(await cluster.connect(c, cat, (CONV, PRESENCE)))
+    # Presence is private (issue 20): the conversation comes before the subscribes.
+    conversation_id = await conversation_of(cluster, ann_a, [bob, cat])
     bob_presence = await bob_b.client.call(
         "presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE
     )
@@ -117,8 +119,6 @@ async def test_messages_presence_and_typing_cross_processes(cluster: Cluster) ->
         "presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE
     )
     assert bob_presence["data"]["items"][0]["status"] == "offline"
-
-    conversation_id = await conversation_of(cluster, ann_a, [bob, cat])
     sent = [
         await ann_a.ok(
             "message:send",
@@ -186,6 +186,7 @@ async def test_a_killed_process_takes_its_users_offline_and_clients_resync(
     a, b, c = cluster.hubs
     ann, bob = await cluster.register("ann"), await cluster.register("bob")
     bob_b = Recorder(await cluster.connect(b, bob, (CONV, PRESENCE)))
+    conversation_id = await conversation_of(cluster, bob_b, [ann])  # related: presence visible
     states: list[Any] = []
     bob_b.client.on("presence", states.append, namespace=PRESENCE)
     await bob_b.client.call(
@@ -193,7 +194,6 @@ async def test_a_killed_process_takes_its_users_offline_and_clients_resync(
     )
     ann_c = Recorder(await cluster.connect(c, ann, (CONV, PRESENCE)))
     await eventually(lambda: states and states[-1]["status"] == "online")
-    conversation_id = await conversation_of(cluster, bob_b, [ann])
     await bob_b.ok(
         "message:send", {"conversation_id": conversation_id, "client_msg_id": "1", "text": "before"}
     )
@@ -261,7 +261,8 @@ async def test_redis_outage_keeps_acks_and_delivery_resumes(cluster: Cluster) ->
 async def test_sigterm_closes_sockets_and_survivors_mark_users_offline(cluster: Cluster) -> None:
     a, b, _ = cluster.hubs
     ann, bob = await cluster.register("ann"), await cluster.register("bob")
-    watcher = await cluster.connect(b, bob, (PRESENCE,))
+    watcher = await cluster.connect(b, bob, (CONV, PRESENCE))
+    await conversation_of(cluster, Recorder(watcher), [ann])  # related: presence visible
     states: list[Any] = []
     watcher.on("presence", states.append, namespace=PRESENCE)
     await watcher.call("presence:subscribe", {"user_ids": [ann["user"]["id"]]}, namespace=PRESENCE)
@@ -270,6 +271,35 @@ async def test_sigterm_closes_sockets_and_survivors_mark_users_offline(cluster: 
     assert await a.stop() == 0
     await eventually(lambda: not leaving.connected)
     await eventually(lambda: states[-1]["status"] == "offline", timeout=5)
+
+
+async def test_a_block_on_one_process_stops_presence_events_on_another(cluster: Cluster) -> None:
+    """Private presence (issue 20): the block is made over REST on hub A; the
+    watcher's socket on hub B leaves the blocker's watchers room (and back)."""
+    a, b, c = cluster.hubs
+    ann, bob, cat = [await cluster.register(n) for n in ("ann", "bob", "cat")]
+    ann_b = Recorder(await cluster.connect(b, ann, (CONV, PRESENCE)))
+    await conversation_of(cluster, ann_b, [bob, cat])
+    bob_c = Recorder(await cluster.connect(c, bob, (PRESENCE,)), PRESENCE)
+    cat_c = Recorder(await cluster.connect(c, cat, (PRESENCE,)), PRESENCE)
+    ann_watch = Recorder(ann_b.client, PRESENCE)
+    for watcher, target in ((ann_watch, bob), (bob_c, ann), (cat_c, bob)):
+        await watcher.ok("presence:subscribe", {"user_ids": [target["user"]["id"]]})
+    await bob_c.ok("presence:set", {"status": "busy"})
+    await ann_watch.wait_for("presence")
+
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            a.url(f"/api/v1/users/{ann['user']['id']}/block"),
+            headers={"Authorization": f"Bearer {bob['access_token']}"},
+        )
+        assert response.status == 200, await response.text()
+    await bob_c.ok("presence:set", {"status": "away"})
+    await ann_watch.ok("presence:set", {"status": "away"})
+    assert [e["status"] for e in await cat_c.wait_for("presence", 2)] == ["busy", "away"]
+    await quiet(0.3)  # for presence events that must not cross the block
+    assert [e["status"] for e in ann_watch.events["presence"]] == ["busy"]
+    assert bob_c.events["presence"] == []
 
 
 async def test_rate_limits_hold_across_processes(tmp_path: Path) -> None:
