@@ -136,7 +136,11 @@ class PresenceService:
             return
         for watcher, watched in ((user_a, user_b), (user_b, user_a)):
             for sid in await self._quietly(self.backend.sockets(watcher)) or []:
-                await self.rooms.leave_room(sid, watchers_room(watched), namespace=NAMESPACE)
+                # The block is stored: a relay failure must not fail it (the
+                # next subscribe answers offline anyway).
+                await self._quietly(
+                    self.rooms.leave_room(sid, watchers_room(watched), namespace=NAMESPACE)
+                )
 
     async def sweep_once(self) -> None:
         await self.backend.heartbeat()
