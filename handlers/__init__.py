@@ -21,6 +21,7 @@ from . import (
     email,
     health,
     marketplace,
+    moderation,
     networking,
     notification_settings,
     notifications,
@@ -50,6 +51,7 @@ ROUTES: list[Route] = [
     *signaling.ROUTES,
     *networking.ROUTES,
     *webhooks.ROUTES,
+    *moderation.ROUTES,
 ]
 
 UNVERSIONED = ("/healthz", "/readyz")

@@ -155,7 +155,7 @@ ROUTES: list[Route] = [
         auth=False,
         body=LoginRequest,
         response=AuthResult,
-        errors=(401,),
+        errors=(401, 403),
         description="With two-factor on, a right password answers 401 with code "
         "mfa_required and an mfa_token member: finish with POST /auth/login/mfa.",
     ),
@@ -168,7 +168,7 @@ ROUTES: list[Route] = [
         auth=False,  # the mfa_token in the body is the credential
         body=LoginMfaRequest,
         response=AuthResult,
-        errors=(401, 429),
+        errors=(401, 403, 429),
         description="The mfa_token of the login's 401 mfa_required (valid HUB_MFA_TOKEN_TTL_S, "
         "300 s) and a TOTP code or a recovery code; answers like a login (a new session). "
         "A wrong, replayed or used-up code is 401; HUB_MFA_MAX_FAILURES wrong codes in a row "
@@ -184,7 +184,7 @@ ROUTES: list[Route] = [
         auth=False,
         body=RefreshRequest,
         response=AuthResult,
-        errors=(401,),
+        errors=(401, 403),
     ),
     Route(
         "POST",

@@ -239,6 +239,8 @@ async def _create_admin(settings: Settings, email: str, password: str) -> int:
     await hub.store.open()
     try:
         user, created = await hub.accounts.create_admin(email, password)
+        # Role changes are audited (issue 20); from the command line, by "cli".
+        await hub.audit.record("cli", "user.role", "user", user.id, role="admin", created=created)
     finally:
         await hub.store.close()
     print(f"{'created' if created else 'promoted'} admin {user.email} (id {user.id})")

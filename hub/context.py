@@ -64,6 +64,8 @@ from .marketplace import (
 )
 from .marketplace.fees import FeePolicy
 from .metrics import LoopLagProbe, Metrics, TimedStore
+from .moderation import AuditLog, ModerationService
+from .moderation.service import ModerationParts
 from .networking import NetworkingService
 from .networking.queues import LobbyQueues, MemoryLobbyQueues
 from .notifications import NotificationService
@@ -86,9 +88,9 @@ from .realtime.drain import Drain
 from .realtime.faults import ClientFaults
 from .realtime.rooms import HubManager, HubRedisRoomManager
 from .realtime.server import create_socket_server
+from .safety.guard import ContactGuard, DmPolicy
 from .tokens import TokenIssuer
 
-from .safety.guard import ContactGuard, DmPolicy
 log = logging.getLogger(__name__)
 
 
@@ -136,6 +138,9 @@ class Hub:
     digests: EmailDigests | None = field(default=None, init=False)
     email_unsubscribe: Unsubscribes = field(init=False)
     push: PushService = field(init=False)  # Web Push (docs/push.md)
+    # Trust and safety (issue 20): reports, moderation, the audit log; set by build_hub.
+    audit: AuditLog = field(init=False)
+    moderation: ModerationService = field(init=False)
 
     def __post_init__(self) -> None:
         self.connections = ConnectionRegistry(self._disconnect_expired)
@@ -337,16 +342,16 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
     conversations.verified_email = market.verified_email = VerifiedEmailRule(
         store, settings.require_verified_email == "on"
     )
-    postman = build_postman(settings, metrics)  # None: no mail (production without SMTP)
-    hub = Hub(
-        settings=settings,
-        store=store,
-        metrics=metrics,
     # HUB_CONTACT_MASKING and HUB_DM_POLICY (issue 20: docs/trust-and-safety.md).
     conversations.contact_guard = ContactGuard(store, settings.contact_masking)
     conversations.dm_policy = DmPolicy(
         store, conversations.contact_guard, settings.dm_policy == "business"
     )
+    postman = build_postman(settings, metrics)  # None: no mail (production without SMTP)
+    hub = Hub(
+        settings=settings,
+        store=store,
+        metrics=metrics,
         redis=redis,
         sio=sio,
         tokens=tokens,
@@ -420,6 +425,20 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         hub.push.offline_listeners.append(hub.digests.messaged)
     hub.webhooks, hub.webhook_worker = build_webhooks(settings, store, metrics, webhook_events)
     webhook_events.reach = hub.reach
+    hub.audit = hub.milestones.audit = AuditLog(store)
+    hub.moderation = ModerationService(
+        store,
+        hub.audit,
+        ModerationParts(
+            accounts=hub.accounts,
+            sessions=sessions,
+            jobs=jobs,
+            bids=hub.bids,
+            notifications=notifications,
+            conversation_events=events,
+            webhooks=webhook_events,
+        ),
+    )
     return hub
 
 

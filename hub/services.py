@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .idempotency import Idempotency
     from .marketplace import BidService, JobService, MilestoneService, WalletService
     from .metrics import Metrics
+    from .moderation import ModerationService
     from .networking import NetworkingService
     from .notifications import NotificationService
     from .offline.preferences import Preferences
@@ -73,6 +74,9 @@ class Services(Protocol):
     def networking(self) -> NetworkingService: ...
     @property
     def webhooks(self) -> WebhookService: ...
+
+    @property
+    def moderation(self) -> ModerationService: ...
 
 
 SERVICES = web.AppKey("services", Services)

@@ -149,6 +149,11 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
         "ends_at": "2026-01-01T11:00:00.000Z",
     },
     "Rating": {"stars": 5, "note": "N", "connect": True},
+    # Moderation (issue 20)
+    "CreateReport": {"target": {"type": "user", "id": "U1"}, "reason": "spam", "note": "N"},
+    "ResolveReport": {"action": "dismiss", "note": "N"},
+    "SuspendUser": {"until": "2099-01-01T00:00:00.000Z", "reason": "R"},
+    "BanUser": {"reason": "R"},
 }
 
 # One value of each JSON type; a field gets every one its schema does not allow.
@@ -332,6 +337,9 @@ class Caller:
                 self._ids[kind] = (
                     await self._create("/admin/webhooks", example_body_of("RegisterWebhook"))
                 )["id"]
+            elif kind == "reports":  # moderation (issue 20): a report of the other user
+                body = {"target": {"type": "user", "id": self.target_id}, "reason": "spam"}
+                self._ids[kind] = (await self._create("/reports", body))["id"]
             else:
                 pytest.fail(f"teach Caller.real_id to make a real id for {kind!r}")
         return self._ids[kind]

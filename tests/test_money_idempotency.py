@@ -255,6 +255,11 @@ NO_MONEY = {
     "add_reaction": "a reaction",
     "subscribe_push": "a Web Push subscription",
     "register_webhook": "a webhook endpoint",
+    "create_report": "a report (issue 20)",
+    "resolve_report": "a moderation action (its bans withdraw bids: no money)",
+    "suspend_user": "a suspension",
+    "ban_user": "a ban",
+    "unban_user": "lifts a ban",
 }
 
 

@@ -45,6 +45,15 @@ ADMIN_ONLY = {
     ("GET", "/admin/webhooks"),
     ("DELETE", "/admin/webhooks/{id}"),
     ("GET", "/admin/webhooks/{id}/deliveries"),
+    # Moderation (issue 20)
+    ("GET", "/admin/reports"),
+    ("POST", "/admin/reports/{id}/resolve"),
+    ("GET", "/admin/reports/{id}/context"),
+    ("POST", "/admin/users/{id}/suspend"),
+    ("POST", "/admin/users/{id}/ban"),
+    ("POST", "/admin/users/{id}/unban"),
+    ("GET", "/admin/disputes"),
+    ("GET", "/admin/audit"),
 }
 SOME_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"  # shaped like a hub id, naming nothing
 

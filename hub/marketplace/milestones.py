@@ -31,6 +31,7 @@ from ..clock import new_id, now_iso
 from ..conversations.system_messages import money
 from ..cursors import decode_cursor
 from ..errors import Forbidden, InsufficientFunds, NotFound, ValidationFailed
+from ..moderation.audit import AuditLog
 from .common import PLATFORM, Market, cut, movement, quoted, transfer
 from .jobs import JobService
 from .models import CreateMilestone, Milestone, MilestonePage
@@ -46,6 +47,8 @@ class MilestoneService:
         self.market = market
         self.store = market.store
         self.jobs = jobs
+        # The moderation audit log (issue 20): every dispute resolution is in it.
+        self.audit: AuditLog | None = None
 
     # Reading
 
@@ -274,6 +277,15 @@ class MilestoneService:
             )
 
         milestone, step = await self._step(user_id, milestone_id, "resolve", resolve)
+        if self.audit is not None:
+            await self.audit.record(
+                user_id,
+                "dispute.resolve",
+                "milestone",
+                milestone.id,
+                freelancer_amount=freelancer_amount,
+                refunded=milestone.refunded,
+            )
         freelancer, owner = await self.market.system_messages.names(
             milestone.freelancer_id, milestone.owner_id
         )

@@ -1,0 +1,201 @@
+"""Trust and safety REST (issue 20): ``/reports`` for every user, the
+``/admin`` moderation queue, actions, suspensions and bans, the dispute queue
+and the audit log. The rules are in ``hub/moderation``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.http import json_response, read_body, read_query
+from hub.moderation.models import (
+    AuditPage,
+    AuditQuery,
+    BanUser,
+    CreateReport,
+    DisputePage,
+    DisputeQuery,
+    ModeratedUser,
+    Report,
+    ReportContext,
+    ReportPage,
+    ReportQuery,
+    ResolveReport,
+    SuspendUser,
+)
+
+from .routing import Route, services_of, user_id_of
+
+
+async def create_report(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, CreateReport)
+    return json_response(await services_of(request).moderation.report(caller, body), status=201)
+
+
+async def list_reports(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, ReportQuery)
+    return json_response(await services_of(request).moderation.reports(caller, query))
+
+
+async def resolve_report(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, ResolveReport)
+    moderation = services_of(request).moderation
+    return json_response(await moderation.resolve(caller, request.match_info["id"], body))
+
+
+async def report_context(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    moderation = services_of(request).moderation
+    return json_response(await moderation.context(caller, request.match_info["id"]))
+
+
+async def suspend_user(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, SuspendUser)
+    moderation = services_of(request).moderation
+    return json_response(await moderation.suspend(caller, request.match_info["id"], body))
+
+
+async def ban_user(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, BanUser)
+    moderation = services_of(request).moderation
+    return json_response(await moderation.ban(caller, request.match_info["id"], body))
+
+
+async def unban_user(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    moderation = services_of(request).moderation
+    return json_response(await moderation.unban(caller, request.match_info["id"]))
+
+
+async def list_disputes(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, DisputeQuery)
+    return json_response(await services_of(request).moderation.disputes(caller, query))
+
+
+async def audit_log(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, AuditQuery)
+    return json_response(await services_of(request).moderation.audit_log(caller, query))
+
+
+ROUTES: list[Route] = [
+    Route(
+        "POST",
+        "/reports",
+        create_report,
+        "Report a message, user, conversation or job",
+        "moderation",
+        body=CreateReport,
+        response=Report,
+        status=201,
+        errors=(404, 409),
+        description=(
+            "One report per reporter and target (a second is 409 `conflict`). A target"
+            " the caller cannot see (a message or conversation they are not in, a hidden"
+            " job, an unknown user) is 404. Reporting a message lets moderators read the"
+            " conversation's messages around it."
+        ),
+    ),
+    Route(
+        "GET",
+        "/admin/reports",
+        list_reports,
+        "The moderation queue (admin)",
+        "moderation",
+        role="admin",
+        query=ReportQuery,
+        response=ReportPage,
+        errors=(403,),
+    ),
+    Route(
+        "POST",
+        "/admin/reports/{id}/resolve",
+        resolve_report,
+        "Act on a report: dismiss, warn, delete the message, suspend or ban (admin)",
+        "moderation",
+        role="admin",
+        body=ResolveReport,
+        response=Report,
+        errors=(403, 404, 409),
+        description=(
+            "`suspend` needs `until`, a time in the future (a past one is 422). A report"
+            " is resolved once (409 after). Every action is in the audit log."
+        ),
+    ),
+    Route(
+        "GET",
+        "/admin/reports/{id}/context",
+        report_context,
+        "The reported message with the 20 before and after it (admin; audited)",
+        "moderation",
+        role="admin",
+        response=ReportContext,
+        errors=(403, 404),
+    ),
+    Route(
+        "POST",
+        "/admin/users/{id}/suspend",
+        suspend_user,
+        "Suspend a user until a time (admin)",
+        "moderation",
+        role="admin",
+        body=SuspendUser,
+        response=ModeratedUser,
+        errors=(403, 404),
+        description=(
+            "The user's sockets are disconnected at once on every process, login and"
+            " refresh answer 403 `account_suspended` until `until` (a past time is 422),"
+            " they leave the directory and their open bids are withdrawn."
+        ),
+    ),
+    Route(
+        "POST",
+        "/admin/users/{id}/ban",
+        ban_user,
+        "Ban a user (admin)",
+        "moderation",
+        role="admin",
+        body=BanUser,
+        response=ModeratedUser,
+        errors=(403, 404),
+        description="As a suspension without an end, until `/unban`; webhook `user.banned`.",
+    ),
+    Route(
+        "POST",
+        "/admin/users/{id}/unban",
+        unban_user,
+        "Lift a user's ban or suspension (admin)",
+        "moderation",
+        role="admin",
+        response=ModeratedUser,
+        errors=(403, 404),
+        body_optional=True,
+    ),
+    Route(
+        "GET",
+        "/admin/disputes",
+        list_disputes,
+        "Disputed milestones with both sides' notes (admin; audited)",
+        "moderation",
+        role="admin",
+        query=DisputeQuery,
+        response=DisputePage,
+        errors=(403,),
+    ),
+    Route(
+        "GET",
+        "/admin/audit",
+        audit_log,
+        "The audit log of admin actions (admin)",
+        "moderation",
+        role="admin",
+        query=AuditQuery,
+        response=AuditPage,
+        errors=(403,),
+    ),
+]

@@ -1,0 +1,212 @@
+"""Request and response models of moderation (issue 20)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from storage.records import AuditRecord, ReportRecord, UserRecord
+
+from ..schema import Body, Cursor, Id, Limit, Query
+
+TargetType = Literal["message", "user", "conversation", "job"]
+Reason = Literal["spam", "scam", "harassment", "off_platform", "other"]
+Action = Literal["dismiss", "warn", "delete_message", "suspend", "ban"]
+ReportStatus = Literal["open", "resolved"]
+Note = Annotated[str, Field(max_length=2000)]
+Time = Annotated[
+    str,
+    Field(
+        min_length=20,
+        max_length=40,
+        description="ISO 8601 UTC time, e.g. 2026-11-22T10:00:00.000Z",
+    ),
+]
+
+
+class ReportTarget(Body):
+    type: TargetType
+    id: Id
+
+
+class CreateReport(Body):
+    """``POST /reports``: one report per reporter and target."""
+
+    target: ReportTarget
+    reason: Reason
+    note: Note | None = None
+
+
+class Report(BaseModel):
+    id: str
+    reporter_id: str
+    target: dict[str, str]
+    reason: str
+    note: str
+    status: str
+    created_at: str
+    subject_id: str | None
+    conversation_id: str | None
+    action: str | None
+    resolved_by: str | None
+    resolved_at: str | None
+    resolution_note: str | None
+
+    @classmethod
+    def of(cls, report: ReportRecord) -> Report:
+        return cls(
+            id=report.id,
+            reporter_id=report.reporter_id,
+            target={"type": report.target_type, "id": report.target_id},
+            reason=report.reason,
+            note=report.note,
+            status=report.status,
+            created_at=report.created_at,
+            subject_id=report.subject_id,
+            conversation_id=report.conversation_id,
+            action=report.action,
+            resolved_by=report.resolved_by,
+            resolved_at=report.resolved_at,
+            resolution_note=report.resolution_note,
+        )
+
+
+class ReportPage(BaseModel):
+    items: list[Report]
+    next_cursor: str | None = None
+
+
+class ReportQuery(Query):
+    """``GET /admin/reports``: the queue, newest first."""
+
+    status: ReportStatus | None = None
+    cursor: Cursor | None = None
+    limit: Limit = 20
+
+
+class ResolveReport(Body):
+    """``POST /admin/reports/{id}/resolve``. ``suspend`` needs ``until``, a
+    time in the future."""
+
+    action: Action
+    note: Note = ""
+    until: Time | None = None
+
+
+class SuspendUser(Body):
+    until: Time
+    reason: Note = ""
+
+
+class BanUser(Body):
+    reason: Note = ""
+
+
+class ModeratedUser(BaseModel):
+    """A user's moderation state, as admins see it."""
+
+    id: str
+    display_name: str
+    role: str
+    suspended_until: str | None
+    banned_at: str | None
+
+    @classmethod
+    def of(cls, user: UserRecord) -> ModeratedUser:
+        return cls(
+            id=user.id,
+            display_name=user.display_name,
+            role=user.role,
+            suspended_until=user.suspended_until,
+            banned_at=user.banned_at,
+        )
+
+
+class ModeratedMessage(BaseModel):
+    """A message as moderators read it: the text as sent, unmasked."""
+
+    id: str
+    conversation_id: str
+    seq: int
+    sender_id: str | None
+    kind: str
+    text: str
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+    attachments: list[dict[str, Any]]
+
+
+class ReportContext(BaseModel):
+    """The reported message with up to 20 messages before and after it."""
+
+    report: Report
+    message: ModeratedMessage | None
+    before: list[ModeratedMessage]
+    after: list[ModeratedMessage]
+
+
+class DisputeNote(BaseModel):
+    user_id: str
+    text: str
+    created_at: str
+
+
+class Dispute(BaseModel):
+    """A disputed milestone with what each side said in the job's conversation."""
+
+    milestone: dict[str, Any]
+    owner_id: str
+    freelancer_id: str
+    conversation_id: str | None
+    owner_notes: list[DisputeNote]
+    freelancer_notes: list[DisputeNote]
+
+
+class DisputePage(BaseModel):
+    items: list[Dispute]
+    next_cursor: str | None = None
+
+
+class DisputeQuery(Query):
+    cursor: Cursor | None = None
+    limit: Limit = 20
+
+
+class AuditEntry(BaseModel):
+    id: str
+    actor_id: str
+    action: str
+    target_type: str
+    target_id: str
+    at: str
+    reason: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: AuditRecord) -> AuditEntry:
+        return cls(
+            id=entry.id,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            at=entry.at,
+            reason=entry.reason,
+            details=entry.details,
+        )
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: str | None = None
+
+
+class AuditQuery(Query):
+    """``GET /admin/audit``: every admin action, newest first."""
+
+    actor_id: Id | None = None
+    target_id: Id | None = None
+    cursor: Cursor | None = None
+    limit: Limit = 20
