@@ -254,3 +254,18 @@ async def test_role_changes_and_dispute_reads_are_audited(users: Users) -> None:
     assert role["details"] == {"previous": "client", "role": "freelancer"}
     await ann.fails("GET", "/admin/disputes", status=403, code="forbidden")
     await ann.fails("GET", "/admin/audit", status=403, code="forbidden")
+
+
+async def test_a_banned_user_appears_offline_at_once(users: Users) -> None:
+    ann, mal = await users("ann", "mal")
+    admin = await users.admin()
+    await direct(ann, mal)  # related: each may see the other's presence
+    await mal.socket("/presence")
+    watcher = await ann.socket("/presence")
+    ack = await watcher.ok("presence:subscribe", {"user_ids": [mal.id]})
+    assert ack["items"][0]["status"] == "online"
+
+    await admin.ok("POST", f"/admin/users/{mal.id}/ban", {"reason": "spam"})
+
+    again = await watcher.ok("presence:subscribe", {"user_ids": [mal.id]})
+    assert again["items"][0]["status"] == "offline"  # not after a grace period: now

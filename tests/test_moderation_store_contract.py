@@ -68,10 +68,12 @@ async def test_the_audit_log_filters_by_actor_and_target_newest_first(store: Sto
         entries[0],
     ]
     assert [
-        e.id for e in await store.audit.entries(actor_id="a1", target_id=None, before=None, limit=10)
+        e.id
+        for e in await store.audit.entries(actor_id="a1", target_id=None, before=None, limit=10)
     ] == ["e3", "e1"]
     assert [
-        e.id for e in await store.audit.entries(actor_id="a1", target_id="u2", before=None, limit=10)
+        e.id
+        for e in await store.audit.entries(actor_id="a1", target_id="u2", before=None, limit=10)
     ] == ["e3"]
     assert [
         e.id for e in await store.audit.entries(actor_id=None, target_id=None, before="e3", limit=1)

@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from storage import Store
 
+from ..clock import now_iso
 from ..emitter import Emitter
 from ..errors import Unavailable
 from .backends import OFFLINE, BackendUnavailable, PresenceBackend
@@ -115,10 +116,17 @@ class PresenceService:
             related |= await relation(viewer_id, rest)
         if related:
             related -= await self.store.blocks.blocked_either_way(viewer_id, list(related))
-        # Hook (issue 20, suspension and ban): a suspended or banned user must
-        # appear offline to everyone -- drop them from ``related`` here (and
-        # ``separate`` them from their watchers when suspended) once accounts
-        # carry a suspension.
+        if related:
+            # A suspended or banned user appears offline to everyone (issue 20);
+            # their sockets were dropped at the suspension, and they cannot
+            # connect again until it ends.
+            now = now_iso()
+            related -= {
+                user.id
+                for user in await self.store.users.get_many(list(related))
+                if user.banned_at is not None
+                or (user.suspended_until is not None and user.suspended_until > now)
+            }
         return seen | related
 
     async def states_for(self, viewer_id: str, user_ids: list[str]) -> list[PresenceState]:
