@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from hub.clock import iso, utc_now
 from hub.context import HUB
-from market_client import post_bid, post_job
+from market_client import hire, post_bid, post_job
 from users import API, PASSWORD, User, Users
 
 pytestmark = pytest.mark.usefixtures("users")
@@ -269,3 +269,46 @@ async def test_a_banned_user_appears_offline_at_once(users: Users) -> None:
 
     again = await watcher.ok("presence:subscribe", {"user_ids": [mal.id]})
     assert again["items"][0]["status"] == "offline"  # not after a grace period: now
+
+
+async def test_the_dispute_queue_shows_both_sides_and_resolution_is_audited(
+    users: Users,
+) -> None:
+    (carol,) = await users("carol")
+    (fred,) = await users("fred", role="freelancer")
+    admin = await users.admin()
+    await carol.listen()
+    await fred.listen()
+    await carol.deposit(50_000)
+    job = await post_job(carol)
+    bid = await post_bid(fred, job)
+    accepted = await hire(carol, fred, bid)
+    conversation = accepted["conversation_id"]
+    await carol.send(conversation, "The docs are missing")
+    await fred.send(conversation, "The docs were not in scope")
+    milestone = await carol.ok(
+        "POST",
+        f"/jobs/{job['id']}/milestones",
+        {"amount": 20_000, "description": "Docs"},
+        status=201,
+    )
+    await fred.ok("POST", f"/milestones/{milestone['id']}/dispute")
+
+    [dispute] = (await admin.ok("GET", "/admin/disputes"))["items"]
+    assert dispute["milestone"]["id"] == milestone["id"]
+    assert dispute["conversation_id"] == conversation
+    assert [n["text"] for n in dispute["owner_notes"]] == ["The docs are missing"]
+    assert [n["text"] for n in dispute["freelancer_notes"]] == ["The docs were not in scope"]
+
+    await admin.ok(
+        "POST", f"/admin/milestones/{milestone['id']}/resolve", {"freelancer_amount": 10_000}
+    )
+    await carol.notified("milestone.resolved")
+    await fred.notified("milestone.resolved")
+    assert (await admin.ok("GET", "/admin/disputes"))["items"] == []
+    audit = await admin.ok("GET", "/admin/audit", params={"target_id": milestone["id"]})
+    [resolution] = audit["items"]
+    assert resolution["action"] == "dispute.resolve"
+    assert resolution["details"]["freelancer_amount"] == 10_000
+    reads = await admin.ok("GET", "/admin/audit", params={"actor_id": admin.id})
+    assert [e["action"] for e in reads["items"]].count("disputes.read") == 2
