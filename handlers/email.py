@@ -59,6 +59,7 @@ ROUTES: list[Route] = [
         auth=False,
         query=UnsubscribeQuery,
         errors=(403,),
+        html=True,
         description="An HTML page with a button that POSTs to the same URL; it changes "
         "nothing itself. A bad or expired token: 403 with an HTML page saying so.",
     ),

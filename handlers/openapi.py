@@ -205,19 +205,24 @@ def _responses(route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Success"}
     if route.response:
         success["content"] = {"application/json": {"schema": _ref(route.response)}}
+    if route.html:
+        success["content"] = {"text/html": HTML_PAGE}
     responses: dict[str, Any] = {str(status): success for status in (route.status, *route.answers)}
     errors = set(route.errors) | set(COMMON_ERRORS) | ({401} if route.auth else set())
     if API_PREFIX + route.path not in UNLIMITED_PATHS:
         errors.add(429)  # the REST rate limits (hub/http.py rate_limit_middleware)
     errors -= set(route.answers)
     for status in sorted(errors):
-        responses[str(status)] = {
-            "description": TITLES.get(status, "Error"),
-            "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-            },
+        content: dict[str, Any] = {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
         }
+        if route.html and status in route.errors:
+            content["text/html"] = HTML_PAGE
+        responses[str(status)] = {"description": TITLES.get(status, "Error"), "content": content}
     return responses
+
+
+HTML_PAGE: dict[str, Any] = {"schema": {"type": "string"}}
 
 
 def _ref(model: type) -> dict[str, str]:

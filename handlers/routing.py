@@ -42,6 +42,9 @@ class Route:
     # a TOTP secret, recovery codes): a key's record would keep it (its answer
     # as sent, a hash of its body) for 24 h, so such a route takes no key.
     keyed: bool = True
+    # True for a page a browser opens (an email's link): its answer, and the
+    # errors it lists, come as text/html.
+    html: bool = False
 
     @property
     def idempotent(self) -> bool:

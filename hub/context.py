@@ -508,7 +508,7 @@ def build_postman(settings: Settings, metrics: Metrics) -> Postman | None:
         mailer = LogMailer()
     else:
         return None
-    if settings.public_url is None:
+    if settings.public_url is None and settings.smtp_url is not None:
         log.warning("HUB_PUBLIC_URL is not set: links in emails point to %s", settings.base_url)
     return Postman(mailer, settings.email_from, metrics.emails_sent, metrics.emails_failed)
 
