@@ -50,7 +50,7 @@ class PresenceNamespace(HubNamespace):
         for user_id in user_ids:
             if user_id in allowed:
                 await self.enter_room(caller.sid, watchers_room(user_id))
-        states = await self.service.states_for(caller.user_id, user_ids)
+        states = await self.service.states_for(caller.user_id, user_ids, allowed)
         return {"items": [state.model_dump() for state in states]}
 
     @event("presence:unsubscribe", UserIds, limit="presence")

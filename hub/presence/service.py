@@ -102,7 +102,7 @@ class PresenceService:
         """Those of ``user_ids`` whose presence ``viewer_id`` may see: the viewer
         themself, and users sharing a conversation, a bid or a networking
         connection with them, minus anyone on either side of a block with them.
-        At most four queries whatever the number of ids; each relation is only
+        At most five queries whatever the number of ids; each relation is only
         asked about the ids the previous ones did not relate."""
         others = [uid for uid in dict.fromkeys(user_ids) if uid != viewer_id]
         seen = {viewer_id} & set(user_ids)
@@ -129,10 +129,14 @@ class PresenceService:
             }
         return seen | related
 
-    async def states_for(self, viewer_id: str, user_ids: list[str]) -> list[PresenceState]:
+    async def states_for(
+        self, viewer_id: str, user_ids: list[str], allowed: set[str] | None = None
+    ) -> list[PresenceState]:
         """``states`` as ``viewer_id`` may see them: ``offline`` (no
-        ``last_seen_at``) for users they may not see, without saying why."""
-        allowed = await self.visible(viewer_id, user_ids)
+        ``last_seen_at``) for users they may not see, without saying why.
+        ``allowed``: ``visible``'s answer, when the caller has it already."""
+        if allowed is None:
+            allowed = await self.visible(viewer_id, user_ids)
         shown = {s.user_id: s for s in await self.states([u for u in user_ids if u in allowed])}
         return [shown.get(uid) or hidden(uid) for uid in user_ids]
 
