@@ -370,7 +370,10 @@ class ConversationService:
         original_text = None
         if self.contact_guard is not None:
             screened = await self.contact_guard.screen(
-                user_id, text, lambda: self._member_ids(request.conversation_id)
+                user_id,
+                text,
+                lambda: self._member_ids(request.conversation_id),
+                request.conversation_id,
             )
             text, original_text = screened.text, screened.original_text
         if request.reply_to is not None:
@@ -529,7 +532,10 @@ class ConversationService:
         changes: dict[str, object] = {"text": text, "edited_at": now_iso()}
         if self.contact_guard is not None:
             screened = await self.contact_guard.screen(
-                user_id, text, lambda: self._member_ids(message.conversation_id)
+                user_id,
+                text,
+                lambda: self._member_ids(message.conversation_id),
+                message.conversation_id,
             )
             if screened.masked:
                 changes.update(

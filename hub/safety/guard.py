@@ -7,6 +7,11 @@ when the detector found something. A pair with an accepted bid is remembered
 for a while (it only ever gains one); a pair without one is read again at the
 next message with contact details, so the first message after the award
 passes.
+
+The detector itself (20-50 us for a line with a digit or a dot) is skipped in
+a direct conversation known to need no screening: its two participants never
+change, so once its pair is known not to be a client and a freelancer without
+an accepted bid, that holds (remembered like an accepted bid).
 """
 
 from __future__ import annotations
@@ -58,9 +63,16 @@ class ContactGuard:
         self.max_entries = max_entries
         self._roles: dict[str, tuple[str, float]] = {}
         self._awarded: dict[tuple[str, str], float] = {}
+        # conversation id -> (verdict, expiry): True when it is a direct
+        # conversation that needs no screening.
+        self._unscreened: dict[str, tuple[bool, float]] = {}
 
     async def screen(
-        self, sender_id: str, text: str, member_ids: Callable[[], Awaitable[list[str]]]
+        self,
+        sender_id: str,
+        text: str,
+        member_ids: Callable[[], Awaitable[list[str]]],
+        conversation_id: str | None = None,
     ) -> Screened:
         """``text`` masked (or ContactDetails raised) when it holds contact
         details and the sender and another participant are a client and a
@@ -68,6 +80,8 @@ class ContactGuard:
         async callable giving the conversation's participants, called only
         when there is something to mask."""
         if self.mode == "off":
+            return Screened(text)
+        if conversation_id is not None and await self._needs_no_screening(conversation_id):
             return Screened(text)
         spans = find_contacts(text)
         if not spans:
@@ -81,6 +95,23 @@ class ContactGuard:
                 "keep the conversation on the platform until then"
             )
         return Screened(mask(text, spans), original_text=text)
+
+    async def _needs_no_screening(self, conversation_id: str) -> bool:
+        """A direct conversation whose two participants are not a client and a
+        freelancer without an accepted bid (read once, then remembered)."""
+        now = self.clock()
+        cached = self._unscreened.get(conversation_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        conversation = await self.store.conversations.get(conversation_id)
+        verdict = False
+        if conversation is not None and conversation.direct_key:
+            first, second = conversation.direct_key.split(":")
+            verdict = not await self._guarded(first, [first, second])
+        self._trim(self._unscreened)
+        # A group's participants change: its "no" is kept as briefly as a "yes".
+        self._unscreened[conversation_id] = (verdict, now + self.ttl_s)
+        return verdict
 
     async def _guarded(self, sender_id: str, members: list[str]) -> bool:
         """Whether the sender and any other participant are a client and a
