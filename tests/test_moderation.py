@@ -312,3 +312,22 @@ async def test_the_dispute_queue_shows_both_sides_and_resolution_is_audited(
     assert resolution["details"]["freelancer_amount"] == 10_000
     reads = await admin.ok("GET", "/admin/audit", params={"actor_id": admin.id})
     assert [e["action"] for e in reads["items"]].count("disputes.read") == 2
+
+
+async def test_moderators_read_a_masked_message_as_it_was_written(users: Users) -> None:
+    (ann,) = await users("ann")
+    (mal,) = await users("mal", role="freelancer")
+    admin = await users.admin()
+    conversation = await direct(mal, ann)
+    written = "email me at mal.dealer@gmail.com and skip the fees"
+    sent = await mal.send(conversation, written)
+    shown = await ann.ok("GET", f"/conversations/{conversation}/messages")
+    assert [m["text"] for m in shown["items"] if m["id"] == sent["id"]] != [written]
+    report = await ann.ok(
+        "POST",
+        "/reports",
+        {"target": {"type": "message", "id": sent["id"]}, "reason": "off_platform"},
+        status=201,
+    )
+    context = await admin.ok("GET", f"/admin/reports/{report['id']}/context")
+    assert (context["message"]["text"], context["message"]["masked"]) == (written, True)

@@ -132,6 +132,7 @@ class ModeratedMessage(BaseModel):
     sender_id: str | None
     kind: str
     text: str
+    masked: bool  # participants were shown this text with contact details hidden
     created_at: str
     edited_at: str | None
     deleted: bool

@@ -438,7 +438,10 @@ def _moderated(message: MessageRecord) -> ModeratedMessage:
         seq=message.seq,
         sender_id=message.sender_id,
         kind=message.kind,
-        text=message.text,
+        # As the sender wrote it: contact masking stores the masked text for
+        # participants and the original for moderators.
+        text=message.original_text if message.original_text is not None else message.text,
+        masked=message.flagged,
         created_at=message.created_at,
         edited_at=message.edited_at,
         deleted=message.deleted,
