@@ -3,6 +3,8 @@ and masking by character spans. A quality gate: no timing here."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bench.contacts import load, score
@@ -53,3 +55,25 @@ def test_masking_keeps_unicode_around_the_span() -> None:
     text = "Привет 👋🏽 @Zoë: 📞 +971 50 123 4567 — merci é"
     masked = mask(text, find_contacts(text))
     assert masked == f"Привет 👋🏽 @Zoë: 📞 {PLACEHOLDER} — merci é"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "00000" + "x" * 60_000,
+        "a b " * 15_000 + "@",
+        "1-" * 30_000,
+        "a-" * 30_000 + ".com",
+        "a (dot) " * 7_000,
+    ],
+    ids=["letters", "spaced-letters", "digit-dashes", "word-dashes", "spelled-dots"],
+)
+def test_hostile_long_runs_are_read_in_linear_time(text: str) -> None:
+    """Runs a pattern could start anywhere in: each of these took 20-60 s
+    before the look-behinds and the windows (quadratic backtracking). No
+    timing is asserted: a regression shows as a suite that stalls here."""
+    spans = find_contacts(text)
+    # The windows' spans are merged: in order, apart, inside the text.
+    ends = [0] + [edge for span in spans for edge in (span.start, span.end)] + [len(text)]
+    assert ends == sorted(ends)
+    assert all(a.end < b.start for a, b in itertools.pairwise(spans))
