@@ -118,6 +118,28 @@ def sample(exposition: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+async def create_admin(tmp_path: Path, env: dict[str, str]) -> None:
+    """``hub create-admin`` on the database of ``env``, as an operator runs it."""
+    process = await asyncio.create_subprocess_exec(
+        str(PYTHON),
+        "-m",
+        "hub",
+        "create-admin",
+        "--email",
+        ADMIN_EMAIL,
+        cwd=tmp_path,
+        env={**env, "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, output.decode()
+
+
 async def register(
     session: aiohttp.ClientSession, hub: RunningHub | str, name: str, role: str = "client"
 ) -> dict[str, Any]:

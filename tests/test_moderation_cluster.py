@@ -14,7 +14,9 @@ import socketio
 
 from hub.cluster.revocations import CHANNEL as REVOCATIONS_CHANNEL
 from processes import (
-    PYTHON,
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    create_admin,
     hub_env,
     register,
     running_hub,
@@ -25,30 +27,10 @@ from users import API, PASSWORD
 
 CONV = "/conversations"
 DROPPED_WITHIN_S = 2.0
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "correct horse battery"
 
 
 def bearer(account: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {account['access_token']}"}
-
-
-async def create_admin(tmp_path: Path, env: dict[str, str]) -> None:
-    """``hub create-admin``, as an operator runs it."""
-    process = await asyncio.create_subprocess_exec(
-        str(PYTHON),
-        "-m",
-        "hub",
-        "create-admin",
-        "--email",
-        ADMIN_EMAIL,
-        cwd=tmp_path,
-        env={**env, "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, output.decode()
 
 
 async def call(

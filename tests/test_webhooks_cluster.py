@@ -11,9 +11,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from processes import hub_env
+from processes import ADMIN_EMAIL, ADMIN_PASSWORD, create_admin, hub_env
 from test_cluster import running_cluster
-from test_webhooks_restart import ADMIN_EMAIL, ADMIN_PASSWORD, TIMEOUT, call, create_admin
+from test_webhooks_restart import TIMEOUT, call
 from waits import eventually
 from webhook_receiver import receiving
 

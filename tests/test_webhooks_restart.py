@@ -6,7 +6,6 @@ right after more sends loses nothing either."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,21 @@ from typing import Any
 import aiohttp
 import pytest
 
-from processes import PYTHON, RunningHub, hub_env, register, running_hub
+from processes import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    RunningHub,
+    create_admin,
+    hub_env,
+    register,
+    running_hub,
+)
 from waits import eventually
 from webhook_receiver import Receiver, receiving
 
 pytestmark = pytest.mark.slow  # hub processes
 
 SECRET = "webhooks-restart-secret-that-is-long-enough-0123456789"
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "correct horse battery"
 COUNT = 100
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 
@@ -40,23 +45,6 @@ async def call(
     ) as response:
         assert response.status < 300, (path, response.status, await response.text())
         return await response.json(content_type=None)
-
-
-async def create_admin(tmp_path: Path, env: dict[str, str]) -> None:
-    process = await asyncio.create_subprocess_exec(
-        str(PYTHON),
-        "-m",
-        "hub",
-        "create-admin",
-        "--email",
-        ADMIN_EMAIL,
-        cwd=tmp_path,
-        env={**env, "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, output.decode()
 
 
 def pending(database: Path) -> int:
