@@ -9,10 +9,15 @@ import email.policy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import pytest
+import pytest_asyncio
 from aiosmtpd.controller import Controller
 
+from conftest import hub_settings_of, make_settings
+from hub.config import Settings
 from processes import free_port
 
 
@@ -49,3 +54,21 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     html = message.get_body(("html",))
     assert text is not None and html is not None, message
     return text.get_content(), html.get_content()
+
+
+# Fixtures for a test module whose hub sends mail: import both
+# (``from smtp_server import inbox, mailing_settings``) and the module's hub
+# mails through a real SMTP server it can read.
+
+
+@pytest_asyncio.fixture
+async def inbox() -> AsyncIterator[Inbox]:
+    async with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(name="settings")
+def mailing_settings(request: pytest.FixtureRequest, tmp_path: Path, inbox: Inbox) -> Settings:
+    """The hub mails through ``inbox`` (``hub_settings`` marks still apply, last)."""
+    fields: dict[str, Any] = {"smtp_url": f"smtp://127.0.0.1:{inbox.port}", "smtp_timeout_s": 2}
+    return make_settings(tmp_path, **{**fields, **hub_settings_of(request.node)})

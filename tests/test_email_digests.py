@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestClient
 
-from conftest import hub_settings_of, make_settings
 from engines import ON_BOTH_ENGINES
-from hub.config import Settings
 from hub.context import HUB, Hub
 from hub.offline.digests import EmailDigests
 from processes import free_port, sample
 from recorder import Recorder
-from smtp_server import Inbox, parts, smtp_server
+from smtp_server import Inbox, parts
+from smtp_server import inbox as inbox  # the fixture
+from smtp_server import mailing_settings as mailing_settings  # the fixture: settings
 from users import API, User, Users
 from waits import eventually
 
@@ -38,18 +35,6 @@ pytestmark = [
     ),
 ]
 WAIT_S = 10  # a digest is due a second after the grace; then one poll
-
-
-@pytest_asyncio.fixture
-async def inbox() -> AsyncIterator[Inbox]:
-    async with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path, inbox: Inbox) -> Settings:
-    fields: dict[str, Any] = {"smtp_url": f"smtp://127.0.0.1:{inbox.port}"}
-    return make_settings(tmp_path, **{**fields, **hub_settings_of(request.node)})
 
 
 def digests_of(hub: Hub) -> EmailDigests:

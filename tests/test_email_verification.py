@@ -7,19 +7,16 @@ clients, on each storage engine where it is cheap."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from conftest import hub_settings_of, make_settings
 from engines import ON_BOTH_ENGINES
-from hub.config import Settings
 from hub.context import HUB
 from market_client import bid_body, job_body, post_job
-from smtp_server import Inbox, parts, smtp_server
+from smtp_server import Inbox, parts
+from smtp_server import inbox as inbox  # the fixture
+from smtp_server import mailing_settings as mailing_settings  # the fixture: settings
 from users import User, Users
 from waits import eventually
 
@@ -33,18 +30,6 @@ pytestmark = [
         public_url=PUBLIC_URL,
     ),
 ]
-
-
-@pytest_asyncio.fixture
-async def inbox() -> AsyncIterator[Inbox]:
-    async with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path, inbox: Inbox) -> Settings:
-    fields: dict[str, Any] = {"smtp_url": f"smtp://127.0.0.1:{inbox.port}"}
-    return make_settings(tmp_path, **{**fields, **hub_settings_of(request.node)})
 
 
 async def verification_token(user: User, inbox: Inbox) -> str:

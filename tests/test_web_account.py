@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from browser import PHONE, alice_chats_with_bob, artifact, sign_up
-from conftest import hub_settings_of, make_settings
 from handlers.auth import ROUTES
-from hub.config import Settings
-from smtp_server import Inbox, parts, smtp_server
+from smtp_server import Inbox, parts
+from smtp_server import inbox as inbox  # the fixture
+from smtp_server import mailing_settings as mailing_settings  # the fixture: settings
 from waits import eventually
 
 PASSWORD = "correct horse"  # browser.sign_up's
@@ -30,19 +27,6 @@ SERVED = {route.path for route in ROUTES}
 def needs_route(path: str) -> pytest.MarkDecorator:
     """The server side of forgot/reset/verify lands separately: run once it is there."""
     return pytest.mark.skipif(path not in SERVED, reason=f"the hub has no {path} route yet")
-
-
-@pytest_asyncio.fixture
-async def inbox() -> AsyncIterator[Inbox]:
-    async with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path, inbox: Inbox) -> Settings:
-    """The hub mails through the test's SMTP server."""
-    fields: dict[str, Any] = {"smtp_url": f"smtp://127.0.0.1:{inbox.port}", "smtp_timeout_s": 2}
-    return make_settings(tmp_path, **{**fields, **hub_settings_of(request.node)})
 
 
 async def new_page(browser: Any) -> Any:
