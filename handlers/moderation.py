@@ -5,6 +5,7 @@ and the audit log. The rules are in ``hub/moderation``."""
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from hub.http import json_response, read_body, read_query
 from hub.moderation.models import (
@@ -23,7 +24,7 @@ from hub.moderation.models import (
     SuspendUser,
 )
 
-from .routing import Route, services_of, user_id_of
+from .routing import Handler, Route, by_id_action, services_of, user_id_of
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -38,37 +39,26 @@ async def list_reports(request: web.Request) -> web.Response:
     return json_response(await services_of(request).moderation.reports(caller, query))
 
 
-async def resolve_report(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, ResolveReport)
-    moderation = services_of(request).moderation
-    return json_response(await moderation.resolve(caller, request.match_info["id"], body))
+def _by_id_with_body(method: str, body: type[BaseModel], name: str) -> Handler:
+    """A route naming a report or user by ``{id}`` with a body:
+    ``moderation.<method>(caller, id, body)``, 401 before the body is read.
+    ``name`` becomes the handler's name (the OpenAPI operationId)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        caller = user_id_of(request)
+        payload = await read_body(request, body)
+        action = getattr(services_of(request).moderation, method)
+        return json_response(await action(caller, request.match_info["id"], payload))
+
+    handler.__name__ = name
+    return handler
 
 
-async def report_context(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    moderation = services_of(request).moderation
-    return json_response(await moderation.context(caller, request.match_info["id"]))
-
-
-async def suspend_user(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, SuspendUser)
-    moderation = services_of(request).moderation
-    return json_response(await moderation.suspend(caller, request.match_info["id"], body))
-
-
-async def ban_user(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    body = await read_body(request, BanUser)
-    moderation = services_of(request).moderation
-    return json_response(await moderation.ban(caller, request.match_info["id"], body))
-
-
-async def unban_user(request: web.Request) -> web.Response:
-    caller = user_id_of(request)
-    moderation = services_of(request).moderation
-    return json_response(await moderation.unban(caller, request.match_info["id"]))
+resolve_report = _by_id_with_body("resolve", ResolveReport, "resolve_report")
+report_context = by_id_action("moderation", "context", "report_context")
+suspend_user = _by_id_with_body("suspend", SuspendUser, "suspend_user")
+ban_user = _by_id_with_body("ban", BanUser, "ban_user")
+unban_user = by_id_action("moderation", "unban", "unban_user")
 
 
 async def list_disputes(request: web.Request) -> web.Response:
