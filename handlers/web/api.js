@@ -27,15 +27,25 @@ const NO_REFRESH = ['/auth/login', '/auth/login/mfa', '/auth/register', '/auth/r
 
 const jsonPost = (body) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
+// A fresh Idempotency-Key for one user action (a retry of the same action
+// sends the same key again; docs/marketplace.md#idempotency-key).
+export function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();  // secure contexts only
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
 // A 401 refreshes the tokens once and retries; any other failure throws the
-// problem document as a HubError.
-export async function api(method, path, body, retried) {
+// problem document as a HubError. key: the request's Idempotency-Key (POSTs
+// that create or move something; see newKey).
+export async function api(method, path, body, key, retried) {
   const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (state.auth) headers.Authorization = 'Bearer ' + state.auth.access_token;
+  if (key) headers['Idempotency-Key'] = key;
   const res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 401 && state.auth && !retried && !NO_REFRESH.includes(path)) {
-    if (await refreshTokens()) return api(method, path, body, true);
+    if (await refreshTokens()) return api(method, path, body, key, true);
   }
   if (!res.ok) {
     const problem = await res.json().catch(() => ({}));
