@@ -35,6 +35,7 @@ APP_FILES = (
     "favicon.svg",
     "files.js",
     "jobs.js",
+    "labels.js",
     "lobby.js",
     "notifications.js",
     "rtc.js",
