@@ -192,9 +192,11 @@ ROUTES: list[Route] = [
         "jobs",
         query=JobListQuery,
         response=JobPage,
+        errors=(403,),
         description="q matches every word in the title or description; skills is a comma "
         "list the job must all have; budget_min/budget_max keep jobs whose budget range "
-        "overlaps them. Drafts are listed only for their owner.",
+        "overlaps them; bidder_id (the caller's own id only, 403 otherwise) keeps the jobs "
+        "the caller has a bid on, in any bid status. Drafts are listed only for their owner.",
     ),
     Route(
         "POST",

@@ -441,7 +441,8 @@ class MarketStore(Protocol):
     async def search_jobs(
         self, query: JobQuery, *, before: str | None, limit: int
     ) -> list[JobRecord]:
-        """Newest first (descending id), strictly before the id ``before``."""
+        """Newest first (descending id), strictly before the id ``before``;
+        ``query.bidder_id``: the jobs that user has a bid on, in any bid status."""
 
     async def get_bid(self, bid_id: str) -> BidRecord | None: ...
 

@@ -526,6 +526,7 @@ class JobQuery:
     budget_min: int | None = None  # jobs whose budget_max is at least this
     budget_max: int | None = None  # jobs whose budget_min is at most this
     owner_id: str | None = None
+    bidder_id: str | None = None  # jobs this user has a bid on (any bid status)
 
 
 # Speed networking: lobbies, their one-to-one sessions and the ratings after them.

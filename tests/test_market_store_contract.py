@@ -645,6 +645,42 @@ async def test_job_search_filters_and_pages(store: Store) -> None:
     assert [j.id for j in page] == ["j2"]
 
 
+async def test_search_jobs_by_bidder(store: Store) -> None:
+    """The jobs a freelancer has a bid on, in any bid status (several bids on one job
+    list it once), newest first, with the other filters and the cursor."""
+    await store.market.apply(
+        Transition(
+            inserts=[
+                job("j1"),
+                job("j2", status="in_progress"),
+                job("j3", owner="client2", title="Website"),
+                job("j4"),
+                bid("b1", job_id="j1", status="withdrawn", active_key=None),
+                bid("b2", job_id="j1"),
+                bid("b3", job_id="j2", status="accepted"),
+                bid("b4", job_id="j3", owner_id="client2", status="rejected", active_key=None),
+                bid("b5", job_id="j4", freelancer="free2"),
+            ]
+        )
+    )
+
+    async def ids(bidder: str, before: str | None = None, **filters: object) -> list[str]:
+        query = JobQuery(viewer_id=bidder, bidder_id=bidder, **filters)  # type: ignore[arg-type]
+        return [j.id for j in await store.market.search_jobs(query, before=before, limit=50)]
+
+    assert await ids("free1") == ["j3", "j2", "j1"]
+    assert await ids("free2") == ["j4"]
+    assert await ids("client1") == []
+    assert await ids("free1", status="in_progress") == ["j2"]
+    assert await ids("free1", owner_id="client2") == ["j3"]
+    assert await ids("free1", q="website") == ["j3"]
+    assert await ids("free1", before="j3") == ["j2", "j1"]
+    page = await store.market.search_jobs(
+        JobQuery(viewer_id="free1", bidder_id="free1"), before=None, limit=1
+    )
+    assert [j.id for j in page] == ["j3"]
+
+
 async def test_bid_and_milestone_lists(store: Store) -> None:
     await store.market.apply(
         Transition(

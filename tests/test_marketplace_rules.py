@@ -645,6 +645,39 @@ async def test_job_search_and_pages(cast: Cast) -> None:
     )
 
 
+async def test_jobs_a_freelancer_bid_on(cast: Cast) -> None:
+    """GET /jobs?bidder_id=: the caller's own bids' jobs, any bid status, newest
+    first, paged; whatever state the job is in (an accepted job stays listed).
+    Someone else's bids are private: 403."""
+    hired, _ = await cast.in_progress()
+    withdrawn = await cast.job(title="Withdrawn from")
+    bid = await cast.bid(withdrawn)
+    await cast.fred.ok("POST", f"/bids/{bid['id']}/withdraw")
+    await cast.bid(pending := await cast.job(title="Pending"))
+    gina_only = await cast.job(title="Gina's")
+    await cast.bid(gina_only, cast.gina)
+    await cast.job(title="Nobody's")
+
+    def bidder(user: User, **params: Any) -> Any:
+        return user.ok("GET", "/jobs", params={"bidder_id": user.id, **params})
+
+    listed = await bidder(cast.fred)
+    assert [j["id"] for j in listed["items"]] == [pending["id"], withdrawn["id"], hired["id"]]
+    assert listed["items"][2]["status"] == "in_progress"
+    first = await bidder(cast.fred, limit=2)
+    rest = await bidder(cast.fred, limit=2, cursor=first["next_cursor"])
+    assert [j["id"] for j in first["items"] + rest["items"]] == [j["id"] for j in listed["items"]]
+    assert rest["next_cursor"] is None
+    working = await bidder(cast.fred, status="in_progress")
+    assert [j["id"] for j in working["items"]] == [hired["id"]]
+    assert [j["id"] for j in (await bidder(cast.gina))["items"]] == [gina_only["id"]]
+    assert (await bidder(cast.hal))["items"] == []
+    for caller, other in ((cast.gina, cast.fred), (cast.client, cast.fred)):
+        await caller.fails(
+            "GET", "/jobs", params={"bidder_id": other.id}, status=403, code="forbidden"
+        )
+
+
 async def test_notification_inbox(cast: Cast) -> None:
     await cast.client.listen()
     job = await cast.job()

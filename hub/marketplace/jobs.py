@@ -76,6 +76,8 @@ class JobService:
             and query.budget_min > query.budget_max
         ):
             raise ValidationFailed.field("budget_max", "budget_max is below budget_min")
+        if query.bidder_id is not None and query.bidder_id != user_id:
+            raise Forbidden("Only your own bids can be listed (bidder_id is your own id)")
         rows = await self.store.market.search_jobs(
             JobQuery(
                 viewer_id=user_id,
@@ -85,6 +87,7 @@ class JobService:
                 budget_min=query.budget_min,
                 budget_max=query.budget_max,
                 owner_id=query.owner_id,
+                bidder_id=query.bidder_id,
             ),
             before=decode_cursor(query.cursor),
             limit=query.limit + 1,

@@ -77,6 +77,18 @@ class JobListQuery(Query):
     budget_min: Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None = None
     budget_max: Annotated[int, Field(ge=0, le=MAX_AMOUNT)] | None = None
     owner_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    bidder_id: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=64,
+                description="Jobs this user has a bid on, in any bid status: only the "
+                "caller's own id (who bid on what is private; another id is 403)",
+            ),
+        ]
+        | None
+    ) = None
     cursor: Cursor | None = None
     limit: Limit = 20
 

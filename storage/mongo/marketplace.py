@@ -278,6 +278,9 @@ class MongoMarketStore(MarketReads):
             conditions.append({"status": query.status})
         if query.owner_id is not None:
             conditions.append({"owner_id": query.owner_id})
+        if query.bidder_id is not None:  # the (freelancer_id, owner_id) index of bids
+            bids = self._c("bids").find({"freelancer_id": query.bidder_id}, {"job_id": 1})
+            conditions.append({"_id": {"$in": list({doc["job_id"] async for doc in bids})}})
         if query.budget_min is not None:
             conditions.append({"budget_max": {"$gte": query.budget_min}})
         if query.budget_max is not None:

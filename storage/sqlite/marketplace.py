@@ -197,6 +197,9 @@ class SqliteMarketStore(MarketReads):
         if query.owner_id is not None:
             conditions.append("owner_id = ?")
             params.append(query.owner_id)
+        if query.bidder_id is not None:  # bids_freelancer index
+            conditions.append("id IN (SELECT job_id FROM bids WHERE freelancer_id = ?)")
+            params.append(query.bidder_id)
         if query.budget_min is not None:
             conditions.append("budget_max >= ?")
             params.append(query.budget_min)
