@@ -55,3 +55,40 @@ const words = (value) => {
 
 export const statusLabel = (status) => STATUS_LABELS[status] || words(status);
 export const notificationLabel = (type) => NOTIFICATION_LABELS[type] || 'Notification';
+
+// A job's type.
+export const JOB_TYPE_LABELS = { fixed: 'Fixed price', hourly: 'Hourly' };
+export const jobTypeLabel = (type) => JOB_TYPE_LABELS[type] || words(type);
+
+// Wallet ledger entries (GET /wallet/ledger `kind`) and the account they move.
+export const LEDGER_LABELS = {
+  deposit: 'Deposit', payout: 'Payout', payout_refund: 'Payout returned',
+  milestone_fund: 'Milestone funded', milestone_release: 'Milestone payment',
+  milestone_cancel: 'Milestone cancelled', milestone_resolve: 'Dispute settled',
+};
+export const ACCOUNT_LABELS = { available: 'Available', held: 'Held in escrow' };
+
+// Moderation: report reasons and targets, the actions on a report, the audit log.
+export const REASON_LABELS = {
+  spam: 'Spam', scam: 'Scam or fraud', harassment: 'Harassment',
+  off_platform: 'Asks to pay or talk off the platform', other: 'Something else',
+};
+export const REPORT_ACTION_LABELS = {
+  dismiss: 'Dismissed', warn: 'User warned', delete_message: 'Message deleted',
+  suspend: 'User suspended', ban: 'User banned',
+};
+export const AUDIT_LABELS = {
+  'report.dismiss': 'Dismissed a report', 'report.warn': 'Warned a user about a report',
+  'report.delete_message': 'Deleted a reported message', 'report.suspend': 'Suspended a user over a report',
+  'report.ban': 'Banned a user over a report', 'report.context_read': "Read a report's conversation",
+  'user.ban': 'Banned a user', 'user.suspend': 'Suspended a user', 'user.unban': 'Lifted a ban or suspension',
+  'user.role': "Changed a user's role", 'message.delete': 'Deleted a message',
+  'bids.withdraw': "Withdrew the user's open bids", 'dispute.resolve': 'Resolved a dispute',
+  'disputes.read': 'Read the dispute queue',
+};
+export const ROLE_LABELS = { client: 'Client', freelancer: 'Freelancer', admin: 'Admin' };
+
+export const ledgerLabel = (kind) => LEDGER_LABELS[kind] || words(kind);
+export const reasonLabel = (reason) => REASON_LABELS[reason] || words(reason);
+export const auditLabel = (action) => AUDIT_LABELS[action] || words(action);
+export const roleLabel = (role) => ROLE_LABELS[role] || words(role);
