@@ -114,7 +114,10 @@ def _configured_schemas(settings: Settings) -> dict[str, dict[str, Any]]:
         "currencies": {"enum": list(settings.currencies)},
         "max_text_length": {
             "description": f"1..{settings.max_text_length} characters "
-            "after trimming (HUB_MAX_TEXT_LENGTH)"
+            "after trimming (HUB_MAX_TEXT_LENGTH)",
+            # The same limit for machines (the web client's form limits): maxLength
+            # only bounds the raw request, the hub counts after trimming.
+            "x-hub-trimmed-max-length": settings.max_text_length,
         },
     }
 

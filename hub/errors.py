@@ -107,7 +107,9 @@ class ValidationFailed(HubError):
         fields = [
             {
                 "field": ".".join(str(part) for part in err["loc"]) or "body",
-                "message": err["msg"],
+                # A validator's own words, without pydantic's "Value error, " (the
+                # web client shows this next to the field).
+                "message": err["msg"].removeprefix("Value error, "),
             }
             for err in exc.errors(include_url=False, include_input=False)
         ]

@@ -286,6 +286,18 @@ async def test_other_currencies_change_schema_and_validation_alike(http: TestCli
     assert accepted.status == 201, await accepted.text()
 
 
+@pytest.mark.hub_settings(max_text_length=10)
+async def test_message_text_carries_the_configured_length(http: TestClient) -> None:
+    """x-hub-trimmed-max-length is HUB_MAX_TEXT_LENGTH (the web client's composer
+    limit); maxLength stays the raw request's bound."""
+    document = await (await http.get(f"{API_PREFIX}/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    for name in ["RestSendMessage", "RestEditMessage"]:
+        text = schemas[name]["properties"]["text"]
+        assert text["x-hub-trimmed-max-length"] == 10, name
+        assert text["maxLength"] == 100_000, name
+
+
 # --- ids in paths ----------------------------------------------------------------------
 
 
