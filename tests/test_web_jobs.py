@@ -42,7 +42,7 @@ async def test_post_bid_and_talk_from_the_job_page(
     await form.get_by_role("button", name="Post job").click()
     await expect(cara.locator("#job-title")).to_have_text("Logo for a bakery")
     await expect(cara.locator("#job-meta")).to_have_text(
-        "open · fixed price · 200.00 EUR – 450.50 EUR · posted by You"
+        "Open · Fixed price · 200.00 EUR – 450.50 EUR · posted by You"
     )
     await expect(cara.locator("#job-skills")).to_have_text("Skills: design, branding")
     await expect(cara.locator("#no-bids")).to_have_text("No bids yet.")
@@ -73,14 +73,14 @@ async def test_post_bid_and_talk_from_the_job_page(
     await bid_form.get_by_role("button", name="Place bid").click()
     fred_bid = fred.locator("#bids li.bid")
     await expect(fred_bid).to_have_count(1)
-    await expect(fred_bid).to_contain_text("You · 380.00 EUR in 7 days · pending")
+    await expect(fred_bid).to_contain_text("You · 380.00 EUR in 7 days · Pending")
     await expect(bid_form).to_be_hidden()
     await expect(fred.locator("#bids-heading")).to_have_text("Your bid")
 
     # Cara's job page shows the bid without a reload (bid.created notification).
     cara_bid = cara.locator("#bids li.bid")
     await expect(cara_bid).to_have_count(1)
-    await expect(cara_bid).to_contain_text("Fred · 380.00 EUR in 7 days · pending")
+    await expect(cara_bid).to_contain_text("Fred · 380.00 EUR in 7 days · Pending")
     await expect(cara_bid.locator(".proposal")).to_have_text(PROPOSAL)
     bid_id = await cara_bid.get_attribute("data-id")
     assert bid_id and bid_id == await fred_bid.get_attribute("data-id")

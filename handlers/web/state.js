@@ -31,7 +31,7 @@ export const state = {
   lobby: null,           // {id, title}
   session: null,         // networking session: {id, role, pc, stream, ice, pendingIce, endsAt, timer, ready}
   rating: null,          // session id waiting for our rating
-  job: null,             // open job page: {job, bids}
+  job: null,             // open job page: {job, bids, milestones, reviews}
   bidJobs: new Map(),    // bid id -> job id (or null while looking it up)
 };
 window.hubState = state;

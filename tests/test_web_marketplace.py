@@ -1,0 +1,348 @@
+"""The marketplace in headless Chromium (issue 21), a client at desktop width and a
+freelancer at phone width, through the page only: a job saved as a draft and
+published, found with the search filters, bid on, shortlisted, awarded and
+accepted (and still in the freelancer's list, in progress), a milestone funded
+(after the page said the wallet was short), its release asked for and released in
+two parts, the job completed and both sides reviewing each other; and a dispute
+opened from the page, shown as disputed to both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from browser import PHONE, artifact, sign_up
+from hub.context import HUB
+from hub.marketplace.models import CreateDeposit, CreateJob
+from market_client import MARKET, hire, post_bid, post_job
+from users import PASSWORD, Users
+from waits import eventually
+
+pytestmark = MARKET  # the sandbox payment provider's webhooks reach the hub under test
+
+DESKTOP = {"width": 1280, "height": 800}
+NARROW = {"width": 375, "height": 812}
+PROPOSAL = "Three sketches by Friday, then two rounds of changes."
+
+
+def hash_id(page: Any, prefix: str) -> str:
+    assert prefix in page.url, page.url
+    return page.url.split(prefix, 1)[1]
+
+
+async def no_sideways_scroll(page: Any) -> None:
+    width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the page scrolls sideways: {width}"
+
+
+async def serious_axe_violations(page: Any) -> list[tuple[str, str]]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
+
+    results = await Axe().run(page)
+    return [
+        (v["id"], v["help"])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def credit(app: web.Application, user_id: str, amount: int) -> None:
+    """Test set-up, not what the test claims: money in the client's wallet through
+    the hub's own wallet service and the sandbox provider's webhook (the wallet
+    page is tested on its own)."""
+    wallet = app[HUB].wallet
+    await wallet.create_deposit(
+        user_id, CreateDeposit(amount=amount, currency="USD", payment_method="pm_card_ok")
+    )
+
+    async def available() -> int:
+        balances = (await wallet.balances(user_id)).balances
+        return next(b.available for b in balances if b.currency == "USD")
+
+    await eventually(available, done=lambda cents: cents >= amount)
+
+
+async def test_job_from_draft_to_reviews(server: TestServer, app: Any, chromium: Any) -> None:
+    from playwright.async_api import expect
+
+    base = str(server.make_url("/"))
+    cara = await (await chromium.new_context(viewport=DESKTOP)).new_page()
+    fred = await (await chromium.new_context(viewport=PHONE)).new_page()
+    cara_id = await sign_up(cara, base, "Cara", role="client")
+    fred_id = await sign_up(fred, base, "Fred", role="freelancer")
+    # Another open job of Cara's, which Fred's search must leave out (set-up).
+    await app[HUB].jobs.create(
+        cara_id,
+        CreateJob(
+            title="Website for a gym",
+            description="Five pages and a booking form.",
+            skills=["web"],
+            budget_min=100_000,
+            budget_max=200_000,
+            currency="USD",
+            type="hourly",
+            publish=True,
+        ),
+    )
+
+    # Cara saves a job as a draft, then publishes it.
+    await cara.get_by_role("link", name="Jobs", exact=True).click()
+    form = cara.locator("#job-form")
+    await form.get_by_label("Title").fill("Logo for a bakery")
+    await form.get_by_label("Description").fill("A round logo in two colours.")
+    await form.get_by_label("Skills").fill("design, branding")
+    await form.get_by_label("Budget from").fill("200")
+    await form.get_by_label("to", exact=True).fill("450.50")
+    await form.get_by_role("button", name="Save as draft").click()
+    await expect(cara.locator("#job-title")).to_have_text("Logo for a bakery")
+    meta = cara.locator("#job-meta")
+    await expect(meta).to_have_text("Draft · Fixed price · 200.00 USD – 450.50 USD · posted by You")
+    job_id = hash_id(cara, "#/jobs/")
+    await expect(cara.get_by_role("button", name="Mark job completed")).to_be_hidden()
+    await cara.get_by_role("button", name="Publish job").click()
+    await expect(meta).to_have_text("Open · Fixed price · 200.00 USD – 450.50 USD · posted by You")
+    await expect(cara.get_by_role("button", name="Publish job")).to_be_hidden()
+
+    # Fred sees both open jobs, and finds Cara's with the filters.
+    await fred.get_by_role("link", name="Jobs", exact=True).click()
+    listed = fred.locator("#jobs li.job")
+    await expect(listed).to_have_count(2)
+    search = fred.locator("#job-search")
+    await search.get_by_label("Budget at least").fill("600")
+    await search.get_by_label("Budget at most").fill("500")
+    await search.get_by_role("button", name="Search").click()
+    # The hub's 422 shows next to the field it is about.
+    await expect(search.locator(".field-error")).to_have_count(1)
+    await expect(search.get_by_label("Budget at most")).to_have_attribute("aria-invalid", "true")
+    await search.get_by_label("Budget at least").fill("")
+    await search.get_by_label("Words in the title or description").fill("bakery")
+    await search.get_by_label("Skills").fill("branding")
+    await search.get_by_role("button", name="Search").click()
+    await expect(listed).to_have_count(1)
+    await expect(listed).to_contain_text("Logo for a bakery")
+    await expect(listed).to_contain_text("200.00 USD – 450.50 USD · Fixed price")
+    await expect(search.locator(".field-error")).to_have_count(0)
+    await search.get_by_label("Words in the title or description").fill("plumbing")
+    await search.get_by_role("button", name="Search").click()
+    await expect(listed).to_have_count(0)
+    await expect(fred.locator("#no-jobs")).to_have_text("No open jobs match your search.")
+    await search.get_by_role("button", name="Clear filters").click()
+    await expect(listed).to_have_count(2)
+    await listed.filter(has_text="Logo for a bakery").get_by_role("button").click()
+    await expect(fred.locator("#job-title")).to_have_text("Logo for a bakery")
+    assert hash_id(fred, "#/jobs/") == job_id
+
+    # Fred bids.
+    bid_form = fred.locator("#bid-form")
+    await bid_form.get_by_label("Amount").fill("380")
+    await bid_form.get_by_label("Delivery in days").fill("7")
+    await bid_form.get_by_label("Proposal").fill(PROPOSAL)
+    await bid_form.get_by_role("button", name="Place bid").click()
+    fred_bid = fred.locator("#bids li.bid")
+    await expect(fred_bid).to_contain_text("You · 380.00 USD in 7 days · Pending")
+
+    # Cara shortlists the bid, then awards it the job.
+    cara_bid = cara.locator("#bids li.bid")
+    await expect(cara_bid).to_contain_text("Fred · 380.00 USD in 7 days · Pending")
+    await cara_bid.get_by_role("button", name="Shortlist").click()
+    await expect(cara_bid.locator(".bid-status")).to_have_text("Shortlisted")
+    await expect(cara_bid.get_by_role("button", name="Shortlist")).to_be_hidden()
+    await cara_bid.get_by_role("button", name="Award the job").click()
+    await expect(cara_bid.locator(".bid-status")).to_have_text("Awarded")
+    await expect(meta).to_contain_text("Awarded ·")
+    await expect(cara_bid.get_by_role("button", name="Open conversation")).to_be_visible()
+
+    # Fred's page shows the award at once; he accepts.
+    await expect(fred_bid.locator(".bid-status")).to_have_text("Awarded")
+    await fred_bid.get_by_role("button", name="Accept the job").click()
+    await expect(fred_bid.locator(".bid-status")).to_have_text("Accepted")
+    await expect(fred.locator("#job-meta")).to_contain_text("In progress ·")
+    await expect(meta).to_contain_text("In progress · Fixed price")
+    await expect(meta).to_contain_text("freelancer: Fred")
+
+    # The job stays in Fred's list, in progress, with his bid accepted.
+    await fred.get_by_role("link", name="Jobs", exact=True).click()
+    work = fred.locator("#my-work li.job")
+    await expect(work).to_have_count(1)
+    await expect(work).to_contain_text("Logo for a bakery")
+    await expect(work).to_contain_text("In progress · your bid 380.00 USD: Accepted")
+    await expect(fred.locator("#jobs li.job")).to_have_count(1)  # no longer open
+    await fred.screenshot(path=str(artifact("web-market-fred-jobs.png")), full_page=True)
+    assert await serious_axe_violations(fred) == []
+    await work.get_by_role("button").click()
+    await expect(fred.locator("#job-title")).to_have_text("Logo for a bakery")
+
+    # Cara funds a milestone: her wallet is empty, and the page says so.
+    fund = cara.locator("#milestone-form")
+    await fund.get_by_label("What it pays for").fill("Logo sketches")
+    await fund.get_by_label("Amount").fill("300")
+    await fund.get_by_role("button", name="Fund milestone").click()
+    await expect(cara.locator("#milestone-funds")).to_contain_text(
+        "Not enough money in your wallet to fund 300.00 USD"
+    )
+    await expect(cara.locator("#milestone-funds").get_by_role("link")).to_have_attribute(
+        "href", "#/wallet"
+    )
+    await expect(cara.locator("#milestones li.milestone")).to_have_count(0)
+    await credit(app, cara_id, 50_000)
+    await fund.get_by_role("button", name="Fund milestone").click()
+    milestone = cara.locator("#milestones li.milestone")
+    await expect(milestone).to_have_count(1)
+    await expect(milestone.locator(".ms-status")).to_have_text("Funded")
+    await expect(milestone).to_contain_text("Logo sketches · 300.00 USD")
+    await expect(cara.locator("#milestone-funds")).to_be_hidden()
+
+    # Fred sees it at once and asks for its release.
+    fred_ms = fred.locator("#milestones li.milestone")
+    await expect(fred_ms.locator(".ms-status")).to_have_text("Funded")
+    await fred_ms.get_by_role("button", name="Request release").click()
+    await expect(fred_ms.locator(".ms-status")).to_have_text("Release requested")
+
+    # Cara releases 100.00, then the rest.
+    await expect(milestone.locator(".ms-status")).to_have_text("Release requested")
+    amount = milestone.get_by_label("Amount to release")
+    await expect(amount).to_have_value("300.00")
+    await amount.fill("100")
+    await milestone.get_by_role("button", name="Release").click()
+    await expect(milestone.locator(".ms-money")).to_contain_text("held 200.00 USD")
+    await expect(milestone.locator(".ms-money")).to_contain_text("released 100.00 USD")
+    await expect(milestone.locator(".ms-status")).to_have_text("Release requested")
+    await expect(amount).to_have_value("200.00")
+    await cara.screenshot(path=str(artifact("web-market-cara-milestone.png")), full_page=True)
+    assert await serious_axe_violations(cara) == []
+    await milestone.get_by_role("button", name="Release").click()
+    await expect(milestone.locator(".ms-status")).to_have_text("Released")
+    await expect(milestone.locator(".ms-money")).to_contain_text("held 0.00 USD")
+    await expect(milestone.locator(".ms-money")).to_contain_text("released 300.00 USD")
+    await expect(fred_ms.locator(".ms-status")).to_have_text("Released")
+
+    # Cara completes the job, and both review each other.
+    await cara.get_by_role("button", name="Mark job completed").click()
+    await expect(meta).to_contain_text("Completed ·")
+    review = cara.locator("#review-form")
+    await expect(review.get_by_role("heading")).to_have_text("Review Fred")
+    await review.get_by_label("4 stars").check()
+    await review.get_by_label("Comment").fill("Good sketches, a day late.")
+    await review.get_by_role("button", name="Post review").click()
+    await expect(review).to_be_hidden()
+    of_fred = cara.locator(f'.review-summary[data-user="{fred_id}"]')
+    await expect(of_fred.locator(".review-average")).to_have_text("4.0 out of 5 from 1 review")
+    await expect(of_fred.locator(".review")).to_contain_text("4 stars · by You for this job")
+    await expect(of_fred.locator(".review-comment")).to_have_text("Good sketches, a day late.")
+
+    await expect(fred.locator("#job-meta")).to_contain_text("Completed ·")
+    fred_review = fred.locator("#review-form")
+    await expect(fred_review.get_by_role("heading")).to_have_text("Review Cara")
+    await fred_review.get_by_label("5 stars").check()
+    await fred_review.get_by_label("Comment").fill("Clear brief, paid at once.")
+    await fred_review.get_by_role("button", name="Post review").click()
+    await expect(fred_review).to_be_hidden()
+    of_cara = fred.locator(f'.review-summary[data-user="{cara_id}"]')
+    await expect(of_cara.locator(".review-average")).to_have_text("5.0 out of 5 from 1 review")
+    await expect(
+        fred.locator(f'.review-summary[data-user="{fred_id}"] .review-average')
+    ).to_have_text("4.0 out of 5 from 1 review")
+    # Cara's page shows Fred's review of her without a reload (review.created).
+    await expect(
+        cara.locator(f'.review-summary[data-user="{cara_id}"] .review-average')
+    ).to_have_text("5.0 out of 5 from 1 review")
+    await cara.screenshot(path=str(artifact("web-market-cara-completed.png")), full_page=True)
+    await fred.screenshot(path=str(artifact("web-market-fred-completed.png")), full_page=True)
+
+    for page in (cara, fred):
+        assert await serious_axe_violations(page) == []
+    await no_sideways_scroll(fred)
+    await fred.set_viewport_size(NARROW)
+    await no_sideways_scroll(fred)
+    for page in (cara, fred):
+        await expect(page.locator("#error")).to_be_hidden()
+    assert cara.errors == [] and fred.errors == []
+
+
+async def log_in(page: Any, base: str, email: str) -> None:
+    """Through the log-in form, collecting the page's JS errors as sign_up does."""
+    from playwright.async_api import expect
+
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    await page.goto(base)
+    form = page.locator("#login-form")
+    await form.get_by_label("Email").fill(email)
+    await form.get_by_label("Password").fill(PASSWORD)
+    await form.get_by_role("button", name="Log in").click()
+    await expect(page.locator("#status.online")).to_be_visible()
+
+
+async def test_dispute_from_the_job_page(
+    server: TestServer, app: Any, users: Users, chromium: Any
+) -> None:
+    """Set-up over REST (not what the test claims): Fred works on Cara's job, which
+    has a funded milestone. Fred opens a dispute from the page with a reason; both
+    pages show the milestone Disputed, and the reason is in the job's conversation."""
+    from playwright.async_api import expect
+
+    (client,) = await users("cara")
+    (freelancer,) = await users("fred", role="freelancer")
+    await client.deposit(50_000)
+    job = await post_job(client, title="Menu design", budget_min=10_000, budget_max=40_000)
+    await hire(client, freelancer, await post_bid(freelancer, job, 20_000))
+    await client.ok(
+        "POST",
+        f"/jobs/{job['id']}/milestones",
+        {"amount": 15_000, "description": "First draft"},
+        status=201,
+        headers={"Idempotency-Key": "menu-first-draft"},
+    )
+
+    base = str(server.make_url("/"))
+    cara = await (await chromium.new_context(viewport=DESKTOP)).new_page()
+    fred = await (await chromium.new_context(viewport=PHONE)).new_page()
+    await log_in(cara, base, "cara@example.com")
+    await log_in(fred, base, "fred@example.com")
+    await cara.get_by_role("link", name="Jobs", exact=True).click()
+    await (
+        cara.locator("#my-jobs li.job").filter(has_text="Menu design").get_by_role("button").click()
+    )
+    await fred.get_by_role("link", name="Jobs", exact=True).click()
+    await (
+        fred.locator("#my-work li.job").filter(has_text="Menu design").get_by_role("button").click()
+    )
+    cara_ms = cara.locator("#milestones li.milestone")
+    fred_ms = fred.locator("#milestones li.milestone")
+    await expect(cara_ms.locator(".ms-status")).to_have_text("Funded")
+    await expect(fred_ms.locator(".ms-status")).to_have_text("Funded")
+
+    # Fred opens the dispute form; "Keep it as it is" closes it, nothing happens.
+    await fred_ms.get_by_role("button", name="Open a dispute").click()
+    reason = fred_ms.get_by_label("What went wrong?")
+    await expect(reason).to_be_focused()
+    await fred_ms.get_by_role("button", name="Keep it as it is").click()
+    await expect(reason).to_be_hidden()
+    await expect(fred_ms.get_by_role("button", name="Open a dispute")).to_be_focused()
+    await fred_ms.get_by_role("button", name="Open a dispute").click()
+    await reason.fill("The brief changed twice after the draft was delivered.")
+    await fred_ms.get_by_role("button", name="Open dispute").click()
+
+    await expect(fred_ms.locator(".ms-status")).to_have_text("Disputed")
+    await expect(cara_ms.locator(".ms-status")).to_have_text("Disputed")  # live, no reload
+    for page in (cara, fred):
+        ms = page.locator("#milestones li.milestone")
+        await expect(ms.get_by_role("button", name="Open a dispute")).to_be_hidden()
+        await expect(ms.get_by_role("button", name="Request release")).to_be_hidden()
+        await expect(ms.locator(".ms-hint")).to_contain_text("a moderator")
+    await expect(cara.get_by_role("button", name="Mark job completed")).to_be_visible()
+    await fred.screenshot(path=str(artifact("web-market-fred-disputed.png")), full_page=True)
+    assert await serious_axe_violations(fred) == []
+
+    # The reason is in the bid's conversation, where a moderator reads both sides.
+    await cara.locator("#bids li.bid").get_by_role("button", name="Open conversation").click()
+    await expect(cara.locator(".msg:not(.mine) .text").last).to_have_text(
+        "Dispute on milestone “First draft”: The brief changed twice after the draft was delivered."
+    )
+    for page in (cara, fred):
+        await expect(page.locator("#error")).to_be_hidden()
+    assert cara.errors == [] and fred.errors == []
