@@ -27,6 +27,7 @@ CONTENT_TYPES = {
 # entry module; it imports the others (docs/web-client.md lists them).
 APP_FILES = (
     "account.js",
+    "admin.js",
     "app.js",
     "api.js",
     "calls.js",
@@ -40,6 +41,7 @@ APP_FILES = (
     "market.js",
     "milestones.js",
     "notifications.js",
+    "report.js",
     "reviews.js",
     "rtc.js",
     "signin.js",
@@ -48,6 +50,7 @@ APP_FILES = (
     "style.css",
     "ui.js",
     "users.js",
+    "wallet.js",
 )
 VENDOR_FILES = ("socket.io.min.js", "socket.io.min.js.map")
 STATIC_FILES: dict[str, Path] = {

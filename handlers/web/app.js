@@ -12,6 +12,8 @@ import { bindLobby, showLobby, endSessionMedia } from './lobby.js';
 import { bindNotifications } from './notifications.js';
 import { bindSignIn, showSignIn, showReset, verifyEmail, hashToken } from './signin.js';
 import { bindAccount, showAccount, clearAccount } from './account.js';
+import { bindWallet, showWallet } from './wallet.js';
+import { showAdmin, isAdmin } from './admin.js';
 
 const route = act(async () => {
   const hash = location.hash || '#/conversations';
@@ -29,6 +31,11 @@ const route = act(async () => {
   else if (hash === '#/jobs') { show('jobs'); await loadJobs(); }
   else if (hash.startsWith('#/jobs/')) { show('job'); await openJob(decodeURIComponent(hash.slice(7))); }
   else if (hash.startsWith('#/c/')) { show('conv'); await openConversation(decodeURIComponent(hash.slice(4))); }
+  else if (hash === '#/wallet') { show('wallet'); await showWallet(); }
+  else if (hash === '#/admin' || hash.startsWith('#/admin/')) {
+    if (!isAdmin()) show('forbidden');  // and no admin data is asked for
+    else { show('admin'); await showAdmin(hash.slice(7)); }
+  }
   else if (hash === '#/device') show('device');
   else if (hash === '#/call') show('call');
   else show('list');
@@ -46,8 +53,9 @@ async function startSession() {
   $('#nav').hidden = false;
   $('#me-name').textContent = state.me.display_name;
   $('#me-id').textContent = state.me.id;
+  $('#nav-admin').hidden = !isAdmin();
   setStatus('connecting…', 'reconnecting');
-  connect([bindChat, bindNotifications, bindCalls, bindLobby]);
+  connect([bindChat, bindNotifications, bindCalls, bindLobby, bindWallet]);
   if (!location.hash || location.hash === '#/login') location.hash = '#/conversations';
   await route();
 }

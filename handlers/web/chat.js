@@ -8,6 +8,7 @@ import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
 import { uploadFile, attachmentList } from './files.js';
 import { authorOf, previewText, systemItem, cardItem } from './cards.js';
+import { reportButton } from './report.js';
 
 const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '🙏'];
 
@@ -622,7 +623,7 @@ function messageItem(m, inThread) {
   if (mine) {
     meta.append(el('span', { className: 'receipt', textContent: receiptText(m) }));
     if (!m.deleted) meta.append(...messageButtons(m, inThread));
-  }
+  } else if (!m.deleted && m.sender_id) meta.append(reportButton(m));
   const toMe = state.me && (m.mentions || []).includes(state.me.id);
   const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (toMe ? ' mentions-me' : '') + (m.deleted ? ' deleted' : '') + (m.pinned ? ' pinned' : '') },
     el('div', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }),
