@@ -297,6 +297,13 @@ async def test_dispute_from_the_job_page(
         status=201,
         headers={"Idempotency-Key": "menu-first-draft"},
     )
+    await client.ok(
+        "POST",
+        f"/jobs/{job['id']}/milestones",
+        {"amount": 5_000, "description": "Extra icons"},
+        status=201,
+        headers={"Idempotency-Key": "menu-extra-icons"},
+    )
 
     base = str(server.make_url("/"))
     cara = await (await chromium.new_context(viewport=DESKTOP)).new_page()
@@ -311,10 +318,22 @@ async def test_dispute_from_the_job_page(
     await (
         fred.locator("#my-work li.job").filter(has_text="Menu design").get_by_role("button").click()
     )
-    cara_ms = cara.locator("#milestones li.milestone")
-    fred_ms = fred.locator("#milestones li.milestone")
+    cara_ms = cara.locator("#milestones li.milestone").filter(has_text="First draft")
+    fred_ms = fred.locator("#milestones li.milestone").filter(has_text="First draft")
     await expect(cara_ms.locator(".ms-status")).to_have_text("Funded")
     await expect(fred_ms.locator(".ms-status")).to_have_text("Funded")
+
+    # Cara takes back the money of the other one (funded, no release asked for).
+    icons = cara.locator("#milestones li.milestone").filter(has_text="Extra icons")
+    await expect(fred.locator("#milestones li.milestone")).to_have_count(2)
+    await icons.get_by_role("button", name="Cancel milestone").click()
+    await expect(icons.locator(".ms-status")).to_have_text("Cancelled")
+    await expect(icons.locator(".ms-money")).to_contain_text("returned 50.00 USD")
+    await expect(
+        fred.locator("#milestones li.milestone")
+        .filter(has_text="Extra icons")
+        .locator(".ms-status")
+    ).to_have_text("Cancelled")
 
     # Fred opens the dispute form; "Keep it as it is" closes it, nothing happens.
     await fred_ms.get_by_role("button", name="Open a dispute").click()
@@ -324,13 +343,14 @@ async def test_dispute_from_the_job_page(
     await expect(reason).to_be_hidden()
     await expect(fred_ms.get_by_role("button", name="Open a dispute")).to_be_focused()
     await fred_ms.get_by_role("button", name="Open a dispute").click()
+    assert await serious_axe_violations(fred) == []  # with the dispute form open
     await reason.fill("The brief changed twice after the draft was delivered.")
     await fred_ms.get_by_role("button", name="Open dispute").click()
 
     await expect(fred_ms.locator(".ms-status")).to_have_text("Disputed")
     await expect(cara_ms.locator(".ms-status")).to_have_text("Disputed")  # live, no reload
     for page in (cara, fred):
-        ms = page.locator("#milestones li.milestone")
+        ms = page.locator("#milestones li.milestone").filter(has_text="First draft")
         await expect(ms.get_by_role("button", name="Open a dispute")).to_be_hidden()
         await expect(ms.get_by_role("button", name="Request release")).to_be_hidden()
         await expect(ms.locator(".ms-hint")).to_contain_text("a moderator")
@@ -343,6 +363,114 @@ async def test_dispute_from_the_job_page(
     await expect(cara.locator(".msg:not(.mine) .text").last).to_have_text(
         "Dispute on milestone “First draft”: The brief changed twice after the draft was delivered."
     )
+    for page in (cara, fred):
+        await expect(page.locator("#error")).to_be_hidden()
+    assert cara.errors == [] and fred.errors == []
+
+
+async def test_edit_withdraw_decline_reject_and_cancel(server: TestServer, chromium: Any) -> None:
+    """The other steps of a job and its bids, through the page: the owner edits the
+    job; the freelancer edits and withdraws a bid, bids again and declines the
+    award; the owner rejects the third bid and cancels the job (after a confirm),
+    which stays in the freelancer's list as cancelled, his bid not chosen."""
+    from playwright.async_api import expect
+
+    base = str(server.make_url("/"))
+    cara = await (await chromium.new_context(viewport=DESKTOP)).new_page()
+    fred = await (await chromium.new_context(viewport=PHONE)).new_page()
+    await sign_up(cara, base, "Cara", role="client")
+    await sign_up(fred, base, "Fred", role="freelancer")
+
+    await cara.get_by_role("link", name="Jobs", exact=True).click()
+    form = cara.locator("#job-form")
+    await form.get_by_label("Title").fill("Poster for a concert")
+    await form.get_by_label("Description").fill("A2, two colours.")
+    await form.get_by_label("Budget from").fill("100")
+    await form.get_by_label("to", exact=True).fill("300")
+    await form.get_by_label("Title").press("Enter")  # Enter in a field posts (publishes) it
+    meta = cara.locator("#job-meta")
+    await expect(meta).to_have_text("Open · Fixed price · 100.00 USD – 300.00 USD · posted by You")
+
+    # Cara edits the job.
+    await cara.get_by_role("button", name="Edit job").click()
+    edit = cara.locator("#job-edit-form")
+    await expect(edit.get_by_label("Title")).to_be_focused()
+    await expect(edit.get_by_label("Title")).to_have_value("Poster for a concert")
+    await expect(edit.get_by_label("Currency")).to_be_disabled()  # published: the currency stays
+    await edit.get_by_label("Title").fill("Poster for a jazz concert")
+    await edit.get_by_label("to", exact=True).fill("350")
+    await edit.get_by_label("Type").select_option("hourly")
+    await edit.get_by_role("button", name="Save changes").click()
+    await expect(cara.locator("#job-title")).to_have_text("Poster for a jazz concert")
+    await expect(meta).to_have_text("Open · Hourly · 100.00 USD – 350.00 USD · posted by You")
+    await expect(edit).to_be_hidden()
+
+    # Fred bids, edits his bid, withdraws it, and bids again.
+    await fred.get_by_role("link", name="Jobs", exact=True).click()
+    await fred.locator("#jobs li.job").get_by_role("button").click()
+    await expect(fred.locator("#job-title")).to_have_text("Poster for a jazz concert")
+
+    async def bid(amount: str) -> None:
+        bid_form = fred.locator("#bid-form")
+        await bid_form.get_by_label("Amount").fill(amount)
+        await bid_form.get_by_label("Delivery in days").fill("5")
+        await bid_form.get_by_label("Proposal").fill("Jazz posters are my thing.")
+        await bid_form.get_by_role("button", name="Place bid").click()
+        await expect(bid_form).to_be_hidden()
+
+    await bid("250")
+    mine = fred.locator('#bids li.bid[data-status="pending"]')
+    await mine.get_by_role("button", name="Edit bid").click()
+    await expect(mine.get_by_label("Amount")).to_be_focused()
+    await expect(mine.get_by_label("Amount")).to_have_value("250.00")
+    await mine.get_by_label("Amount").fill("220")
+    await mine.get_by_role("button", name="Save bid").click()
+    await expect(mine).to_contain_text("You · 220.00 USD in 5 days · Pending")
+    await expect(mine.get_by_role("button", name="Save bid")).to_be_hidden()
+    await mine.get_by_role("button", name="Withdraw bid").click()
+    await expect(fred.locator('#bids li.bid[data-status="withdrawn"]')).to_contain_text(
+        "220.00 USD in 5 days · Withdrawn"
+    )
+    await bid("240")
+
+    # Cara awards the new bid; Fred declines, and the job is open again.
+    pending = cara.locator('#bids li.bid[data-status="pending"]')
+    await expect(pending).to_contain_text("Fred · 240.00 USD in 5 days · Pending")
+    await expect(cara.locator("#bids li.bid")).to_have_count(2)  # the withdrawn one too
+    await pending.get_by_role("button", name="Award the job").click()
+    await expect(meta).to_contain_text("Awarded ·")
+    awarded = fred.locator('#bids li.bid[data-status="awarded"]')
+    await awarded.get_by_role("button", name="Decline").click()
+    await expect(fred.locator('#bids li.bid[data-status="declined"]')).to_contain_text("Declined")
+    await expect(fred.locator("#job-meta")).to_contain_text("Open ·")
+    await expect(meta).to_contain_text("Open ·")
+
+    # Fred bids a third time; Cara rejects it and cancels the job.
+    await bid("230")
+    pending = cara.locator('#bids li.bid[data-status="pending"]')
+    await pending.get_by_role("button", name="Reject").click()
+    await expect(cara.locator('#bids li.bid[data-status="rejected"]')).to_contain_text(
+        "230.00 USD in 5 days · Not chosen"
+    )
+    await cara.get_by_role("button", name="Cancel job").click()
+    confirm = cara.locator("#job-cancel-confirm")
+    await expect(confirm).to_be_visible()
+    await expect(confirm.get_by_role("button", name="Keep the job")).to_be_focused()
+    await confirm.get_by_role("button", name="Keep the job").click()
+    await expect(confirm).to_be_hidden()
+    await expect(meta).to_contain_text("Open ·")
+    await cara.get_by_role("button", name="Cancel job").click()
+    await confirm.get_by_role("button", name="Yes, cancel the job").click()
+    await expect(meta).to_contain_text("Cancelled ·")
+    await expect(cara.locator("#job-actions")).to_be_hidden()
+
+    await fred.get_by_role("link", name="Jobs", exact=True).click()
+    work = fred.locator("#my-work li.job")
+    await expect(work).to_have_count(1)
+    await expect(work).to_contain_text("Cancelled · your bid 230.00 USD: Not chosen")
+    await expect(fred.locator("#jobs li.job")).to_have_count(0)
+    await cara.get_by_role("link", name="Jobs", exact=True).click()
+    await expect(cara.locator("#my-jobs li.job")).to_contain_text("Cancelled")
     for page in (cara, fred):
         await expect(page.locator("#error")).to_be_hidden()
     assert cara.errors == [] and fred.errors == []
