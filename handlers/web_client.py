@@ -1,4 +1,5 @@
-"""The browser client: ``/`` and ``/static/*``, served by the hub itself.
+"""The browser client: ``/``, ``/static/*`` and the service worker ``/sw.js``,
+served by the hub itself.
 
 Not API routes (they stay out of ROUTES and the OpenAPI document). The page is
 plain HTML + JS files (ES modules) in ``handlers/web/``, package data of this
@@ -41,6 +42,7 @@ APP_FILES = (
     "market.js",
     "milestones.js",
     "notifications.js",
+    "push.js",
     "report.js",
     "reviews.js",
     "rtc.js",
@@ -71,6 +73,13 @@ async def index(request: web.Request) -> web.Response:
     return _file_response(WEB_DIR / "index.html")
 
 
+async def service_worker(request: web.Request) -> web.Response:
+    """The Web Push service worker (``handlers/web/sw.js``, docs/push.md), served at
+    the root: a worker's scope can be no wider than its own path, and it must
+    cover the whole page."""
+    return _file_response(WEB_DIR / "sw.js")
+
+
 async def static_file(request: web.Request) -> web.Response:
     """One of the client's files or the vendored Socket.IO bundle, by name."""
     path = STATIC_FILES.get(request.match_info["name"])
@@ -80,6 +89,7 @@ async def static_file(request: web.Request) -> web.Response:
 
 
 def setup_web_routes(app: web.Application) -> None:
-    """Register ``/`` and ``/static/{name}``."""
+    """Register ``/``, ``/sw.js`` and ``/static/{name}``."""
     app.router.add_get("/", index)
+    app.router.add_get("/sw.js", service_worker)
     app.router.add_get("/static/{name}", static_file)

@@ -232,3 +232,72 @@ async def test_every_notification_type_reads_as_words(
     assert targets[4:6] == ["#/wallet", "#/wallet"]
     assert targets[7] == "#/c/c1" and targets[8] is None
     assert page.errors == []
+
+
+async def test_notification_settings_are_saved_and_errors_show_next_to_the_field(
+    server: TestServer, app: Any, chromium: Any
+) -> None:
+    from playwright.async_api import expect
+
+    base = str(server.make_url("/"))
+    page = await (await chromium.new_context(**PHONE_TOUCH)).new_page()
+    user_id = await sign_up(page, base, "Cara")
+    await page.get_by_role("link", name="Account").click()
+    form = page.locator("#notif-settings-form")
+    push = form.get_by_label("Browser notifications while I am away")
+    email = form.get_by_label("An email about unread messages while I am away")
+    delay = form.get_by_label("Send that email after")
+    quiet = form.get_by_label("Nothing is pushed in these hours")
+    start, end = form.get_by_label("From", exact=True), form.get_by_label("Until", exact=True)
+    zone = form.get_by_label("Time zone")
+    save = form.get_by_role("button", name="Save notification settings")
+
+    # The defaults: everything on, the digest after 15 minutes, no quiet hours.
+    await expect(push).to_be_checked()
+    await expect(email).to_be_checked()
+    await expect(delay).to_have_value("900")
+    await expect(quiet).not_to_be_checked()
+    await expect(start).to_be_disabled()
+    await expect(zone).to_have_attribute("maxlength", "64")
+
+    # A time zone the hub does not know: its 422 shows next to the field.
+    await quiet.check()
+    await start.fill("22:30")
+    await end.fill("07:00")
+    await zone.fill("Mars/Olympus_Mons")
+    await save.click()
+    await expect(zone).to_have_attribute("aria-invalid", "true")
+    note = form.locator("#notif-settings-form-tz-error")
+    await expect(note).to_be_visible()
+    await expect(zone).to_have_attribute("aria-describedby", "notif-settings-form-tz-error")
+    await expect(page.locator("#error")).to_be_hidden()
+    assert (await app[HUB].preferences.get(user_id)).quiet_hours is None
+    await no_horizontal_scroll(page)
+
+    # Put right and saved, with push off and a later digest.
+    await zone.fill("Europe/Paris")
+    await delay.select_option(label="1 hour")
+    await push.uncheck()
+    await save.click()
+    await expect(page.locator("#notif-settings-result")).to_have_text(
+        "Notification settings saved."
+    )
+    await expect(note).to_have_count(0)
+    saved = await app[HUB].preferences.get(user_id)
+    assert (saved.push, saved.email, saved.email_digest_delay_s) == (False, True, 3600)
+    assert saved.quiet_hours == {"start": "22:30", "end": "07:00", "tz": "Europe/Paris"}
+
+    # The page shows what the hub has; quiet hours off clears them.
+    await page.reload()
+    await expect(zone).to_have_value("Europe/Paris")
+    await expect(start).to_have_value("22:30")
+    await expect(push).not_to_be_checked()
+    await expect(delay).to_have_value("3600")
+    await quiet.uncheck()
+    await expect(zone).to_be_disabled()
+    await save.click()
+    await expect(page.locator("#notif-settings-result")).to_have_text(
+        "Notification settings saved."
+    )
+    assert (await app[HUB].preferences.get(user_id)).quiet_hours is None
+    assert page.errors == []

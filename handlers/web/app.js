@@ -9,7 +9,8 @@ import { bindChat, openConversation, stopTyping } from './chat.js';
 import { loadJobs, openJob } from './jobs.js';
 import { bindCalls, endCall, stopEcho } from './calls.js';
 import { bindLobby, showLobby, endSessionMedia } from './lobby.js';
-import { bindNotifications } from './notifications.js';
+import { bindNotifications, closeDrawer } from './notifications.js';
+import { showNotificationSettings, forgetPush } from './push.js';
 import { bindSignIn, showSignIn, showReset, verifyEmail, hashToken } from './signin.js';
 import { bindAccount, showAccount, clearAccount } from './account.js';
 import { bindWallet, showWallet } from './wallet.js';
@@ -26,7 +27,7 @@ const route = act(async () => {
     show('auth');
     return;
   }
-  if (hash === '#/account') { show('account'); await showAccount(); }
+  if (hash === '#/account') { show('account'); await Promise.all([showAccount(), showNotificationSettings()]); }
   else if (hash === '#/lobby') { show('lobby'); await showLobby(); }
   else if (hash === '#/jobs') { show('jobs'); await loadJobs(); }
   else if (hash.startsWith('#/jobs/')) { show('job'); await openJob(decodeURIComponent(hash.slice(7))); }
@@ -63,6 +64,7 @@ async function startSession() {
 // revoke: also revoke the refresh token at the hub (not when it was just refused).
 function logout(revoke) {
   if (!state.auth) return;
+  forgetPush(); closeDrawer(false);  // the next person here gets neither this user's pushes nor their list
   stopEcho(false); endCall(null); endSessionMedia(); state.lobby = null; state.rating = null;
   clearAuth(revoke);
   disconnect();
