@@ -141,6 +141,8 @@ async def test_report_ban_audit_unban_and_a_lobby(
     assert await login_status(users, "mal") == 200
     await judge.get_by_role("link", name="Audit log").click()
     await expect(audit.first).to_contain_text("Lifted a ban or suspension · mal")
+    await no_sideways_scroll(judge)
+    await judge.screenshot(path=str(artifact("web-admin-audit-phone.png")), full_page=True)
 
     # A lobby the admin creates is in a normal user's Networking list.
     await judge.get_by_role("link", name="Lobbies").click()
@@ -154,6 +156,13 @@ async def test_report_ban_audit_unban_and_a_lobby(
     )
     await expect(judge.locator("#usage tr", has_text="Friday founders")).to_have_count(1)
     await no_sideways_scroll(judge)
+    table, box = await judge.evaluate(  # the usage table fits a phone: no scrolling inside either
+        "[document.querySelector('.usage').offsetWidth,"
+        " document.querySelector('.table-scroll').clientWidth]"
+    )
+    assert table <= box, (table, box)
+    assert await serious_axe_violations(judge) == []
+    await judge.screenshot(path=str(artifact("web-admin-lobbies-phone.png")), full_page=True)
     await ann.get_by_role("link", name="Networking").click()
     await expect(ann.locator("#lobbies")).to_contain_text("Friday founders")
 

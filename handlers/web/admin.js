@@ -276,9 +276,9 @@ async function loadLobbies() {
   $('#no-admin-lobbies').hidden = page.items.length > 0;
   const pct = (x) => (x == null ? '—' : `${Math.round(x * 100)}%`);
   const row = (name, u) => el('tr', null, el('th', { scope: 'row', textContent: name }),
-    el('td', { textContent: String(u.sessions) }), el('td', { textContent: String(u.ratings) }),
-    el('td', { textContent: u.average_rating == null ? '—' : `${u.average_rating.toFixed(1)} ★` }),
-    el('td', { textContent: `${u.connections} (${pct(u.connect_rate)})` }));
+    el('td', { textContent: String(u.sessions) }),
+    el('td', { textContent: u.average_rating == null ? String(u.ratings) : `${u.ratings} (${u.average_rating.toFixed(1)} ★)` }),
+    el('td', { textContent: u.connect_rate == null ? String(u.connections) : `${u.connections} (${pct(u.connect_rate)})` }));
   $('#usage').replaceChildren(...usage.lobbies.map((u) => row(u.title, u)),
     ...usage.by_duration.map((u) => row(`All ${u.duration_minutes} min lobbies`, u)), row('Total', usage.total));
 }
