@@ -77,14 +77,23 @@ async def sign_up(page: Any, base: str, name: str, role: str | None = None) -> s
     return (await page.locator("#me-id").text_content() or "").strip()
 
 
-async def alice_chats_with_bob(browser: Any, base: str) -> tuple[Any, Any]:
-    """Alice and Bob sign up in two phone-sized contexts; Alice opens a chat with Bob."""
+async def start_chat(page: Any, name: str) -> None:
+    """From the conversation list: find ``name`` in the people search and message them."""
+    await page.get_by_label("Find people to message").fill(name)
+    await page.get_by_role("button", name=f"Message {name}", exact=True).click()
+    await page.locator("#view-conv:not([hidden])").wait_for(timeout=TIMEOUT_MS)
+
+
+async def alice_chats_with_bob(
+    browser: Any, base: str, roles: tuple[str | None, str | None] = (None, None)
+) -> tuple[Any, Any]:
+    """Alice and Bob sign up in two phone-sized contexts; Alice finds Bob in the
+    people search and opens a chat with him."""
     alice = await (await browser.new_context(viewport=PHONE)).new_page()
     bob = await (await browser.new_context(viewport=PHONE)).new_page()
-    await sign_up(alice, base, "Alice")
-    bob_id = await sign_up(bob, base, "Bob")
-    await alice.get_by_label("Chat with user id").fill(bob_id)
-    await alice.get_by_role("button", name="Start chat").click()
+    await sign_up(alice, base, "Alice", role=roles[0])
+    await sign_up(bob, base, "Bob", role=roles[1])
+    await start_chat(alice, "Bob")
     return alice, bob
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from browser import PHONE, sign_up
+from browser import PHONE, sign_up, start_chat
 from installed import installed_env, serving
 
 # A socket of the page's own bundle, signed in as the page's user, that records
@@ -50,9 +50,8 @@ async def test_installed_hub_serves_a_working_page(
         assert await alice.evaluate("typeof io") == "function"
 
         await sign_up(alice, hub.url("/"), "Alice")
-        bob_id = await sign_up(bob, hub.url("/"), "Bob")
-        await alice.get_by_label("Chat with user id").fill(bob_id)
-        await alice.get_by_role("button", name="Start chat").click()
+        await sign_up(bob, hub.url("/"), "Bob")
+        await start_chat(alice, "Bob")
         await alice.locator("#composer-input").fill("Hello from the wheel")
         await alice.locator("#composer-input").press("Enter")
         # Bob's page acknowledges it at once (delivered), then reads it.

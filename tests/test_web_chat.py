@@ -16,6 +16,7 @@ from browser import (
     alice_chats_with_bob,
     artifact,
     sign_up,
+    start_chat,
 )
 from handlers.web_client import VENDOR_DIR, VENDOR_FILES
 
@@ -73,17 +74,14 @@ async def test_two_users_chat(server: TestServer, chromium: Any) -> None:
     alice = await alice_ctx.new_page()
     bob = await bob_ctx.new_page()
     await sign_up(alice, base, "Alice")
-    bob_id = await sign_up(bob, base, "Bob")
+    await sign_up(bob, base, "Bob")
 
-    # An ack error reaches the user.
-    await alice.get_by_label("Chat with user id").fill("no-such-user")
-    await alice.get_by_role("button", name="Start chat").click()
-    await expect(alice.locator("#error")).to_contain_text("validation_failed")
-    await alice.locator("#error-close").click()
+    # The people search says when it finds nobody.
+    await alice.get_by_label("Find people to message").fill("Zelda")
+    await expect(alice.locator("#people-state")).to_have_text("Nobody found for “Zelda”.")
 
-    # Alice starts a chat with Bob and writes first.
-    await alice.get_by_label("Chat with user id").fill(bob_id)
-    await alice.get_by_role("button", name="Start chat").click()
+    # Alice finds Bob, starts a chat with him and writes first.
+    await start_chat(alice, "Bob")
     await expect(alice.locator("#conv-title")).to_have_text("Bob")
     await expect(alice.locator("#conv-dot")).to_have_class("dot online")
     await alice.locator("#composer-input").fill("Hi Bob, got a minute?")

@@ -1,6 +1,8 @@
 // System lines and marketplace cards: the messages the hub writes itself
 // (docs/protocol.md "System and card messages"), rendered from their `card`.
+import { state } from './state.js';
 import { el, money } from './ui.js';
+import { api } from './api.js';
 import { userName } from './users.js';
 
 // `system` lines for participant, title and call changes, `card` boxes for a
@@ -62,8 +64,45 @@ export function cardItem(m, extras) {
     el('div', { className: 'meta' },
       el('span', { className: 'who', textContent: 'by ' + nameOf(m.actor_id) }),
       el('time', { textContent: new Date(m.created_at).toLocaleTimeString() })),
-    ...extras);
+    jobLink(card), ...extras);
   li.dataset.seq = String(m.seq);
   li.dataset.state = card.state || '';
   return li;
+}
+
+// ---------- the job a card is about ----------
+// A card's ref names a job, a bid or a milestone; the link opens the job's page
+// (its bids and milestones are there). Bids and milestones name their job: looked
+// up once each (GET /bids/{id}, GET /milestones/{id}), the link shows when known.
+const milestoneJobs = new Map();  // milestone id -> job id, null while looking up
+const waiting = new Map();        // 'bid:<id>' | 'milestone:<id>' -> links to fill in
+
+function jobLink(card) {
+  const ref = card.ref || {};
+  if (!['job', 'bid', 'milestone'].includes(ref.type) || !ref.id) return null;
+  const link = el('a', { className: 'card-link', textContent: 'View the job' });
+  link.setAttribute('aria-label', `${cardHeading(card)}: view the job`);
+  const known = ref.type === 'job' ? ref.id : (ref.type === 'bid' ? state.bidJobs : milestoneJobs).get(ref.id);
+  if (known) point(link, known);
+  else { link.hidden = true; lookUp(ref, link); }
+  return link;
+}
+
+function point(link, jobId) {
+  link.href = '#/jobs/' + encodeURIComponent(jobId);
+  link.hidden = false;
+}
+
+function lookUp(ref, link) {
+  const key = `${ref.type}:${ref.id}`;
+  if (waiting.has(key)) { waiting.get(key).push(link); return; }
+  waiting.set(key, [link]);
+  const jobs = ref.type === 'bid' ? state.bidJobs : milestoneJobs;
+  api('GET', `/${ref.type === 'bid' ? 'bids' : 'milestones'}/${encodeURIComponent(ref.id)}`)
+    .then((thing) => {
+      jobs.set(ref.id, thing.job_id);
+      for (const l of waiting.get(key)) if (l.isConnected) point(l, thing.job_id);
+    })
+    .catch(() => {})  // not ours to see (a 403), or gone: no link
+    .finally(() => waiting.delete(key));
 }

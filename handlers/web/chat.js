@@ -2,31 +2,26 @@
 // presence dots, and the open conversation with history, send / edit / delete,
 // read receipts, typing, reactions, pins and threads. Protocol: docs/protocol.md.
 import { state } from './state.js';
-import { $, el, act, showError, setStatus } from './ui.js';
+import { $, el, act, onSubmit, showError, setStatus } from './ui.js';
 import { api } from './api.js';
 import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
-import { uploadFile, attachmentList } from './files.js';
-import { authorOf, previewText, systemItem, cardItem } from './cards.js';
+import { attachmentList } from './files.js';
 import { reportButton } from './report.js';
+import { authorOf, previewText, systemItem, cardItem } from './cards.js';
+import { others, convTitle, convStatus, renderList, renderFlags, whenConversationChanges } from './convlist.js';
+import { readyAttachments, filesSent, resetComposer, showComposerError, clearComposerError, showMaskedNotice, sendErrorText } from './composer.js';
+import { bindConnection, connectionBack } from './connection.js';
+
+export { others, convTitle };
 
 const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '🙏'];
 
 // ---------- the conversation store ----------
-export function others(c) { return c.participant_ids.filter((id) => !state.me || id !== state.me.id); }
-
 function peerIds() {
   const ids = new Set();
   for (const c of state.convs.values()) others(c).forEach((id) => ids.add(id));
   return ids;
-}
-
-export function convTitle(c) { return c.title || others(c).map(userName).join(', ') || 'Just you'; }
-
-function convStatus(c) {
-  const peers = others(c);
-  return peers.some((id) => state.presence.get(id) === 'online') ? 'online'
-    : (peers.map((id) => state.presence.get(id)).find((s) => s && s !== 'offline') || 'offline');
 }
 
 const toTop = (id) => { state.order = [id, ...state.order.filter((x) => x !== id)]; };
@@ -56,10 +51,14 @@ function raisePeer(markers, convId, seq) {
   markers.set(convId, Math.max(markers.get(convId) || 0, seq));
 }
 
-function receiptText(m) {
-  if ((state.peerRead.get(m.conversation_id) || 0) >= m.seq) return '✓✓ Read';
-  if ((state.peerDelivered.get(m.conversation_id) || 0) >= m.seq) return '✓✓ Delivered';
-  return '✓ Sent';
+// Sent / delivered / read: the ticks are decoration, the word is what a
+// screen reader says (the text stays "✓✓ Read" and the like).
+function receipt(m) {
+  const [ticks, word] = (state.peerRead.get(m.conversation_id) || 0) >= m.seq ? ['✓✓', 'Read']
+    : (state.peerDelivered.get(m.conversation_id) || 0) >= m.seq ? ['✓✓', 'Delivered'] : ['✓', 'Sent'];
+  const icon = el('span', { textContent: ticks });
+  icon.setAttribute('aria-hidden', 'true');
+  return el('span', { className: 'receipt ' + word.toLowerCase(), title: word }, icon, ' ' + word);
 }
 
 // Tell the senders this device received the conversation up to `seq`.
@@ -136,6 +135,7 @@ async function onConversationsConnect() {
   await loadConversations();
   if (reconnect) await syncMessages();
   setStatus('online', 'online');
+  if (reconnect) connectionBack();
   if (state.current) markRead(state.current);
 }
 
@@ -211,6 +211,7 @@ function contiguousSeq(id) {
 
 // ---------- live events ----------
 export function bindChat(s) {
+  bindConnection(s);
   s.conv.on('connect', act(onConversationsConnect));
   s.presence.on('connect', act(() => subscribePresence([...peerIds()])));
   s.presence.on('presence', (p) => { state.presence.set(p.user_id, p.status); renderList(); renderConvHead(); });
@@ -241,6 +242,7 @@ async function onMessageNew(sock, m) {
   const c = state.convs.get(m.conversation_id);
   const fresh = !(state.messages.get(m.conversation_id) || new Map()).has(m.seq);
   if (m.seq > c.last_seq) { c.last_seq = m.seq; c.last_message = m; }
+  if (fresh) unarchive(c);
   const fromOthers = state.me && authorOf(m) !== state.me.id;
   if (fresh && fromOthers && m.seq > c.read_seq) {
     c.unread_count += 1;
@@ -253,6 +255,12 @@ async function onMessageNew(sock, m) {
   if (fresh) noteReply(m);
   renderList();
   if (state.current === m.conversation_id) { renderMessages(); markRead(m.conversation_id); }
+}
+
+// A new message unarchives the conversation unless it is muted (no event says
+// so: docs/protocol.md "conversation:list").
+function unarchive(c) {
+  if (c.archived && !c.muted) c.archived = false;
 }
 
 // A changed message (edited, reacted to, pinned): only replaced where we
@@ -333,7 +341,7 @@ export async function openConversation(id) {
     page.items.forEach(addMessage);
     state.hasMore.set(id, page.has_more);
   }
-  renderConvHead(); renderMessages(); renderTyping(); renderComposer();
+  renderConvHead(); renderMessages(); renderTyping(); renderComposer(); resetComposer();
   await markRead(id);
   $('#composer-input').focus();
 }
@@ -361,17 +369,40 @@ function newId() {
   return (crypto.randomUUID ? crypto.randomUUID() : Date.now() + '-' + Math.random().toString(16).slice(2));
 }
 
-async function submitComposer(ev) {
-  ev.preventDefault();
+let sending = false;
+
+// Sends the text with the files uploaded for it (waiting for uploads still
+// running); a message without text is named after its files. A policy refusal
+// (403 contact_details) shows next to the composer and keeps the text.
+async function submitComposer() {
+  if (sending) return;
   const input = $('#composer-input');
-  const picker = $('#composer-file');
-  const file = !state.editing && picker.files[0];
-  const text = input.value.trim() || (file ? file.name : '');
-  if (!text) return;
-  if (state.editing) await saveEdit(text);
-  else await send(text, file ? [(await uploadFile(state.current, file)).id] : []);
+  if (state.editing) {
+    const text = input.value.trim();
+    if (!text) return;
+    await saveEdit(text);
+  } else {
+    const id = state.current;
+    sending = true;
+    try {
+      const files = await readyAttachments();
+      if (!files) return;
+      const text = input.value.trim() || files.map((a) => a.name).join(', ');
+      if (!text) return;
+      clearComposerError();
+      try {
+        await send(text, files.map((a) => a.id));
+      } catch (err) {
+        if (err.code !== 'contact_details') throw err;
+        showComposerError('Not sent: ' + sendErrorText(err));
+        return;
+      }
+      filesSent(id, files);
+    } finally {
+      sending = false;
+    }
+  }
   input.value = '';
-  picker.value = '';
   renderComposer(); renderMessages(); renderList();
 }
 
@@ -387,8 +418,11 @@ async function send(text, attachments, threadRootId) {
   if (mentions.length) payload.mentions = mentions;
   if (threadRootId) payload.thread_root_id = threadRootId;
   const m = await emit(state.sockets.conv, 'message:send', payload);
-  if (addMessage(m)) noteReply(m);
+  if (m.masked) showMaskedNotice();
+  const fresh = addMessage(m);
+  if (fresh) noteReply(m);
   const c = state.convs.get(id);
+  if (fresh) unarchive(c);
   if (m.seq > c.last_seq) { c.last_seq = m.seq; c.last_message = m; }
   c.read_seq = Math.max(c.read_seq, m.seq);
   toTop(id);
@@ -457,6 +491,18 @@ function togglePicker(m) {
   renderMessages(true);
 }
 
+// Unread again from this message on (conversation:mark_unread), then back to
+// the list, which shows the count: staying would read it at once.
+async function markUnread(m) {
+  const c = await emit(state.sockets.conv, 'conversation:mark_unread', { conversation_id: m.conversation_id, seq: m.seq });
+  upsertConversation(c, false);
+  window.addEventListener('hashchange', () => {
+    const item = $(`#conversations li[data-id="${CSS.escape(c.id)}"] .conv-item`);
+    if (item) item.focus();
+  }, { once: true });
+  location.hash = '#/conversations';
+}
+
 async function setPinned(m, pinned) {
   replaceMessage(await emit(state.sockets.conv, 'message:pin', { message_id: m.id, pinned }), true);
   await loadPins(m.conversation_id);
@@ -505,8 +551,7 @@ function closeThread() {
   $('#composer-input').focus();
 }
 
-async function submitThreadReply(ev) {
-  ev.preventDefault();
+async function submitThreadReply() {
   const input = $('#thread-input');
   const text = input.value.trim();
   if (!text || !state.thread) return;
@@ -516,26 +561,6 @@ async function submitThreadReply(ev) {
 }
 
 // ---------- rendering ----------
-function renderList() {
-  const ul = $('#conversations');
-  ul.replaceChildren(...state.order.map((id) => state.convs.get(id)).filter(Boolean).map(listItem));
-  [...ul.children].forEach((li, i) => { li.dataset.id = state.order[i]; });
-  $('#no-conversations').hidden = state.order.length > 0;
-}
-
-function listItem(c) {
-  const status = convStatus(c);
-  const last = c.last_message ? previewText(c.last_message) : 'no messages yet';
-  const badge = c.unread_count ? el('span', { className: 'badge unread', textContent: String(c.unread_count), title: `${c.unread_count} unread` }) : el('span');
-  if (c.unread_mentions) badge.prepend(el('span', { className: 'at', textContent: '@', title: `${c.unread_mentions} unread mentioning you` }));
-  const button = el('button', { type: 'button', className: 'conv-item' },
-    el('span', { className: 'dot ' + status, title: status, ariaLabel: status }),
-    el('span', { className: 'name', textContent: convTitle(c) }), badge,
-    el('span', { className: 'last', textContent: last }));
-  button.addEventListener('click', () => { location.hash = '#/c/' + c.id; });
-  return el('li', { className: 'conv' }, button);
-}
-
 function renderConvHead() {
   const c = state.current && state.convs.get(state.current);
   if (!c) return;
@@ -544,6 +569,7 @@ function renderConvHead() {
   const dot = $('#conv-dot');
   dot.className = 'dot ' + status; dot.title = status; dot.setAttribute('aria-label', status);
   renderContextLink(c);
+  renderFlags(c);
   renderPins();
 }
 
@@ -621,7 +647,7 @@ function messageItem(m, inThread) {
     el('time', { textContent: new Date(m.created_at).toLocaleTimeString() }),
     m.edited_at && !m.deleted ? el('span', { className: 'edited', textContent: 'edited' }) : null, pinMark(m));
   if (mine) {
-    meta.append(el('span', { className: 'receipt', textContent: receiptText(m) }));
+    meta.append(receipt(m));
     if (!m.deleted) meta.append(...messageButtons(m, inThread));
   } else if (!m.deleted && m.sender_id) meta.append(reportButton(m));
   const toMe = state.me && (m.mentions || []).includes(state.me.id);
@@ -639,6 +665,7 @@ function messageExtras(m, inThread) {
   const row = reactionRow(m, true);
   if (canThread) row.append(button('reply', 'Reply in thread', () => openThread(m)));
   row.append(button('pin', m.pinned ? 'Unpin' : 'Pin', () => setPinned(m, !m.pinned)));
+  if (!inThread && state.me && authorOf(m) !== state.me.id) row.append(button('mark-unread', 'Mark unread', () => markUnread(m)));
   return [row, canThread && m.reply_count > 0 ? button('replies', replyLabel(m.reply_count), () => openThread(m)) : null];
 }
 
@@ -705,19 +732,12 @@ function renderComposer() {
 // ---------- system and card messages ----------
 onProfile(() => { renderList(); renderConvHead(); renderMessages(); });
 
-$('#new-conv-form').addEventListener('submit', act(async (ev) => {
-  ev.preventDefault();
-  const userId = ev.target.user_id.value.trim();
-  const c = await emit(state.sockets.conv, 'conversation:create', { participant_ids: [userId] });
-  upsertConversation(c, !state.convs.has(c.id));
-  ev.target.reset();
-  location.hash = '#/c/' + c.id;
-}));
-$('#composer').addEventListener('submit', act(submitComposer));
+whenConversationChanges(upsertConversation);
+onSubmit($('#composer'), submitComposer);  // a refused text (too long, say) shows at the field
 $('#composer-input').addEventListener('input', onComposerInput);
 $('#composer-input').addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && state.editing) cancelEdit(); });
 $('#composer-cancel').addEventListener('click', cancelEdit);
-$('#thread-composer').addEventListener('submit', act(submitThreadReply));
+onSubmit($('#thread-composer'), submitThreadReply);
 $('#thread-close').addEventListener('click', closeThread);
 $('#pins-toggle').addEventListener('click', () => { state.pinsOpen = !state.pinsOpen; renderPins(); });
 $('#load-older').addEventListener('click', act(async () => {
