@@ -30,7 +30,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from browser import PHONE, artifact, sign_up
 from handlers.web_client import WEB_DIR
 from hub.context import HUB
-from test_web_push import PushServer, check_vapid, unb64url
+from hub.marketplace.models import CreateJob
+from test_web_push import Browser, PushServer, check_vapid, unb64url
 from test_web_push import push_server as push_server  # the local push service (fixture)
 from users import Users
 from waits import eventually
@@ -66,6 +67,8 @@ FAKE_PUSH_MANAGER = """
   };
 })(%s);
 """
+
+BID = {"amount": 38_000, "currency": "EUR", "period_days": 7, "proposal": "Sketches first."}
 
 # What the service worker showed, read from any page of the origin.
 SHOWN = """() => navigator.serviceWorker.ready
@@ -104,7 +107,7 @@ async def test_a_message_to_an_away_user_is_pushed_into_the_service_worker(
         "ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"])
     )
     await devtools.send("ServiceWorker.enable")
-    bob_id = await sign_up(bob, base, "Bob")
+    bob_id = await sign_up(bob, base, "Bob", role="client")
 
     # Bob turns browser notifications on from his account page.
     await bob.get_by_role("link", name="Account").click()
@@ -138,7 +141,7 @@ async def test_a_message_to_an_away_user_is_pushed_into_the_service_worker(
     registration_id = worker[-1]["registrationId"]
 
     # Bob's tab leaves the app (a file of the hub's, no sockets): he is away.
-    (ann,) = await users("Ann")
+    (ann,) = await users("Ann", role="freelancer")
     conversation = await ann.ok("POST", "/conversations", {"participant_ids": [bob_id]}, status=201)
     cid = conversation["id"]
     await away(bob, base, app, bob_id)
@@ -148,9 +151,7 @@ async def test_a_message_to_an_away_user_is_pushed_into_the_service_worker(
     # The push service gets it, encrypted (RFC 8291) and signed (RFC 8292).
     [received] = await eventually(lambda: push_server.to(device))
     check_vapid(received, hub_key, push_server.origin)
-    plaintext = http_ece.decrypt(
-        received.body, private_key=device.private_key, auth_secret=device.auth, version="aes128gcm"
-    ).decode()
+    plaintext = decrypt(device, received.body)
     assert json.loads(plaintext)["sender_name"] == "Ann"
 
     # Delivered to the service worker as Chromium's push service would: it shows it.
@@ -158,20 +159,53 @@ async def test_a_message_to_an_away_user_is_pushed_into_the_service_worker(
         "ServiceWorker.deliverPushMessage",
         {"origin": origin, "registrationId": registration_id, "data": plaintext},
     )
-    shown = await eventually(lambda: bob.evaluate(SHOWN))
-    assert shown == [
-        {
-            "title": "Ann",
-            "body": text,
-            "tag": f"conversation-{cid}",
-            "data": {"hash": f"#/c/{cid}", "alerts": False},
-        }
-    ]
+    message = {
+        "title": "Ann",
+        "body": text,
+        "tag": f"conversation-{cid}",
+        "data": {"hash": f"#/c/{cid}", "alerts": False},
+    }
+    assert await eventually(lambda: bob.evaluate(SHOWN)) == [message]
 
-    # Back in the app, Bob turns them off: the hub forgets the subscription and
-    # the browser unsubscribes; Ann's next message pushes nothing.
+    # A notification is pushed too (Ann bids on Bob's job): it names no
+    # conversation, so it leads to the notifications drawer.
+    job_id = await post_job(app, bob_id)
+    await ann.ok("POST", f"/jobs/{job_id}/bids", BID, status=201)
+    received = await eventually(lambda: push_server.to(device), lambda got: len(got) == 2)
+    plaintext = decrypt(device, received[1].body)
+    assert json.loads(plaintext)["notification_type"] == "bid.created"
+    await devtools.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": origin, "registrationId": registration_id, "data": plaintext},
+    )
+    shown = await eventually(lambda: bob.evaluate(SHOWN), lambda got: len(got) == 2)
+    [notification] = [n for n in shown if n != message]
+    assert (notification["title"], notification["body"]) == ("Freelance Hub", "New bid on your job")
+    assert notification["data"] == {"hash": "", "alerts": True}
+
+    # Back in the app. A click on each: headless Chromium shows no notification
+    # to click, so the worker runs what its notificationclick handler runs
+    # (openPage) with each one's data: the page goes to the conversation, or
+    # opens the drawer.
     await bob.goto(base + "#/account")
     await expect(turn_off).to_be_visible()
+    [worker] = context.service_workers
+    assert worker.url == f"{origin}/sw.js"
+    await worker.evaluate("(data) => openPage(data).then(() => true)", message["data"])
+    await expect(bob.locator("#conv-title")).to_have_text("Ann")
+    assert bob.url.endswith(f"#/c/{cid}")
+    await worker.evaluate("(data) => openPage(data).then(() => true)", notification["data"])
+    drawer = bob.locator("#notifications")
+    await expect(drawer).to_be_visible()
+    await expect(drawer.locator("li.notif.unread")).to_contain_text(
+        "New bid from Ann on “Logo for a bakery”"
+    )
+    await bob.keyboard.press("Escape")
+    await expect(drawer).to_be_hidden()
+
+    # Bob turns them off: the hub forgets the subscription and the browser
+    # unsubscribes; Ann's next message pushes nothing.
+    await bob.get_by_role("link", name="Account").click()
     await turn_off.click()
     await expect(state).to_have_text("Browser notifications are off for this browser.")
     await expect(card.get_by_role("button", name="Turn on browser notifications")).to_be_focused()
@@ -180,8 +214,29 @@ async def test_a_message_to_an_away_user_is_pushed_into_the_service_worker(
     await away(bob, base, app, bob_id)
     await ann.ok("POST", f"/conversations/{cid}/messages", {"text": "Still there?"}, status=201)
     await app[HUB].push.idle()
-    assert len(push_server.to(device)) == 1
+    assert len(push_server.to(device)) == 2
     assert bob.errors == []
+
+
+def decrypt(device: Browser, body: bytes) -> str:
+    """The push's plaintext, as the browser decrypts it (RFC 8291, aes128gcm)."""
+    plain: bytes = http_ece.decrypt(
+        body, private_key=device.private_key, auth_secret=device.auth, version="aes128gcm"
+    )
+    return plain.decode()
+
+
+async def post_job(app: Any, owner_id: str) -> str:
+    body = CreateJob(
+        title="Logo for a bakery",
+        description="A round logo in two colours.",
+        budget_min=20_000,
+        budget_max=45_000,
+        currency="EUR",
+        type="fixed",
+        publish=True,
+    )
+    return (await app[HUB].jobs.create(owner_id, body)).id
 
 
 async def away(page: Any, base: str, app: Any, user_id: str) -> None:

@@ -77,15 +77,14 @@ self.addEventListener('push', (event) => {
 // A click: the page's open window (focused, told where to go), else a new one.
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const { hash = '', alerts = false } = event.notification.data || {};
-  event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-    const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
-    if (open) {
-      await open.focus();
-      open.postMessage({ type: 'hub:open', hash, alerts });
-      return;
-    }
-    await self.clients.openWindow('/' + (alerts ? '?alerts' : '') + hash);
-  })());
+  event.waitUntil(openPage(event.notification.data || {}));
 });
+
+async function openPage({ hash = '', alerts = false }) {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+  if (!open) return self.clients.openWindow('/' + (alerts ? '?alerts' : '') + hash);
+  try { await open.focus(); } catch (err) { /* only a notification click may focus a window */ }
+  open.postMessage({ type: 'hub:open', hash, alerts });
+  return open;
+}
