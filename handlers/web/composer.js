@@ -155,9 +155,10 @@ export function showMaskedNotice() {
   $('#composer-notice').hidden = false;
 }
 
-// A conversation opens: its own files, no notes of the one before.
+// A conversation opens: its own files (and why any was refused), no notes of
+// the one before.
 export function resetComposer() {
-  clearComposerError();
+  showUploadErrors();
   $('#composer-notice').hidden = true;
   renderFiles();
 }
