@@ -12,16 +12,22 @@ import { notificationLabel } from './labels.js';
 
 let unread = 0;          // the hub's unread count (the list holds only the latest 50)
 const jobs = new Map();  // job id -> {title, owner_id} (or {} while loading, null if unreadable)
+let arrivals = 0;        // live notifications received so far, numbered
+let recent = [];         // the latest of them: {at: number, n}
 
 const drawer = () => $('#notifications');
 const toggle = () => $('#notif-toggle');
 export const drawerOpen = () => !drawer().hidden;
 
+// The inbox from the hub; live ones that came while it was on its way stay.
 async function loadNotifications() {
+  const from = arrivals;
   const [page, count] = await Promise.all([
     api('GET', '/notifications?limit=50'), api('GET', '/notifications/unread-count')]);
-  state.notifications = page.items;
-  unread = count.count;
+  const listed = new Set(page.items.map((n) => n.id));
+  const since = recent.filter((r) => r.at > from && !listed.has(r.n.id)).map((r) => r.n).reverse();
+  state.notifications = [...since, ...page.items];
+  unread = count.count + since.filter((n) => !n.read).length;
   renderNotifications();
 }
 
@@ -186,6 +192,7 @@ export function bindNotifications(s) {
   }));
   s.notif.on('notification', (n) => {
     if (state.notifications.some((known) => known.id === n.id)) return;
+    recent = [...recent.slice(-49), { at: ++arrivals, n }];
     state.notifications.unshift(n);
     if (!n.read) unread += 1;
     renderNotifications();
