@@ -41,6 +41,7 @@ APP_FILES = (
     "files.js",
     "jobs.js",
     "labels.js",
+    "limits.js",
     "lobby.js",
     "market.js",
     "milestones.js",

@@ -111,3 +111,47 @@ async def chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+# The narrowest phone every screen must fit (no horizontal scrolling).
+NARROW_PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 800}
+SERIOUS = ("serious", "critical")
+
+
+async def assert_accessible(page: Any, screen: str = "") -> None:
+    """axe-core (bundled by axe-playwright-python) on the page as it is now: no
+    serious or critical violation. A failure lists each rule's id, impact and help
+    with the selectors of the nodes at fault. Any screen's test can call it (after
+    waiting for the screen's content); tests/test_web_a11y.py does, at desktop and
+    phone width, for the main screens."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        await page.evaluate(AXE_SCRIPT)
+    results = await page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    bad = [v for v in results["violations"] if v["impact"] in SERIOUS]
+    report = "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}: "
+        + ", ".join(str(node["target"]) for node in v["nodes"])
+        for v in bad
+    )
+    assert not bad, f"axe on {screen or page.url}:\n{report}"
+
+
+# The elements (the first 8) that reach past the viewport's right edge.
+WIDER_THAN = """(inner) => [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > inner + 0.5 && e.offsetParent)
+  .slice(0, 8).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + (typeof e.className === 'string' && e.className
+      ? '.' + e.className.replaceAll(' ', '.') : ''))"""
+
+
+async def assert_fits_width(page: Any, screen: str = "") -> None:
+    """No horizontal scrolling: the document is no wider than the viewport."""
+    scroll, inner = await page.evaluate(
+        "() => [document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    if scroll > inner:
+        wide = await page.evaluate(WIDER_THAN, inner)
+        raise AssertionError(f"{screen or page.url}: {scroll} px wide in {inner} px: {wide}")

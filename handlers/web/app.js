@@ -13,6 +13,7 @@ import { bindNotifications, closeDrawer } from './notifications.js';
 import { showNotificationSettings, forgetPush } from './push.js';
 import { bindSignIn, showSignIn, showReset, verifyEmail, hashToken } from './signin.js';
 import { bindAccount, showAccount, clearAccount } from './account.js';
+import { loadLimits } from './limits.js';
 import { bindWallet, showWallet } from './wallet.js';
 import { showAdmin, isAdmin } from './admin.js';
 
@@ -23,6 +24,7 @@ const route = act(async () => {
   if (hash.startsWith('#/reset')) { show('reset'); showReset(hashToken(hash)); return; }
   if (hash.startsWith('#/verify')) { show('verify'); await verifyEmail(hashToken(hash)); return; }
   if (!state.auth) {
+    if (!knownRoute(hash)) { notFound(); return; }
     if (hash === '#/login') showSignIn();  // not the code step or the forgot form of an earlier visit
     show('auth');
     return;
@@ -39,8 +41,26 @@ const route = act(async () => {
   }
   else if (hash === '#/device') show('device');
   else if (hash === '#/call') show('call');
-  else show('list');
+  else if (['#/conversations', '#/login', '#/'].includes(hash)) show('list');
+  else notFound();
 });
+
+// Signed out, the signed-in pages' routes show the sign-in form (and open after
+// it); any other route is not found. A link in #nav counts as a page: '#/jobs'
+// makes '#/jobs' and '#/jobs/<id>' known.
+function knownRoute(hash) {
+  const base = hash.split('?')[0].split('/').slice(0, 2).join('/');
+  const nav = [...document.querySelectorAll('#nav a[href^="#/"]')].map((a) => a.getAttribute('href'));
+  return ['#/', '#/login', '#/conversations', '#/c', '#/call', ...nav].includes(base);
+}
+
+// "Page not found", with a link to the chats (or the log-in page, signed out).
+function notFound() {
+  show('notfound');
+  const home = $('#notfound-home');
+  home.href = state.auth ? '#/conversations' : '#/login';
+  home.textContent = state.auth ? 'Go to your chats' : 'Go to the log-in page';
+}
 
 // Whatever the page being left still holds: typing state, the job, the camera.
 function leavePages(hash) {
@@ -84,6 +104,7 @@ async function signedIn(result) {
   await startSession();
 }
 
+loadLimits();  // the forms' maxlength/min/max from the API's OpenAPI document
 whenSessionExpires(() => logout(false));
 bindSignIn({ signedIn, signOut: () => logout(true) });
 bindAccount(() => logout(false));

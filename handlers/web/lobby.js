@@ -1,7 +1,7 @@
 // Speed networking (/networking, media through /signaling): lobbies, the timed
 // session with a matched peer, the rating, and the chat a mutual connect opens.
 import { state } from './state.js';
-import { $, el, act } from './ui.js';
+import { $, el, act, onSubmit } from './ui.js';
 import { api } from './api.js';
 import { emit } from './socket.js';
 import { loadProfiles } from './users.js';
@@ -125,13 +125,12 @@ $('#session-leave').addEventListener('click', act(async () => {
   finishSession('You left the session');
   await emit(state.sockets.net, 'session:leave', { session_id: sess.id });
 }));
-$('#rate-form').addEventListener('submit', act(async (ev) => {
-  ev.preventDefault();
-  const f = ev.target;
+// A refused rating (a note too long, say) shows next to its field.
+onSubmit($('#rate-form'), async (_fields, f) => {
   const payload = { session_id: state.rating, stars: Number(f.stars.value), connect: f.connect.checked };
   if (f.note.value.trim()) payload.note = f.note.value.trim();
   await emit(state.sockets.net, 'session:rate', payload);
   f.hidden = true;
   state.rating = null;
   if (!$('#session-result').textContent) $('#session-result').textContent = payload.connect ? 'Thanks! If they choose to connect too, a chat opens.' : 'Thanks for rating.';
-}));
+});
