@@ -1,9 +1,10 @@
 """Accessibility and phone width of the web client's main screens in headless
 Chromium (issue 21): axe-core finds no serious or critical violation on the
 sign-in page, "Page not found", the conversation list, a conversation, the jobs,
-a job and the account page, at desktop width and on a 375 px phone, where no
-screen scrolls sideways; and a lost connection shows in the status badge (a
-role=status live region) until the page is back online.
+a job, the account page, the wallet and networking, at desktop width and on a
+375 px phone, where no screen scrolls sideways; on the phone the nav's links are
+fingertip-sized; and a lost connection shows in the status badge (a role=status
+live region) until the page is back online.
 
 Other screens check themselves with browser.assert_accessible and
 browser.assert_fits_width."""
@@ -66,6 +67,8 @@ async def test_main_screens_are_accessible_at_desktop_and_phone_width(
         ("#/jobs", "jobs", page.locator("#view-jobs").get_by_text("Logo for a bakery").first),
         (f"#/jobs/{job['id']}", "a job", page.locator("#job-title")),
         ("#/account", "account", page.locator("#sessions li").first),
+        ("#/wallet", "wallet", page.locator("#no-ledger")),
+        ("#/lobby", "networking", page.locator("#no-lobbies")),
         ("#/nope", "page not found", page.get_by_role("heading", name="Page not found")),
     ]  # fmt: skip
     for route, name, content in screens:
