@@ -77,6 +77,20 @@ async def sign_up(page: Any, base: str, name: str, role: str | None = None) -> s
     return (await page.locator("#me-id").text_content() or "").strip()
 
 
+async def log_in(page: Any, base: str, email: str, password: str) -> None:
+    """Through the log-in form of a fresh page, collecting the page's JS errors in
+    ``page.errors`` as sign_up does; returns once the page is online."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    await page.goto(base)
+    form = page.locator("#login-form")
+    await form.get_by_label("Email").fill(email)
+    await form.get_by_label("Password").fill(password)
+    await form.get_by_role("button", name="Log in").click()
+    await page.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
+
+
 async def start_chat(page: Any, name: str) -> None:
     """From the conversation list: find ``name`` in the people search and message them."""
     await page.get_by_label("Find people to message").fill(name)

@@ -14,31 +14,23 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from browser import TIMEOUT_MS, artifact, sign_up
+from browser import artifact, assert_accessible, assert_fits_width, log_in, sign_up
 from hub.context import HUB
 from market_client import MARKET, hire, post_bid, post_job
-from test_web_wallet import NARROW, no_sideways_scroll, serious_axe_violations
 from users import PASSWORD, Users
 
 pytestmark = MARKET
 
 ADMIN_EMAIL = "judge@example.com"
 WRITTEN = "email me at mal.dealer@gmail.com and skip the fees"
+NARROW = {"width": 375, "height": 800}
 
 
 async def admin_page(chromium: Any, base: str, users: Users) -> Any:
     """The admin account (made as the CLI makes it), logged in through the page."""
     await users.app[HUB].accounts.create_admin(ADMIN_EMAIL, PASSWORD)
     page = await (await chromium.new_context(viewport=NARROW)).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors
-    await page.goto(base)
-    form = page.locator("#login-form")
-    await form.get_by_label("Email").fill(ADMIN_EMAIL)
-    await form.get_by_label("Password").fill(PASSWORD)
-    await form.get_by_role("button", name="Log in").click()
-    await page.locator("#status.online").wait_for(timeout=TIMEOUT_MS)
+    await log_in(page, base, ADMIN_EMAIL, PASSWORD)
     return page
 
 
@@ -106,8 +98,8 @@ async def test_report_ban_audit_unban_and_a_lobby(
     await expect(reported.locator(".text")).to_have_text(WRITTEN)
     await expect(reported).to_contain_text("Participants saw it with contact details hidden")
     await expect(judge.locator("#report-note")).to_have_text("Their note: Wants to be paid outside")
-    await no_sideways_scroll(judge)
-    assert await serious_axe_violations(judge) == []
+    await assert_fits_width(judge, "report with its context (375 px)")
+    await assert_accessible(judge, "report with its context (375 px)")
     await judge.screenshot(path=str(artifact("web-admin-report-phone.png")), full_page=True)
 
     # Ban through the report.
@@ -141,7 +133,7 @@ async def test_report_ban_audit_unban_and_a_lobby(
     assert await login_status(users, "mal") == 200
     await judge.get_by_role("link", name="Audit log").click()
     await expect(audit.first).to_contain_text("Lifted a ban or suspension · mal")
-    await no_sideways_scroll(judge)
+    await assert_fits_width(judge, "audit log (375 px)")
     await judge.screenshot(path=str(artifact("web-admin-audit-phone.png")), full_page=True)
 
     # A lobby the admin creates is in a normal user's Networking list.
@@ -155,13 +147,13 @@ async def test_report_ban_audit_unban_and_a_lobby(
         "Friday founders" + "startups · 2 min sessions · Open"
     )
     await expect(judge.locator("#usage tr", has_text="Friday founders")).to_have_count(1)
-    await no_sideways_scroll(judge)
+    await assert_fits_width(judge, "lobbies and usage (375 px)")
     table, box = await judge.evaluate(  # the usage table fits a phone: no scrolling inside either
         "[document.querySelector('.usage').offsetWidth,"
         " document.querySelector('.table-scroll').clientWidth]"
     )
     assert table <= box, (table, box)
-    assert await serious_axe_violations(judge) == []
+    await assert_accessible(judge, "lobbies and usage (375 px)")
     await judge.screenshot(path=str(artifact("web-admin-lobbies-phone.png")), full_page=True)
     await ann.get_by_role("link", name="Networking").click()
     await expect(ann.locator("#lobbies")).to_contain_text("Friday founders")
@@ -216,8 +208,8 @@ async def test_dispute_split_and_user_moderation(
 
     await amount.fill("60")
     await expect(dispute.locator(".split")).to_contain_text("140.00 USD goes back to carol")
-    await no_sideways_scroll(judge)
-    assert await serious_axe_violations(judge) == []
+    await assert_fits_width(judge, "dispute split (375 px)")
+    await assert_accessible(judge, "dispute split (375 px)")
     await judge.screenshot(path=str(artifact("web-admin-dispute-phone.png")), full_page=True)
     await dispute.get_by_role("button", name="Resolve dispute").click()
     await expect(judge.locator("#dispute-result")).to_have_text(

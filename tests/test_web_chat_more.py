@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from browser import alice_chats_with_bob, artifact, sign_up, start_chat
+from browser import (
+    alice_chats_with_bob,
+    artifact,
+    assert_accessible,
+    assert_fits_width,
+    sign_up,
+    start_chat,
+)
 from market_client import MARKET, bid_body, job_body
 
 pytestmark = pytest.mark.hub_settings(presence_grace_s=0.3)
@@ -46,23 +53,6 @@ async def call_api(page: Any, method: str, path: str, body: Any = None) -> Any:
     answer = await page.evaluate(CALL_API, [method, path, body])
     assert answer["status"] in (200, 201), answer
     return answer["body"]
-
-
-async def no_sideways_scroll(page: Any) -> None:
-    width = await page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= NARROW["width"], width
-
-
-async def serious_axe_violations(page: Any) -> list[tuple[str, str, list[Any]]]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
-
-    results = await Axe().run(page)
-    return [
-        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:5])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def picture() -> bytes:
@@ -105,7 +95,7 @@ async def test_find_drop_send_download_react_and_mention(server: TestServer, chr
     await expect(person).to_have_count(1)
     await expect(person.locator(".person-name")).to_have_text("Bob")
     await expect(person.locator(".tag")).to_have_text("Freelancer")
-    await no_sideways_scroll(alice)
+    await assert_fits_width(alice, "people search (375 px)")
     await person.get_by_role("button", name="Message Bob").click()
     await expect(alice.locator("#conv-title")).to_have_text("Bob")
 
@@ -130,9 +120,9 @@ async def test_find_drop_send_download_react_and_mention(server: TestServer, chr
     for name in ("wireframe.png", "notes.txt", "draft.txt"):
         await expect(alice.get_by_label(f"Upload of {name}")).to_have_attribute("value", "100")
     await expect(pending.locator(".file-state")).to_have_text(["Uploaded"] * 3)
-    await no_sideways_scroll(alice)
+    await assert_fits_width(alice, "files to send (375 px)")
     await alice.screenshot(path=str(artifact("web-chat-files-pending-phone.png")), full_page=True)
-    assert await serious_axe_violations(alice) == []
+    await assert_accessible(alice, "files to send (375 px)")
     await alice.get_by_role("button", name="Remove draft.txt").click()
     await expect(pending).to_have_count(2)
     await expect(alice.locator("#composer-input")).to_be_focused()
@@ -269,7 +259,7 @@ async def test_masked_notice_card_link_and_the_lists_flags(
     await fred.get_by_role("link", name="Back to conversations").click()
     await expect(items.locator(".name")).to_have_text(["Carol", "Port the billing service"])
     await expect(with_carol.locator(".flag")).to_have_text(["📌 Pinned", "🔕 Muted"])
-    await no_sideways_scroll(fred)
+    await assert_fits_width(fred, "pinned and muted chat list (375 px)")
     await fred.screenshot(path=str(artifact("web-chat-list-flags-phone.png")), full_page=True)
 
     # Archive: out of the chats, into the Archived section; unarchive brings it back.

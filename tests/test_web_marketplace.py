@@ -13,7 +13,16 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from browser import PHONE, artifact, sign_up
+from browser import (
+    DESKTOP,
+    NARROW_PHONE,
+    PHONE,
+    artifact,
+    assert_accessible,
+    assert_fits_width,
+    log_in,
+    sign_up,
+)
 from hub.context import HUB
 from hub.marketplace.models import CreateDeposit, CreateJob
 from market_client import MARKET, hire, post_bid, post_job
@@ -22,31 +31,12 @@ from waits import eventually
 
 pytestmark = MARKET  # the sandbox payment provider's webhooks reach the hub under test
 
-DESKTOP = {"width": 1280, "height": 800}
-NARROW = {"width": 375, "height": 812}
 PROPOSAL = "Three sketches by Friday, then two rounds of changes."
 
 
 def hash_id(page: Any, prefix: str) -> str:
     assert prefix in page.url, page.url
     return page.url.split(prefix, 1)[1]
-
-
-async def no_sideways_scroll(page: Any) -> None:
-    width = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"the page scrolls sideways: {width}"
-
-
-async def serious_axe_violations(page: Any) -> list[tuple[str, str]]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
-
-    results = await Axe().run(page)
-    return [
-        (v["id"], v["help"])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def credit(app: web.Application, user_id: str, amount: int) -> None:
@@ -171,7 +161,7 @@ async def test_job_from_draft_to_reviews(server: TestServer, app: Any, chromium:
     await expect(work).to_contain_text("In progress · your bid 380.00 USD: Accepted")
     await expect(fred.locator("#jobs li.job")).to_have_count(1)  # no longer open
     await fred.screenshot(path=str(artifact("web-market-fred-jobs.png")), full_page=True)
-    assert await serious_axe_violations(fred) == []
+    await assert_accessible(fred, "freelancer's job list (phone)")
     await work.get_by_role("button").click()
     await expect(fred.locator("#job-title")).to_have_text("Logo for a bakery")
 
@@ -212,7 +202,7 @@ async def test_job_from_draft_to_reviews(server: TestServer, app: Any, chromium:
     await expect(milestone.locator(".ms-status")).to_have_text("Release requested")
     await expect(amount).to_have_value("200.00")
     await cara.screenshot(path=str(artifact("web-market-cara-milestone.png")), full_page=True)
-    assert await serious_axe_violations(cara) == []
+    await assert_accessible(cara, "milestone partly released (desktop)")
     await milestone.get_by_role("button", name="Release").click()
     await expect(milestone.locator(".ms-status")).to_have_text("Released")
     await expect(milestone.locator(".ms-money")).to_contain_text("held 0.00 USD")
@@ -252,29 +242,14 @@ async def test_job_from_draft_to_reviews(server: TestServer, app: Any, chromium:
     await cara.screenshot(path=str(artifact("web-market-cara-completed.png")), full_page=True)
     await fred.screenshot(path=str(artifact("web-market-fred-completed.png")), full_page=True)
 
-    for page in (cara, fred):
-        assert await serious_axe_violations(page) == []
-    await no_sideways_scroll(fred)
-    await fred.set_viewport_size(NARROW)
-    await no_sideways_scroll(fred)
+    for page, screen in ((cara, "completed job (desktop)"), (fred, "completed job (phone)")):
+        await assert_accessible(page, screen)
+    await assert_fits_width(fred, "completed job (phone)")
+    await fred.set_viewport_size(NARROW_PHONE)
+    await assert_fits_width(fred, "completed job (375 px)")
     for page in (cara, fred):
         await expect(page.locator("#error")).to_be_hidden()
     assert cara.errors == [] and fred.errors == []
-
-
-async def log_in(page: Any, base: str, email: str) -> None:
-    """Through the log-in form, collecting the page's JS errors as sign_up does."""
-    from playwright.async_api import expect
-
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors
-    await page.goto(base)
-    form = page.locator("#login-form")
-    await form.get_by_label("Email").fill(email)
-    await form.get_by_label("Password").fill(PASSWORD)
-    await form.get_by_role("button", name="Log in").click()
-    await expect(page.locator("#status.online")).to_be_visible()
 
 
 async def test_dispute_from_the_job_page(
@@ -308,8 +283,8 @@ async def test_dispute_from_the_job_page(
     base = str(server.make_url("/"))
     cara = await (await chromium.new_context(viewport=DESKTOP)).new_page()
     fred = await (await chromium.new_context(viewport=PHONE)).new_page()
-    await log_in(cara, base, "cara@example.com")
-    await log_in(fred, base, "fred@example.com")
+    await log_in(cara, base, "cara@example.com", PASSWORD)
+    await log_in(fred, base, "fred@example.com", PASSWORD)
     await cara.get_by_role("link", name="Jobs", exact=True).click()
     await (
         cara.locator("#my-jobs li.job").filter(has_text="Menu design").get_by_role("button").click()
@@ -343,7 +318,7 @@ async def test_dispute_from_the_job_page(
     await expect(reason).to_be_hidden()
     await expect(fred_ms.get_by_role("button", name="Open a dispute")).to_be_focused()
     await fred_ms.get_by_role("button", name="Open a dispute").click()
-    assert await serious_axe_violations(fred) == []  # with the dispute form open
+    await assert_accessible(fred, "dispute form (phone)")
     await reason.fill("The brief changed twice after the draft was delivered.")
     await fred_ms.get_by_role("button", name="Open dispute").click()
 
@@ -356,7 +331,7 @@ async def test_dispute_from_the_job_page(
         await expect(ms.locator(".ms-hint")).to_contain_text("a moderator")
     await expect(cara.get_by_role("button", name="Mark job completed")).to_be_visible()
     await fred.screenshot(path=str(artifact("web-market-fred-disputed.png")), full_page=True)
-    assert await serious_axe_violations(fred) == []
+    await assert_accessible(fred, "disputed milestone (phone)")
 
     # The reason is in the bid's conversation, where a moderator reads both sides.
     await cara.locator("#bids li.bid").get_by_role("button", name="Open conversation").click()

@@ -8,26 +8,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from browser import artifact, sign_up
+from browser import artifact, assert_accessible, assert_fits_width, sign_up
 
 NARROW = {"width": 375, "height": 800}
-
-
-async def no_sideways_scroll(page: Any) -> None:
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= NARROW["width"], width
-
-
-async def serious_axe_violations(page: Any) -> list[tuple[str, str]]:
-    """axe-core's serious and critical findings on the page as it is now."""
-    from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
-
-    results = await Axe().run(page)
-    return [
-        (v["id"], v["help"])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 async def test_deposit_decline_payout_and_a_double_click(server: TestServer, chromium: Any) -> None:
@@ -51,7 +34,7 @@ async def test_deposit_decline_payout_and_a_double_click(server: TestServer, chr
     await expect(usd.locator(".available")).to_have_text("0.00 USD")
     await expect(usd.locator(".held")).to_have_text("0.00 USD")
     await expect(page.locator("#no-ledger")).to_be_visible()
-    await no_sideways_scroll(page)
+    await assert_fits_width(page, "empty wallet (375 px)")
 
     # 250.00 with the sandbox's test card: pending, then succeeded by its webhook.
     deposit = page.locator("#deposit-form")
@@ -110,7 +93,7 @@ async def test_deposit_decline_payout_and_a_double_click(server: TestServer, chr
     assert all(keys) and len(set(keys)) == len(keys)  # a fresh key per user action
     await expect(entries).to_have_count(3)
     await expect(page.locator("#ledger .amount", has_text="+10.00 USD")).to_have_count(1)
-    await no_sideways_scroll(page)
-    assert await serious_axe_violations(page) == []
+    await assert_fits_width(page, "wallet with its ledger (375 px)")
+    await assert_accessible(page, "wallet with its ledger (375 px)")
     await page.screenshot(path=str(artifact("web-wallet-phone.png")), full_page=True)
     assert page.errors == []
