@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from browser import PHONE, sign_up, start_chat
+from handlers.web_client import STATIC_FILES
 from installed import installed_env, serving
+
+# The status of each path, fetched by the page (names in the checkout, served by the wheel).
+STATUSES = "(paths) => Promise.all(paths.map(async (p) => [p, (await fetch(p)).status]))"
 
 # A socket of the page's own bundle, signed in as the page's user, that records
 # when and why it is disconnected (no reconnection: the hub is going away).
@@ -48,6 +52,11 @@ async def test_installed_hub_serves_a_working_page(
             _collect_console_errors(page, errors)
         await alice.goto(hub.url("/"))
         assert await alice.evaluate("typeof io") == "function"
+        # Every file of the page is in the wheel: the modules, styles, icon and the
+        # service worker at the root.
+        paths = ["/sw.js", *(f"/static/{name}" for name in STATIC_FILES)]
+        statuses = dict(await alice.evaluate(STATUSES, paths))
+        assert {p: s for p, s in statuses.items() if s != 200} == {}
 
         await sign_up(alice, hub.url("/"), "Alice")
         await sign_up(bob, hub.url("/"), "Bob")
