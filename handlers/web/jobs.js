@@ -27,6 +27,27 @@ const skillList = (text) => text.split(',').map((s) => s.trim()).filter(Boolean)
 const isOwner = (job) => !!state.me && job.owner_id === state.me.id;
 const goToJob = (id) => { location.hash = '#/jobs/' + enc(id); };
 
+// The job's fields, written once in index.html (<template id="job-fields">), copied
+// into the post form and the edit form after their headings; each control marked
+// data-job-field is sent as <the form's data-job-schema>.<its name> (CreateJob,
+// UpdateJob), which limits.js reads. Done when this module loads, before app.js asks
+// limits.js for the document (and limits.js also covers controls added later).
+for (const form of [$('#job-form'), $('#job-edit-form')]) {
+  const fields = $('#job-fields').content.cloneNode(true);
+  for (const input of fields.querySelectorAll('[data-job-field]')) {
+    input.dataset.schema = `${form.dataset.jobSchema}.${input.name}`;
+  }
+  form.querySelector('h3').after(fields);
+}
+
+// The job fields' values as a request body, the amounts in the currency's minor
+// units; the currency itself is the caller's to add (a new job always names it, an
+// edit only while the job is a draft).
+const jobBody = (fields, currency) => ({
+  title: fields.title.trim(), description: fields.description.trim(), skills: skillList(fields.skills),
+  budget_min: toMinor(fields.budget_min, currency), budget_max: toMinor(fields.budget_max, currency),
+  type: fields.type });
+
 // The jobs page
 
 const listing = { items: [], cursor: null, seq: 0 };
@@ -323,10 +344,7 @@ $('#job-edit-close').addEventListener('click', () => { closeEdit(); $('#job-edit
 onSubmit($('#job-edit-form'), async (fields) => {
   const { job } = state.job;
   const currency = fields.currency || job.currency;  // a disabled select sends nothing
-  const changes = {
-    title: fields.title.trim(), description: fields.description.trim(), skills: skillList(fields.skills),
-    budget_min: toMinor(fields.budget_min, currency), budget_max: toMinor(fields.budget_max, currency),
-    type: fields.type, ...(job.status === 'draft' ? { currency } : {}) };
+  const changes = { ...jobBody(fields, currency), ...(job.status === 'draft' ? { currency } : {}) };
   await api('PATCH', `/jobs/${enc(job.id)}`, changes);
   closeEdit();
   await refresh();
@@ -342,10 +360,7 @@ for (const button of document.querySelectorAll('#job-form [data-publish]')) {
 }
 onSubmit($('#job-form'), async (fields, form) => {
   const currency = fields.currency;
-  const job = await post('job:create', '/jobs', {
-    title: fields.title.trim(), description: fields.description.trim(), skills: skillList(fields.skills),
-    budget_min: toMinor(fields.budget_min, currency), budget_max: toMinor(fields.budget_max, currency),
-    currency, type: fields.type, publish });
+  const job = await post('job:create', '/jobs', { ...jobBody(fields, currency), currency, publish });
   form.reset();
   publish = true;
   goToJob(job.id);
