@@ -1,21 +1,25 @@
-// Conversations (/conversations + /presence): the list with unread badges and
-// presence dots, and the open conversation with history, send / edit / delete,
-// read receipts, typing, reactions, pins and threads. Protocol: docs/protocol.md.
+// Conversations (/conversations + /presence): the store, its load and its sync
+// after a reconnect, presence, the live events, and the open conversation with
+// history, send / edit / delete, read receipts, reactions, pins and threads.
+// Drawn by messages.js (each message), thread.js (the thread pane), pins.js
+// (the pins list) and typing.js (typing); they get what they call back here
+// through a registration (below), not by importing this module. Protocol:
+// docs/protocol.md.
 import { state } from './state.js';
-import { $, el, act, onSubmit, showError, setStatus } from './ui.js';
+import { $, act, onSubmit, showError, setStatus } from './ui.js';
 import { api } from './api.js';
 import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
-import { attachmentList } from './files.js';
-import { reportButton } from './report.js';
-import { authorOf, previewText, systemItem, cardItem } from './cards.js';
+import { messageItem, onMessageAction } from './messages.js';
+import { authorOf } from './cards.js';
 import { others, convTitle, convStatus, renderList, renderFlags, whenConversationChanges } from './convlist.js';
 import { readyAttachments, filesSent, resetComposer, showComposerError, clearComposerError, showMaskedNotice, sendErrorText } from './composer.js';
 import { bindConnection, connectionBack } from './connection.js';
+import { onTyping, clearTyping, renderTyping, stopTyping } from './typing.js';
+import { openThread, renderThread, bindThread } from './thread.js';
+import { renderPins, loadPins, bindPins } from './pins.js';
 
-export { others, convTitle };
-
-const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '🙏'];
+export { others, convTitle, stopTyping };
 
 // ---------- the conversation store ----------
 function peerIds() {
@@ -49,16 +53,6 @@ function notePeerReads(c) {
 
 function raisePeer(markers, convId, seq) {
   markers.set(convId, Math.max(markers.get(convId) || 0, seq));
-}
-
-// Sent / delivered / read: the ticks are decoration, the word is what a
-// screen reader says (the text stays "✓✓ Read" and the like).
-function receipt(m) {
-  const [ticks, word] = (state.peerRead.get(m.conversation_id) || 0) >= m.seq ? ['✓✓', 'Read']
-    : (state.peerDelivered.get(m.conversation_id) || 0) >= m.seq ? ['✓✓', 'Delivered'] : ['✓', 'Sent'];
-  const icon = el('span', { textContent: ticks });
-  icon.setAttribute('aria-hidden', 'true');
-  return el('span', { className: 'receipt ' + word.toLowerCase(), title: word }, icon, ' ' + word);
 }
 
 // Tell the senders this device received the conversation up to `seq`.
@@ -191,13 +185,6 @@ async function startChangeFeed(c) {
   state.pins.set(c.id, result.items[0].pins || []);
 }
 
-// The pins list of a conversation we show, as the hub has it now.
-async function loadPins(convId) {
-  if (!state.pins.has(convId)) return;
-  state.pins.set(convId, (await emit(state.sockets.conv, 'conversation:pins', { conversation_id: convId })).items);
-  if (state.current === convId) renderPins();
-}
-
 // The highest seq below which we hold every message: sync resumes there, so a
 // hole (messages missed while away) is filled.
 function contiguousSeq(id) {
@@ -309,21 +296,6 @@ function onMessageRead(e) {
   }
   renderList();
   if (state.current === e.conversation_id) renderMessages();
-}
-
-function onTyping(e) {
-  if (!e.typing) { clearTyping(e.conversation_id, e.user_id); return; }
-  const users = state.typing.get(e.conversation_id) || new Map();
-  clearTimeout(users.get(e.user_id));
-  // A lost typing:false must not leave the indicator on forever.
-  users.set(e.user_id, setTimeout(() => clearTyping(e.conversation_id, e.user_id), e.expires_in_ms || 6000));
-  state.typing.set(e.conversation_id, users);
-  renderTyping();
-}
-
-function clearTyping(convId, userId) {
-  const users = state.typing.get(convId);
-  if (users && users.has(userId)) { clearTimeout(users.get(userId)); users.delete(userId); renderTyping(); }
 }
 
 // ---------- the open conversation ----------
@@ -438,27 +410,6 @@ function mentionedIn(text, c) {
   });
 }
 
-// typing: true at most every 3 s while typing, false after 4 s idle.
-function onComposerInput() {
-  if (state.editing || !state.current) return;
-  const id = state.current;
-  const now = Date.now();
-  clearTimeout(state.typingTimer);
-  if ($('#composer-input').value.trim() === '') { stopTyping(id); return; }
-  if (now - state.typingSentAt > 3000) {
-    state.typingSentAt = now;
-    emit(state.sockets.conv, 'typing', { conversation_id: id, typing: true }).catch(showError);
-  }
-  state.typingTimer = setTimeout(() => stopTyping(id), 4000);
-}
-
-export function stopTyping(id) {
-  clearTimeout(state.typingTimer);
-  if (!state.typingSentAt) return;
-  state.typingSentAt = 0;
-  emit(state.sockets.conv, 'typing', { conversation_id: id, typing: false }).catch(showError);
-}
-
 function startEdit(m) {
   state.editing = m;
   $('#composer-input').value = m.text;
@@ -478,7 +429,7 @@ async function deleteMessage(m) {
   redraw(m.conversation_id, true);
 }
 
-// ---------- reactions, pins and threads ----------
+// ---------- what the buttons of a message do (messages.js) ----------
 async function toggleReaction(m, emoji) {
   const mine = (m.reactions || []).some((r) => r.emoji === emoji && r.me);
   state.picker = null;
@@ -508,58 +459,6 @@ async function setPinned(m, pinned) {
   await loadPins(m.conversation_id);
 }
 
-// Jumps to a pinned message: into its thread for a reply, else in the list.
-function showPinned(m) {
-  state.pinsOpen = false;
-  const held = [...(state.messages.get(m.conversation_id) || new Map()).values()];
-  const root = m.thread_root_id && held.find((x) => x.id === m.thread_root_id);
-  if (root) return openThread(root);
-  state.thread = null;
-  renderMessages(true); renderPins();
-  const item = $(`#messages [data-seq="${m.seq}"]`);
-  if (item) item.scrollIntoView({ block: 'center' });
-}
-
-async function openThread(root) {
-  state.thread = { convId: root.conversation_id, root };
-  state.picker = null;
-  if (!state.threads.has(root.id)) await loadThread(root);
-  renderMessages(true); renderPins();
-  $('#thread-input').focus();
-}
-
-// Every reply of the thread, plus those the open list got meanwhile.
-async function loadThread(root) {
-  const replies = new Map();
-  let page = { items: [], has_more: true };
-  let after = 0;
-  while (page.has_more) {
-    page = await emit(state.sockets.conv, 'message:thread', { message_id: root.id, after_seq: after, limit: 100 });
-    page.items.forEach((m) => replies.set(m.seq, m));
-    if (!page.items.length) break;
-    after = page.items[page.items.length - 1].seq;
-  }
-  for (const m of (state.messages.get(root.conversation_id) || new Map()).values()) {
-    if (m.thread_root_id === root.id) replies.set(m.seq, m);
-  }
-  state.threads.set(root.id, replies);
-}
-
-function closeThread() {
-  state.thread = null;
-  renderMessages();
-  $('#composer-input').focus();
-}
-
-async function submitThreadReply() {
-  const input = $('#thread-input');
-  const text = input.value.trim();
-  if (!text || !state.thread) return;
-  await send(text, [], state.thread.root.id);
-  input.value = '';
-  renderMessages(); renderList();
-}
-
 // ---------- rendering ----------
 function renderConvHead() {
   const c = state.current && state.convs.get(state.current);
@@ -571,17 +470,6 @@ function renderConvHead() {
   renderContextLink(c);
   renderFlags(c);
   renderPins();
-}
-
-// "📌 N pinned" under the title; opens the list, most recently pinned first.
-function renderPins() {
-  const pins = (state.pins.get(state.current) || []).filter((m) => m.pinned && !m.deleted);
-  $('#conv-pins').hidden = !pins.length;
-  const toggle = $('#pins-toggle');
-  toggle.textContent = `📌 ${pins.length} pinned`;
-  toggle.setAttribute('aria-expanded', String(!!state.pinsOpen));
-  $('#pins-list').hidden = !state.pinsOpen;
-  $('#pins-list').replaceChildren(...pins.map((m) => el('li', {}, button('pinned-item', previewText(m), () => showPinned(m)))));
 }
 
 // A conversation about a job or a bid links back to the job's page.
@@ -619,109 +507,6 @@ function renderMessages(stay) {
   if (!state.loadingOlder && !stay && newest) newest.scrollIntoView({ block: 'nearest' });
 }
 
-function renderThread() {
-  const t = state.thread && state.thread.convId === state.current ? state.thread : null;
-  $('#thread').hidden = !t;
-  $('#conv-main').hidden = !!t;
-  if (!t) return null;
-  const replies = [...(state.threads.get(t.root.id) || new Map()).values()].sort((a, b) => a.seq - b.seq);
-  $('#thread-root').replaceChildren(messageItem(t.root, true));
-  $('#thread-count').textContent = replyLabel(replies.length);
-  const list = $('#thread-messages');
-  list.replaceChildren(...replies.map((m) => messageItem(m, true)));
-  return list;
-}
-
-const replyLabel = (n) => (n === 1 ? '1 reply' : `${n} replies`);
-
-function messageItem(m, inThread) {
-  // A system line stays quiet: its reactions, and Unpin if someone pinned it.
-  if (m.kind === 'system') {
-    return systemItem(m, [pinMark(m), m.deleted ? null : reactionRow(m, false),
-      m.pinned ? button('pin', 'Unpin', () => setPinned(m, false)) : null]);
-  }
-  if (m.kind === 'card') return cardItem(m, [pinMark(m), ...messageExtras(m, inThread)]);
-  const mine = state.me && m.sender_id === state.me.id;
-  const meta = el('span', { className: 'meta' },
-    el('span', { className: 'who', textContent: userName(authorOf(m)) }),
-    el('time', { textContent: new Date(m.created_at).toLocaleTimeString() }),
-    m.edited_at && !m.deleted ? el('span', { className: 'edited', textContent: 'edited' }) : null, pinMark(m));
-  if (mine) {
-    meta.append(receipt(m));
-    if (!m.deleted) meta.append(...messageButtons(m, inThread));
-  } else if (!m.deleted && m.sender_id) meta.append(reportButton(m));
-  const toMe = state.me && (m.mentions || []).includes(state.me.id);
-  const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (toMe ? ' mentions-me' : '') + (m.deleted ? ' deleted' : '') + (m.pinned ? ' pinned' : '') },
-    el('div', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }),
-    m.deleted ? null : attachmentList(m.attachments), meta, ...messageExtras(m, inThread));
-  li.dataset.seq = String(m.seq);
-  return li;
-}
-
-// Reactions, the thread link and the reply / pin actions of a message.
-function messageExtras(m, inThread) {
-  if (m.deleted) return [];
-  const canThread = !inThread && !m.thread_root_id;
-  const row = reactionRow(m, true);
-  if (canThread) row.append(button('reply', 'Reply in thread', () => openThread(m)));
-  row.append(button('pin', m.pinned ? 'Unpin' : 'Pin', () => setPinned(m, !m.pinned)));
-  if (!inThread && state.me && authorOf(m) !== state.me.id) row.append(button('mark-unread', 'Mark unread', () => markUnread(m)));
-  return [row, canThread && m.reply_count > 0 ? button('replies', replyLabel(m.reply_count), () => openThread(m)) : null];
-}
-
-const button = (className, text, onClick) => {
-  const b = el('button', { type: 'button', className, textContent: text });
-  b.addEventListener('click', act(onClick));
-  return b;
-};
-
-const pinMark = (m) => (m.pinned && !m.deleted
-  ? el('span', { className: 'pin-mark', textContent: '📌 Pinned', title: m.pinned_by ? 'Pinned by ' + userName(m.pinned_by) : 'Pinned' })
-  : null);
-
-// One chip per emoji (pressed when it is ours; a click toggles ours), then
-// "+" and, while open, the quick picker.
-function reactionRow(m, canAdd) {
-  const reactions = m.reactions || [];
-  if (!reactions.length && !canAdd) return null;
-  const row = el('div', { className: 'reactions' }, ...reactions.map((r) => {
-    const chip = button('reaction' + (r.me ? ' me' : ''), `${r.emoji} ${r.count}`, () => toggleReaction(m, r.emoji));
-    chip.dataset.emoji = r.emoji;
-    chip.setAttribute('aria-pressed', String(!!r.me));
-    chip.title = r.me ? `You reacted with ${r.emoji}: click to take it back` : `React with ${r.emoji}`;
-    return chip;
-  }));
-  if (!canAdd) return row;
-  const add = button('react-add', '+', () => togglePicker(m));
-  add.setAttribute('aria-label', 'Add a reaction');
-  add.setAttribute('aria-expanded', String(state.picker === m.id));
-  row.append(add);
-  if (state.picker === m.id) {
-    row.append(el('span', { className: 'emoji-picker' }, ...QUICK_EMOJI.map((emoji) => {
-      const choice = button('emoji-choice', emoji, () => toggleReaction(m, emoji));
-      choice.setAttribute('aria-label', 'React with ' + emoji);
-      return choice;
-    })));
-  }
-  return row;
-}
-
-// Editing happens in the main composer, so a thread offers only Delete.
-function messageButtons(m, inThread) {
-  const del = el('button', { type: 'button', className: 'delete', textContent: 'Delete' });
-  del.addEventListener('click', act(() => deleteMessage(m)));
-  if (inThread) return [del];
-  const edit = el('button', { type: 'button', className: 'edit', textContent: 'Edit' });
-  edit.addEventListener('click', () => startEdit(m));
-  return [edit, del];
-}
-
-function renderTyping() {
-  const users = state.current && state.typing.get(state.current);
-  const names = users ? [...users.keys()].map(userName) : [];
-  $('#typing').textContent = names.length ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…` : '';
-}
-
 function renderComposer() {
   const editing = !!state.editing;
   $('#composer-label').textContent = editing ? 'Edit message (Esc cancels)' : 'Message';
@@ -729,17 +514,16 @@ function renderComposer() {
   $('#composer-cancel').hidden = !editing;
 }
 
-// ---------- system and card messages ----------
+// ---------- wiring ----------
+onMessageAction({ toggleReaction, togglePicker, setPinned, openThread, markUnread, deleteMessage, startEdit });
+bindThread({ renderMessages, renderPins, send });
+bindPins(renderMessages);
 onProfile(() => { renderList(); renderConvHead(); renderMessages(); });
 
 whenConversationChanges(upsertConversation);
 onSubmit($('#composer'), submitComposer);  // a refused text (too long, say) shows at the field
-$('#composer-input').addEventListener('input', onComposerInput);
 $('#composer-input').addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && state.editing) cancelEdit(); });
 $('#composer-cancel').addEventListener('click', cancelEdit);
-onSubmit($('#thread-composer'), submitThreadReply);
-$('#thread-close').addEventListener('click', closeThread);
-$('#pins-toggle').addEventListener('click', () => { state.pinsOpen = !state.pinsOpen; renderPins(); });
 $('#load-older').addEventListener('click', act(async () => {
   state.loadingOlder = true;
   try { await loadOlder(); } finally { state.loadingOlder = false; }

@@ -51,7 +51,7 @@ function openReport(message, opener) {
   form.elements.namedItem('reason').focus();
 }
 
-// The button chat.js puts on each message of someone else.
+// The button messages.js puts on each message of someone else.
 export function reportButton(message) {
   const b = el('button', { type: 'button', className: 'report', textContent: 'Report' });
   b.setAttribute('aria-label', 'Report this message');
