@@ -1,6 +1,6 @@
 """Trust and safety REST (issue 20): ``/reports`` for every user, the
-``/admin`` moderation queue, actions, suspensions and bans, the dispute queue
-and the audit log. The rules are in ``hub/moderation``."""
+``/admin`` moderation queue, actions, the user list with suspensions and bans,
+the dispute queue and the audit log. The rules are in ``hub/moderation``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from hub.moderation.models import (
     DisputePage,
     DisputeQuery,
     ModeratedUser,
+    ModeratedUserPage,
+    ModeratedUserQuery,
     Report,
     ReportContext,
     ReportPage,
@@ -54,11 +56,18 @@ def _by_id_with_body(method: str, body: type[BaseModel], name: str) -> Handler:
     return handler
 
 
+async def list_moderated_users(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    query = read_query(request, ModeratedUserQuery)
+    return json_response(await services_of(request).moderation.users(caller, query))
+
+
 resolve_report = _by_id_with_body("resolve", ResolveReport, "resolve_report")
 report_context = by_id_action("moderation", "context", "report_context")
 suspend_user = _by_id_with_body("suspend", SuspendUser, "suspend_user")
 ban_user = _by_id_with_body("ban", BanUser, "ban_user")
 unban_user = by_id_action("moderation", "unban", "unban_user")
+moderated_user = by_id_action("moderation", "user", "moderated_user")
 
 
 async def list_disputes(request: web.Request) -> web.Response:
@@ -125,6 +134,33 @@ ROUTES: list[Route] = [
         "moderation",
         role="admin",
         response=ReportContext,
+        errors=(403, 404),
+    ),
+    Route(
+        "GET",
+        "/admin/users",
+        list_moderated_users,
+        "Every user with their moderation state, banned and suspended ones too (admin)",
+        "moderation",
+        role="admin",
+        query=ModeratedUserQuery,
+        response=ModeratedUserPage,
+        errors=(403,),
+        description=(
+            "Newest first. `q`: every word in the display name, headline, a skill or the"
+            " email; `status`: `active`, `suspended` (until a later time) or `banned`."
+            " Not audited (no conversation is read); the reason of a ban or suspension"
+            " is in the audit log (`GET /admin/audit?target_id=`)."
+        ),
+    ),
+    Route(
+        "GET",
+        "/admin/users/{id}",
+        moderated_user,
+        "A user with their moderation state (admin)",
+        "moderation",
+        role="admin",
+        response=ModeratedUser,
         errors=(403, 404),
     ),
     Route(

@@ -39,6 +39,7 @@ from .records import (
     SessionRecord,
     Transition,
     UploadRecord,
+    UserListQuery,
     UserRecord,
     WebhookDeliveryRecord,
     WebhookEndpointRecord,
@@ -72,6 +73,13 @@ class UserStore(Protocol):
         Banned users, and users suspended past ``query.now``, are left out
         (issue 20).
         """
+
+    async def listed(
+        self, query: UserListQuery, *, before: str | None, limit: int
+    ) -> list[UserRecord]:
+        """The users ``query`` finds for admins, banned and suspended ones too,
+        newest (highest id) first, strictly before the id ``before``, at most
+        ``limit`` (issue 20)."""
 
 
 class RefreshTokenStore(Protocol):

@@ -124,6 +124,24 @@ class DirectoryQuery:
     now: str = ""
 
 
+@dataclass(slots=True)
+class UserListQuery:
+    """Filters of the admins' user list (issue 20): every user, whatever their
+    moderation state, unlike the directory.
+
+    Each of ``words`` must occur, case-insensitively, as a substring of the
+    display name, the headline, one of the skills or the email (as the
+    directory matches, plus the email). ``status`` is the moderation state at
+    ``now``: ``banned`` (``banned_at`` set), ``suspended`` (not banned,
+    ``suspended_until`` after ``now``) or ``active`` (neither); None lists all.
+    """
+
+    words: list[str] = field(default_factory=list)
+    role: str | None = None
+    status: Literal["active", "suspended", "banned"] | None = None
+    now: str = ""
+
+
 ConversationType = Literal["direct", "group"]
 MessageKind = Literal["text", "system", "card"]
 

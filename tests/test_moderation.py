@@ -331,3 +331,72 @@ async def test_moderators_read_a_masked_message_as_it_was_written(users: Users) 
     )
     context = await admin.ok("GET", f"/admin/reports/{report['id']}/context")
     assert (context["message"]["text"], context["message"]["masked"]) == (written, True)
+
+
+async def test_the_admins_user_list_shows_and_filters_every_moderation_state(
+    users: Users, app: web.Application
+) -> None:
+    ann, bob, sam, old = await users("ann", "bob", "sam", "old")
+    (mal,) = await users("mal", role="freelancer")
+    admin = await users.admin()
+    until = iso(utc_now() + timedelta(hours=1))
+    past = iso(utc_now() - timedelta(minutes=1))
+    await admin.ok("POST", f"/admin/users/{mal.id}/ban", {"reason": "scam"})
+    await admin.ok("POST", f"/admin/users/{sam.id}/suspend", {"until": until})
+    await admin.ok("POST", f"/admin/users/{old.id}/suspend", {"until": until})
+    await app[HUB].store.users.update(old.id, {"suspended_until": past})  # over by itself
+    await ann.fails("GET", "/admin/users", status=403, code="forbidden")
+    await ann.fails("GET", f"/admin/users/{mal.id}", status=403, code="forbidden")
+
+    async def listed(**params: Any) -> list[str]:
+        page = await admin.ok("GET", "/admin/users", params=params)
+        return [u["id"] for u in page["items"]]
+
+    newest_first = [admin.id, mal.id, old.id, sam.id, bob.id, ann.id]
+    assert await listed() == newest_first
+    assert await listed(status="banned") == [mal.id]
+    assert await listed(status="suspended") == [sam.id]
+    assert await listed(status="active") == [admin.id, old.id, bob.id, ann.id]
+    assert await listed(role="freelancer") == [mal.id]
+    # By name or email, banned ones too (the directory hides them).
+    assert await listed(q="MAL") == [mal.id]
+    assert await listed(q="mal@example") == [mal.id]
+    assert (await ann.ok("GET", "/users", params={"q": "mal"}))["items"] == []
+    assert await listed(q="example.com", status="active", role="client") == [old.id, bob.id, ann.id]
+    first = await admin.ok("GET", "/admin/users", params={"limit": 4})
+    assert [u["id"] for u in first["items"]] == newest_first[:4]
+    assert await listed(cursor=first["next_cursor"], limit=4) == newest_first[4:]
+    await admin.fails(
+        "GET", "/admin/users", params={"status": "gone"}, status=422, code="validation_failed"
+    )
+
+    page = await admin.ok("GET", "/admin/users", params={"q": "mal"})
+    banned = await admin.ok("GET", f"/admin/users/{mal.id}")
+    assert page["items"] == [banned]
+    assert banned["banned_at"] is not None and banned["banned_at"].endswith("Z")
+    assert {k: v for k, v in banned.items() if k != "banned_at"} == {
+        "id": mal.id,
+        "display_name": "mal",
+        "email": "mal@example.com",
+        "role": "freelancer",
+        "created_at": mal.account["user"]["created_at"],
+        "status": "banned",
+        "suspended_until": None,
+    }
+    suspended = await admin.ok("GET", f"/admin/users/{sam.id}")
+    assert (suspended["status"], suspended["suspended_until"]) == ("suspended", until)
+    over = await admin.ok("GET", f"/admin/users/{old.id}")
+    assert (over["status"], over["suspended_until"]) == ("active", past)
+    missing = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    await admin.fails("GET", f"/admin/users/{missing}", status=404, code="not_found")
+
+    # The actions answer the same shape; reading is not audited.
+    unbanned = await admin.ok("POST", f"/admin/users/{mal.id}/unban")
+    assert (unbanned["status"], unbanned["banned_at"], unbanned["email"]) == (
+        "active",
+        None,
+        "mal@example.com",
+    )
+    assert await listed(status="banned") == []
+    audit = await admin.ok("GET", "/admin/audit", params={"actor_id": admin.id})
+    assert {e["action"] for e in audit["items"]} == {"user.ban", "user.suspend", "user.unban"}

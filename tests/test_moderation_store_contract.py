@@ -8,7 +8,7 @@ import pytest
 from engines import add_users
 from storage import DuplicateError
 from storage.interfaces import Store
-from storage.records import AuditRecord, DirectoryQuery, ReportRecord
+from storage.records import AuditRecord, DirectoryQuery, ReportRecord, UserListQuery
 
 T0 = "2024-05-01T10:00:00.000Z"
 T1 = "2024-05-01T11:00:00.000Z"
@@ -92,3 +92,35 @@ async def test_banned_and_suspended_users_leave_the_directory(store: Store) -> N
     assert [u.id for u in found] == ["plain", "was_suspended"]
     user = await store.users.get("suspended")
     assert user is not None and user.suspended_until == T2 and user.banned_at is None
+
+
+async def test_the_admins_user_list_has_every_state_newest_first(store: Store) -> None:
+    # Ids in creation order, as the hub's ULIDs are.
+    await add_users(store, "u1_plain", "u2_banned", "u3_suspended", "u4_was_suspended", "u5_both")
+    await store.users.update("u2_banned", {"banned_at": T0, "display_name": "Mallory"})
+    await store.users.update("u3_suspended", {"suspended_until": T2, "role": "freelancer"})
+    await store.users.update("u4_was_suspended", {"suspended_until": T0, "skills": ["Go", "SQL"]})
+    await store.users.update("u5_both", {"banned_at": T0, "suspended_until": T2})
+
+    async def ids(before: str | None = None, limit: int = 10, **filters: object) -> list[str]:
+        query = UserListQuery(now=T1, **filters)  # type: ignore[arg-type]
+        return [u.id for u in await store.users.listed(query, before=before, limit=limit)]
+
+    everyone = ["u5_both", "u4_was_suspended", "u3_suspended", "u2_banned", "u1_plain"]
+    assert await ids() == everyone
+    assert await ids(status="banned") == ["u5_both", "u2_banned"]
+    assert await ids(status="suspended") == ["u3_suspended"]
+    assert await ids(status="active") == ["u4_was_suspended", "u1_plain"]
+    assert await ids(role="freelancer") == ["u3_suspended"]
+    assert await ids(status="active", role="freelancer") == []
+    # Words: each in the name, the headline, a skill or the email, any case.
+    assert await ids(words=["mALLo"]) == ["u2_banned"]
+    assert await ids(words=["u3_SUSPENDED@EXAMPLE"]) == ["u3_suspended"]
+    assert await ids(words=["sql", "u4"]) == ["u4_was_suspended"]
+    assert await ids(words=["sql", "u1"]) == []
+    assert await ids(words=["%"]) == [] and await ids(words=[".*"]) == []
+    assert await ids(words=["example.com"], status="banned") == ["u5_both", "u2_banned"]
+    # Pages: strictly before the cursor's id.
+    assert await ids(limit=2) == everyone[:2]
+    assert await ids(before="u4_was_suspended", limit=2) == everyone[2:4]
+    assert await ids(before="u1_plain") == []

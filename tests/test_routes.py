@@ -49,6 +49,8 @@ ADMIN_ONLY = {
     ("GET", "/admin/reports"),
     ("POST", "/admin/reports/{id}/resolve"),
     ("GET", "/admin/reports/{id}/context"),
+    ("GET", "/admin/users"),
+    ("GET", "/admin/users/{id}"),
     ("POST", "/admin/users/{id}/suspend"),
     ("POST", "/admin/users/{id}/ban"),
     ("POST", "/admin/users/{id}/unban"),

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from storage.records import AuditRecord, ReportRecord, UserRecord
 
+from ..accounts.models import Role
 from ..schema import Body, Cursor, Id, Limit, Query
 
 TargetType = Literal["message", "user", "conversation", "job"]
@@ -103,24 +104,75 @@ class BanUser(Body):
     reason: Note = ""
 
 
+ModerationStatus = Literal["active", "suspended", "banned"]
+
+
+def moderation_status(user: UserRecord, now: str) -> ModerationStatus:
+    """``banned`` while ``banned_at`` is set, else ``suspended`` while
+    ``suspended_until`` is after ``now``, else ``active``."""
+    if user.banned_at is not None:
+        return "banned"
+    if user.suspended_until is not None and user.suspended_until > now:
+        return "suspended"
+    return "active"
+
+
 class ModeratedUser(BaseModel):
-    """A user's moderation state, as admins see it."""
+    """A user's account and moderation state, as admins see it. The reason of
+    a ban or suspension is not kept on the user: it is in the audit log."""
 
     id: str
     display_name: str
+    email: str
     role: str
-    suspended_until: str | None
+    created_at: str
+    status: ModerationStatus = Field(
+        description="At the time of the answer: `banned`, else `suspended` while"
+        " `suspended_until` is in the future, else `active`"
+    )
+    suspended_until: str | None = Field(
+        description="The end of the latest suspension (it may be past: `status` says"
+        " whether it is in force); null when never suspended or lifted"
+    )
     banned_at: str | None
 
     @classmethod
-    def of(cls, user: UserRecord) -> ModeratedUser:
+    def of(cls, user: UserRecord, now: str) -> ModeratedUser:
         return cls(
             id=user.id,
             display_name=user.display_name,
+            email=user.email,
             role=user.role,
+            created_at=user.created_at,
+            status=moderation_status(user, now),
             suspended_until=user.suspended_until,
             banned_at=user.banned_at,
         )
+
+
+class ModeratedUserPage(BaseModel):
+    items: list[ModeratedUser]
+    next_cursor: str | None = None
+
+
+class ModeratedUserQuery(Query):
+    """``GET /admin/users``: every user, banned and suspended ones too, newest first."""
+
+    q: (
+        Annotated[
+            str,
+            Field(
+                max_length=100,
+                description="Words that must all occur in the display name, headline,"
+                " a skill or the email (case-insensitive substrings). Blank: no filter.",
+            ),
+        ]
+        | None
+    ) = None
+    status: ModerationStatus | None = None
+    role: Role | None = None
+    cursor: Cursor | None = None
+    limit: Limit = 20
 
 
 class ModeratedMessage(BaseModel):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storage import DuplicateError, Store
-from storage.records import MessageRecord, ReportRecord, UserRecord
+from storage.records import MessageRecord, ReportRecord, UserListQuery, UserRecord
 
 from ..clock import iso, new_id, now_iso, parse_iso, utc_now
 from ..cursors import decode_cursor, encode_cursor
@@ -27,6 +27,8 @@ from .models import (
     DisputeQuery,
     ModeratedMessage,
     ModeratedUser,
+    ModeratedUserPage,
+    ModeratedUserQuery,
     Report,
     ReportContext,
     ReportPage,
@@ -261,6 +263,36 @@ class ModerationService:
             members,
         )
 
+    # -- users and their moderation state (admins) ----------------------------
+
+    async def users(self, admin_id: str, query: ModeratedUserQuery) -> ModeratedUserPage:
+        """Every user ``query`` finds, banned and suspended ones too (the
+        directory hides them), newest first, with their moderation state.
+        Not audited: account data, no conversation is read."""
+        now = now_iso()
+        rows = await self.store.users.listed(
+            UserListQuery(
+                words=(query.q or "").split(),
+                role=query.role,
+                status=query.status,
+                now=now,
+            ),
+            before=decode_cursor(query.cursor),
+            limit=query.limit + 1,
+        )
+        items = rows[: query.limit]
+        return ModeratedUserPage(
+            items=[ModeratedUser.of(u, now) for u in items],
+            next_cursor=encode_cursor(items[-1].id) if len(rows) > query.limit else None,
+        )
+
+    async def user(self, admin_id: str, user_id: str) -> ModeratedUser:
+        """One user with their moderation state (404 when unknown); not audited."""
+        user = await self.store.users.get(user_id)
+        if user is None:
+            raise NotFound("User not found")
+        return ModeratedUser.of(user, now_iso())
+
     # -- suspension and ban (admins) ------------------------------------------
 
     async def suspend(self, admin_id: str, user_id: str, body: SuspendUser) -> ModeratedUser:
@@ -280,7 +312,7 @@ class ModerationService:
         )
         assert user is not None
         await self.audit.record(admin_id, "user.unban", "user", user_id)
-        return ModeratedUser.of(user)
+        return ModeratedUser.of(user, now_iso())
 
     async def _target(self, admin_id: str, user_id: str) -> UserRecord:
         user = await self.store.users.get(user_id)
@@ -298,7 +330,7 @@ class ModerationService:
             raise NotFound("User not found")
         await self.audit.record(admin_id, "user.suspend", "user", user_id, reason, until=until)
         await self._remove(admin_id, user_id)
-        return ModeratedUser.of(user)
+        return ModeratedUser.of(user, now_iso())
 
     async def _ban(self, admin_id: str, user_id: str, reason: str) -> ModeratedUser:
         now = now_iso()
@@ -311,7 +343,7 @@ class ModerationService:
             self.parts.webhooks.publish(
                 "user.banned", {"user_id": user_id, "banned_at": now, "reason": reason}
             )
-        return ModeratedUser.of(user)
+        return ModeratedUser.of(user, now_iso())
 
     async def _remove(self, admin_id: str, user_id: str) -> None:
         """Take a suspended or banned user off the platform now: every session

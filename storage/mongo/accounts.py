@@ -14,12 +14,13 @@ from ..records import (
     DirectoryQuery,
     RefreshTokenRecord,
     SessionRecord,
+    UserListQuery,
     UserRecord,
 )
 from ..schema import check_changes
 from .codec import Document, from_doc, to_doc
 from .errors import duplicates_raised
-from .ops import insert, set_once
+from .ops import insert, newest_first, set_once
 
 
 class MongoUserStore:
@@ -114,6 +115,36 @@ class MongoUserStore:
             .limit(limit)
         )
         return [from_doc(UserRecord, doc) async for doc in cursor]
+
+    async def listed(
+        self, query: UserListQuery, *, before: str | None, limit: int
+    ) -> list[UserRecord]:
+        conditions: list[dict[str, Any]] = []
+        if query.status == "banned":
+            conditions.append({"banned_at": {"$ne": None}})
+        elif query.status == "suspended":
+            conditions.append({"banned_at": None, "suspended_until": {"$gt": query.now}})
+        elif query.status == "active":
+            conditions.append({"banned_at": None})
+            conditions.append(
+                {"$or": [{"suspended_until": None}, {"suspended_until": {"$lte": query.now}}]}
+            )
+        if query.role is not None:
+            conditions.append({"role": query.role})
+        for word in query.words:
+            pattern = {"$regex": re.escape(word), "$options": "i"}
+            conditions.append(
+                {
+                    "$or": [
+                        {"display_name": pattern},
+                        {"headline": pattern},
+                        {"email": pattern},
+                        {"skills": pattern},
+                    ]
+                }
+            )
+        found: Document = {"$and": conditions} if conditions else {}
+        return await newest_first(self.collection, UserRecord, found, before=before, limit=limit)
 
 
 class MongoRefreshTokenStore:

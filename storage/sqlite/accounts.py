@@ -9,11 +9,12 @@ from ..records import (
     DirectoryQuery,
     RefreshTokenRecord,
     SessionRecord,
+    UserListQuery,
     UserRecord,
 )
 from ..schema import check_changes
 from .database import Database
-from .ops import fetch_record, fetch_records, insert, set_once, update
+from .ops import fetch_record, fetch_records, insert, newest_first, set_once, update
 
 
 class SqliteUserStore:
@@ -99,6 +100,37 @@ class SqliteUserStore:
             + " AND ".join(conditions)
             + " ORDER BY display_name, id LIMIT ?",
             [*params, limit],
+        )
+
+    async def listed(
+        self, query: UserListQuery, *, before: str | None, limit: int
+    ) -> list[UserRecord]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if query.status == "banned":
+            conditions.append("banned_at IS NOT NULL")
+        elif query.status == "suspended":
+            conditions.append("banned_at IS NULL AND suspended_until > ?")
+            params.append(query.now)
+        elif query.status == "active":
+            conditions.append(
+                "banned_at IS NULL AND (suspended_until IS NULL OR suspended_until <= ?)"
+            )
+            params.append(query.now)
+        if query.role is not None:
+            conditions.append("role = ?")
+            params.append(query.role)
+        for word in query.words:
+            pattern = "%" + _like_escaped(word) + "%"
+            conditions.append(
+                r"(display_name LIKE ? ESCAPE '\' OR headline LIKE ? ESCAPE '\'"
+                r" OR email LIKE ? ESCAPE '\'"
+                r" OR EXISTS (SELECT 1 FROM json_each(users.skills)"
+                r" WHERE json_each.value LIKE ? ESCAPE '\'))"
+            )
+            params.extend([pattern, pattern, pattern, pattern])
+        return await newest_first(
+            self.db, UserRecord, "users", conditions, params, before=before, limit=limit
         )
 
 
