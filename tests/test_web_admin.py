@@ -10,6 +10,7 @@ milestone) goes through the app's services and REST."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp.test_utils import TestServer
@@ -115,6 +116,27 @@ async def test_report_ban_audit_unban_and_a_lobby(
     await expect(judge.locator("#admin-user-name")).to_have_text("mal")
     await expect(judge.locator("#admin-user-state")).to_contain_text("Banned since")
 
+    # The Users tab lists who is banned, and finds a banned user by name (the
+    # directory would not).
+    await judge.get_by_role("link", name="Users").click()
+    found = judge.locator("#user-results li.user")
+    await expect(found).to_have_count(3)  # everyone: the judge, mal and Ann
+    await assert_fits_width(judge, "users by moderation state (375 px)")
+    await assert_accessible(judge, "users by moderation state (375 px)")
+    await judge.screenshot(path=str(artifact("web-admin-users-phone.png")), full_page=True)
+    search = judge.locator("#user-search-form")
+    await search.get_by_label("Status").select_option(label="Banned")
+    await expect(found).to_have_count(1)
+    await expect(found).to_contain_text("mal" + "Banned" + "Freelancer · mal@example.com")
+    await search.get_by_label("Status").select_option(label="Active")
+    await expect(found).to_have_count(2)
+    await expect(found.filter(has_text="mal")).to_have_count(0)
+    await search.get_by_label("Status").select_option(label="All")
+    await search.get_by_label("Find a user").fill("MAL")
+    await search.get_by_label("Find a user").press("Enter")
+    await expect(found).to_have_count(1)
+    await expect(found.locator(".state")).to_have_text("Banned")
+
     # The audit log lists it, readable; the ban is lifted from there.
     await judge.get_by_role("link", name="Audit log").click()
     audit = judge.locator("#audit li.audit-entry")
@@ -131,6 +153,12 @@ async def test_report_ban_audit_unban_and_a_lobby(
     )
     await expect(judge.get_by_role("button", name="Lift the ban or suspension")).to_be_hidden()
     assert await login_status(users, "mal") == 200
+    await judge.get_by_role("link", name="Users").click()  # the search is kept
+    await expect(found).to_have_count(1)
+    await expect(found.locator(".state")).to_have_text("Active")
+    await search.get_by_label("Status").select_option(label="Banned")
+    await expect(judge.locator("#no-user-results")).to_be_visible()
+    await expect(found).to_have_count(0)
     await judge.get_by_role("link", name="Audit log").click()
     await expect(audit.first).to_contain_text("Lifted a ban or suspension · mal")
     await assert_fits_width(judge, "audit log (375 px)")
@@ -223,7 +251,10 @@ async def test_dispute_split_and_user_moderation(
     await judge.get_by_role("link", name="Users").click()
     await judge.get_by_label("Find a user").fill("fred")
     await judge.get_by_role("button", name="Search").click()
-    await judge.locator("#user-results li.user").get_by_role("button").click()
+    found = judge.locator("#user-results li.user")
+    await expect(found).to_have_count(1)
+    await expect(found.locator(".state")).to_have_text("Active")
+    await found.get_by_role("button").click()
     await expect(judge.locator("#admin-user-name")).to_have_text("fred")
     await expect(judge.locator("#admin-user-state")).to_have_text(
         "Active: not banned or suspended."
@@ -238,6 +269,12 @@ async def test_dispute_split_and_user_moderation(
     await suspend.get_by_role("button", name="Suspend").click()
     await expect(judge.locator("#admin-user-state")).to_contain_text("Suspended until")
     assert await login_status(users, "fred") == 403
+    await judge.get_by_role("link", name="Back to the user search").click()
+    await judge.locator("#user-search-form").get_by_label("Status").select_option(label="Suspended")
+    await expect(found).to_have_count(1)
+    await expect(found.locator(".state")).to_have_text(re.compile(r"^Suspended until .*2099"))
+    await found.get_by_role("button").click()
+    await expect(judge.locator("#admin-user-name")).to_have_text("fred")
     await judge.locator("#role-form").get_by_label("Role").select_option(label="Client")
     await judge.locator("#role-form").get_by_role("button", name="Change role").click()
     await expect(judge.locator("#admin-user-meta")).to_contain_text("Client · joined")

@@ -1,6 +1,7 @@
 // The admin screens (#/admin/<tab>, admins only; app.js shows the others the
 // "Admins only" view and never calls these): the moderation queue with a
-// reported message's context, disputes and their split, users (find, suspend,
+// reported message's context, disputes and their split, users (listed with
+// their moderation state, found by name or email, filtered by state; suspend,
 // ban, unban, role), networking lobbies with their usage, and the audit log.
 // REST: docs/protocol.md (moderation, marketplace, networking).
 import { state } from './state.js';
@@ -34,7 +35,7 @@ export async function showAdmin(path) {
   if (pane === 'reports') await loadReports();
   else if (pane === 'report') await openReport(id);
   else if (pane === 'disputes') await loadDisputes();
-  else if (pane === 'users') $('#user-search-form').elements.namedItem('q').focus();
+  else if (pane === 'users') { $('#user-search-form').elements.namedItem('q').focus(); await loadUsers(true); }
   else if (pane === 'user') await openUser(id);
   else if (pane === 'lobbies') await loadLobbies();
   else if (pane === 'audit') await loadAudit(true);
@@ -193,50 +194,71 @@ function disputeItem(d) {
 
 // ---------- users ----------
 
-onSubmit($('#user-search-form'), async (fields) => {
-  const q = fields.q.trim();
-  const page = await api('GET', '/users?limit=20' + (q ? '&q=' + encodeURIComponent(q) : ''));
-  $('#user-results').replaceChildren(...page.items.map((u) => {
-    const b = el('button', { type: 'button', className: 'conv-item' },
-      el('span', { className: 'name', textContent: u.display_name }),
-      el('span', { textContent: roleLabel(u.role) }),
-      el('span', { className: 'last', textContent: u.headline || u.skills.join(', ') || u.id }));
-    b.addEventListener('click', () => { location.hash = '#/admin/users/' + encodeURIComponent(u.id); });
-    const li = el('li', { className: 'user' }, b);
-    li.dataset.id = u.id;
-    return li;
-  }));
-  $('#no-user-results').hidden = page.items.length > 0;
-});
+// Every user (banned and suspended ones too) with their moderation state, newest
+// first, filtered by the search box and the status; "More users" pages on.
+let usersCursor = null;
+let usersLoad = 0;  // only the latest list answer is drawn
 
-// The profile, and the moderation state the audit log tells (the latest ban,
-// suspension or unban); every action answers the state itself.
+async function loadUsers(first) {
+  const form = $('#user-search-form');
+  const q = form.elements.namedItem('q').value.trim();
+  const status = form.elements.namedItem('status').value;
+  const load = ++usersLoad;
+  if (first) usersCursor = null;
+  const params = new URLSearchParams({ limit: '20' });
+  if (q) params.set('q', q);
+  if (status) params.set('status', status);
+  if (usersCursor) params.set('cursor', usersCursor);
+  const page = await api('GET', '/admin/users?' + params);
+  if (load !== usersLoad || !onScreen('users', null)) return;
+  const items = page.items.map(userItem);
+  if (first) $('#user-results').replaceChildren(...items); else $('#user-results').append(...items);
+  usersCursor = page.next_cursor;
+  $('#user-more').hidden = !usersCursor;
+  $('#no-user-results').hidden = $('#user-results').children.length > 0;
+}
+
+// "Suspended until <date>", "Banned", "Active".
+const stateText = (u) => statusLabel(u.status) + (u.status === 'suspended' ? ` until ${when(u.suspended_until)}` : '');
+
+function userItem(u) {
+  const b = el('button', { type: 'button', className: 'conv-item' },
+    el('span', { className: 'name', textContent: u.display_name }),
+    el('span', { className: 'state ' + u.status, textContent: stateText(u) }),
+    el('span', { className: 'last', textContent: `${roleLabel(u.role)} · ${u.email}` }));
+  b.addEventListener('click', () => { location.hash = '#/admin/users/' + encodeURIComponent(u.id); });
+  const li = el('li', { className: 'user' }, b);
+  li.dataset.id = u.id;
+  li.dataset.status = u.status;
+  return li;
+}
+
+onSubmit($('#user-search-form'), () => loadUsers(true));
+$('#user-search-form').elements.namedItem('status').addEventListener('change', act(() => loadUsers(true)));
+$('#user-more').addEventListener('click', act(() => loadUsers(false)));
+
+// The account and its moderation state (GET /admin/users/{id}), and the admin
+// actions on it (the audit log); every action answers the state itself.
 async function openUser(id) {
   $('#admin-user-name').textContent = 'Loading…';
   for (const sel of ['#admin-user-meta', '#admin-user-state']) $(sel).textContent = '';
   const [user, history] = await Promise.all([
-    api('GET', '/users/' + encodeURIComponent(id)),
+    api('GET', '/admin/users/' + encodeURIComponent(id)),
     api('GET', '/admin/audit?limit=50&target_id=' + encodeURIComponent(id))]);
-  await names(history.items.map((e) => e.actor_id));
+  await names([id, ...history.items.map((e) => e.actor_id)]);
   if (!onScreen('users', id)) return;
-  state.users.set(user.id, user);
   $('#admin-user-name').textContent = user.display_name;
-  $('#admin-user-meta').textContent = `${roleLabel(user.role)} · joined ${when(user.created_at)} · id ${user.id}`;
+  $('#admin-user-meta').textContent = `${roleLabel(user.role)} · joined ${when(user.created_at)} · ${user.email} · id ${user.id}`;
   $('#role-form').elements.namedItem('role').value = user.role;
   for (const form of ['#suspend-form', '#ban-form']) $(form).reset();
-  const last = history.items.find((e) => ['user.ban', 'user.suspend', 'user.unban'].includes(e.action));
-  renderModeration({
-    banned_at: last && last.action === 'user.ban' ? last.at : null,
-    suspended_until: last && last.action === 'user.suspend' ? last.details.until : null,
-  });
+  renderModeration(user);
   $('#admin-user-history').replaceChildren(...history.items.map(auditItem));
 }
 
 function renderModeration(u) {
-  const suspended = u.suspended_until && Date.parse(u.suspended_until) > Date.now();
-  $('#admin-user-state').textContent = u.banned_at ? `Banned since ${when(u.banned_at)}.`
-    : suspended ? `Suspended until ${when(u.suspended_until)}.` : 'Active: not banned or suspended.';
-  $('#unban').hidden = !(u.banned_at || suspended);
+  $('#admin-user-state').textContent = u.status === 'banned' ? `Banned since ${when(u.banned_at)}.`
+    : u.status === 'suspended' ? `Suspended until ${when(u.suspended_until)}.` : 'Active: not banned or suspended.';
+  $('#unban').hidden = u.status === 'active';
 }
 
 async function moderate(path, body) {

@@ -16,6 +16,8 @@ export const STATUS_LABELS = {
   succeeded: 'Succeeded', paid: 'Paid', failed: 'Failed',
   // lobbies
   scheduled: 'Scheduled', closed: 'Closed',
+  // users' moderation state (GET /admin/users `status`)
+  active: 'Active', suspended: 'Suspended', banned: 'Banned',
 };
 
 // A short title per notification type (notifications.js writes the full
