@@ -31,6 +31,7 @@ APP_FILES = (
     "admin.js",
     "app.js",
     "api.js",
+    "bidchat.js",
     "calls.js",
     "cards.js",
     "chat.js",

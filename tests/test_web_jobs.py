@@ -87,8 +87,9 @@ async def test_post_bid_and_talk_from_the_job_page(
     await cara.screenshot(path=str(artifact("web-jobs-cara-job.png")), full_page=True)
     await fred.screenshot(path=str(artifact("web-jobs-fred-job.png")), full_page=True)
 
-    # Cara opens the bid's conversation from the job page and writes.
-    await cara_bid.get_by_role("button", name="Open conversation").click()
+    # Cara starts the bid's conversation beside the bid, opens it in full and writes.
+    await cara_bid.get_by_role("button", name="Start the conversation").click()
+    await cara_bid.get_by_role("link", name="Open the full conversation").click()
     await expect(cara.locator("#conv-title")).to_have_text("Fred")
     await expect(cara.locator("#conv-context")).to_have_text("About a bid: view the job")
     conversation_id = hash_id(cara, "#/c/")
@@ -99,7 +100,7 @@ async def test_post_bid_and_talk_from_the_job_page(
     await expect(cara.locator(".msg.mine .text")).to_have_text("Hi Fred, when could you start?")
 
     # Fred opens it from his bid: the same conversation, with Cara's message.
-    await fred_bid.get_by_role("button", name="Open conversation").click()
+    await fred_bid.get_by_role("link", name="Open the full conversation").click()
     await expect(fred.locator("#conv-title")).to_have_text("Cara")
     assert hash_id(fred, "#/c/") == conversation_id
     await expect(fred.locator(".msg:not(.mine) .text")).to_have_text(
@@ -116,7 +117,8 @@ async def test_post_bid_and_talk_from_the_job_page(
     await cara.locator("#conv-context").click()
     await expect(cara.locator("#job-title")).to_have_text("Logo for a bakery")
     assert hash_id(cara, "#/jobs/") == job_id
-    await cara.locator("#bids li.bid").get_by_role("button", name="Open conversation").click()
+    full = cara.locator("#bids li.bid").get_by_role("link", name="Open the full conversation")
+    await full.click()
     await expect(cara.locator("#conv-title")).to_have_text("Fred")
     assert hash_id(cara, "#/c/") == conversation_id
     await cara.get_by_role("link", name="Chats").click()

@@ -143,7 +143,7 @@ async def test_job_from_draft_to_reviews(server: TestServer, app: Any, chromium:
     await cara_bid.get_by_role("button", name="Award the job").click()
     await expect(cara_bid.locator(".bid-status")).to_have_text("Awarded")
     await expect(meta).to_contain_text("Awarded ·")
-    await expect(cara_bid.get_by_role("button", name="Open conversation")).to_be_visible()
+    await expect(cara_bid.get_by_role("button", name="Start the conversation")).to_be_visible()
 
     # Fred's page shows the award at once; he accepts.
     await expect(fred_bid.locator(".bid-status")).to_have_text("Awarded")
@@ -333,11 +333,16 @@ async def test_dispute_from_the_job_page(
     await fred.screenshot(path=str(artifact("web-market-fred-disputed.png")), full_page=True)
     await assert_accessible(fred, "disputed milestone (phone)")
 
-    # The reason is in the bid's conversation, where a moderator reads both sides.
-    await cara.locator("#bids li.bid").get_by_role("button", name="Open conversation").click()
-    await expect(cara.locator(".msg:not(.mine) .text").last).to_have_text(
+    # The reason is in the bid's conversation, where a moderator reads both sides:
+    # beside the bid at once, and in the full conversation.
+    reason_text = (
         "Dispute on milestone “First draft”: The brief changed twice after the draft was delivered."
     )
+    beside = cara.locator("#bids li.bid .bid-conv .msg:not(.mine) .text").last
+    await expect(beside).to_have_text(reason_text)
+    full = cara.locator("#bids li.bid").get_by_role("link", name="Open the full conversation")
+    await full.click()
+    await expect(cara.locator("#messages .msg:not(.mine) .text").last).to_have_text(reason_text)
     for page in (cara, fred):
         await expect(page.locator("#error")).to_be_hidden()
     assert cara.errors == [] and fred.errors == []

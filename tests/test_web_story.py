@@ -120,7 +120,7 @@ async def test_the_whole_marketplace_story(server: TestServer, app: Any, chromiu
     await expect(meta).to_contain_text("In progress ·")
 
     # They talk in the bid's conversation: Fred drops a picture, Cara reacts.
-    await fred_bid.get_by_role("button", name="Open conversation").click()
+    await fred_bid.get_by_role("link", name="Open the full conversation").click()
     await expect(fred.locator("#view-conv")).to_be_visible()
     await drop_files(fred, [("sketch.png", "image/png", picture())])
     await expect(fred.locator("#composer-files .file-state")).to_have_text(["Uploaded"])
@@ -128,7 +128,7 @@ async def test_the_whole_marketplace_story(server: TestServer, app: Any, chromiu
     await fred.locator("#composer-input").press("Enter")
     sent = fred.locator(".msg.mine", has_text="First sketch attached")
     await expect(sent.locator("img.thumb")).to_have_attribute("src", re.compile(r"^blob:"))
-    await cara_bid.get_by_role("button", name="Open conversation").click()
+    await cara_bid.get_by_role("link", name="Open the full conversation").click()
     received = cara.locator(".msg", has_text="First sketch attached")
     await expect(received.locator("img.thumb")).to_have_attribute("src", re.compile(r"^blob:"))
     await received.get_by_role("button", name="Add a reaction").click()

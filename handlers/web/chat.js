@@ -21,6 +21,14 @@ import { renderPins, loadPins, bindPins } from './pins.js';
 
 export { others, convTitle, stopTyping };
 
+// Views beside the conversation view that show a conversation's messages (the
+// bid's conversation on the job page, bidchat.js) register fn(convId) here: it is
+// called when that conversation, its messages or its receipts changed (convId
+// null: any of them, after a load or a sync).
+const watchers = [];
+export function onConversationChanged(fn) { watchers.push(fn); }
+const changed = (convId) => { for (const fn of watchers) act(fn)(convId); };  // a view's failure is shown, the event still handled
+
 // ---------- the conversation store ----------
 function peerIds() {
   const ids = new Set();
@@ -38,6 +46,7 @@ export function upsertConversation(c, moveUp) {
   if (!known) subscribePresence(others(c)).catch(showError);
   renderList();
   if (state.current === c.id) renderConvHead();
+  changed(c.id);
 }
 
 // Receipts: the highest read and delivered markers of the others. The
@@ -110,6 +119,7 @@ async function loadConversations() {
   } while (cursor);
   state.order = seen;
   renderList();
+  changed(null);
   await subscribePresence([...peerIds()]);
 }
 
@@ -152,6 +162,7 @@ async function syncMessages() {
     cursors = next;
   }
   renderMessages(); renderPins();
+  changed(null);
 }
 
 function applySync(item) {
@@ -220,6 +231,7 @@ function onConversationRemoved(e) {
   state.order = state.order.filter((id) => id !== e.conversation_id);
   if (state.current === e.conversation_id) location.hash = '#/conversations';
   renderList();
+  changed(e.conversation_id);
 }
 
 async function onMessageNew(sock, m) {
@@ -242,6 +254,7 @@ async function onMessageNew(sock, m) {
   if (fresh) noteReply(m);
   renderList();
   if (state.current === m.conversation_id) { renderMessages(); markRead(m.conversation_id); }
+  changed(m.conversation_id);
 }
 
 // A new message unarchives the conversation unless it is muted (no event says
@@ -260,6 +273,7 @@ function replaceMessage(m, stay) {
 function redraw(convId, stay) {
   renderList();
   if (state.current === convId) { renderMessages(stay); renderPins(); }
+  changed(convId);
 }
 
 const tombstone = (m) => ({ ...m, text: '', attachments: [], mentions: [], reactions: [], deleted: true, pinned: false });
@@ -285,6 +299,7 @@ async function onPinned(e) {
 function onMessageDelivered(e) {
   raisePeer(state.peerDelivered, e.conversation_id, e.seq);
   if (state.current === e.conversation_id) renderMessages(true);
+  changed(e.conversation_id);
 }
 
 function onMessageRead(e) {
@@ -296,6 +311,7 @@ function onMessageRead(e) {
   }
   renderList();
   if (state.current === e.conversation_id) renderMessages();
+  changed(e.conversation_id);
 }
 
 // ---------- the open conversation ----------
@@ -306,16 +322,36 @@ export async function openConversation(id) {
   state.picker = null;
   state.pinsOpen = false;
   if (!state.convs.has(id)) upsertConversation(await emit(state.sockets.conv, 'conversation:get', { conversation_id: id }), false);
-  if (!state.messages.has(id)) {
-    await startChangeFeed(state.convs.get(id));
-    const page = await emit(state.sockets.conv, 'message:history', { conversation_id: id, limit: 30 });
-    state.messages.set(id, new Map());
-    page.items.forEach(addMessage);
-    state.hasMore.set(id, page.has_more);
-  }
+  await loadHistory(id);
   renderConvHead(); renderMessages(); renderTyping(); renderComposer(); resetComposer();
   await markRead(id);
   $('#composer-input').focus();
+}
+
+// The conversation (asked for when not in the list yet) and its latest 30
+// messages in the store, once: later messages come live and by sync. One load
+// per conversation, however many views ask at once.
+const loading = new Map();  // conversation id -> the load under way
+export function loadHistory(id) {
+  if (state.messages.has(id)) return Promise.resolve();
+  if (!loading.has(id)) loading.set(id, fetchHistory(id).finally(() => loading.delete(id)));
+  return loading.get(id);
+}
+
+async function fetchHistory(id) {
+  const sock = state.sockets.conv;
+  if (!state.convs.has(id)) upsertConversation(await emit(sock, 'conversation:get', { conversation_id: id }), false);
+  await startChangeFeed(state.convs.get(id));
+  const page = await emit(sock, 'message:history', { conversation_id: id, limit: 30 });
+  state.messages.set(id, new Map());
+  page.items.forEach(addMessage);
+  state.hasMore.set(id, page.has_more);
+  // A message:new that came while the page was on its way was not stored (the
+  // conversation had no messages held yet) but moved last_seq: ask again.
+  const c = state.convs.get(id);
+  if (c && c.last_seq > Math.max(0, ...page.items.map((m) => m.seq))) {
+    (await emit(sock, 'message:history', { conversation_id: id, limit: 30 })).items.forEach(addMessage);
+  }
 }
 
 async function loadOlder() {
@@ -327,7 +363,7 @@ async function loadOlder() {
   renderMessages();
 }
 
-async function markRead(id) {
+export async function markRead(id) {
   const c = state.convs.get(id);
   if (!c || !c.last_seq || (c.read_seq >= c.last_seq && c.unread_count === 0)) return;
   if (!state.sockets.conv.connected) return;
@@ -383,14 +419,16 @@ async function saveEdit(text) {
   state.editing = null;
 }
 
-async function send(text, attachments, threadRootId) {
-  const id = state.current;
+// Sends to the open conversation, or to convId (the bid's conversation beside the
+// bid, bidchat.js); answers the Message.
+export async function send(text, attachments, threadRootId, convId) {
+  const id = convId || state.current;
   const payload = { conversation_id: id, client_msg_id: newId(), text, attachments };
   const mentions = mentionedIn(text, state.convs.get(id));
   if (mentions.length) payload.mentions = mentions;
   if (threadRootId) payload.thread_root_id = threadRootId;
   const m = await emit(state.sockets.conv, 'message:send', payload);
-  if (m.masked) showMaskedNotice();
+  if (m.masked && id === state.current) showMaskedNotice();
   const fresh = addMessage(m);
   if (fresh) noteReply(m);
   const c = state.convs.get(id);
@@ -399,6 +437,8 @@ async function send(text, attachments, threadRootId) {
   c.read_seq = Math.max(c.read_seq, m.seq);
   toTop(id);
   state.typingSentAt = 0;  // the hub ends our typing state itself on send
+  changed(id);
+  return m;
 }
 
 // "@Name" of a participant in the text: they get a mention (docs/protocol.md).

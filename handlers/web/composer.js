@@ -149,9 +149,11 @@ export function clearComposerError() {
 }
 
 // The hub hid contact details in what was just sent (the ack's masked: true).
+export const MASKED_TEXT = 'Contact details in your message were hidden: emails, phone numbers and links'
+  + ' show as “[contact hidden]” until a bid between you is accepted.';
+
 export function showMaskedNotice() {
-  $('#composer-notice-text').textContent = 'Contact details in your message were hidden: emails, phone numbers and links'
-    + ' show as “[contact hidden]” until a bid between you is accepted.';
+  $('#composer-notice-text').textContent = MASKED_TEXT;
   $('#composer-notice').hidden = false;
 }
 

@@ -1,13 +1,13 @@
 // Jobs and bids (REST /jobs, /bids): finding open jobs, a client's own jobs, a
 // freelancer's bids and work, posting a job (draft or published), a job's page
-// with what its owner and its bidders can do, and the conversation about a bid.
-// The job page's milestones and reviews are milestones.js and reviews.js.
+// with what its owner and its bidders can do. The job page's milestones and
+// reviews are milestones.js and reviews.js, the conversation beside each bid
+// bidchat.js.
 import { state } from './state.js';
 import { $, el, act, money, onSubmit, clearFieldErrors } from './ui.js';
 import { api } from './api.js';
-import { emit } from './socket.js';
 import { userName, onProfile } from './users.js';
-import { upsertConversation } from './chat.js';
+import { bidParty, bidConversationPanel } from './bidchat.js';
 import { statusLabel, jobTypeLabel } from './labels.js';
 import { toMinor, toUnits, post } from './market.js';
 import { loadMilestones, renderMilestones } from './milestones.js';
@@ -180,7 +180,9 @@ function renderJob() {
   $('#job-skills').textContent = job.skills.length ? 'Skills: ' + job.skills.join(', ') : '';
   renderJobActions(job, owner);
   $('#bids-heading').textContent = owner ? 'Bids' : 'Your bid';
+  const focused = document.activeElement;  // a reply being typed beside a bid keeps the focus
   $('#bids').replaceChildren(...bids.map((bid) => bidItem(job, bid, owner)));
+  if (focused !== document.activeElement && $('#bids').contains(focused)) focused.focus({ preventScroll: true });
   $('#no-bids').textContent = owner ? 'No bids yet.' : 'You have not bid on this job.';
   $('#no-bids').hidden = bids.length > 0;
   const mine = bids.some((b) => b.freelancer_id === state.me.id && ACTIVE_BIDS.includes(b.status));
@@ -226,18 +228,17 @@ function bidItem(job, bid, owner) {
     buttons.push(edit);
   }
   if (mine && OPEN_BIDS.includes(bid.status)) buttons.push(step('Withdraw bid', 'withdraw'));
-  if (owner || mine) {
-    const talk = el('button', { type: 'button', className: 'bid-chat', textContent: 'Open conversation' });
-    talk.addEventListener('click', act(() => openBidConversation(job, bid)));
-    buttons.push(talk);
-  }
-  const li = el('li', { className: 'bid card' },
-    el('p', null, el('strong', { className: 'who', textContent: userName(bid.freelancer_id) }),
-      ` · ${money(bid.amount, bid.currency)} in ${bid.period_days} day${bid.period_days === 1 ? '' : 's'} · `,
-      el('span', { className: 'bid-status', textContent: statusLabel(bid.status) })),
-    el('p', { className: 'proposal pre', textContent: bid.proposal }),
-    mine && bid.status === 'pending' && editingBid === bid.id ? bidEditForm(bid) : null,
-    buttons.length ? el('div', { className: 'actions' }, ...buttons) : null);
+  // The bid, and beside it (below it on a phone) its conversation for its two parties.
+  const party = bidParty(job, bid);
+  const li = el('li', { className: 'bid' + (party ? ' with-conv' : '') },
+    el('div', { className: 'bid-card card' },
+      el('p', null, el('strong', { className: 'who', textContent: userName(bid.freelancer_id) }),
+        ` · ${money(bid.amount, bid.currency)} in ${bid.period_days} day${bid.period_days === 1 ? '' : 's'} · `,
+        el('span', { className: 'bid-status', textContent: statusLabel(bid.status) })),
+      el('p', { className: 'proposal pre', textContent: bid.proposal }),
+      mine && bid.status === 'pending' && editingBid === bid.id ? bidEditForm(bid) : null,
+      buttons.length ? el('div', { className: 'actions' }, ...buttons) : null),
+    party ? bidConversationPanel(job, bid, ACTIVE_BIDS.includes(bid.status)) : null);
   li.dataset.id = bid.id;
   li.dataset.status = bid.status;
   return li;
@@ -274,25 +275,6 @@ export function moneyInput(name, schema, currency, value) {
   if (value != null) input.value = value;
   Object.assign(input.dataset, { schema, money: '', currency });
   return input;
-}
-
-// The bid's conversation, between the job's owner and the bidder: the one an
-// accepted bid names, or one already here with the bid's context; otherwise a
-// create with the bid's context, which returns the bid's one conversation,
-// opening it if needed (the hub picks a direct conversation or a group of two).
-async function openBidConversation(job, bid) {
-  const sock = state.sockets.conv;
-  state.bidJobs.set(bid.id, job.id);
-  const isBid = (c) => c && c.context && c.context.type === 'bid' && c.context.id === bid.id;
-  let c = bid.conversation_id ? await emit(sock, 'conversation:get', { conversation_id: bid.conversation_id })
-    : [...state.convs.values()].find(isBid);
-  if (!c) {
-    const peer = state.me.id === bid.freelancer_id ? job.owner_id : bid.freelancer_id;
-    c = await emit(sock, 'conversation:create',
-      { participant_ids: [peer], context: { type: 'bid', id: bid.id } });
-  }
-  upsertConversation(c, !state.convs.has(c.id));
-  location.hash = '#/c/' + encodeURIComponent(c.id);
 }
 
 // Editing and cancelling a job

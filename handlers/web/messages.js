@@ -30,13 +30,18 @@ function receipt(m) {
 
 export const replyLabel = (n) => (n === 1 ? '1 reply' : `${n} replies`);
 
-export function messageItem(m, inThread) {
+// compact: a few latest messages beside something else (the bid's conversation
+// on the job page, bidchat.js): what was said, its files, the ticks and the
+// reactions, without the buttons that act on the open conversation's composer
+// and panes (edit, thread, pin, mark unread, delete, report).
+export function messageItem(m, inThread, compact) {
   // A system line stays quiet: its reactions, and Unpin if someone pinned it.
   if (m.kind === 'system') {
     return systemItem(m, [pinMark(m), m.deleted ? null : reactionRow(m, false),
-      m.pinned ? button('pin', 'Unpin', () => actions.setPinned(m, false)) : null]);
+      m.pinned && !compact ? button('pin', 'Unpin', () => actions.setPinned(m, false)) : null]);
   }
-  if (m.kind === 'card') return cardItem(m, [pinMark(m), ...messageExtras(m, inThread)]);
+  const extras = compact ? [m.deleted ? null : reactionRow(m, false)] : messageExtras(m, inThread);
+  if (m.kind === 'card') return cardItem(m, [pinMark(m), ...extras]);
   const mine = state.me && m.sender_id === state.me.id;
   const meta = el('span', { className: 'meta' },
     el('span', { className: 'who', textContent: userName(authorOf(m)) }),
@@ -44,12 +49,12 @@ export function messageItem(m, inThread) {
     m.edited_at && !m.deleted ? el('span', { className: 'edited', textContent: 'edited' }) : null, pinMark(m));
   if (mine) {
     meta.append(receipt(m));
-    if (!m.deleted) meta.append(...messageButtons(m, inThread));
-  } else if (!m.deleted && m.sender_id) meta.append(reportButton(m));
+    if (!m.deleted && !compact) meta.append(...messageButtons(m, inThread));
+  } else if (!m.deleted && m.sender_id && !compact) meta.append(reportButton(m));
   const toMe = state.me && (m.mentions || []).includes(state.me.id);
   const li = el('li', { className: 'msg' + (mine ? ' mine' : '') + (toMe ? ' mentions-me' : '') + (m.deleted ? ' deleted' : '') + (m.pinned ? ' pinned' : '') },
     el('div', { className: 'text', textContent: m.deleted ? 'message deleted' : m.text }),
-    m.deleted ? null : attachmentList(m.attachments), meta, ...messageExtras(m, inThread));
+    m.deleted ? null : attachmentList(m.attachments), meta, ...extras);
   li.dataset.seq = String(m.seq);
   return li;
 }
