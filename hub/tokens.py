@@ -19,6 +19,12 @@ MFA_TOKEN_TYPE = "mfa"
 MFA_AUDIENCE = "hub:login-mfa"
 
 
+def password_stamp(password_hash: str) -> str:
+    """A short digest of a password hash, for the mfa token: it changes with
+    the password, and says nothing about it (the hash is salted and slow)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
     """What a verified access token says; whether its session is still active
@@ -87,10 +93,12 @@ class TokenIssuer:
             claims["sub"], claims.get("role", ""), claims["sid"], float(claims["exp"])
         )
 
-    def issue_mfa(self, user_id: str, ttl_s: int) -> str:
+    def issue_mfa(self, user_id: str, ttl_s: int, password_stamp: str) -> str:
         """A signed token saying that ``user_id`` gave the right password and
         owes a second factor (``POST /auth/login/mfa``). Its own ``typ`` and
-        audience, and no ``sid``: it is never accepted as an access token."""
+        audience, and no ``sid``: it is never accepted as an access token.
+        ``password_stamp`` (``password_stamp()`` of the hash the password was
+        checked against) makes a password change or reset void it."""
         now = int(time.time())
         claims = {
             "sub": user_id,
@@ -99,11 +107,13 @@ class TokenIssuer:
             "iat": now,
             "exp": now + ttl_s,
             "jti": secrets.token_hex(8),
+            "pwd": password_stamp,
         }
         return self._jwt.encode(claims, self._signing_key, algorithm=self.algorithm)
 
-    def verify_mfa(self, token: object) -> str:
-        """The user of a valid, unexpired mfa token; Unauthorized otherwise."""
+    def verify_mfa(self, token: object) -> tuple[str, str]:
+        """The user of a valid, unexpired mfa token and its password stamp;
+        Unauthorized otherwise."""
         if not isinstance(token, str) or not token:
             raise Unauthorized("Missing mfa_token")
         try:
@@ -120,7 +130,7 @@ class TokenIssuer:
             raise Unauthorized("Invalid mfa_token") from exc
         if claims.get("typ") != MFA_TOKEN_TYPE:
             raise Unauthorized("Invalid mfa_token")
-        return str(claims["sub"])
+        return str(claims["sub"]), str(claims.get("pwd", ""))
 
 
 class _PreparedKeys(Algorithm):

@@ -273,7 +273,7 @@ async def test_an_expired_or_forged_mfa_token_is_401(
 ) -> None:
     account, totp, _ = await enabled(http, api, "kim")
     user_id = account["user"]["id"]
-    expired = TokenIssuer(settings).issue_mfa(user_id, ttl_s=-1)  # issued over its TTL ago
+    expired = TokenIssuer(settings).issue_mfa(user_id, -1, "")  # issued over its TTL ago
     forged = jwt.encode(
         {"sub": user_id, "typ": "mfa", "aud": "hub:login-mfa", "iat": 0, "exp": 2**40},
         "not-the-hubs-secret-but-long-enough-for-hs256",
@@ -285,6 +285,33 @@ async def test_an_expired_or_forged_mfa_token_is_401(
         assert (status, problem["code"]) == (401, "unauthorized"), (mfa_token, problem)
     # The code was not used up by those: a valid mfa_token takes it.
     status, _, _ = await second_step(http, await first_step(http, "kim"), totp.code(1))
+    assert status == 200
+
+
+async def test_an_mfa_token_from_before_a_password_change_is_401(
+    http: TestClient, api: Api
+) -> None:
+    """Whoever got the old password through step one cannot finish with it
+    once the owner changed it, even within the token's 5 minutes."""
+    account, totp, _ = await enabled(http, api, "pat")
+    stale = await first_step(http, "pat")
+    new_password = "a new and longer passphrase"
+    status, body, _ = await post(
+        http,
+        "/auth/password",
+        {"current_password": PASSWORD, "new_password": new_password},
+        account,
+    )
+    assert status == 204, body
+
+    status, problem, _ = await second_step(http, stale, totp.code(1))
+
+    assert (status, problem["code"]) == (401, "unauthorized"), problem
+    assert "password changed" in problem["detail"]
+    # The refused attempt did not use the code up: a fresh login takes it.
+    status, _, _ = await second_step(
+        http, await first_step(http, "pat", new_password), totp.code(1)
+    )
     assert status == 200
 
 

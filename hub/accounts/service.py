@@ -19,7 +19,13 @@ from ..errors import (
     ValidationFailed,
 )
 from ..passwords import Passwords
-from ..tokens import AccessClaims, TokenIssuer, hash_refresh_token, new_refresh_token
+from ..tokens import (
+    AccessClaims,
+    TokenIssuer,
+    hash_refresh_token,
+    new_refresh_token,
+    password_stamp,
+)
 from .mail_links import AccountMails
 from .mfa import TwoFactor
 from .models import (
@@ -78,14 +84,21 @@ class AccountService:
         if await self.two_factor.is_on(user.id):
             # Only after the password (hashed for unknown emails too): nothing
             # here tells an unknown email from a known one.
-            raise MfaRequired(self.tokens.issue_mfa(user.id, self.two_factor.policy.token_ttl_s))
+            ttl_s = self.two_factor.policy.token_ttl_s
+            raise MfaRequired(
+                self.tokens.issue_mfa(user.id, ttl_s, password_stamp(user.password_hash))
+            )
         _allowed(user, now_iso())  # before a session is opened for it
         return await self._sign_in(user, await self.sessions.start(user.id, client))
 
     async def login_mfa(self, request: LoginMfaRequest, client: ClientInfo) -> AuthResult:
         """A login's second step: the mfa_token of its first and a TOTP or
-        recovery code. Wrong code 401; 429 while locked out."""
-        user = await self.store.users.get(self.tokens.verify_mfa(request.mfa_token))
+        recovery code. Wrong code 401; 429 while locked out. A token from
+        before a password change or reset is refused: log in again."""
+        user_id, stamp = self.tokens.verify_mfa(request.mfa_token)
+        user = await self.store.users.get(user_id)
+        if user is not None and stamp != password_stamp(user.password_hash):
+            raise Unauthorized("The password changed since this mfa_token: log in again")
         record = await self.store.mfa.get(user.id) if user is not None else None
         if user is None or record is None or record.secret is None:
             raise Unauthorized("Two-factor authentication is off: log in with the password")
