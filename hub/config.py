@@ -206,6 +206,9 @@ class Settings(BaseSettings):
     # list (registered through another process).
     webhook_poll_s: float = Field(1.0, gt=0, le=60)
     webhook_refresh_s: float = Field(10.0, gt=0)
+    # The delivery log's rows, and the outbox entries given up on (by their
+    # event's time), are deleted after this many days (hourly, in batches).
+    webhook_log_retention_days: int = Field(30, ge=1, le=3650)
 
     # Reaching users who are offline (issue 18; docs/push.md). An email digest
     # goes to a user offline this long with unread messages (their own

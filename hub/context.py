@@ -478,6 +478,7 @@ def build_webhooks(
         timeout_s=settings.webhook_timeout_s,
         poll_s=settings.webhook_poll_s,
         allow_private=allow_private,
+        retention_s=settings.webhook_log_retention_days * 86400.0,
     )
 
     def stats(depth: int, age_s: float) -> None:
@@ -491,6 +492,7 @@ def build_webhooks(
         process_id(),
         on_delivery=lambda status: metrics.webhook_deliveries.labels(status).inc(),
         on_stats=stats,
+        on_pruned=lambda kind, count: metrics.webhook_pruned.labels(kind).inc(count),
     )
     events.on_enqueued = worker.wake
     return WebhookService(store, events, allow_private), worker

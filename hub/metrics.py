@@ -119,6 +119,13 @@ class Metrics:
             "Age of the oldest webhook event waiting in the outbox (0 when empty)",
             registry=self.registry,
         )
+        self.webhook_pruned = Counter(
+            "hub_webhook_pruned_total",
+            "Webhook rows deleted for age (HUB_WEBHOOK_LOG_RETENTION_DAYS), by kind "
+            "(delivery: the delivery log; failed: outbox entries given up on)",
+            ["kind"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

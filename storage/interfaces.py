@@ -666,6 +666,15 @@ class WebhookStore(Protocol):
     ) -> list[WebhookDeliveryRecord]:
         """Newest first (descending id), strictly before the id ``before``."""
 
+    async def prune_deliveries(self, before: str, limit: int) -> int:
+        """Delete at most ``limit`` rows of the delivery log made (``at``)
+        before ``before``; how many. Calls from several processes at once are
+        safe: a row is deleted once, the others find it gone."""
+
+    async def prune_failed(self, before: str, limit: int) -> int:
+        """Delete at most ``limit`` outbox entries marked ``failed`` whose event
+        was created before ``before``; how many. Pending entries never go."""
+
 
 class EmailDigestStore(Protocol):
     """Email digests (issue 18): one record per user, for their latest absence.

@@ -5,13 +5,16 @@ X-Hub-Delivery. No timed assertions: every wait is ``eventually``."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from hub.clock import iso, new_id, utc_now
 from hub.context import HUB
 from hub.payments.signing import verify
+from storage.records import WebhookDeliveryRecord, WebhookOutboxRecord
 from users import Users
 from waits import eventually
 from webhook_receiver import receiving
@@ -257,3 +260,40 @@ async def test_a_redirect_is_a_failure_and_is_not_followed(users: Users) -> None
         assert {d["status_code"] for d in log["items"]} == {302}
         assert receiver.accepted == {}
         verify(endpoint["secret"], receiver.requests[0].body, receiver.requests[0].signature)
+
+
+@pytest.mark.hub_settings(webhook_log_retention_days=7)
+async def test_the_delivery_log_and_failed_entries_are_pruned_after_the_retention(
+    users: Users, app: web.Application, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await users.admin()
+    endpoint = await admin.ok(
+        "POST", HOOKS, {"url": "http://127.0.0.1:9/hook", "events": ["bid.*"]}, status=201
+    )
+    hub = app[HUB]
+    now = utc_now()
+    old, recent = iso(now - timedelta(days=8)), iso(now - timedelta(days=6))
+    for at in (old, old, old, recent):
+        await hub.store.webhooks.log_delivery(
+            WebhookDeliveryRecord(new_id(), endpoint["id"], new_id(), "bid.created", 1, at, 5, 500)
+        )
+
+    def outbox_entry(created_at: str, status: str) -> WebhookOutboxRecord:
+        return WebhookOutboxRecord(
+            new_id(), endpoint["id"], new_id(), "bid.created", "{}", created_at, created_at,
+            status=status,
+        )  # fmt: skip
+
+    await hub.store.webhooks.enqueue(
+        [outbox_entry(old, "failed"), outbox_entry(old, "failed"), outbox_entry(recent, "failed")]
+    )
+    monkeypatch.setattr("hub.offline.webhook_worker.PRUNE_BATCH", 2)  # several batches
+
+    assert await hub.webhook_worker.prune() == 5
+    assert await hub.webhook_worker.prune() == 0
+    log = await admin.ok("GET", f"{HOOKS}/{endpoint['id']}/deliveries")
+    assert [d["at"] for d in log["items"]] == [recent]
+    assert await hub.store.webhooks.prune_failed(iso(now), 10) == 1  # the recent one was kept
+    metrics = await (await admin.http.get("/metrics")).text()
+    assert 'hub_webhook_pruned_total{kind="delivery"} 3.0' in metrics
+    assert 'hub_webhook_pruned_total{kind="failed"} 2.0' in metrics

@@ -6,6 +6,7 @@ HUB_TEST_MONGODB_URL is set).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from storage.interfaces import Store
@@ -145,3 +146,77 @@ async def test_deliveries_are_listed_newest_first_per_endpoint_and_paged(store: 
     rest = await store.webhooks.deliveries("E1", before="D4", limit=10)
     assert [d.id for d in rest] == ["D3", "D2", "D1"]
     assert rest[0].error == "timeout" and rest[0].status_code is None
+
+
+OLD = "2024-04-01T00:00:00.000Z"
+CUTOFF = "2024-04-02T00:00:00.000Z"  # the retention's start: older rows go
+
+
+def delivery(delivery_id: str, at: str, endpoint_id: str = "E1") -> WebhookDeliveryRecord:
+    return WebhookDeliveryRecord(
+        delivery_id, endpoint_id, f"ev-{delivery_id}", "bid.created", 1, at, 3, status_code=500
+    )
+
+
+async def test_prune_deliveries_deletes_only_rows_older_than_the_cutoff(store: Store) -> None:
+    for number in range(5):
+        await store.webhooks.log_delivery(delivery(f"D{number}", OLD, f"E{number % 2}"))
+    await store.webhooks.log_delivery(delivery("D8", CUTOFF))  # not older: kept
+    await store.webhooks.log_delivery(delivery("D9", T1))
+
+    # Bounded: at most ``limit`` per call, until none is left; then 0.
+    assert await store.webhooks.prune_deliveries(CUTOFF, 2) == 2
+    assert await store.webhooks.prune_deliveries(CUTOFF, 2) == 2
+    assert await store.webhooks.prune_deliveries(CUTOFF, 2) == 1
+    assert await store.webhooks.prune_deliveries(CUTOFF, 2) == 0
+    assert [d.id for d in await store.webhooks.deliveries("E1", before=None, limit=10)] == [
+        "D9",
+        "D8",
+    ]
+    assert await store.webhooks.deliveries("E0", before=None, limit=10) == []
+
+
+async def test_prune_failed_deletes_old_failed_entries_never_pending_ones(store: Store) -> None:
+    await store.webhooks.create_endpoint(endpoint())
+    old = [replace(entry(f"A{number}"), created_at=OLD) for number in range(4)]
+    recent = replace(entry("B1"), created_at=T0)
+    await store.webhooks.enqueue([*old, recent])
+    for head in ("A0", "A1", "A2"):  # given up on; A3 is still pending
+        claimed = await store.webhooks.claim("E1", "p1", T1, T9)
+        assert claimed is not None and claimed.id == head
+        assert await store.webhooks.give_up(head, "p1", "24 h of failures") is True
+    claimed = await store.webhooks.claim("E1", "p1", T1, T9)
+    assert claimed is not None and claimed.id == "A3"  # leased, in flight
+    assert await store.webhooks.retry_later("A3", "p1", T2, "HTTP 500") is True
+    late = await store.webhooks.claim("E1", "p1", T2, T9)
+    assert late is not None and late.id == "A3"
+    assert await store.webhooks.give_up("A3", "p1", "gone") is True
+    newer = await store.webhooks.claim("E1", "p1", T2, T9)
+    assert newer is not None and newer.id == "B1"
+    assert await store.webhooks.give_up("B1", "p1", "gone") is True  # failed, but recent
+    await store.webhooks.enqueue([replace(entry("C1"), created_at=OLD)])  # old, pending
+
+    assert await store.webhooks.prune_failed(CUTOFF, 3) == 3
+    assert await store.webhooks.prune_failed(CUTOFF, 3) == 1
+    assert await store.webhooks.prune_failed(CUTOFF, 3) == 0
+    # The old pending entry stays and is still sent; the recent failed one stays.
+    assert await store.webhooks.outbox_stats() == (1, OLD)
+    pending = await store.webhooks.claim("E1", "p2", T3, T9)
+    assert pending is not None and pending.id == "C1"
+    assert await store.webhooks.prune_failed(T9, 10) == 1  # B1, failed before T9
+
+
+async def test_two_pruners_at_once_delete_each_row_once(store: Store) -> None:
+    for number in range(30):
+        await store.webhooks.log_delivery(delivery(f"D{number:02}", OLD))
+    await store.webhooks.log_delivery(delivery("D99", T1))
+
+    async def prune_all() -> int:
+        total = 0
+        while count := await store.webhooks.prune_deliveries(CUTOFF, 4):
+            total += count
+        return total
+
+    first, second = await asyncio.gather(prune_all(), prune_all())
+    assert first + second == 30
+    assert [d.id for d in await store.webhooks.deliveries("E1", before=None, limit=50)] == ["D99"]

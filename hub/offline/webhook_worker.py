@@ -8,6 +8,13 @@ sent again (at least once: receivers dedup by ``X-Hub-Delivery``). Any answer
 but 2xx, a redirect included (never followed), and any network error is
 retried with exponential backoff and jitter until ``max_age_s`` after the
 event, then the entry is marked failed and the endpoint's next one goes.
+
+Nothing is kept forever: every ``prune_every_s`` (and at start) each process
+deletes the delivery log's rows older than ``retention_s`` and the failed
+entries whose event is that old, ``PRUNE_BATCH`` rows per statement so a
+backlog never holds the SQLite writer for long. The conditions are the whole
+rule (age, and ``failed`` for entries: pending ones never go), so several
+processes pruning at once only find each other's rows gone.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 
@@ -36,6 +43,7 @@ log = logging.getLogger(__name__)
 RESPONSE_READ_CAP = 1024  # bytes of an answer read (and then dropped)
 USER_AGENT = "freelance-hub-webhooks/1"
 STATS_EVERY_S = 5.0
+PRUNE_BATCH = 1000  # rows per delete statement
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class DeliveryPolicy:
     timeout_s: float = 10.0
     poll_s: float = 1.0
     allow_private: bool = False
+    retention_s: float = 30 * 86400.0
+    prune_every_s: float = 3600.0
 
     @property
     def lease_s(self) -> float:
@@ -72,6 +82,7 @@ class WebhookWorker:
         owner: str,
         on_delivery: Callable[[str], None] = lambda status: None,
         on_stats: Callable[[int, float], None] = lambda depth, age: None,
+        on_pruned: Callable[[str, int], None] = lambda kind, count: None,
     ) -> None:
         self.store = store
         self.events = events
@@ -79,9 +90,11 @@ class WebhookWorker:
         self.owner = owner  # this process, in the leases it takes
         self.on_delivery = on_delivery  # status class: 2xx, 3xx, 4xx, 5xx, error
         self.on_stats = on_stats  # outbox depth, oldest entry's age (s)
+        self.on_pruned = on_pruned  # "delivery" or "failed", rows deleted
         self._wake = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self._stats_at = float("-inf")
 
@@ -99,13 +112,15 @@ class WebhookWorker:
         )
         await self.events.refresh_if_stale()
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
+        self._pruner = asyncio.create_task(self._prune_forever(), name="webhook-pruner")
 
     async def stop(self) -> None:
         """Stop claiming; let deliveries in flight end within a short while
         (one cancelled keeps its lease until it runs out: sent again later)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        for task in (self._task, self._pruner):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._in_flight:
             _, pending = await asyncio.wait(list(self._in_flight.values()), timeout=2.0)
             for task in pending:
@@ -148,6 +163,35 @@ class WebhookWorker:
             depth, oldest = await self.store.webhooks.outbox_stats()
             age = (now - parse_iso(oldest)).total_seconds() if oldest else 0.0
             self.on_stats(depth, max(0.0, age))
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Delete the delivery log's rows older than the retention, then the
+        failed outbox entries whose event is older, ``PRUNE_BATCH`` per
+        statement until none is left; how many rows in all."""
+        before = iso((now or utc_now()) - timedelta(seconds=self.policy.retention_s))
+        total = 0
+        for kind, prune in (
+            ("delivery", self.store.webhooks.prune_deliveries),
+            ("failed", self.store.webhooks.prune_failed),
+        ):
+            while True:
+                count = await prune(before, PRUNE_BATCH)
+                if count:
+                    self.on_pruned(kind, count)
+                    total += count
+                if count < PRUNE_BATCH:
+                    break
+        if total:
+            log.info("webhooks: %d rows older than %s deleted", total, before)
+        return total
+
+    async def _prune_forever(self) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception as exc:  # the store away: try again next time
+                log.warning("webhook log not pruned: %s", exc)
+            await asyncio.sleep(self.policy.prune_every_s)
 
     def _done(self, endpoint_id: str, _: asyncio.Task[None]) -> None:
         self._in_flight.pop(endpoint_id, None)

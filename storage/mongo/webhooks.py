@@ -11,6 +11,7 @@ from .codec import Document, from_doc, to_doc
 from .ops import insert, newest_first
 
 PENDING = "pending"
+FAILED = "failed"
 
 
 class MongoWebhookStore:
@@ -30,6 +31,7 @@ class MongoWebhookStore:
         )
         await self.outbox.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
         await self.deliveries_log.create_index([("endpoint_id", ASCENDING), ("_id", DESCENDING)])
+        await self.deliveries_log.create_index([("at", ASCENDING)])
 
     async def create_endpoint(self, endpoint: WebhookEndpointRecord) -> None:
         await insert(self.endpoints, to_doc(endpoint))
@@ -101,7 +103,7 @@ class MongoWebhookStore:
             {
                 "$inc": {"attempts": 1},
                 "$set": {
-                    "status": "failed",
+                    "status": FAILED,
                     "last_error": error,
                     "lease_owner": None,
                     "lease_until": None,
@@ -130,3 +132,21 @@ class MongoWebhookStore:
             before=before,
             limit=limit,
         )
+
+    async def prune_deliveries(self, before: str, limit: int) -> int:
+        return await _delete_some(self.deliveries_log, {"at": {"$lt": before}}, limit)
+
+    async def prune_failed(self, before: str, limit: int) -> int:
+        return await _delete_some(
+            self.outbox, {"status": FAILED, "created_at": {"$lt": before}}, limit
+        )
+
+
+async def _delete_some(collection: AsyncCollection[Document], query: Document, limit: int) -> int:
+    """Delete at most ``limit`` documents matching ``query`` (delete_many has
+    no limit): their ids, then those of them still matching."""
+    ids = [doc["_id"] async for doc in collection.find(query, {"_id": 1}).limit(limit)]
+    if not ids:
+        return 0
+    result = await collection.delete_many({"_id": {"$in": ids}, **query})
+    return int(result.deleted_count)

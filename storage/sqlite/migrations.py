@@ -599,4 +599,11 @@ MIGRATIONS: list[str] = [
     DROP TRIGGER messages_advance_conversation;
     CREATE TRIGGER messages_advance_conversation AFTER INSERT ON messages BEGIN UPDATE conversations SET last_seq = new.seq, last_activity_at = new.created_at, last_message = json_object('id', new.id, 'conversation_id', new.conversation_id, 'sender_id', new.sender_id, 'client_msg_id', new.client_msg_id, 'text', new.text, 'created_at', new.created_at, 'seq', new.seq, 'attachments', json(new.attachments), 'reply_to', new.reply_to, 'edited_at', new.edited_at, 'deleted', json(CASE WHEN new.deleted THEN 'true' ELSE 'false' END), 'pinned', json(CASE WHEN new.pinned THEN 'true' ELSE 'false' END), 'pinned_at', new.pinned_at, 'pinned_by', new.pinned_by, 'mentions', json(new.mentions), 'kind', new.kind, 'card', json(new.card), 'reactions', json(new.reactions), 'thread_root_id', new.thread_root_id, 'reply_count', new.reply_count, 'last_reply_at', new.last_reply_at, 'rev', new.rev, 'original_text', new.original_text, 'flagged', json(CASE WHEN new.flagged THEN 'true' ELSE 'false' END)) WHERE id = new.conversation_id; UPDATE memberships SET read_seq = new.seq WHERE conversation_id = new.conversation_id AND user_id = new.sender_id AND read_seq < new.seq AND new.kind = 'text'; END;
     """,
+    # issue 18 (left open): the delivery log and the outbox entries given up
+    # on are deleted by age (hub/offline/webhook_worker.py, prune); these
+    # indexes find the old rows without scanning.
+    """
+    CREATE INDEX webhook_deliveries_at ON webhook_deliveries(at);
+    CREATE INDEX webhook_outbox_failed ON webhook_outbox(created_at) WHERE status = 'failed';
+    """,
 ]

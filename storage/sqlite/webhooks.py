@@ -11,6 +11,16 @@ from .ops import fetch_record, fetch_records, insert, newest_first
 HEAD = (
     "SELECT * FROM webhook_outbox WHERE endpoint_id = ? AND status = 'pending' ORDER BY id LIMIT 1"
 )
+# One bounded statement each (the indexes on ``at`` and on the failed entries'
+# ``created_at`` find the rows), so a backlog never holds the writer for long.
+PRUNE_DELIVERIES = (
+    "DELETE FROM webhook_deliveries WHERE id IN"
+    " (SELECT id FROM webhook_deliveries WHERE at < ? LIMIT ?)"
+)
+PRUNE_FAILED = (
+    "DELETE FROM webhook_outbox WHERE id IN"
+    " (SELECT id FROM webhook_outbox WHERE status = 'failed' AND created_at < ? LIMIT ?)"
+)
 
 
 class SqliteWebhookStore:
@@ -120,3 +130,9 @@ class SqliteWebhookStore:
             before=before,
             limit=limit,
         )
+
+    async def prune_deliveries(self, before: str, limit: int) -> int:
+        return await self.db.write(PRUNE_DELIVERIES, (before, limit))
+
+    async def prune_failed(self, before: str, limit: int) -> int:
+        return await self.db.write(PRUNE_FAILED, (before, limit))
