@@ -13,6 +13,7 @@ from hub.marketplace.models import (
     CreateJob,
     CreateMilestone,
     CreateReview,
+    DisputeMilestone,
     Job,
     JobListQuery,
     JobPage,
@@ -25,6 +26,7 @@ from hub.marketplace.models import (
     ReviewPage,
     UpdateBid,
     UpdateJob,
+    WriteDisputeNote,
 )
 
 from .routing import Route, by_id_action, services_of, user_id_of
@@ -138,7 +140,22 @@ async def release_milestone(request: web.Request) -> web.Response:
 
 
 cancel_milestone = by_id_action("milestones", "cancel", "cancel_milestone")
-dispute_milestone = by_id_action("milestones", "dispute", "dispute_milestone")
+
+
+async def dispute_milestone(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_optional_body(request, DisputeMilestone)
+    return json_response(
+        await services_of(request).milestones.dispute(caller, _id(request), body.note)
+    )
+
+
+async def write_dispute_note(request: web.Request) -> web.Response:
+    caller = user_id_of(request)
+    body = await read_body(request, WriteDisputeNote)
+    return json_response(
+        await services_of(request).milestones.write_note(caller, _id(request), body.note)
+    )
 
 
 async def resolve_milestone(request: web.Request) -> web.Response:
@@ -467,9 +484,29 @@ ROUTES: list[Route] = [
         dispute_milestone,
         "funded|release_requested -> disputed (either side)",
         "milestones",
+        body=DisputeMilestone,
+        body_optional=True,
         response=Milestone,
         errors=(403, 409),
-        description=MILESTONE_STATES + STATE_409 + PARTY_403,
+        description="No body or {} disputes without a note; note (trimmed, 1..2000 "
+        "characters) is the disputing side's dispute note (owner_note or freelancer_note). "
+        + MILESTONE_STATES
+        + STATE_409
+        + PARTY_403,
+    ),
+    Route(
+        "PUT",
+        "/milestones/{id}/dispute/note",
+        write_dispute_note,
+        "Write your side's dispute note (owner or freelancer; disputed)",
+        "milestones",
+        body=WriteDisputeNote,
+        response=Milestone,
+        errors=(403, 409),
+        description="One note per side: it replaces the caller's side's earlier note "
+        "(owner_note or freelancer_note, with updated_at); the other side gets a "
+        "milestone.dispute_note notification. 409 invalid_state unless the milestone is "
+        "disputed; 403 for anyone but its owner and its freelancer.",
     ),
     Route(
         "POST",

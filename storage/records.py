@@ -371,6 +371,12 @@ class MilestoneRecord:
     fee: int = 0  # platform fees taken from what was released
     refunded: int = 0  # returned to the owner (cancel, resolution)
     version: int = 0
+    # Each side's dispute note, the latest it wrote, and when (None: none yet);
+    # hub/marketplace/milestones.py writes them with the dispute or afterwards.
+    owner_note: str | None = None
+    owner_note_at: str | None = None
+    freelancer_note: str | None = None
+    freelancer_note_at: str | None = None
 
 
 @dataclass(slots=True)

@@ -128,6 +128,8 @@ EXAMPLE_BODIES: dict[str, dict[str, Any]] = {
     "CreateMilestone": {"amount": 100, "description": "M"},
     "ReleaseMilestone": {"amount": 50},
     "ResolveMilestone": {"freelancer_amount": 50},
+    "DisputeMilestone": {"note": "The work was not delivered"},
+    "WriteDisputeNote": {"note": "The work was delivered on time"},
     "CreateReview": {"rating": 5, "comment": "C"},
     "CreateDeposit": {"amount": 100, "currency": "USD", "payment_method": "pm_card_ok"},
     "CreatePayout": {"amount": 100, "currency": "USD", "destination": "ba_ok"},

@@ -706,6 +706,51 @@ async def test_bid_and_milestone_lists(store: Store) -> None:
     assert [m.id for m in await store.market.list_milestones("j1", after="m1")] == ["m2"]
 
 
+async def test_dispute_notes_one_per_side_while_disputed(store: Store) -> None:
+    """Each side's dispute note is written with the dispute or later, only
+    while the milestone is disputed; a side's new note replaces its own and
+    leaves the other side's alone; the dispute queue reads them back."""
+    await store.market.apply(Transition(inserts=[job("j1"), milestone("m1")]))
+    fresh = await store.market.get_milestone("m1")
+    assert fresh is not None
+    assert (fresh.owner_note, fresh.owner_note_at) == (None, None)
+    assert (fresh.freelancer_note, fresh.freelancer_note_at) == (None, None)
+
+    def noting(expect: str, side: str, text: str, at: str, **more: object) -> Transition:
+        written = {f"{side}_note": text, f"{side}_note_at": at, "updated_at": at, **more}
+        return Transition(changes=[Change("milestones", "m1", {"status": expect}, written)])
+
+    [disputed] = await store.market.apply(
+        noting("funded", "freelancer", "Scope changed", T1, status="disputed")
+    )
+    assert (disputed.status, disputed.freelancer_note, disputed.freelancer_note_at) == (
+        "disputed",
+        "Scope changed",
+        T1,
+    )
+    await store.market.apply(noting("disputed", "owner", "Work is late", T1))
+    [changed] = await store.market.apply(noting("disputed", "freelancer", "Scope changed 2x", T2))
+    assert (changed.owner_note, changed.owner_note_at) == ("Work is late", T1)
+    assert (changed.freelancer_note, changed.freelancer_note_at) == ("Scope changed 2x", T2)
+    assert changed.version == 3
+    assert await store.market.get_milestone("m1") == changed
+    [queued] = await store.reports.disputed_milestones(before=None, limit=10)
+    assert (queued.owner_note, queued.freelancer_note) == ("Work is late", "Scope changed 2x")
+
+    await store.market.apply(
+        Transition(
+            changes=[Change("milestones", "m1", {"status": "disputed"}, {"status": "resolved"})]
+        )
+    )
+    with pytest.raises(ConditionFailed):
+        await store.market.apply(noting("disputed", "owner", "Too late", T2))
+    resolved = await store.market.get_milestone("m1")
+    assert resolved is not None and (resolved.status, resolved.owner_note) == (
+        "resolved",
+        "Work is late",
+    )
+
+
 # Notifications
 
 

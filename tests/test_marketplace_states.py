@@ -38,6 +38,9 @@ CONTRACT: dict[tuple[str, str], tuple[tuple[str, ...], str | None, tuple[str, ..
         ("owner", "freelancer"),
     ),
     ("milestone", "resolve"): (("disputed",), "resolved", ("admin",)),
+    # Not in the contract, which is silent on how a side gives its dispute note:
+    # PUT /milestones/{id}/dispute/note, either side, while disputed.
+    ("milestone", "note"): (("disputed",), None, ("owner", "freelancer")),
 }
 
 JOB_ACTIONS = ("edit", "publish", "delete", "cancel", "complete")
@@ -55,6 +58,9 @@ FORBIDDEN = {
     ("milestone", "cancel"): "Only the owner can cancel this milestone",
     ("milestone", "dispute"): "Only the owner or the freelancer can dispute this milestone",
     ("milestone", "resolve"): "Only the admin can resolve this milestone",
+    ("milestone", "note"): (
+        "Only the owner or the freelancer can write a dispute note on this milestone"
+    ),
 }
 
 
@@ -103,7 +109,8 @@ def test_the_expanded_table() -> None:
     assert JOB.table()[("open", "edit", "owner")] == "open"  # an edit keeps the state
     assert ("funded", "release", "owner") not in MILESTONE.table()
     assert MILESTONE.table()[("release_requested", "dispute", "freelancer")] == "disputed"
-    assert len(MILESTONE.table()) == 1 + 1 + 1 + 2 * 2 + 1
+    assert MILESTONE.table()[("disputed", "note", "owner")] == "disputed"  # a note keeps it
+    assert len(MILESTONE.table()) == 1 + 1 + 1 + 2 * 2 + 2 + 1
 
 
 def test_bid_steps_move_the_job_as_the_contract_says() -> None:

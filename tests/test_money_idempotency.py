@@ -121,6 +121,13 @@ async def status_is(world: World, status: str) -> None:
     assert milestone["status"] == status
 
 
+async def disputed_with(world: World, note: str) -> None:
+    """Disputed, with the first request's note (the other body's never written)."""
+    milestone = await world.client.ok("GET", f"/milestones/{world.milestone}")
+    assert milestone["status"] == "disputed"
+    assert milestone["freelancer_note"]["text"] == note
+
+
 async def deposit_settled(world: World, before: dict[str, Any], reply: Any) -> None:
     await eventually(
         lambda: world.client.ok("GET", f"/wallet/deposits/{reply['id']}"),
@@ -197,10 +204,10 @@ MONEY: dict[str, Scenario] = {
         lambda w, before, _: moved(w, before, client=(1_000, -1_000)),
     ),
     "dispute_milestone": Scenario(
-        lambda w: on_milestone(w, "dispute"),
+        lambda w: on_milestone(w, "dispute", {"note": "Not delivered"}),
         200,
         {"note": "other"},
-        lambda w, before, _: status_is(w, "disputed"),
+        lambda w, before, _: disputed_with(w, "Not delivered"),
     ),
     "resolve_milestone": Scenario(
         lambda w: _resolve(w),

@@ -36,7 +36,7 @@ from .common import PLATFORM, Market, cut, movement, quoted, transfer
 from .jobs import JobService
 from .models import CreateMilestone, Milestone, MilestonePage
 from .states import FREELANCER, JOB, MILESTONE, OWNER, Step
-from .views import data, view
+from .views import data, milestone_view
 
 # A step's changes to the milestone and its movement, from the milestone as read.
 Build = Callable[[MilestoneRecord, str], tuple[dict[str, Any], MovementRecord | None]]
@@ -64,7 +64,7 @@ class MilestoneService:
         return milestone
 
     async def get(self, user_id: str, milestone_id: str) -> Milestone:
-        return view(Milestone, await self.find(user_id, milestone_id))
+        return milestone_view(await self.find(user_id, milestone_id))
 
     async def list(
         self, user_id: str, job_id: str, cursor: str | None, limit: int
@@ -78,7 +78,7 @@ class MilestoneService:
             job.id, after=decode_cursor(cursor), limit=limit + 1
         )
         items, after = cut(rows, limit)
-        return MilestonePage(items=[view(Milestone, m) for m in items], next_cursor=after)
+        return MilestonePage(items=[milestone_view(m) for m in items], next_cursor=after)
 
     # Funding
 
@@ -231,13 +231,47 @@ class MilestoneService:
         )
         return await self._tell(milestone, step.event, milestone.freelancer_id)
 
-    async def dispute(self, user_id: str, milestone_id: str) -> Milestone:
-        milestone, step = await self._step(user_id, milestone_id, "dispute")
+    async def dispute(self, user_id: str, milestone_id: str, note: str | None = None) -> Milestone:
+        """Either side disputes; ``note`` (already trimmed, 1..2000 characters)
+        becomes its side's dispute note in the same transaction."""
+
+        def noted(m: MilestoneRecord, now: str) -> tuple[dict[str, Any], None]:
+            return (_note(m, user_id, note, now) if note is not None else {}), None
+
+        milestone, step = await self._step(user_id, milestone_id, "dispute", noted)
         await self._card(
             milestone, user_id, "disputed", "{actor} disputed milestone {title}", milestone.held
         )
         other = milestone.freelancer_id if user_id == milestone.owner_id else milestone.owner_id
         return await self._tell(milestone, step.event, other, by=user_id)
+
+    async def write_note(self, user_id: str, milestone_id: str, note: str) -> Milestone:
+        """The owner or the freelancer writes their side's note on a disputed
+        milestone (one per side: it replaces the side's earlier note), and the
+        other side is told. The state stays; the write is conditional on it,
+        so a note never lands on a milestone resolved meanwhile."""
+        step = MILESTONE.step("note")
+
+        async def attempt() -> MilestoneRecord:
+            milestone = await self._actionable(user_id, milestone_id, step)
+            now = now_iso()
+            return await self._apply(
+                Transition(
+                    changes=[
+                        Change(
+                            "milestones",
+                            milestone.id,
+                            {"status": milestone.status},
+                            {**_note(milestone, user_id, note, now), "updated_at": now},
+                        )
+                    ]
+                )
+            )
+
+        milestone = await self.market.retrying(attempt)
+        other = milestone.freelancer_id if user_id == milestone.owner_id else milestone.owner_id
+        # A notification only: no webhook event (a note changes no state).
+        return await self._tell(milestone, step.event, other, publish=False, by=user_id)
 
     async def resolve(self, user_id: str, milestone_id: str, freelancer_amount: int) -> Milestone:
         """An admin splits what is held: ``freelancer_amount`` to the freelancer
@@ -308,7 +342,7 @@ class MilestoneService:
                 publish=party == milestone.owner_id,  # one webhook event for both
                 freelancer_amount=freelancer_amount,
             )
-        return view(Milestone, milestone)
+        return milestone_view(milestone)
 
     async def _card(
         self,
@@ -402,7 +436,7 @@ class MilestoneService:
     ) -> Milestone:
         """Notify ``to`` of ``event`` (and, with ``publish``, the webhooks);
         the milestone's view."""
-        shown = view(Milestone, milestone)
+        shown = milestone_view(milestone)
         told = {
             "job_id": milestone.job_id,
             "milestone_id": milestone.id,
@@ -413,3 +447,9 @@ class MilestoneService:
         if publish:
             self.market.publish(event, told)
         return shown
+
+
+def _note(m: MilestoneRecord, user_id: str, text: str, now: str) -> dict[str, Any]:
+    """The fields of ``user_id``'s side's dispute note on ``m`` (a party of it)."""
+    side = "owner" if user_id == m.owner_id else "freelancer"
+    return {f"{side}_note": text, f"{side}_note_at": now}

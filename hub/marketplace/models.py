@@ -126,6 +126,25 @@ class ReleaseMilestone(Body):
     amount: Amount | None = None
 
 
+# A side's dispute note (what went wrong, in its words), for the moderator who
+# resolves the dispute and for the other side.
+DisputeNoteText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+]
+
+
+class DisputeMilestone(Body):
+    """No body or ``{}`` disputes without a note; ``note`` is the disputing side's."""
+
+    note: DisputeNoteText | None = None
+
+
+class WriteDisputeNote(Body):
+    """The caller's side's note on a disputed milestone (replaces their earlier one)."""
+
+    note: DisputeNoteText
+
+
 class ResolveMilestone(Body):
     freelancer_amount: Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
 
@@ -223,6 +242,14 @@ class BidPage(BaseModel):
     next_cursor: str | None
 
 
+class MilestoneNote(BaseModel):
+    """One side's dispute note: who wrote it, the text, when it was last written."""
+
+    user_id: str
+    text: str
+    updated_at: str
+
+
 class Milestone(BaseModel):
     id: str
     job_id: str
@@ -238,6 +265,12 @@ class Milestone(BaseModel):
     refunded: int = Field(description="Returned to the owner")
     created_at: str
     updated_at: str
+    owner_note: MilestoneNote | None = Field(
+        default=None, description="The owner's dispute note, the latest it wrote; null: none"
+    )
+    freelancer_note: MilestoneNote | None = Field(
+        default=None, description="The freelancer's dispute note, the latest; null: none"
+    )
 
 
 class MilestonePage(BaseModel):

@@ -224,6 +224,15 @@ MILESTONE = Machine(
             (OWNER, FREELANCER),
             event="milestone.disputed",
         ),
+        Step(
+            "note",
+            ("disputed",),
+            None,
+            (OWNER, FREELANCER),
+            verb="write a dispute note on",
+            event="milestone.dispute_note",
+            note="`PUT /milestones/{id}/dispute/note`: the caller's side's note, the latest wins",
+        ),
         Step("resolve", ("disputed",), "resolved", (ADMIN,), event="milestone.resolved"),
     ),
 )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from storage.records import AuditRecord, ReportRecord, UserRecord
 
 from ..accounts.models import Role
+from ..marketplace.models import MilestoneNote
 from ..schema import Body, Cursor, Id, Limit, Query
 
 TargetType = Literal["message", "user", "conversation", "job"]
@@ -201,20 +202,33 @@ class ReportContext(BaseModel):
 
 
 class DisputeNote(BaseModel):
+    """A message a side wrote in the job's conversation."""
+
     user_id: str
     text: str
     created_at: str
 
 
 class Dispute(BaseModel):
-    """A disputed milestone with what each side said in the job's conversation."""
+    """A disputed milestone with each side's dispute note and, beside them,
+    what each side said last in the job's conversation."""
 
     milestone: dict[str, Any]
     owner_id: str
     freelancer_id: str
     conversation_id: str | None
-    owner_notes: list[DisputeNote]
-    freelancer_notes: list[DisputeNote]
+    owner_note: MilestoneNote | None = Field(
+        default=None, description="The owner's dispute note (the latest it wrote); null: none"
+    )
+    freelancer_note: MilestoneNote | None = Field(
+        default=None, description="The freelancer's dispute note (the latest); null: none"
+    )
+    owner_notes: list[DisputeNote] = Field(
+        description="The owner's latest text messages in the job's conversation (up to 5)"
+    )
+    freelancer_notes: list[DisputeNote] = Field(
+        description="The freelancer's latest text messages in the job's conversation (up to 5)"
+    )
 
 
 class DisputePage(BaseModel):

@@ -14,6 +14,7 @@ from storage.records import MessageRecord, ReportRecord, UserListQuery, UserReco
 from ..clock import iso, new_id, now_iso, parse_iso, utc_now
 from ..cursors import decode_cursor, encode_cursor
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..marketplace.views import dispute_notes
 from .audit import AuditLog
 from .models import (
     AuditEntry,
@@ -377,8 +378,8 @@ class ModerationService:
         return user
 
     async def disputes(self, admin_id: str, query: DisputeQuery) -> DisputePage:
-        """Disputed milestones, newest first, with each side's latest messages
-        in the job's conversation. The read is audited."""
+        """Disputed milestones, newest first, with each side's dispute note and
+        its latest messages in the job's conversation. The read is audited."""
         rows = await self.store.reports.disputed_milestones(
             before=decode_cursor(query.cursor), limit=query.limit + 1
         )
@@ -404,12 +405,15 @@ class ModerationService:
                                 created_at=message.created_at,
                             )
                         )
+            owner_note, freelancer_note = dispute_notes(m)
             items.append(
                 Dispute(
                     milestone=_milestone(m),
                     owner_id=m.owner_id,
                     freelancer_id=m.freelancer_id,
                     conversation_id=conversation_id,
+                    owner_note=owner_note,
+                    freelancer_note=freelancer_note,
                     owner_notes=notes[m.owner_id],
                     freelancer_notes=notes[m.freelancer_id],
                 )

@@ -606,4 +606,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX webhook_deliveries_at ON webhook_deliveries(at);
     CREATE INDEX webhook_outbox_failed ON webhook_outbox(created_at) WHERE status = 'failed';
     """,
+    # Dispute notes: each side's latest note on a milestone and when
+    # (storage/records.py MilestoneRecord; hub/marketplace/milestones.py).
+    """
+    ALTER TABLE milestones ADD COLUMN owner_note TEXT;
+    ALTER TABLE milestones ADD COLUMN owner_note_at TEXT;
+    ALTER TABLE milestones ADD COLUMN freelancer_note TEXT;
+    ALTER TABLE milestones ADD COLUMN freelancer_note_at TEXT;
+    """,
 ]
