@@ -274,7 +274,12 @@ async def test_an_unreachable_smtp_server_is_counted_and_logged_not_raised(
         return sample(hub.metrics.render().decode(), "hub_emails_failed_total", kind="digest")
 
     await eventually(failed, lambda count: count == 1, timeout=WAIT_S)
-    record = await hub.store.email_digests.get(ann.id)
+    # The failure is counted before the record is put back with its attempt.
+    record = await eventually(
+        lambda: hub.store.email_digests.get(ann.id),
+        lambda r: r is not None and r.attempts == 1,
+        timeout=WAIT_S,
+    )
     assert record is not None and record.state == "pending" and record.attempts == 1
     assert record.due_at > record.absence_since  # retried later, with backoff
     assert any("email not sent" in r.getMessage() for r in caplog.records)
