@@ -213,7 +213,18 @@ async def test_dispute_split_and_user_moderation(
         {"amount": 20_000, "description": "Docs"},
         status=201,
     )
-    await fred.ok("POST", f"/milestones/{milestone['id']}/dispute")
+    # Both sides' dispute notes (set-up over REST; the parties' page writes them
+    # in test_web_marketplace.py).
+    await fred.ok(
+        "POST",
+        f"/milestones/{milestone['id']}/dispute",
+        {"note": "Docs were never in the brief."},
+    )
+    noted = await carol.ok(
+        "PUT",
+        f"/milestones/{milestone['id']}/dispute/note",
+        {"note": "The brief lists the docs on page 2."},
+    )
 
     judge = await admin_page(chromium, base, users)
     await judge.get_by_role("link", name="Admin").click()
@@ -224,8 +235,24 @@ async def test_dispute_split_and_user_moderation(
     await expect(dispute).to_contain_text(
         "Disputed · 200.00 USD held · client carol · freelancer fred"
     )
-    await expect(dispute.locator(".notes").nth(0)).to_contain_text("The docs are missing")
-    await expect(dispute.locator(".notes").nth(1)).to_contain_text("The docs were not in scope")
+    client_side, freelancer_side = (
+        dispute.locator(".notes").nth(0),
+        dispute.locator(".notes").nth(1),
+    )
+    await expect(client_side.locator("h5")).to_have_text("carol, the client")
+    await expect(client_side.locator(".note-text")).to_have_text(
+        "The brief lists the docs on page 2."
+    )
+    written = client_side.locator(".note-time time")
+    await expect(written).to_have_attribute("datetime", noted["owner_note"]["updated_at"])
+    await expect(freelancer_side.locator("h5")).to_have_text("fred, the freelancer")
+    await expect(freelancer_side.locator(".note-text")).to_have_text(
+        "Docs were never in the brief."
+    )
+    await expect(freelancer_side.locator(".note-time")).to_contain_text("Note written")
+    # What each said in the job's conversation stays beside the note.
+    await expect(client_side.locator(".said")).to_contain_text("The docs are missing")
+    await expect(freelancer_side.locator(".said")).to_contain_text("The docs were not in scope")
 
     # More than is held: said next to the field.
     amount = dispute.get_by_label("To fred, the freelancer (USD)")
@@ -239,7 +266,10 @@ async def test_dispute_split_and_user_moderation(
     await assert_fits_width(judge, "dispute split (375 px)")
     await assert_accessible(judge, "dispute split (375 px)")
     await judge.screenshot(path=str(artifact("web-admin-dispute-phone.png")), full_page=True)
-    await dispute.get_by_role("button", name="Resolve dispute").click()
+    # Enter in the amount submits it. (A click on the button, which now sits at the very
+    # bottom of the phone page, lands a few pixels off in emulated Chromium: focusing it
+    # scrolls the page between mouse down and up, so the click goes to the form.)
+    await amount.press("Enter")
     await expect(judge.locator("#dispute-result")).to_have_text(
         "Resolved “Docs”: 60.00 USD to fred, 140.00 USD back to carol."
     )

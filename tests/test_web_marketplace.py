@@ -4,7 +4,7 @@ published, found with the search filters, bid on, shortlisted, awarded and
 accepted (and still in the freelancer's list, in progress), a milestone funded
 (after the page said the wallet was short), its release asked for and released in
 two parts, the job completed and both sides reviewing each other; and a dispute
-opened from the page, shown as disputed to both."""
+opened from the page, shown as disputed to both, with both sides' notes."""
 
 from __future__ import annotations
 
@@ -257,7 +257,9 @@ async def test_dispute_from_the_job_page(
 ) -> None:
     """Set-up over REST (not what the test claims): Fred works on Cara's job, which
     has a funded milestone. Fred opens a dispute from the page with a reason; both
-    pages show the milestone Disputed, and the reason is in the job's conversation."""
+    pages show the milestone Disputed and his reason as his dispute note; Cara adds
+    her side and Fred changes his, each shown on the other's page at once. The
+    note is not written into the job's conversation."""
     from playwright.async_api import expect
 
     (client,) = await users("cara")
@@ -314,6 +316,7 @@ async def test_dispute_from_the_job_page(
     await fred_ms.get_by_role("button", name="Open a dispute").click()
     reason = fred_ms.get_by_label("What went wrong?")
     await expect(reason).to_be_focused()
+    await expect(reason).to_have_attribute("maxlength", "2000")  # DisputeMilestone.note
     await fred_ms.get_by_role("button", name="Keep it as it is").click()
     await expect(reason).to_be_hidden()
     await expect(fred_ms.get_by_role("button", name="Open a dispute")).to_be_focused()
@@ -330,19 +333,58 @@ async def test_dispute_from_the_job_page(
         await expect(ms.get_by_role("button", name="Request release")).to_be_hidden()
         await expect(ms.locator(".ms-hint")).to_contain_text("a moderator")
     await expect(cara.get_by_role("button", name="Mark job completed")).to_be_visible()
-    await fred.screenshot(path=str(artifact("web-market-fred-disputed.png")), full_page=True)
-    await assert_accessible(fred, "disputed milestone (phone)")
 
-    # The reason is in the bid's conversation, where a moderator reads both sides:
-    # beside the bid at once, and in the full conversation.
-    reason_text = (
-        "Dispute on milestone “First draft”: The brief changed twice after the draft was delivered."
+    # Fred's reason is his dispute note, shown to both; Cara has not written hers.
+    fred_notes = fred_ms.get_by_role("list", name="Dispute notes").locator("li")
+    cara_notes = cara_ms.get_by_role("list", name="Dispute notes").locator("li")
+    await expect(fred_notes.first).to_contain_text("You (freelancer)")  # his own side first
+    await expect(fred_notes.first.locator(".ms-note-text")).to_have_text(
+        "The brief changed twice after the draft was delivered."
     )
-    beside = cara.locator("#bids li.bid .bid-conv .msg:not(.mine) .text").last
-    await expect(beside).to_have_text(reason_text)
-    full = cara.locator("#bids li.bid").get_by_role("link", name="Open the full conversation")
-    await full.click()
-    await expect(cara.locator("#messages .msg:not(.mine) .text").last).to_have_text(reason_text)
+    await expect(fred_ms.get_by_role("button", name="Change your note")).to_be_focused()
+    freds_in_caras = cara_notes.filter(has_text="fred (freelancer)").locator(".ms-note-text")
+    await expect(freds_in_caras).to_have_text(
+        "The brief changed twice after the draft was delivered."
+    )
+    caras_own = cara_notes.filter(has_text="You (client)").locator(".ms-note-text")
+    await expect(caras_own).to_have_text("You have not written your side yet.")
+
+    # Cara adds her side; Fred's page shows it at once (the notification reloads it).
+    await cara_ms.get_by_role("button", name="Add your side").click()
+    side = cara_ms.get_by_label("Your side of the dispute")
+    await expect(side).to_be_focused()
+    await expect(side).to_have_attribute("maxlength", "2000")  # WriteDisputeNote.note
+    await side.fill("The draft missed two of the three agreed pages.")
+    await side.press("Tab")
+    await expect(cara_ms.get_by_role("button", name="Save note")).to_be_focused()
+    await cara.keyboard.press("Enter")
+    await expect(caras_own).to_have_text("The draft missed two of the three agreed pages.")
+    await expect(cara_ms.get_by_role("button", name="Change your note")).to_be_focused()
+    await expect(fred_notes.filter(has_text="cara (client)").locator(".ms-note-text")).to_have_text(
+        "The draft missed two of the three agreed pages."
+    )
+
+    # Fred changes his: the form starts with it, the latest wins on both pages.
+    await fred_ms.get_by_role("button", name="Change your note").click()
+    mine = fred_ms.get_by_label("Your side of the dispute")
+    await expect(mine).to_have_value("The brief changed twice after the draft was delivered.")
+    await mine.fill("The brief changed twice; the third page was never in it.")
+    await fred_ms.get_by_role("button", name="Save note").click()
+    await expect(fred_notes.first.locator(".ms-note-text")).to_have_text(
+        "The brief changed twice; the third page was never in it."
+    )
+    await expect(freds_in_caras).to_have_text(
+        "The brief changed twice; the third page was never in it."
+    )
+    await assert_fits_width(fred, "dispute notes (phone)")
+    await fred.screenshot(path=str(artifact("web-market-fred-disputed.png")), full_page=True)
+    await assert_accessible(fred, "disputed milestone with notes (phone)")
+
+    # The note is not written into the bid's conversation any more: it shows the
+    # hub's card of the dispute, and no message of Fred's.
+    conversation = cara.locator("#bids li.bid .bid-conv")
+    await expect(conversation).to_contain_text("Milestone disputed")
+    await expect(conversation).not_to_contain_text("The brief changed twice")
     for page in (cara, fred):
         await expect(page.locator("#error")).to_be_hidden()
     assert cara.errors == [] and fred.errors == []

@@ -3,7 +3,8 @@
 client deposits with the sandbox's test card and posts a job; the freelancer bids;
 the client awards and the freelancer accepts; they talk in the bid's conversation
 with a picture dropped on it and a reaction; the client funds a milestone and
-releases part of it; the freelancer disputes the rest; the admin splits it; the
+releases part of it; the freelancer disputes the rest with a note and the client
+adds her side; the admin reads both notes and splits it; the
 client completes the job and both review each other.
 
 The only set-up outside the page is the admin account, made as ``hub
@@ -155,19 +156,33 @@ async def test_the_whole_marketplace_story(server: TestServer, app: Any, chromiu
     await expect(milestone.locator(".ms-money")).to_contain_text("held 200.00 USD")
     await screens(cara, "milestones")
 
-    # Fred disputes the 200.00 still held.
+    # Fred disputes the 200.00 still held, with a note; Cara adds her side.
     await fred_ms.get_by_role("button", name="Open a dispute").click()
     await fred_ms.get_by_label("What went wrong?").fill("The logo was approved on Monday.")
     await fred_ms.get_by_role("button", name="Open dispute").click()
     await expect(fred_ms.locator(".ms-status")).to_have_text("Disputed")
     await expect(milestone.locator(".ms-status")).to_have_text("Disputed")
+    notes = milestone.get_by_role("list", name="Dispute notes")
+    await expect(notes).to_contain_text("The logo was approved on Monday.")
+    await milestone.get_by_role("button", name="Add your side").click()
+    await milestone.get_by_label("Your side of the dispute").fill(
+        "Approved as a sketch; the colours were still open."
+    )
+    await milestone.get_by_role("button", name="Save note").click()
+    await expect(notes).to_contain_text("Approved as a sketch; the colours were still open.")
+    await screens(cara, "dispute-notes")
 
-    # Ada splits it: 150.00 to Fred, 50.00 back to Cara.
+    # Ada reads both notes and splits it: 150.00 to Fred, 50.00 back to Cara.
     await ada.get_by_role("link", name="Admin").click()
     await ada.get_by_role("link", name="Disputes").click()
     dispute = ada.locator("#disputes li.dispute")
     await expect(dispute).to_contain_text("Logo sketches")
-    await expect(dispute).to_contain_text("The logo was approved on Monday.")
+    freds_side = dispute.locator(".notes").filter(has_text="Fred, the freelancer")
+    await expect(freds_side.locator(".note-text")).to_have_text("The logo was approved on Monday.")
+    caras_side = dispute.locator(".notes").filter(has_text="Cara, the client")
+    await expect(caras_side.locator(".note-text")).to_have_text(
+        "Approved as a sketch; the colours were still open."
+    )
     await dispute.get_by_label(re.compile(r"the freelancer")).fill("150")
     await expect(dispute.locator(".split")).to_contain_text("50.00 USD goes back to Cara")
     await screens(ada, "admin-disputes")

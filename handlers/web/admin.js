@@ -155,10 +155,19 @@ async function loadDisputes() {
 function disputeItem(d) {
   const m = d.milestone;
   const digits = minorDigits(m.currency);
-  const notes = (who, items) => el('div', { className: 'notes' },
-    el('h5', { textContent: `${userName(who)} said` }),
-    items.length ? el('ul', null, ...items.map((n) => el('li', { className: 'pre', textContent: n.text })))
-      : el('p', { className: 'muted', textContent: 'Nothing in the job’s conversation.' }));
+  // Each side: its dispute note (the latest it wrote, and when), then what it
+  // said last in the job's conversation.
+  const side = (who, role, note, said) => el('div', { className: 'notes' },
+    el('h5', { textContent: `${userName(who)}, the ${role}` }),
+    note
+      ? el('div', { className: 'stated-note' },
+        el('p', { className: 'pre note-text', textContent: note.text }),
+        el('p', { className: 'muted note-time' }, 'Note written ', el('time', { dateTime: note.updated_at, textContent: when(note.updated_at) })))
+      : el('p', { className: 'muted note-text', textContent: 'No dispute note.' }),
+    said.length
+      ? el('div', { className: 'said' }, el('p', { className: 'muted', textContent: 'Latest in the job’s conversation:' }),
+        el('ul', null, ...said.map((n) => el('li', { className: 'pre', textContent: n.text }))))
+      : el('p', { className: 'muted said', textContent: 'Nothing in the job’s conversation.' }));
   // At most what is held: the hub says so next to the field (its 422).
   const input = el('input', { name: 'freelancer_amount', type: 'number', required: true, min: '0', step: (1 / 10 ** digits).toFixed(digits), inputMode: 'decimal' });
   Object.assign(input.dataset, { schema: 'ResolveMilestone.freelancer_amount', money: '', currency: m.currency });
@@ -187,7 +196,8 @@ function disputeItem(d) {
   const li = el('li', { className: 'bid card dispute' },
     el('h4', { textContent: m.description }),
     el('p', { textContent: `${statusLabel(m.status)} · ${money(m.held, m.currency)} held · client ${userName(d.owner_id)} · freelancer ${userName(d.freelancer_id)}` }),
-    notes(d.owner_id, d.owner_notes), notes(d.freelancer_id, d.freelancer_notes), form);
+    side(d.owner_id, 'client', d.owner_note, d.owner_notes),
+    side(d.freelancer_id, 'freelancer', d.freelancer_note, d.freelancer_notes), form);
   li.dataset.id = m.id;
   return li;
 }
@@ -239,17 +249,24 @@ $('#user-more').addEventListener('click', act(() => loadUsers(false)));
 
 // The account and its moderation state (GET /admin/users/{id}), and the admin
 // actions on it (the audit log); every action answers the state itself.
+// Only the latest read of a user is drawn, and the role can be picked once it is
+// (the read sets the picker to the user's role: a pick made earlier would be undone).
+let userLoad = 0;
 async function openUser(id) {
+  const seq = ++userLoad;
+  const role = $('#role-form').elements.namedItem('role');
+  role.disabled = true;
   $('#admin-user-name').textContent = 'Loading…';
   for (const sel of ['#admin-user-meta', '#admin-user-state']) $(sel).textContent = '';
   const [user, history] = await Promise.all([
     api('GET', '/admin/users/' + encodeURIComponent(id)),
     api('GET', '/admin/audit?limit=50&target_id=' + encodeURIComponent(id))]);
   await names([id, ...history.items.map((e) => e.actor_id)]);
-  if (!onScreen('users', id)) return;
+  if (seq !== userLoad || !onScreen('users', id)) return;
   $('#admin-user-name').textContent = user.display_name;
   $('#admin-user-meta').textContent = `${roleLabel(user.role)} · joined ${when(user.created_at)} · ${user.email} · id ${user.id}`;
-  $('#role-form').elements.namedItem('role').value = user.role;
+  role.value = user.role;
+  role.disabled = false;
   for (const form of ['#suspend-form', '#ban-form']) $(form).reset();
   renderModeration(user);
   $('#admin-user-history').replaceChildren(...history.items.map(auditItem));

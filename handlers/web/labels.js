@@ -38,6 +38,7 @@ export const NOTIFICATION_LABELS = {
   'milestone.released': 'Payment released',
   'milestone.cancelled': 'Milestone cancelled',
   'milestone.disputed': 'Milestone disputed',
+  'milestone.dispute_note': 'Dispute note',
   'milestone.resolved': 'Dispute resolved',
   'review.created': 'New review',
   'deposit.succeeded': 'Deposit received',

@@ -79,6 +79,7 @@ export function notificationText(n) {
     case 'milestone.released': return `Payment released: ${mAmount(d.amount)}${about}`;
     case 'milestone.cancelled': return `Milestone cancelled${about}`;
     case 'milestone.disputed': return `${name(d.by, 'The other side')} opened a dispute${about}`;
+    case 'milestone.dispute_note': return `${name(d.by, 'The other side')} wrote their side of the dispute${about}`;
     case 'milestone.resolved': {
       const to = state.me && m.freelancer_id === state.me.id ? 'you' : name(m.freelancer_id, 'the freelancer');
       return `Dispute resolved${about}: ${mAmount(d.freelancer_amount)} to ${to}`;

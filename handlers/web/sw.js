@@ -22,6 +22,7 @@ const TYPE_WORDS = {
   'milestone.released': 'A payment was released to you',
   'milestone.cancelled': 'A milestone was cancelled',
   'milestone.disputed': 'A milestone is disputed',
+  'milestone.dispute_note': 'A dispute note was written',
   'milestone.resolved': 'A dispute was resolved',
   'review.created': 'You have a new review',
   'deposit.succeeded': 'Your deposit arrived',
