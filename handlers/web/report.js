@@ -23,7 +23,14 @@ function build() {
   dialog.setAttribute('aria-labelledby', 'report-heading');
   document.body.append(dialog);
   form.querySelector('.cancel').addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => { if (target && target.opener.isConnected) target.opener.focus(); target = null; });
+  // The close event comes after the dialog closed, as a task of its own: if the dialog
+  // was opened again meanwhile (Escape, then Enter on the focused Report button), the
+  // new target stays.
+  dialog.addEventListener('close', () => {
+    if (dialog.open) return;
+    if (target && target.opener.isConnected) target.opener.focus();
+    target = null;
+  });
   onSubmit(form, async (fields) => {
     const button = form.querySelector('[type=submit]');
     if (button.disabled || !target) return;
