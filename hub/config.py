@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     jwt_public_key_file: Path | None = None
     access_token_ttl_s: int = Field(900, ge=5)
     refresh_token_ttl_s: int = Field(30 * 24 * 3600, ge=60)
+    # Refresh tokens are deleted this many days after they expired, sessions
+    # this many days after they were revoked or their last token expired
+    # (hourly, in batches: hub/accounts/retention.py).
+    session_retention_days: int = Field(30, ge=1, le=3650)
 
     password_hash_time_cost: int = Field(3, ge=1)
     password_hash_memory_kib: int = Field(65536, ge=8)

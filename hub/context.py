@@ -33,6 +33,7 @@ from .accounts import (
     TwoFactorPolicy,
     VerifiedEmailRule,
 )
+from .accounts.retention import SessionPruner
 from .accounts.revocations import LocalRevocations, Revocations
 from .attachments import AttachmentLimits, AttachmentService
 from .cluster.call_state import RedisCallState
@@ -107,6 +108,7 @@ class Hub:
     accounts: AccountService
     sessions: SessionService
     revocations: Revocations
+    session_pruner: SessionPruner  # deletes ended sessions and expired refresh tokens
     bus: MessageBus
     conversations: ConversationService
     attachments: AttachmentService
@@ -165,6 +167,7 @@ class Hub:
         await self.payments.start()
         await self.networking.start()
         await self.idempotency.start()
+        await self.session_pruner.start()
         self.attachments.start()
         await self.webhook_worker.start()
         self.loop_lag.start()
@@ -203,6 +206,7 @@ class Hub:
             ("signaling", self.signaling.close()),
             ("payments", self.payments.stop()),
             ("idempotency keys", self.idempotency.stop()),
+            ("session pruner", self.session_pruner.stop()),
             ("attachment sweeper", self.attachments.stop()),
             ("presence", self.presence.stop()),
             ("web push", self.push.stop()),
@@ -386,6 +390,11 @@ def build_hub(settings: Settings, store: Store | None = None) -> Hub:
         ),
         sessions=sessions,
         revocations=revocations,
+        session_pruner=SessionPruner(
+            store,
+            settings.session_retention_days * 86400.0,
+            on_pruned=lambda kind, count: metrics.sessions_pruned.labels(kind).inc(count),
+        ),
         bus=bus,
         conversations=conversations,
         attachments=attachments,

@@ -126,6 +126,13 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.sessions_pruned = Counter(
+            "hub_sessions_pruned_total",
+            "Rows deleted some days after they ended (HUB_SESSION_RETENTION_DAYS), by kind "
+            "(refresh_token: expired refresh tokens; session: revoked or expired sessions)",
+            ["kind"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

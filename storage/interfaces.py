@@ -92,6 +92,13 @@ class RefreshTokenStore(Protocol):
 
     async def revoke_family(self, family_id: str, revoked_at: str) -> None: ...
 
+    async def prune(self, before: str, limit: int) -> int:
+        """Delete at most ``limit`` tokens that expired (``expires_at``) before
+        ``before``; how many. Used, revoked or not: an expired token is refused
+        before anything else is looked at (no reuse check), as an unknown one
+        is. Calls from several processes at once are safe: a row is deleted
+        once, the others find it gone."""
+
 
 class SessionStore(Protocol):
     """Logins (sessions), keyed by id = the refresh-token family id."""
@@ -114,6 +121,15 @@ class SessionStore(Protocol):
         self, user_id: str, revoked_at: str, except_id: str | None = None
     ) -> list[str]:
         """Revoke every active session of the user but ``except_id``; their ids."""
+
+    async def prune_revoked(self, before: str, limit: int) -> int:
+        """Delete at most ``limit`` sessions revoked before ``before``; how many."""
+
+    async def prune_expired(self, before: str, limit: int) -> int:
+        """Delete at most ``limit`` unrevoked sessions last used before
+        ``before`` none of whose refresh tokens (its family) expires at or
+        after ``before``: nothing can refresh them since then. How many; a
+        session with a token still to expire then is never deleted."""
 
 
 class AccountTokenStore(Protocol):

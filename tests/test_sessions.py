@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,14 @@ import aiohttp
 import jwt
 import pytest
 import socketio
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hub.clock import new_id
+from engines import ON_BOTH_ENGINES
+from hub.clock import iso, new_id, utc_now
 from hub.cluster.revocations import CHANNEL as REVOCATIONS_CHANNEL
 from hub.config import Settings
+from hub.context import HUB
 from hub.tokens import TokenIssuer
 from processes import (
     TEST_SECRET,
@@ -30,6 +34,7 @@ from processes import (
     running_redis,
     wait_for_subscribers,
 )
+from storage.records import RefreshTokenRecord, SessionRecord
 from users import Api, SocketFactory
 
 API = "/api/v1"
@@ -375,6 +380,77 @@ async def test_rest_rate_limits_count_a_revoked_token_per_ip(http: TestClient, a
 
     # Counted against the IP's bucket (3), not the user's (2 left).
     assert statuses == [401, 401, 401, 429]
+
+
+# --- retention (HUB_SESSION_RETENTION_DAYS) -------------------------------------------------
+
+
+@ON_BOTH_ENGINES
+@pytest.mark.hub_settings(session_retention_days=7)
+async def test_a_prune_deletes_what_ended_and_refresh_and_reuse_detection_still_work(
+    http: TestClient, api: Api, app: web.Application, settings: Settings
+) -> None:
+    hub = app[HUB]
+    await hub.session_pruner.stop()  # its run at start must not race the rows below
+    account = await api.register("kim")
+    user_id, family = account["user"]["id"], session_of(settings, account)
+    rotated = await refresh_ok(http, account)
+    current = await refresh_ok(http, rotated)
+    now = utc_now()
+    eight_days_ago, six_days_ago = iso(now - timedelta(days=8)), iso(now - timedelta(days=6))
+    # Rows that ended 8 days ago go, 6 days ago stay: in the live family an
+    # old expired token, and sessions revoked, or whose tokens all expired.
+    old_sessions = {
+        "revoked-8d": (eight_days_ago, eight_days_ago),  # (last used, revoked)
+        "revoked-6d": (eight_days_ago, six_days_ago),
+        "expired-8d": (eight_days_ago, None),
+        "expired-6d": (eight_days_ago, None),
+    }
+    for session_id, (last_used_at, revoked_at) in old_sessions.items():
+        await hub.store.sessions.create(
+            SessionRecord(session_id, user_id, last_used_at, last_used_at, revoked_at=revoked_at)
+        )
+    for token_hash, family_id, expires_at in (
+        ("family-8d", family, eight_days_ago),
+        ("family-6d", family, six_days_ago),
+        ("expired-8d", "expired-8d", eight_days_ago),
+        ("expired-6d", "expired-6d", six_days_ago),
+    ):
+        await hub.store.refresh_tokens.create(
+            RefreshTokenRecord(token_hash, family_id, user_id, eight_days_ago, expires_at)
+        )
+
+    assert await hub.session_pruner.prune() == 4
+
+    hashes = ("family-8d", "family-6d", "expired-8d", "expired-6d")
+    tokens_left = {h for h in hashes if await hub.store.refresh_tokens.get(h) is not None}
+    assert tokens_left == {"family-6d", "expired-6d"}
+    left = {s for s in old_sessions if await hub.store.sessions.get(s) is not None}
+    assert left == {"revoked-6d", "expired-6d"}
+    metrics = await (await http.get("/metrics")).text()
+    assert 'hub_sessions_pruned_total{kind="refresh_token"} 2.0' in metrics
+    assert 'hub_sessions_pruned_total{kind="session"} 2.0' in metrics
+    # The live login still refreshes, and its rotated tokens were kept: the
+    # first one presented again is a reuse, which ends the session.
+    newest = await refresh_ok(http, current)
+    assert await me_status(http, newest) == 200
+    reuse = await http.post(f"{API}/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    assert reuse.status == 401
+    assert "reused" in (await reuse.json())["detail"]
+    assert await me_status(http, newest) == 401
+    refused = await http.post(
+        f"{API}/auth/refresh", json={"refresh_token": newest["refresh_token"]}
+    )
+    assert refused.status == 401
+
+
+async def refresh_ok(http: TestClient, account: dict[str, Any]) -> dict[str, Any]:
+    response = await http.post(
+        f"{API}/auth/refresh", json={"refresh_token": account["refresh_token"]}
+    )
+    assert response.status == 200, await response.text()
+    result: dict[str, Any] = await response.json()
+    return result
 
 
 # --- across processes -------------------------------------------------------------------------

@@ -52,7 +52,7 @@ class MongoStore:
         self.client = client
         users = MongoUserStore(database["users"], database["blocks"])
         refresh_tokens = MongoRefreshTokenStore(database["refresh_tokens"])
-        sessions = MongoSessionStore(database["sessions"])
+        sessions = MongoSessionStore(database["sessions"], database["refresh_tokens"])
         mfa = MongoMfaStore(database["user_mfa"])
         account_tokens = MongoAccountTokenStore(database["account_tokens"])
         blocks = MongoBlockStore(database["blocks"])

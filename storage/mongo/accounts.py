@@ -20,7 +20,7 @@ from ..records import (
 from ..schema import check_changes
 from .codec import Document, from_doc, to_doc
 from .errors import duplicates_raised
-from .ops import insert, newest_first, set_once
+from .ops import delete_some, insert, newest_first, set_once
 
 
 class MongoUserStore:
@@ -155,6 +155,7 @@ class MongoRefreshTokenStore:
 
     async def create_indexes(self) -> None:
         await self.collection.create_index("family_id")
+        await self.collection.create_index([("expires_at", ASCENDING)])  # prune
 
     async def create(self, token: RefreshTokenRecord) -> None:
         await insert(self.collection, to_doc(token))
@@ -171,15 +172,25 @@ class MongoRefreshTokenStore:
             {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}}
         )
 
+    async def prune(self, before: str, limit: int) -> int:
+        return await delete_some(self.collection, {"expires_at": {"$lt": before}}, limit)
+
 
 class MongoSessionStore:
-    """Sessions keyed by ``_id`` = session id (= refresh-token family id)."""
+    """Sessions keyed by ``_id`` = session id (= refresh-token family id);
+    ``refresh_tokens`` is read to tell which unrevoked sessions expired."""
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self, collection: AsyncCollection[Document], refresh_tokens: AsyncCollection[Document]
+    ) -> None:
         self.collection = collection
+        self.refresh_tokens = refresh_tokens
 
     async def create_indexes(self) -> None:
         await self.collection.create_index([("user_id", ASCENDING), ("created_at", DESCENDING)])
+        # prune_revoked ({revoked_at: {$lt}}) and prune_expired ({revoked_at:
+        # null, last_used_at: {$lt}}) both.
+        await self.collection.create_index([("revoked_at", ASCENDING), ("last_used_at", ASCENDING)])
 
     async def create(self, session: SessionRecord) -> None:
         await insert(self.collection, to_doc(session))
@@ -216,6 +227,52 @@ class MongoSessionStore:
                 {"_id": {"$in": ids}, "revoked_at": None}, {"$set": {"revoked_at": revoked_at}}
             )
         return ids
+
+    async def prune_revoked(self, before: str, limit: int) -> int:
+        # $lt on a string never matches null: active sessions are not candidates.
+        return await delete_some(self.collection, {"revoked_at": {"$lt": before}}, limit)
+
+    async def prune_expired(self, before: str, limit: int) -> int:
+        """The candidates (unrevoked, last used before ``before``) ``limit`` at
+        a time, less those whose family still has a token expiring at or after
+        ``before``, until ``limit`` are deleted or none is left: sessions kept
+        alive by a long refresh-token life never hide expired ones behind them.
+        The delete repeats the candidate filter, so a session refreshed
+        meanwhile (last_used_at moved) stays."""
+        unrevoked_unused = {"revoked_at": None, "last_used_at": {"$lt": before}}
+        deleted = 0
+        ids: list[str] = []
+        cursor = self.collection.find(unrevoked_unused, {"_id": 1})
+        try:
+            async for doc in cursor:
+                ids.append(doc["_id"])
+                if len(ids) == limit:
+                    deleted += await self._delete_expired(
+                        ids, before, unrevoked_unused, limit - deleted
+                    )
+                    ids = []
+                    if deleted >= limit:
+                        return deleted
+        finally:
+            await cursor.close()
+        if ids:
+            deleted += await self._delete_expired(ids, before, unrevoked_unused, limit - deleted)
+        return deleted
+
+    async def _delete_expired(
+        self, ids: list[str], before: str, unrevoked_unused: Document, limit: int
+    ) -> int:
+        live = {
+            doc["family_id"]
+            async for doc in self.refresh_tokens.find(
+                {"family_id": {"$in": ids}, "expires_at": {"$gte": before}}, {"family_id": 1}
+            )
+        }
+        expired = [session_id for session_id in ids if session_id not in live][:limit]
+        if not expired:
+            return 0
+        result = await self.collection.delete_many({"_id": {"$in": expired}, **unrevoked_unused})
+        return int(result.deleted_count)
 
 
 class MongoBlockStore:

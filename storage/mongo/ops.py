@@ -41,3 +41,13 @@ async def newest_first(
         query = {**query, "_id": {"$lt": before}}
     cursor = collection.find(query).sort("_id", DESCENDING).limit(limit)
     return [from_doc(record_type, doc) async for doc in cursor]
+
+
+async def delete_some(collection: AsyncCollection[Document], query: Document, limit: int) -> int:
+    """Delete at most ``limit`` documents matching ``query`` (delete_many has
+    no limit): their ids, then those of them still matching."""
+    ids = [doc["_id"] async for doc in collection.find(query, {"_id": 1}).limit(limit)]
+    if not ids:
+        return 0
+    result = await collection.delete_many({"_id": {"$in": ids}, **query})
+    return int(result.deleted_count)

@@ -8,7 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from ..records import WebhookDeliveryRecord, WebhookEndpointRecord, WebhookOutboxRecord
 from .codec import Document, from_doc, to_doc
-from .ops import insert, newest_first
+from .ops import delete_some, insert, newest_first
 
 PENDING = "pending"
 FAILED = "failed"
@@ -134,19 +134,9 @@ class MongoWebhookStore:
         )
 
     async def prune_deliveries(self, before: str, limit: int) -> int:
-        return await _delete_some(self.deliveries_log, {"at": {"$lt": before}}, limit)
+        return await delete_some(self.deliveries_log, {"at": {"$lt": before}}, limit)
 
     async def prune_failed(self, before: str, limit: int) -> int:
-        return await _delete_some(
+        return await delete_some(
             self.outbox, {"status": FAILED, "created_at": {"$lt": before}}, limit
         )
-
-
-async def _delete_some(collection: AsyncCollection[Document], query: Document, limit: int) -> int:
-    """Delete at most ``limit`` documents matching ``query`` (delete_many has
-    no limit): their ids, then those of them still matching."""
-    ids = [doc["_id"] async for doc in collection.find(query, {"_id": 1}).limit(limit)]
-    if not ids:
-        return 0
-    result = await collection.delete_many({"_id": {"$in": ids}, **query})
-    return int(result.deleted_count)

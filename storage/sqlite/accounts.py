@@ -16,6 +16,24 @@ from ..schema import check_changes
 from .database import Database
 from .ops import fetch_record, fetch_records, insert, newest_first, set_once, update
 
+# Retention (hub/accounts/retention.py): one bounded statement each, found by
+# an index (refresh_tokens(expires_at); sessions by revoked_at, and the
+# unrevoked ones by last_used_at, their family's tokens by family_id), so a
+# backlog never holds the writer for long.
+PRUNE_TOKENS = (
+    "DELETE FROM refresh_tokens WHERE token_hash IN"
+    " (SELECT token_hash FROM refresh_tokens WHERE expires_at < ? LIMIT ?)"
+)
+PRUNE_REVOKED_SESSIONS = (
+    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE revoked_at < ? LIMIT ?)"
+)
+PRUNE_EXPIRED_SESSIONS = (
+    "DELETE FROM sessions WHERE id IN"
+    " (SELECT id FROM sessions WHERE revoked_at IS NULL AND last_used_at < ?"
+    " AND NOT EXISTS (SELECT 1 FROM refresh_tokens"
+    " WHERE family_id = sessions.id AND expires_at >= ?) LIMIT ?)"
+)
+
 
 class SqliteUserStore:
     def __init__(self, db: Database) -> None:
@@ -166,6 +184,9 @@ class SqliteRefreshTokenStore:
             (revoked_at, family_id),
         )
 
+    async def prune(self, before: str, limit: int) -> int:
+        return await self.db.write(PRUNE_TOKENS, (before, limit))
+
 
 class SqliteSessionStore:
     def __init__(self, db: Database) -> None:
@@ -206,6 +227,12 @@ class SqliteSessionStore:
                 (revoked_at, user_id, except_id),
             )
             return [row[0] for row in await cursor.fetchall()]
+
+    async def prune_revoked(self, before: str, limit: int) -> int:
+        return await self.db.write(PRUNE_REVOKED_SESSIONS, (before, limit))
+
+    async def prune_expired(self, before: str, limit: int) -> int:
+        return await self.db.write(PRUNE_EXPIRED_SESSIONS, (before, before, limit))
 
 
 class SqliteBlockStore:

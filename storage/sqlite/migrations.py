@@ -614,4 +614,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE milestones ADD COLUMN freelancer_note TEXT;
     ALTER TABLE milestones ADD COLUMN freelancer_note_at TEXT;
     """,
+    # Sessions and refresh tokens are deleted some days after they ended
+    # (hub/accounts/retention.py, HUB_SESSION_RETENTION_DAYS); these indexes
+    # find expired tokens, revoked sessions and unrevoked ones by last use.
+    """
+    CREATE INDEX refresh_tokens_expiry ON refresh_tokens(expires_at);
+    CREATE INDEX sessions_revoked ON sessions(revoked_at) WHERE revoked_at IS NOT NULL;
+    CREATE INDEX sessions_unrevoked_last_used ON sessions(last_used_at) WHERE revoked_at IS NULL;
+    """,
 ]
