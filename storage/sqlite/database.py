@@ -87,11 +87,14 @@ class Database:
         """
         conn = self._require(self._writer)
         async with self._write_lock:
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while BEGIN is on its way
+                # still has it run on the connection's thread, so it must be
+                # rolled back too, or every later write finds a transaction open.
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
             except BaseException as exc:
-                await conn.execute("ROLLBACK")
+                await _roll_back(conn)
                 if isinstance(exc, sqlite3.IntegrityError):
                     raise translate(exc) from exc
                 raise
@@ -147,6 +150,17 @@ class Database:
         if conn is None:
             raise StorageError("database is not open")
         return conn
+
+
+async def _roll_back(conn: aiosqlite.Connection) -> None:
+    """ROLLBACK after whatever was sent before it: aiosqlite runs a connection's
+    statements in order on its thread, so this comes after a BEGIN or a
+    statement still in flight. Nothing to undo (BEGIN itself failed) is fine."""
+    try:
+        await conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 def _run_batch(
