@@ -287,7 +287,7 @@ async def test_the_delivery_log_and_failed_entries_are_pruned_after_the_retentio
     await hub.store.webhooks.enqueue(
         [outbox_entry(old, "failed"), outbox_entry(old, "failed"), outbox_entry(recent, "failed")]
     )
-    monkeypatch.setattr("hub.offline.webhook_worker.PRUNE_BATCH", 2)  # several batches
+    monkeypatch.setattr("hub.pruning.PRUNE_BATCH", 2)  # several batches
 
     assert await hub.webhook_worker.prune() == 5
     assert await hub.webhook_worker.prune() == 0

@@ -34,10 +34,9 @@ from datetime import datetime, timedelta
 from storage import Store
 
 from ..clock import iso, utc_now
+from ..pruning import Prune, prune_in_batches
 
 log = logging.getLogger(__name__)
-
-PRUNE_BATCH = 1000  # rows per delete statement
 
 
 class SessionPruner:
@@ -59,19 +58,12 @@ class SessionPruner:
         """Delete what ended more than the retention before ``now``; how many
         rows. Once ``stop`` is set, no further statement starts."""
         before = iso((now or utc_now()) - self.retention)
-        total = 0
-        for kind, prune in (
+        prunes: list[tuple[str, Prune]] = [
             ("refresh_token", self.store.refresh_tokens.prune),
             ("session", self.store.sessions.prune_revoked),
             ("session", self.store.sessions.prune_expired),
-        ):
-            while stop is None or not stop.is_set():
-                count = await prune(before, PRUNE_BATCH)
-                if count:
-                    self.on_pruned(kind, count)
-                    total += count
-                if count < PRUNE_BATCH:
-                    break
+        ]
+        total = await prune_in_batches(prunes, before, self.on_pruned, stop)
         if total:
             log.info("sessions: %d rows that ended before %s deleted", total, before)
         return total

@@ -35,6 +35,7 @@ from storage.records import WebhookDeliveryRecord, WebhookEndpointRecord, Webhoo
 
 from ..clock import iso, new_id, parse_iso, utc_now
 from ..payments.signing import SIGNATURE_HEADER, sign
+from ..pruning import Prune, prune_in_batches
 from .webhook_urls import UnsafeUrl, check_url, resolver
 from .webhooks import WebhookEvents
 
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 RESPONSE_READ_CAP = 1024  # bytes of an answer read (and then dropped)
 USER_AGENT = "freelance-hub-webhooks/1"
 STATS_EVERY_S = 5.0
-PRUNE_BATCH = 1000  # rows per delete statement
 
 
 @dataclass(frozen=True)
@@ -169,18 +169,11 @@ class WebhookWorker:
         failed outbox entries whose event is older, ``PRUNE_BATCH`` per
         statement until none is left; how many rows in all."""
         before = iso((now or utc_now()) - timedelta(seconds=self.policy.retention_s))
-        total = 0
-        for kind, prune in (
+        prunes: list[tuple[str, Prune]] = [
             ("delivery", self.store.webhooks.prune_deliveries),
             ("failed", self.store.webhooks.prune_failed),
-        ):
-            while True:
-                count = await prune(before, PRUNE_BATCH)
-                if count:
-                    self.on_pruned(kind, count)
-                    total += count
-                if count < PRUNE_BATCH:
-                    break
+        ]
+        total = await prune_in_batches(prunes, before, self.on_pruned)
         if total:
             log.info("webhooks: %d rows older than %s deleted", total, before)
         return total
