@@ -665,6 +665,7 @@ async def test_search_jobs_by_bidder(store: Store) -> None:
     )
 
     async def ids(bidder: str, before: str | None = None, **filters: object) -> list[str]:
+        # (the filters are JobQuery fields of several types: mypy sees only object)
         query = JobQuery(viewer_id=bidder, bidder_id=bidder, **filters)  # type: ignore[arg-type]
         return [j.id for j in await store.market.search_jobs(query, before=before, limit=50)]
 

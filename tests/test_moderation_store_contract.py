@@ -103,6 +103,7 @@ async def test_the_admins_user_list_has_every_state_newest_first(store: Store) -
     await store.users.update("u5_both", {"banned_at": T0, "suspended_until": T2})
 
     async def ids(before: str | None = None, limit: int = 10, **filters: object) -> list[str]:
+        # (the filters are UserListQuery fields of several types: mypy sees only object)
         query = UserListQuery(now=T1, **filters)  # type: ignore[arg-type]
         return [u.id for u in await store.users.listed(query, before=before, limit=limit)]
 

@@ -132,6 +132,7 @@ def refresh_token(
         user_id="u1",
         created_at=T0,
         expires_at=expires_at,
+        # (extra holds the record's other fields, of several types: mypy sees only object)
         **extra,  # type: ignore[arg-type]
     )
 
